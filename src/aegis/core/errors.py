@@ -1,0 +1,80 @@
+"""The one exception root. Each error knows its HTTP status, API code and WebSocket close code;
+the API layer maps them in one place (``aegis.api.errors``)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class AegisError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    ws_close_code: ClassVar[int] = 1011
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidRequest(AegisError):
+    status = 400
+    code = "INVALID_REQUEST"
+    ws_close_code = 1008
+
+
+class MissingField(InvalidRequest):
+    code = "MISSING_FIELD"
+
+
+class Unauthorized(AegisError):
+    status = 401
+    code = "UNAUTHORIZED"
+    ws_close_code = 4401
+
+
+class NotFound(AegisError):
+    status = 404
+    code = "NOT_FOUND"
+    ws_close_code = 4404
+
+
+class AlreadyExists(AegisError):
+    status = 409
+    code = "ALREADY_EXISTS"
+
+
+class TooManyRequests(AegisError):
+    status = 429
+    code = "TOO_MANY_REQUESTS"
+    ws_close_code = 4429
+
+
+class StreamUnavailable(AegisError):
+    status = 503
+    code = "STREAM_UNAVAILABLE"
+    ws_close_code = 1013
+
+
+class SlowConsumer(AegisError):
+    """A streaming client could not keep up even with conflation."""
+
+    status = 503
+    code = "SLOW_CONSUMER"
+    ws_close_code = 4008
+
+
+class StoreError(AegisError):
+    code = "STORE_ERROR"
+
+
+class SourceError(AegisError):
+    """A market-data source failed (network, protocol, auth). Never carries secrets."""
+
+    code = "SOURCE_ERROR"
+
+
+class ImportFormatError(InvalidRequest):
+    """A file given to ``aegis import`` could not be read as the expected format."""
+
+    code = "IMPORT_FORMAT"

@@ -1,0 +1,81 @@
+"""OHLCV candles and the rule that folds a tick into one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aegis.domain.ticks import Tick
+
+
+@dataclass(slots=True)
+class Candle:
+    """One bar. ``start`` is the bucket start (UTC µs). Prices/volume are minor units;
+    ``amount`` = Σ price × volume in price-minor × qty-minor units (exact int).
+
+    ``first_*``/``last_*`` remember which tick set open and close, so that late and
+    out-of-order ticks land exactly where a recomputation from stored ticks would put them.
+    """
+
+    symbol: str
+    interval: str
+    start: int
+    open: int
+    high: int
+    low: int
+    close: int
+    volume: int
+    amount: int
+    trades: int
+    first_ts: int
+    first_seq: int
+    last_ts: int
+    last_seq: int
+
+    @classmethod
+    def from_tick(cls, interval: str, start: int, t: Tick) -> Candle:
+        return cls(
+            t.symbol, interval, start, t.price, t.price, t.price, t.price, t.volume,
+            t.price * t.volume, 1, t.ts, t.seq, t.ts, t.seq,
+        )
+
+    def add(self, t: Tick) -> None:
+        p = t.price
+        if p > self.high:
+            self.high = p
+        if p < self.low:
+            self.low = p
+        self.volume += t.volume
+        self.amount += p * t.volume
+        self.trades += 1
+        ts = t.ts
+        if ts > self.last_ts or (ts == self.last_ts and t.seq >= self.last_seq):
+            self.close = p
+            self.last_ts = ts
+            self.last_seq = t.seq
+        if ts < self.first_ts or (ts == self.first_ts and t.seq < self.first_seq):
+            self.open = p
+            self.first_ts = ts
+            self.first_seq = t.seq
+
+    def merge(self, other: Candle) -> None:
+        """Fold a candle of a finer interval (or a partial of the same bucket) into this one."""
+        if other.high > self.high:
+            self.high = other.high
+        if other.low < self.low:
+            self.low = other.low
+        self.volume += other.volume
+        self.amount += other.amount
+        self.trades += other.trades
+        if (other.last_ts, other.last_seq) >= (self.last_ts, self.last_seq):
+            self.close = other.close
+            self.last_ts, self.last_seq = other.last_ts, other.last_seq
+        if (other.first_ts, other.first_seq) < (self.first_ts, self.first_seq):
+            self.open = other.open
+            self.first_ts, self.first_seq = other.first_ts, other.first_seq
+
+    def copy(self) -> Candle:
+        return Candle(
+            self.symbol, self.interval, self.start, self.open, self.high, self.low, self.close,
+            self.volume, self.amount, self.trades, self.first_ts, self.first_seq,
+            self.last_ts, self.last_seq,
+        )

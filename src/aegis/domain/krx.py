@@ -1,0 +1,81 @@
+"""KRX market rules (see shared docs/krx_rules.md): tick sizes in force since 2023-01-25,
+the ±30 % daily price limit, and the regular session timetable (KST)."""
+
+from __future__ import annotations
+
+from datetime import time
+
+# (upper bound exclusive, tick)
+_TICK_BANDS = (
+    (2_000, 1),
+    (5_000, 5),
+    (20_000, 10),
+    (50_000, 50),
+    (200_000, 100),
+    (500_000, 500),
+)
+_TOP_TICK = 1_000
+LIMIT_RATE_PCT = 30
+
+OPEN_AUCTION_START = time(8, 30)
+OPEN = time(9, 0)
+CLOSE_AUCTION_START = time(15, 20)
+CLOSE = time(15, 30)
+
+
+def tick_size(price: int) -> int:
+    for bound, tick in _TICK_BANDS:
+        if price < bound:
+            return tick
+    return _TOP_TICK
+
+
+def on_grid(price: int) -> bool:
+    return price > 0 and price % tick_size(price) == 0
+
+
+def round_down(price: int) -> int:
+    """Largest grid price ≤ ``price``."""
+    if price < 1:
+        return 1
+    t = tick_size(price)
+    return price - price % t
+
+
+def round_up(price: int) -> int:
+    """Smallest grid price ≥ ``price``."""
+    if price < 1:
+        return 1
+    down = round_down(price)
+    if down == price:
+        return price
+    # the next grid price above ``down`` is down + tick(down), which may cross into a new band
+    return down + tick_size(down)
+
+
+def round_nearest(price: int) -> int:
+    down, up = round_down(price), round_up(price)
+    return down if price - down <= up - price else up
+
+
+def upper_limit(base: int) -> int:
+    """base × 1.3 rounded down to the tick of the band the limit falls in (checked on real data)."""
+    return round_down(base * (100 + LIMIT_RATE_PCT) // 100)
+
+
+def lower_limit(base: int) -> int:
+    """base × 0.7 rounded up to the tick at the limit price."""
+    raw = -(-base * (100 - LIMIT_RATE_PCT) // 100)
+    return round_up(raw)
+
+
+def step(price: int, n: int) -> int:
+    """Move ``n`` ticks up (n > 0) or down (n < 0) along the grid."""
+    p = price
+    for _ in range(abs(n)):
+        if n > 0:
+            p = p + tick_size(p)
+        else:
+            below = p - 1
+            p = max(1, below - below % tick_size(below)) if below >= 1 else 1
+    return p

@@ -1,0 +1,88 @@
+"""What every market-data source implements: connect, subscribe, normalize, hand ticks to a sink.
+
+Sources know nothing of the store, the bus or HTTP. The ingest service gives them a sink.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+
+
+class SourceState(str, Enum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    BACKING_OFF = "backing_off"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class BookLevel:
+    price: int
+    qty: int
+
+
+@dataclass(slots=True)
+class OrderBook:
+    symbol: str
+    ts: int
+    asks: list[BookLevel]
+    bids: list[BookLevel]
+    source: str
+
+
+class TickSink(Protocol):
+    """Where a source delivers normalized data. Batches are preferred: one call per frame."""
+
+    async def ticks(self, batch: Sequence[Tick]) -> None: ...
+
+    async def book(self, book: OrderBook) -> None: ...
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    name: str
+    state: SourceState = SourceState.STOPPED
+    simulated: bool = False
+    subscriptions: int = 0
+    last_message_us: int | None = None
+    reconnects: int = 0
+    messages: int = 0
+    error: str | None = None  # last fault, human-readable, never containing secrets
+    details: dict[str, object] = field(default_factory=dict)
+    since: float = field(default_factory=time.time)
+
+
+class Source(ABC):
+    """A market-data source. ``run`` returns only when cancelled or permanently failed."""
+
+    name: str = "abstract"
+    simulated: bool = False
+
+    def __init__(self) -> None:
+        self.status = SourceStatus(name=self.name, simulated=self.simulated)
+
+    def set_state(self, state: SourceState, error: str | None = None) -> None:
+        self.status.state = state
+        self.status.since = time.time()
+        if error is not None:
+            self.status.error = error
+
+    def instruments(self) -> list[Instrument]:
+        """Instruments this source adds beyond the KRX reference listing (e.g. crypto pairs)."""
+        return []
+
+    async def watch(self, symbols: Sequence[str]) -> None:  # noqa: B027
+        """Symbols clients are watching now, most wanted first; sources with a subscription
+        budget (KIS: 40 per connection) serve these first. Default: ignore."""
+
+    @abstractmethod
+    async def run(self, sink: TickSink) -> None: ...

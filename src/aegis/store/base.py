@@ -1,0 +1,73 @@
+"""One store interface, two implementations (SQLite embedded, PostgreSQL server mode).
+
+All times are UTC epoch microseconds; prices, volumes and amounts are the exact integers of the
+domain models. Writes are batched by the implementation; callers never block the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+
+
+class Store(ABC):
+    kind: str = "abstract"
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Open connections and check the schema is migrated (``aegis db upgrade``)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush pending writes and close."""
+
+    # --- reference data -------------------------------------------------------------------
+    @abstractmethod
+    async def upsert_instruments(self, items: Sequence[Instrument]) -> None:
+        """Insert or update; assigns ``company_id`` to new ones (stable across restarts)."""
+
+    @abstractmethod
+    async def list_instruments(self) -> list[Instrument]: ...
+
+    # --- ticks ----------------------------------------------------------------------------
+    @abstractmethod
+    async def write_ticks(self, ticks: Sequence[Tick]) -> int:
+        """Store ticks; a tick whose (symbol, ts, seq) is already stored is ignored.
+        Returns how many were new."""
+
+    @abstractmethod
+    async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
+        """Ticks with start ≤ ts < end, in (ts, seq) order."""
+
+    # --- candles --------------------------------------------------------------------------
+    @abstractmethod
+    async def upsert_candles(self, candles: Iterable[Candle]) -> None:
+        """Replace each candle (symbol, interval, start) with the given state."""
+
+    @abstractmethod
+    async def get_candles(
+        self, symbol: str, interval: str, start: int | None, end: int | None, limit: int
+    ) -> list[Candle]:
+        """Stored candles with start ≤ candle.start < end, ascending; when more than ``limit``
+        match, the latest ``limit`` ones."""
+
+    @abstractmethod
+    async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None: ...
+
+    @abstractmethod
+    async def latest_candles(self, interval: str, symbols: Sequence[str] | None = None
+                             ) -> list[Candle]:
+        """The newest candle of each symbol for ``interval`` (restores quotes at start-up)."""
+
+    # --- housekeeping ---------------------------------------------------------------------
+    @abstractmethod
+    async def apply_retention(self, now: int, tick_days: int | None,
+                              candle_days: dict[str, int | None]) -> dict[str, int]:
+        """Delete what is older than the retention; returns rows deleted per table/interval."""
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": self.kind}

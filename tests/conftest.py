@@ -1,0 +1,5 @@
+"""Shared fixtures. Server-backed fixtures (PostgreSQL, Redis) live in tests/support/services.py."""
+
+from __future__ import annotations
+
+pytest_plugins = ["tests.support.services"]

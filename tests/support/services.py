@@ -1,0 +1,1 @@
+"""Real PostgreSQL and Redis servers on loopback for server-mode tests (owner: services helper)."""
