@@ -29,10 +29,10 @@ class Subscription(ABC):
 class Bus(ABC):
     kind: str = "abstract"
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect; the default bus has nothing to do."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Disconnect; the default bus has nothing to do."""
 
     @abstractmethod

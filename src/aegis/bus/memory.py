@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -25,10 +26,11 @@ class _MemorySubscription(Subscription):
         except asyncio.QueueFull:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("bus subscriber on %r is behind: %d payloads dropped", self._topic,
-                            self.dropped)
+                log.warning(
+                    "bus subscriber on %r is behind: %d payloads dropped", self._topic, self.dropped
+                )
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
             item = await self.queue.get()
             if item is None:
@@ -37,10 +39,8 @@ class _MemorySubscription(Subscription):
 
     async def close(self) -> None:
         self._bus._remove(self._topic, self)
-        try:
+        with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait(None)
-        except asyncio.QueueFull:
-            pass
 
 
 class MemoryBus(Bus):
@@ -66,5 +66,8 @@ class MemoryBus(Bus):
             subs.remove(sub)
 
     def describe(self) -> dict[str, object]:
-        return {"kind": self.kind, "published": self.published,
-                "subscribers": sum(len(v) for v in self._subs.values())}
+        return {
+            "kind": self.kind,
+            "published": self.published,
+            "subscribers": sum(len(v) for v in self._subs.values()),
+        }

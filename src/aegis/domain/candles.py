@@ -34,8 +34,20 @@ class Candle:
     @classmethod
     def from_tick(cls, interval: str, start: int, t: Tick) -> Candle:
         return cls(
-            t.symbol, interval, start, t.price, t.price, t.price, t.price, t.volume,
-            t.price * t.volume, 1, t.ts, t.seq, t.ts, t.seq,
+            t.symbol,
+            interval,
+            start,
+            t.price,
+            t.price,
+            t.price,
+            t.price,
+            t.volume,
+            t.price * t.volume,
+            1,
+            t.ts,
+            t.seq,
+            t.ts,
+            t.seq,
         )
 
     def add(self, t: Tick) -> None:
@@ -75,7 +87,18 @@ class Candle:
 
     def copy(self) -> Candle:
         return Candle(
-            self.symbol, self.interval, self.start, self.open, self.high, self.low, self.close,
-            self.volume, self.amount, self.trades, self.first_ts, self.first_seq,
-            self.last_ts, self.last_seq,
+            self.symbol,
+            self.interval,
+            self.start,
+            self.open,
+            self.high,
+            self.low,
+            self.close,
+            self.volume,
+            self.amount,
+            self.trades,
+            self.first_ts,
+            self.first_seq,
+            self.last_ts,
+            self.last_seq,
         )

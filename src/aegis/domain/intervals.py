@@ -68,7 +68,9 @@ def parse_interval(text: str) -> Interval:
     n, unit = int(m.group(1)), m.group(2)
     if unit in ("w", "M"):
         if n != 1:
-            raise InvalidRequest(f"interval {text!r}: only 1{unit} is supported; allowed: {ALLOWED_TEXT}")
+            raise InvalidRequest(
+                f"interval {text!r}: only 1{unit} is supported; allowed: {ALLOWED_TEXT}"
+            )
         return Interval(text, unit, 0, "1d")
     minutes = n * {"m": 1, "h": 60, "d": 1440}[unit]
     if unit == "d" and n != 1:
@@ -79,7 +81,8 @@ def parse_interval(text: str) -> Interval:
     if unit == "m" and minutes % 60 == 0 and minutes < 1440:
         name = f"{minutes // 60}h"
     base = max(
-        (s for s, sm in _STORED_MINUTES.items() if minutes % sm == 0), key=_STORED_MINUTES.__getitem__
+        (s for s, sm in _STORED_MINUTES.items() if minutes % sm == 0),
+        key=_STORED_MINUTES.__getitem__,
     )
     return Interval(name, "m", minutes, base)
 

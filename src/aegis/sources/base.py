@@ -9,14 +9,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 
 
-class SourceState(str, Enum):
+class SourceState(StrEnum):
     CONNECTING = "connecting"
     LIVE = "live"
     BACKING_OFF = "backing_off"

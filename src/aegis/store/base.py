@@ -40,6 +40,11 @@ class Store(ABC):
         Returns how many were new."""
 
     @abstractmethod
+    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
+        """Store ticks and return those that were not stored before (the slow path for late
+        and replayed ticks; duplicates within ``ticks`` count once)."""
+
+    @abstractmethod
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
         """Ticks with start ≤ ts < end, in (ts, seq) order."""
 
@@ -59,14 +64,16 @@ class Store(ABC):
     async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None: ...
 
     @abstractmethod
-    async def latest_candles(self, interval: str, symbols: Sequence[str] | None = None
-                             ) -> list[Candle]:
+    async def latest_candles(
+        self, interval: str, symbols: Sequence[str] | None = None
+    ) -> list[Candle]:
         """The newest candle of each symbol for ``interval`` (restores quotes at start-up)."""
 
     # --- housekeeping ---------------------------------------------------------------------
     @abstractmethod
-    async def apply_retention(self, now: int, tick_days: int | None,
-                              candle_days: dict[str, int | None]) -> dict[str, int]:
+    async def apply_retention(
+        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+    ) -> dict[str, int]:
         """Delete what is older than the retention; returns rows deleted per table/interval."""
 
     def describe(self) -> dict[str, object]:

@@ -1,0 +1,67 @@
+"""Shared by /companies/{id}/ohlcv and /candles/{code}: parse, query, serialize once."""
+
+from __future__ import annotations
+
+import orjson
+
+from aegis.api.envelope import JSONBytes
+from aegis.core.errors import InvalidRequest
+from aegis.core.timeutil import parse_instant
+from aegis.domain.intervals import parse_interval
+from aegis.services.market import Market
+
+DEFAULT_LIMIT = 500
+
+
+def _instant(name: str, text: str | None) -> int | None:
+    if text is None or text == "":
+        return None
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"{name}={text!r} is not a time: use ISO 8601 (2026-01-02T09:00:00+09:00), "
+            "a date (2026-01-02, KST) or epoch seconds"
+        ) from exc
+
+
+async def candles_response(
+    market: Market,
+    symbol: str,
+    interval: str,
+    start: str | None,
+    end: str | None,
+    limit: int | None,
+    max_limit: int,
+) -> JSONBytes:
+    iv = parse_interval(interval)
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    if limit < 1 or limit > max_limit:
+        raise InvalidRequest(f"limit must be between 1 and {max_limit}", details={"max": max_limit})
+    lo, hi = _instant("start", start), _instant("end", end)
+    if lo is not None and hi is not None and lo >= hi:
+        raise InvalidRequest("start must be before end")
+    inst = market.instrument(symbol)
+    rows = await market.candles(symbol, iv, lo, hi, limit)
+    pv, qv, av = inst.price_value, inst.qty_value, inst.amount_value
+    data = [
+        {
+            "time": c.start // 1_000_000,
+            "open": pv(c.open),
+            "high": pv(c.high),
+            "low": pv(c.low),
+            "close": pv(c.close),
+            "volume": qv(c.volume),
+            "amount": av(c.amount),
+        }
+        for c in rows
+    ]
+    source = market.last_source.get(symbol, "store")
+    body = {
+        "status": 200,
+        "message": "과거 주가 데이터 조회를 성공하였습니다.",
+        "data": data,
+        "meta": {"symbol": symbol, "interval": iv.name, "source": source},
+    }
+    return JSONBytes(orjson.dumps(body))

@@ -1,0 +1,41 @@
+"""Annotated dependency aliases for routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from aegis.core.errors import StreamUnavailable
+from aegis.services.market import Market
+from aegis.services.runtime import Runtime
+from aegis.services.stream import StreamHub
+from aegis.store.base import Store
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime | None = getattr(request.app.state, "runtime", None)
+    if rt is None or rt.market is None:
+        raise StreamUnavailable("the server is starting")
+    return rt
+
+
+def get_market(rt: Annotated[Runtime, Depends(get_runtime)]) -> Market:
+    assert rt.market is not None
+    return rt.market
+
+
+def get_hub(rt: Annotated[Runtime, Depends(get_runtime)]) -> StreamHub:
+    if rt.hub is None:
+        raise StreamUnavailable("the stream hub is not running")
+    return rt.hub
+
+
+def get_store(rt: Annotated[Runtime, Depends(get_runtime)]) -> Store:
+    return rt.store
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+MarketDep = Annotated[Market, Depends(get_market)]
+HubDep = Annotated[StreamHub, Depends(get_hub)]
+StoreDep = Annotated[Store, Depends(get_store)]

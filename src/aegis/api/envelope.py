@@ -1,0 +1,34 @@
+"""The response envelope, serialized once with orjson (no per-item validation on hot paths;
+the pydantic models in ``schemas`` document the same shapes in OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+class JSONBytes(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def ok(data: Any, message: str = "성공", meta: dict[str, Any] | None = None) -> JSONBytes:
+    body: dict[str, Any] = {"status": 200, "message": message, "data": data}
+    if meta is not None:
+        body["meta"] = meta
+    return JSONBytes(body)
+
+
+def error_body(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": status, "code": code, "message": message}
+    if details:
+        body["details"] = details
+    return body

@@ -1,0 +1,36 @@
+"""Last prices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from aegis.api.deps import MarketDep
+from aegis.api.envelope import JSONBytes, ok
+from aegis.api.schemas import ERROR_RESPONSES, Envelope, QuoteOut
+from aegis.core.errors import InvalidRequest
+from aegis.services.stream import quote_row
+
+router = APIRouter(tags=["quotes"])
+MAX_SYMBOLS = 500
+
+
+@router.get(
+    "/quotes",
+    operation_id="getQuotes",
+    response_model=Envelope[list[QuoteOut]],
+    responses=ERROR_RESPONSES,
+)
+async def get_quotes(market: MarketDep, symbols: str | None = None) -> JSONBytes:
+    """Comma-separated symbols; omit for every instrument that has a price."""
+    if symbols is None:
+        quotes = market.quotes()
+    else:
+        wanted = [s.strip() for s in symbols.split(",") if s.strip()]
+        if not wanted:
+            raise InvalidRequest("symbols is empty")
+        if len(wanted) > MAX_SYMBOLS:
+            raise InvalidRequest(f"at most {MAX_SYMBOLS} symbols per request")
+        for s in wanted:
+            market.instrument(s)  # 404 for an unknown one
+        quotes = market.quotes(wanted)
+    return ok([quote_row(q) for q in quotes], "시세를 조회하였습니다.")

@@ -1,0 +1,60 @@
+"""Server-sent events: the tick stream for browsers and tools that cannot use WebSockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from starlette.responses import StreamingResponse
+
+from aegis.api.deps import HubDep, RuntimeDep
+from aegis.core.errors import InvalidRequest, NotFound
+from aegis.services.clients import ClientChannel
+from aegis.services.stream import StreamHub, Subscriber
+
+router = APIRouter(tags=["streams"])
+
+
+@router.get(
+    "/api/stream/stocks",
+    operation_id="streamStocks",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_stocks(
+    request: Request, rt: RuntimeDep, hub: HubDep, symbols: str
+) -> StreamingResponse:
+    settings = rt.settings
+    wanted = list(dict.fromkeys(s.strip() for s in symbols.split(",") if s.strip()))
+    if not wanted:
+        raise InvalidRequest("symbols is empty")
+    if len(wanted) > settings.ws_max_symbols:
+        raise InvalidRequest(f"at most {settings.ws_max_symbols} symbols per connection")
+    unknown = [s for s in wanted if s not in hub.market.by_symbol]
+    if unknown:
+        raise NotFound(f"unknown symbols: {', '.join(unknown[:10])}")
+    channel = ClientChannel(settings.ws_queue_size, settings.ws_drop_after_seconds)
+    sub = Subscriber(channel, channel.close, kind="sse")
+    hub.add(sub)
+    hub.subscribe_ticks(sub, wanted)
+    return StreamingResponse(
+        _events(request, hub, sub),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _events(request: Request, hub: StreamHub, sub: Subscriber) -> AsyncIterator[bytes]:
+    try:
+        yield b": connected\n\n"
+        while not sub.channel.closed:
+            msgs = await sub.channel.drain()
+            if not msgs:
+                break
+            parts = []
+            for m in msgs:
+                event = b"tick" if m.startswith(b'{"type":"tick"') else b"message"
+                parts.append(b"event: " + event + b"\ndata: " + m + b"\n\n")
+            yield b"".join(parts)
+    finally:
+        hub.remove(sub)

@@ -1,0 +1,109 @@
+"""WebSocket endpoints: thin I/O around ``StreamSession``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from aegis.core.errors import NotFound, SlowConsumer, StreamUnavailable
+from aegis.services.clients import ClientChannel
+from aegis.services.runtime import Runtime
+from aegis.services.sessions import StreamSession
+from aegis.services.stream import Subscriber
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
+    rt: Runtime | None = getattr(ws.app.state, "runtime", None)
+    await ws.accept()
+    if rt is None or rt.hub is None:
+        await ws.close(StreamUnavailable.ws_close_code, "stream unavailable")
+        return
+    settings = rt.settings
+    batch = ws.query_params.get("batch") in ("1", "true")
+    channel = ClientChannel(settings.ws_queue_size, settings.ws_drop_after_seconds)
+    writer: asyncio.Task[None] | None = None
+
+    def on_slow() -> None:
+        if writer is not None and not writer.done():
+            writer.cancel()
+
+    sub = Subscriber(channel, on_slow)
+    hub = rt.hub
+    hub.add(sub)
+    session = StreamSession(
+        hub, sub, max_symbols=settings.ws_max_symbols, max_bytes=settings.ws_max_message_bytes
+    )
+    writer = asyncio.create_task(_write(ws, channel, batch))
+    heartbeat = asyncio.create_task(_heartbeat(channel, settings.ws_heartbeat_seconds))
+    try:
+        if initial:
+            if initial[0] not in hub.market.by_symbol:
+                await ws.close(NotFound.ws_close_code, f"unknown symbol {initial[0]}")
+                return
+            hub.subscribe_ticks(sub, initial)
+        receiver = asyncio.create_task(_read(ws, session))
+        done, _ = await asyncio.wait({writer, receiver}, return_when=asyncio.FIRST_COMPLETED)
+        if writer in done and channel.slow:
+            log.warning("closing slow websocket client (%d conflated)", channel.conflated_total)
+            with contextlib.suppress(Exception):
+                await ws.close(SlowConsumer.ws_close_code, "slow consumer")
+        receiver.cancel()
+    finally:
+        heartbeat.cancel()
+        writer.cancel()
+        hub.remove(sub)
+
+
+async def _read(ws: WebSocket, session: StreamSession) -> None:
+    try:
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                return
+            text = msg.get("text")
+            if text is None:
+                data = msg.get("bytes") or b""
+                try:
+                    text = data.decode()
+                except UnicodeDecodeError:
+                    text = "\x00"  # answered as "not JSON"
+            await session.handle_text(text)
+    except WebSocketDisconnect:
+        return
+
+
+async def _write(ws: WebSocket, channel: ClientChannel, batch: bool) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while not channel.closed:
+            msgs = await channel.drain()
+            if not msgs:
+                return
+            if batch and len(msgs) > 1:
+                await ws.send_text("[" + b",".join(msgs).decode() + "]")
+            else:
+                for m in msgs:
+                    await ws.send_text(m.decode())
+
+
+async def _heartbeat(channel: ClientChannel, every: float) -> None:
+    # Application-level ping lets browsers measure latency; dead peers are found by the
+    # protocol-level ping/pong that uvicorn runs (ws_ping_interval / ws_ping_timeout).
+    while True:
+        await asyncio.sleep(every)
+        channel.control(b'{"type":"ping"}')
+
+
+@router.websocket("/ws/stocks")
+async def ws_stocks(ws: WebSocket) -> None:
+    await _serve(ws, None)
+
+
+@router.websocket("/ws/realtime/{code}")
+async def ws_realtime(ws: WebSocket, code: str) -> None:
+    await _serve(ws, [code])

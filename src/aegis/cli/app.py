@@ -1,0 +1,156 @@
+"""The ``aegis`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from aegis.core.config import Settings
+
+app = typer.Typer(help="AEGIS: Korean stock market platform", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+import_app = typer.Typer(help="Load historical data", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+console = Console()
+
+
+def settings_with(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address (AEGIS_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (AEGIS_PORT)")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="sim|kis|kiwoom|binance, comma-separated")
+    ] = None,
+    ingest: Annotated[
+        bool, typer.Option("--ingest/--no-ingest", help="run sources and write the store here")
+    ] = True,
+    replay: Annotated[str | None, typer.Option(help="simulate a real day (YYYY-MM-DD)")] = None,
+    speed: Annotated[float | None, typer.Option(help="simulator speed (×)")] = None,
+    symbols: Annotated[str | None, typer.Option(help="simulate only these codes")] = None,
+) -> None:
+    """Serve the API, streams and dashboard (with the simulator unless told otherwise)."""
+    import uvicorn
+
+    from aegis.api.app import create_app
+    from aegis.store.migrate import upgrade
+
+    settings = settings_with(
+        host=host,
+        port=port,
+        source=source,
+        ingest=ingest,
+        sim_replay=replay,
+        sim_speed=speed,
+        sim_symbols=symbols,
+    )
+    _logging(settings.log_level)
+    if settings.database_url is None:
+        upgrade(settings.store_url)  # embedded mode migrates itself
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        ws_max_size=1 << 20,
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command("ingest")
+def ingest_cmd(
+    source: Annotated[str | None, typer.Option(help="sim|kis|kiwoom|binance")] = None,
+    replay: Annotated[str | None, typer.Option(help="simulate a real day (YYYY-MM-DD)")] = None,
+) -> None:
+    """Run the sources and write ticks and candles, publishing on the bus (server mode)."""
+    from aegis.services.runtime import Runtime
+
+    settings = settings_with(source=source, sim_replay=replay)
+    _logging(settings.log_level)
+
+    async def main() -> None:
+        rt = Runtime(settings, ingest=True)
+        await rt.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(f"ingesting from {settings.source} into {rt.store.kind}, bus {rt.bus.kind}")
+        await stop.wait()
+        await rt.close()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema (SQLite file or AEGIS_DATABASE_URL)."""
+    from aegis.store.migrate import upgrade
+
+    settings = Settings()
+    upgrade(settings.store_url)
+    where = "PostgreSQL" if settings.database_url else str(settings.sqlite_path)
+    console.print(f"[green]schema up to date[/green] ({where})")
+
+
+@import_app.command("ticks")
+def import_ticks(file: Path) -> None:
+    """Load ticks from CSV (symbol,time,price,volume[,side]) through the live ingest path."""
+    from aegis.cli.importing import import_ticks_file
+
+    _logging("WARNING")
+    asyncio.run(import_ticks_file(Settings(), file, console))
+
+
+@import_app.command("daily")
+def import_daily(
+    file: Path,
+    symbol: Annotated[str | None, typer.Option(help="code, when the file does not name it")] = None,
+) -> None:
+    """Load daily OHLCV (the formats in shared/data) as 1d candles."""
+    from aegis.cli.importing import import_daily_file
+
+    _logging("WARNING")
+    asyncio.run(import_daily_file(Settings(), file, symbol, console))
+
+
+def _register_optional() -> None:
+    try:
+        from aegis.cli import sources as sources_cli
+    except ImportError:  # pragma: no cover - during partial checkouts only
+        return
+    app.add_typer(sources_cli.sources_app, name="sources")
+    app.add_typer(sources_cli.credentials_app, name="credentials")
+    app.command("backfill")(sources_cli.backfill)
+
+
+def _register_bench() -> None:
+    from aegis.cli.bench import bench_app
+
+    app.add_typer(bench_app, name="bench")
+
+
+_register_optional()
+_register_bench()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,200 @@
+"""Market data services: instruments, company search, quotes and candle queries. Transport-free:
+the API layer turns these results into wire schemas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aegis.aggregator.downsample import downsample
+from aegis.aggregator.engine import Aggregator
+from aegis.core.errors import InvalidRequest, NotFound
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.domain.intervals import Interval
+from aegis.reference.hangul import chosung
+from aegis.store.base import Store
+
+_JAMO_ONLY = re.compile(r"^[ㄱ-ㅎ]+$")
+
+
+@dataclass(slots=True)
+class Quote:
+    instrument: Instrument
+    price: int
+    open: int
+    high: int
+    low: int
+    volume: int
+    amount: int
+    prev_close: int | None
+    last_ts: int
+    source: str
+
+    @property
+    def change(self) -> int | None:
+        return None if self.prev_close is None else self.price - self.prev_close
+
+    @property
+    def change_percent(self) -> float | None:
+        if not self.prev_close:
+            return None
+        return round((self.price - self.prev_close) * 100 / self.prev_close, 2)
+
+    @property
+    def market_cap(self) -> int | None:
+        i = self.instrument
+        if i.kind != "stock" or not i.shares or i.price_scale:
+            return None
+        return self.price * i.shares
+
+
+class Market:
+    """The instrument registry plus live state (an aggregator fed by the stream hub)."""
+
+    def __init__(self, store: Store, instruments: Iterable[Instrument]) -> None:
+        self.store = store
+        self.by_symbol: dict[str, Instrument] = {}
+        self.by_id: dict[int, Instrument] = {}
+        self._search_keys: list[tuple[Instrument, str, str, str]] = []
+        self.live = Aggregator()
+        self.last_source: dict[str, str] = {}
+        self.set_instruments(instruments)
+
+    def set_instruments(self, instruments: Iterable[Instrument]) -> None:
+        for i in instruments:
+            self.by_symbol[i.symbol] = i
+            if i.company_id is not None:
+                self.by_id[i.company_id] = i
+        self._search_keys = [
+            (
+                i,
+                i.symbol.lower(),
+                i.name.lower().replace(" ", ""),
+                (i.name_en or "").lower().replace(" ", ""),
+            )
+            for i in self.by_symbol.values()
+        ]
+        self._chosung = {
+            i.symbol: chosung(i.name.replace(" ", "")) for i in self.by_symbol.values()
+        }
+
+    # --- lookup ---------------------------------------------------------------------------
+    def instrument(self, symbol: str) -> Instrument:
+        i = self.by_symbol.get(symbol) or self.by_symbol.get(symbol.upper())
+        if i is None:
+            raise NotFound(f"unknown symbol {symbol!r}")
+        return i
+
+    def company(self, company_id: int) -> Instrument:
+        i = self.by_id.get(company_id)
+        if i is None:
+            raise NotFound(f"no company with id {company_id}")
+        return i
+
+    def search(self, keyword: str, limit: int = 20) -> list[Instrument]:
+        """Code, Korean name, English name or initial consonants; best matches first."""
+        q = keyword.strip().lower().replace(" ", "")
+        if not q:
+            raise InvalidRequest("keyword must not be empty")
+        jamo = bool(_JAMO_ONLY.match(q))
+        ranked: list[tuple[int, int, str, Instrument]] = []
+        for inst, code, name, name_en in self._search_keys:
+            score: int | None = None
+            if code == q or name == q:
+                score = 0
+            elif code.startswith(q) or name.startswith(q):
+                score = 1
+            elif name_en and name_en.startswith(q):
+                score = 2
+            elif jamo and self._chosung[inst.symbol].startswith(q):
+                score = 1 if len(self._chosung[inst.symbol]) == len(q) else 3
+            elif q in name or (name_en and q in name_en):
+                score = 4
+            elif jamo and q in self._chosung[inst.symbol]:
+                score = 5
+            if score is not None:
+                # stocks before indices/crypto of equal score; larger companies first
+                cap = -(inst.shares or 0) * (inst.prev_close or 0)
+                ranked.append((score, cap, inst.symbol, inst))
+        ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+        return [r[3] for r in ranked[:limit]]
+
+    # --- quotes ---------------------------------------------------------------------------
+    def quote(self, symbol: str) -> Quote | None:
+        inst = self.instrument(symbol)
+        day = self.live.current(symbol, "1d")
+        if day is None:
+            return None
+        prev = self.live.prev_day_close(symbol)
+        if prev is None:
+            prev = inst.prev_close
+        return Quote(
+            inst,
+            day.close,
+            day.open,
+            day.high,
+            day.low,
+            day.volume,
+            day.amount,
+            prev,
+            day.last_ts,
+            self.last_source.get(symbol, "store"),
+        )
+
+    def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
+        syms = list(self.by_symbol) if symbols is None else list(symbols)
+        out = []
+        for s in syms:
+            q = self.quote(s)
+            if q is not None:
+                out.append(q)
+        return out
+
+    # --- candles --------------------------------------------------------------------------
+    async def candles(
+        self, symbol: str, interval: Interval, start: int | None, end: int | None, limit: int
+    ) -> list[Candle]:
+        """Stored candles plus the live partial one; other intervals downsampled."""
+        if start is not None and end is not None and start >= end:
+            raise InvalidRequest("start must be before end")
+        self.instrument(symbol)
+        if interval.stored:
+            rows = await self.store.get_candles(symbol, interval.name, start, end, limit)
+            return _overlay(rows, self.live.current(symbol, interval.name), start, end, limit)
+        base_iv = interval.base
+        # Enough base candles for ``limit`` target buckets; the first bucket may be partial
+        # and is dropped when the query was cut by the limit.
+        if interval.unit == "m":
+            ratio = interval.minutes // {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}[base_iv]
+        else:
+            ratio = 31 if interval.unit == "M" else 7
+        want = min(limit * ratio + ratio, 2_000_000)
+        base = await self.store.get_candles(symbol, base_iv, start, end, want)
+        base = _overlay(base, self.live.current(symbol, base_iv), start, end, want)
+        out = downsample(base, interval)
+        if len(base) >= want and out:
+            out = out[1:]
+        if start is not None:
+            out = [c for c in out if c.start >= start]
+        return out[-limit:]
+
+
+def _overlay(
+    rows: list[Candle], live: Candle | None, start: int | None, end: int | None, limit: int
+) -> list[Candle]:
+    """Replace or append the in-memory candle, which may be newer than the stored one."""
+    if (
+        live is None
+        or (start is not None and live.start < start)
+        or (end is not None and live.start >= end)
+    ):
+        return rows
+    if rows and rows[-1].start == live.start:
+        rows[-1] = live
+    elif not rows or rows[-1].start < live.start:
+        rows.append(live)
+        if len(rows) > limit:
+            del rows[0]
+    return rows

@@ -1,0 +1,155 @@
+"""Everything a running AEGIS process holds, wired from settings: store, bus, market, stream hub,
+and (when this process ingests) the ingest service and its sources. No HTTP here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aegis.bus.base import Bus
+from aegis.bus.memory import MemoryBus
+from aegis.core.config import Settings
+from aegis.core.timeutil import now_us
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.services.ingest import IngestService
+from aegis.services.market import Market
+from aegis.services.stream import StreamHub
+from aegis.sources.base import Source, SourceState
+from aegis.store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+def make_store(settings: Settings) -> Store:
+    if settings.database_url:
+        from aegis.store.postgres import PostgresStore
+
+        return PostgresStore(settings.database_url)
+    from aegis.store.sqlite import SQLiteStore
+
+    return SQLiteStore(settings.sqlite_path)
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        from aegis.bus.redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return MemoryBus()
+
+
+def reference_instruments() -> list[Instrument]:
+    from aegis.reference import load_instruments
+
+    return load_instruments()
+
+
+class Runtime:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        bus: Bus | None = None,
+        sources: list[Source] | None = None,
+        ingest: bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store or make_store(settings)
+        self.bus = bus or make_bus(settings)
+        self._given_sources = sources
+        self.ingesting = settings.ingest if ingest is None else ingest
+        self.sources: list[Source] = []
+        self.ingest: IngestService | None = None
+        self.market: Market | None = None
+        self.hub: StreamHub | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.started = time.time()
+
+    async def start(self) -> None:
+        await self.store.start()
+        await self.bus.start()
+        sources: list[Source] = []
+        if self.ingesting:
+            if self._given_sources is not None:
+                sources = self._given_sources
+            else:
+                from aegis.sources.registry import build_sources
+
+                sources = build_sources(self.settings, reference_instruments())
+            extra = [i for s in sources for i in s.instruments()]
+            await self.store.upsert_instruments(reference_instruments() + extra)
+        instruments = await self.store.list_instruments()
+        if not instruments:
+            # a serve-only process before any ingester ran: register the reference listing
+            await self.store.upsert_instruments(reference_instruments())
+            instruments = await self.store.list_instruments()
+        self.market = Market(self.store, instruments)
+        await self._restore_live(self.market)
+        self.hub = StreamHub(self.bus, self.market)
+        await self.hub.start()
+        if self.ingesting:
+            self.ingest = IngestService(
+                self.store, self.bus, known_symbols=set(self.market.by_symbol)
+            )
+            await self.ingest.start()
+            self.sources = sources
+            for src in sources:
+                self._tasks.append(
+                    asyncio.create_task(self._run_source(src), name=f"source-{src.name}")
+                )
+            self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+
+    async def _restore_live(self, market: Market) -> None:
+        restored: list[Candle] = []
+        prev: dict[str, int] = {}
+        for iv in market.live.intervals:
+            rows = await self.store.latest_candles(iv.name)
+            restored.extend(rows)
+            if iv.name == "1d":
+                for c in rows:
+                    before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
+                    if before:
+                        prev[c.symbol] = before[-1].close
+        market.live.restore(restored, prev)
+        market.live.take_dirty()
+
+    async def _run_source(self, src: Source) -> None:
+        assert self.ingest is not None
+        try:
+            await src.run(self.ingest)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            src.set_state(SourceState.FAILED, f"{type(exc).__name__}: {exc}")
+            log.exception("source %s failed", src.name)
+
+    async def _retention_loop(self) -> None:
+        while True:
+            try:
+                deleted = await self.store.apply_retention(
+                    now_us(),
+                    self.settings.tick_retention_days,
+                    self.settings.candle_retention_days,
+                )
+                if any(deleted.values()):
+                    log.info("retention removed %s", deleted)
+            except Exception:
+                log.exception("retention failed")
+            await asyncio.sleep(3600)
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self.ingest is not None:
+            await self.ingest.close()
+        if self.hub is not None:
+            await self.hub.close()
+        await self.bus.close()
+        await self.store.close()

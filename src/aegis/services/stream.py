@@ -1,0 +1,290 @@
+"""The stream hub of an API process: takes tick batches off the bus, keeps live quotes and
+candles, and fans each message out to subscribed clients. A message is serialized once, whatever
+the number of clients; a slow client never delays the others (see ``ClientChannel``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from aegis.bus.base import TICKS, Bus
+from aegis.bus.codec import decode_ticks
+from aegis.core.timeutil import iso_z, now_us
+from aegis.domain.candles import Candle
+from aegis.domain.intervals import Interval
+from aegis.domain.ticks import Tick
+from aegis.services.clients import ClientChannel
+from aegis.services.market import Market, Quote
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """A connected client (WebSocket or SSE) as the hub sees it."""
+
+    channel: ClientChannel
+    on_slow: Callable[[], None]
+    symbols: set[str] = field(default_factory=set)
+    candles: set[tuple[str, str]] = field(default_factory=set)  # (symbol, interval)
+    quotes: bool = False
+    kind: str = "websocket"
+
+    def symbol_count(self) -> int:
+        return len(self.symbols | {s for s, _ in self.candles})
+
+
+def quote_row(q: Quote) -> dict[str, object]:
+    i = q.instrument
+    return {
+        "symbol": i.symbol,
+        "name": i.name,
+        "market": i.market,
+        "industry": i.industry,
+        "price": i.price_value(q.price),
+        "change": None if q.change is None else i.price_value(q.change),
+        "changePercent": q.change_percent,
+        "volume": i.qty_value(q.volume),
+        "amount": i.amount_value(q.amount),
+        "open": i.price_value(q.open),
+        "high": i.price_value(q.high),
+        "low": i.price_value(q.low),
+        "prevClose": None if q.prev_close is None else i.price_value(q.prev_close),
+        "marketCap": q.market_cap,
+        "time": iso_z(q.last_ts),
+        "source": q.source,
+    }
+
+
+def candle_row(c: Candle, market: Market, source: str) -> dict[str, object]:
+    i = market.by_symbol[c.symbol]
+    return {
+        "time": c.start // 1_000_000,
+        "open": i.price_value(c.open),
+        "high": i.price_value(c.high),
+        "low": i.price_value(c.low),
+        "close": i.price_value(c.close),
+        "volume": i.qty_value(c.volume),
+        "amount": i.amount_value(c.amount),
+        "source": source,
+    }
+
+
+class StreamHub:
+    def __init__(self, bus: Bus, market: Market) -> None:
+        self.bus = bus
+        self.market = market
+        self.subscribers: set[Subscriber] = set()
+        self._by_symbol: dict[str, set[Subscriber]] = defaultdict(set)
+        self._by_candle: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
+        self._derived: dict[tuple[str, str], Candle] = {}  # live candles of non-stored intervals
+        self._derived_of: dict[str, set[str]] = defaultdict(set)  # symbol → derived intervals
+        self._intervals: dict[str, Interval] = {}
+        self._quote_subs: set[Subscriber] = set()
+        self._changed: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ticks_in = 0
+        self.messages_out = 0
+        self.lag_ms = 0.0
+        self._rate: list[tuple[float, int]] = []
+
+    async def start(self) -> None:
+        sub = await self.bus.subscribe(TICKS, maxsize=100_000)
+        self._tasks.append(asyncio.create_task(self._consume(sub), name="hub-consume"))
+        self._tasks.append(asyncio.create_task(self._quotes_loop(), name="hub-quotes"))
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        for s in list(self.subscribers):
+            s.channel.close()
+
+    async def _consume(self, sub: object) -> None:
+        from aegis.bus.base import Subscription
+
+        assert isinstance(sub, Subscription)
+        try:
+            async for payload in sub:
+                try:
+                    published, ticks = decode_ticks(payload)
+                except Exception:
+                    log.exception("undecodable tick batch on the bus; skipped")
+                    continue
+                self.on_ticks(ticks, published)
+        finally:
+            await sub.close()
+
+    # --- the broadcast -------------------------------------------------------------------
+    def on_ticks(self, ticks: Sequence[Tick], published_us: int | None = None) -> None:
+        market = self.market
+        live = market.live
+        _fresh, late = live.add_fresh(ticks)
+        if late:
+            live.add_late(late, {})  # only the current buckets matter here
+        live.take_dirty()  # the hub never writes; keep the dirty set from growing
+        by_symbol = self._by_symbol
+        last_source = market.last_source
+        touched: dict[str, Tick] = {}
+        for t in ticks:
+            last_source[t.symbol] = t.source
+            touched[t.symbol] = t
+            subs = by_symbol.get(t.symbol)
+            if not subs:
+                continue
+            inst = market.by_symbol.get(t.symbol)
+            if inst is None:
+                continue
+            prev = live.prev_day_close(t.symbol)
+            if prev is None:
+                prev = inst.prev_close
+            change = None if prev is None else t.price - prev
+            payload = orjson.dumps(
+                {
+                    "type": "tick",
+                    "symbol": t.symbol,
+                    "price": inst.price_value(t.price),
+                    "volume": inst.qty_value(t.volume),
+                    "change": None if change is None else inst.price_value(change),
+                    "changePercent": None
+                    if not prev or change is None
+                    else round(change * 100 / prev, 2),
+                    "timestamp": iso_z(t.ts),
+                    "source": t.source,
+                }
+            )
+            key = t.symbol
+            for s in subs:
+                s.channel.offer(key, payload)
+                if s.channel.slow:
+                    s.on_slow()
+            self.messages_out += len(subs)
+        self._changed.update(touched)
+        if self._by_candle:
+            self._send_candles(ticks, touched)
+        n = len(ticks)
+        self.ticks_in += n
+        now = time.monotonic()
+        self._rate.append((now, n))
+        if published_us is not None:
+            self.lag_ms = (now_us() - published_us) / 1000
+
+    def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
+        derived_of = self._derived_of
+        for t in ticks:
+            for iv_name in derived_of.get(t.symbol, ()):
+                sym = t.symbol
+                dc = self._derived[(sym, iv_name)]
+                iv = self._intervals[iv_name]
+                start = iv.bucket(t.ts)
+                if start == dc.start:
+                    dc.add(t)
+                elif start > dc.start:
+                    self._derived[(sym, iv_name)] = Candle.from_tick(iv_name, start, t)
+        for (sym, iv_name), subs in self._by_candle.items():
+            if sym not in touched or not subs:
+                continue
+            c = self._derived.get((sym, iv_name)) or self.market.live.current(sym, iv_name)
+            if c is None:
+                continue
+            row = candle_row(c, self.market, touched[sym].source)
+            row.update(type="candle", symbol=sym, interval=iv_name)
+            payload = orjson.dumps(row)
+            key = f"c:{iv_name}:{sym}"
+            for s in subs:
+                s.channel.offer(key, payload)
+                if s.channel.slow:
+                    s.on_slow()
+            self.messages_out += len(subs)
+
+    async def _quotes_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if not self._quote_subs or not self._changed:
+                self._changed.clear()
+                continue
+            changed, self._changed = self._changed, set()
+            rows = [quote_row(q) for q in self.market.quotes(sorted(changed))]
+            payload = orjson.dumps({"type": "quotes", "data": rows})
+            for s in list(self._quote_subs):
+                s.channel.offer("quotes", payload)
+                if s.channel.slow:
+                    s.on_slow()
+
+    # --- subscriptions -------------------------------------------------------------------
+    def add(self, sub: Subscriber) -> None:
+        self.subscribers.add(sub)
+
+    def remove(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        for s in sub.symbols:
+            self._by_symbol[s].discard(sub)
+        for key in sub.candles:
+            self._drop_candle_sub(sub, key)
+        self._quote_subs.discard(sub)
+        sub.channel.close()
+
+    def subscribe_ticks(self, sub: Subscriber, symbols: Sequence[str]) -> None:
+        for s in symbols:
+            sub.symbols.add(s)
+            self._by_symbol[s].add(sub)
+
+    def unsubscribe_ticks(self, sub: Subscriber, symbols: Sequence[str]) -> None:
+        for s in symbols:
+            sub.symbols.discard(s)
+            self._by_symbol[s].discard(sub)
+
+    async def subscribe_candles(
+        self, sub: Subscriber, symbols: Sequence[str], iv: Interval
+    ) -> None:
+        for s in symbols:
+            key = (s, iv.name)
+            if not iv.stored and key not in self._derived:
+                self._intervals[iv.name] = iv
+                rows = await self.market.candles(s, iv, None, None, 1)
+                if rows:
+                    self._derived[key] = rows[-1]
+                    self._derived_of[s].add(iv.name)
+            sub.candles.add(key)
+            self._by_candle[key].add(sub)
+
+    def unsubscribe_candles(self, sub: Subscriber, symbols: Sequence[str], iv: Interval) -> None:
+        for s in symbols:
+            self._drop_candle_sub(sub, (s, iv.name))
+
+    def _drop_candle_sub(self, sub: Subscriber, key: tuple[str, str]) -> None:
+        sub.candles.discard(key)
+        subs = self._by_candle.get(key)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_candle[key]
+                if self._derived.pop(key, None) is not None:
+                    self._derived_of[key[0]].discard(key[1])
+
+    def subscribe_quotes(self, sub: Subscriber, on: bool) -> None:
+        sub.quotes = on
+        if on:
+            self._quote_subs.add(sub)
+        else:
+            self._quote_subs.discard(sub)
+
+    # --- status --------------------------------------------------------------------------
+    def ticks_per_second(self) -> float:
+        now = time.monotonic()
+        self._rate = [(t, n) for t, n in self._rate if now - t <= 5.0]
+        return sum(n for _, n in self._rate) / 5.0
+
+    def client_counts(self) -> dict[str, int]:
+        counts = {"websocket": 0, "sse": 0}
+        for s in self.subscribers:
+            counts[s.kind] = counts.get(s.kind, 0) + 1
+        return counts

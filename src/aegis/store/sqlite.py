@@ -1,0 +1,358 @@
+"""SQLite store, the embedded default: one writer thread batching writes, WAL so readers run
+beside it, and nothing that blocks the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from aegis.core.errors import StoreError
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+from aegis.store.base import Store
+from aegis.store.migrate import current_head
+
+T = TypeVar("T")
+
+_CANDLE_COLS = (
+    "symbol, interval, start, open, high, low, close, volume, amount, trades, "
+    "first_ts, first_seq, last_ts, last_seq"
+)
+_CANDLE_MARKS = ",".join("?" * 14)
+_INSTRUMENT_COLS = (
+    "symbol, name, name_en, market, kind, industry, shares, price_scale, qty_scale, "
+    "prev_close, listing_date, products"
+)
+_MAX_INT64 = 2**63 - 1
+
+
+def _amount_out(a: int) -> int | str:
+    # SQLite integers are int64; larger amounts (crypto) are stored as exact decimal text.
+    return a if a <= _MAX_INT64 else str(a)
+
+
+def _candle(row: tuple[Any, ...]) -> Candle:
+    return Candle(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        int(row[8]),
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+        row[13],
+    )
+
+
+class SQLiteStore(Store):
+    kind = "sqlite"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._readers = ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.ticks_written = 0
+
+    # --- connections ----------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        def run() -> T:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite write failed: {exc}") from exc
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._readers, lambda: fn(self._conn())
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite read failed: {exc}") from exc
+
+    async def start(self) -> None:
+        if not self.path.exists():
+            raise StoreError(f"no database at {self.path}: run `aegis db upgrade` first")
+
+        def check(conn: sqlite3.Connection) -> str | None:
+            try:
+                row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            except sqlite3.OperationalError:
+                return None
+            return None if row is None else str(row[0])
+
+        version = await self._read(check)
+        if version != current_head():
+            raise StoreError(
+                f"database {self.path} is at schema {version}, expected {current_head()}: "
+                "run `aegis db upgrade`"
+            )
+
+    async def close(self) -> None:
+        def close_all() -> None:
+            with self._lock:
+                for c in self._conns:
+                    c.close()
+                self._conns.clear()
+
+        # Drain the writer first: queued writes complete before the connections close.
+        await asyncio.get_running_loop().run_in_executor(self._writer, lambda: None)
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        close_all()
+
+    # --- instruments ----------------------------------------------------------------------
+    async def upsert_instruments(self, items: Sequence[Instrument]) -> None:
+        rows = [
+            (
+                i.symbol,
+                i.name,
+                i.name_en,
+                i.market,
+                i.kind,
+                i.industry,
+                i.shares,
+                i.price_scale,
+                i.qty_scale,
+                i.prev_close,
+                i.listing_date,
+                i.products,
+            )
+            for i in items
+        ]
+
+        def run(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                f"INSERT INTO instruments ({_INSTRUMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(symbol) DO UPDATE SET name=excluded.name, name_en=excluded.name_en, "
+                "market=excluded.market, kind=excluded.kind, industry=excluded.industry, "
+                "shares=excluded.shares, price_scale=excluded.price_scale, "
+                "qty_scale=excluded.qty_scale, prev_close=excluded.prev_close, "
+                "listing_date=excluded.listing_date, products=excluded.products",
+                rows,
+            )
+
+        await self._write(run)
+
+    async def list_instruments(self) -> list[Instrument]:
+        def run(conn: sqlite3.Connection) -> list[Instrument]:
+            cur = conn.execute(
+                f"SELECT company_id, {_INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
+            )
+            return [
+                Instrument(
+                    symbol=r[1],
+                    name=r[2],
+                    name_en=r[3],
+                    market=r[4],
+                    kind=r[5],
+                    industry=r[6],
+                    shares=r[7],
+                    price_scale=r[8],
+                    qty_scale=r[9],
+                    prev_close=r[10],
+                    listing_date=r[11],
+                    products=r[12],
+                    company_id=r[0],
+                )
+                for r in cur
+            ]
+
+        return await self._read(run)
+
+    # --- ticks ----------------------------------------------------------------------------
+    async def write_ticks(self, ticks: Sequence[Tick]) -> int:
+        if not ticks:
+            return 0
+
+        def run(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO ticks (symbol, ts, price, volume, side, seq, source) "
+                "VALUES (?,?,?,?,?,?,?)",
+                ticks,
+            )
+            return conn.total_changes - before
+
+        n = await self._write(run)
+        self.ticks_written += n
+        return n
+
+    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
+        if not ticks:
+            return []
+
+        def run(conn: sqlite3.Connection) -> list[Tick]:
+            new: list[Tick] = []
+            for t in ticks:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO ticks (symbol, ts, price, volume, side, seq, source) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    t,
+                )
+                if cur.rowcount == 1:
+                    new.append(t)
+            return new
+
+        new = await self._write(run)
+        self.ticks_written += len(new)
+        return new
+
+    async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
+        def run(conn: sqlite3.Connection) -> list[Tick]:
+            cur = conn.execute(
+                "SELECT symbol, ts, price, volume, side, seq, source FROM ticks "
+                "WHERE symbol=? AND ts>=? AND ts<? ORDER BY ts, seq",
+                (symbol, start, end),
+            )
+            return [Tick._make(r) for r in cur]
+
+        return await self._read(run)
+
+    # --- candles --------------------------------------------------------------------------
+    async def upsert_candles(self, candles: Iterable[Candle]) -> None:
+        rows = [
+            (
+                c.symbol,
+                c.interval,
+                c.start,
+                c.open,
+                c.high,
+                c.low,
+                c.close,
+                c.volume,
+                _amount_out(c.amount),
+                c.trades,
+                c.first_ts,
+                c.first_seq,
+                c.last_ts,
+                c.last_seq,
+            )
+            for c in candles
+        ]
+        if not rows:
+            return
+        await self._write(
+            lambda conn: conn.executemany(
+                f"INSERT OR REPLACE INTO candles ({_CANDLE_COLS}) VALUES ({_CANDLE_MARKS})",
+                rows,
+            )
+        )
+
+    async def get_candles(
+        self, symbol: str, interval: str, start: int | None, end: int | None, limit: int
+    ) -> list[Candle]:
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+
+        def run(conn: sqlite3.Connection) -> list[Candle]:
+            cur = conn.execute(
+                f"SELECT {_CANDLE_COLS} FROM candles WHERE symbol=? AND interval=? "
+                "AND start>=? AND start<? ORDER BY start DESC LIMIT ?",
+                (symbol, interval, lo, hi, limit),
+            )
+            out = [_candle(r) for r in cur]
+            out.reverse()
+            return out
+
+        return await self._read(run)
+
+    async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None:
+        def run(conn: sqlite3.Connection) -> Candle | None:
+            row = conn.execute(
+                f"SELECT {_CANDLE_COLS} FROM candles WHERE symbol=? AND interval=? AND start=?",
+                (symbol, interval, start),
+            ).fetchone()
+            return None if row is None else _candle(row)
+
+        return await self._read(run)
+
+    async def latest_candles(
+        self, interval: str, symbols: Sequence[str] | None = None
+    ) -> list[Candle]:
+        def run(conn: sqlite3.Connection) -> list[Candle]:
+            syms = symbols
+            if syms is None:
+                syms = [r[0] for r in conn.execute("SELECT symbol FROM instruments")]
+            out: list[Candle] = []
+            for s in syms:
+                row = conn.execute(
+                    f"SELECT {_CANDLE_COLS} FROM candles WHERE symbol=? AND interval=? "
+                    "ORDER BY start DESC LIMIT 1",
+                    (s, interval),
+                ).fetchone()
+                if row is not None:
+                    out.append(_candle(row))
+            return out
+
+        return await self._read(run)
+
+    # --- housekeeping ---------------------------------------------------------------------
+    async def apply_retention(
+        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+    ) -> dict[str, int]:
+        day = 86_400_000_000
+
+        def run(conn: sqlite3.Connection) -> dict[str, int]:
+            deleted: dict[str, int] = {}
+            symbols = [r[0] for r in conn.execute("SELECT symbol FROM instruments")]
+            if tick_days is not None:
+                cutoff = now - tick_days * day
+                before = conn.total_changes
+                conn.executemany(
+                    "DELETE FROM ticks WHERE symbol=? AND ts<?", [(s, cutoff) for s in symbols]
+                )
+                deleted["ticks"] = conn.total_changes - before
+            for interval, days in candle_days.items():
+                if days is None:
+                    continue
+                before = conn.total_changes
+                conn.executemany(
+                    "DELETE FROM candles WHERE symbol=? AND interval=? AND start<?",
+                    [(s, interval, now - days * day) for s in symbols],
+                )
+                deleted[f"candles_{interval}"] = conn.total_changes - before
+            return deleted
+
+        return await self._write(run)
+
+    def describe(self) -> dict[str, object]:
+        return {"kind": self.kind, "path": str(self.path), "ticksWritten": self.ticks_written}
