@@ -17,8 +17,10 @@ T0 = DAY + 9 * 3600 * 1_000_000  # 09:00 KST
 
 def samsung_ticks(n: int = 120) -> list[Tick]:
     # one tick every 30 s from 09:00: 60 one-minute candles
-    return [Tick("005930", T0 + i * 30_000_000, 199_400 + (i % 7) * 100, 10 + i, BUY, i, "sim")
-            for i in range(n)]
+    return [
+        Tick("005930", T0 + i * 30_000_000, 199_400 + (i % 7) * 100, 10 + i, BUY, i, "sim")
+        for i in range(n)
+    ]
 
 
 def wait_for(pred: object, timeout: float = 5.0) -> None:
@@ -65,8 +67,11 @@ def test_company_profile_and_unknown_company(app) -> None:  # type: ignore[no-un
     assert prof["shares"] > 5_000_000_000
     r = client.get("/api/v1/companies/99999999")
     assert r.status_code == 404
-    assert r.json() == {"status": 404, "code": "NOT_FOUND",
-                        "message": "no company with id 99999999"}
+    assert r.json() == {
+        "status": 404,
+        "code": "NOT_FOUND",
+        "message": "no company with id 99999999",
+    }
 
 
 def test_ohlcv_returns_minute_candles_with_live_partial(app) -> None:  # type: ignore[no-untyped-def]
@@ -118,8 +123,7 @@ def test_candles_limit_and_end_page_backwards(app) -> None:  # type: ignore[no-u
         ("interval=1m&limit=0", "limit"),
     ],
 )
-def test_bad_candle_queries_are_400_naming_what_is_allowed(app, query: str, fragment: str
-                                                          ) -> None:  # type: ignore[no-untyped-def]
+def test_bad_candle_queries_are_400_naming_what_is_allowed(app, query: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
     client, _ = app
     r = client.get(f"/api/v1/candles/005930?{query}")
     assert r.status_code == 400
@@ -175,5 +179,11 @@ def test_openapi_has_stable_operation_ids(app) -> None:  # type: ignore[no-untyp
     client, _ = app
     spec = client.get("/openapi.json").json()
     ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
-    assert {"searchCompanies", "getCompany", "getCompanyOhlcv", "getCandles", "getQuotes",
-            "getSystemStatus"} <= ids
+    assert {
+        "searchCompanies",
+        "getCompany",
+        "getCompanyOhlcv",
+        "getCandles",
+        "getQuotes",
+        "getSystemStatus",
+    } <= ids

@@ -18,8 +18,9 @@ from tests.support.sources import ScriptedSource
 
 
 @contextmanager
-def running_app(tmp_path: Path, batches: Sequence[Sequence[Tick]] = (), **overrides: object
-                ) -> Iterator[tuple[TestClient, Runtime, ScriptedSource]]:
+def running_app(
+    tmp_path: Path, batches: Sequence[Sequence[Tick]] = (), **overrides: object
+) -> Iterator[tuple[TestClient, Runtime, ScriptedSource]]:
     settings = Settings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
     upgrade(settings.store_url)
     source = ScriptedSource(batches)

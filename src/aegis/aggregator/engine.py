@@ -1,94 +1,121 @@
 """Streaming candle aggregation: every stored interval for every symbol, tick by tick.
 
-Fresh ticks (newer than everything seen for their symbol) take a tight loop; late and
-out-of-order ticks take ``add_late``, which needs the stored candle of their bucket when it is no
+Only the finest interval (1m) is touched per tick. The coarser intervals form a cascade: each
+keeps a *part*, the merge of the finished candles of the level below within its current bucket.
+A minute that ends is merged into the 5m part; a 5m candle that ends into the 15m part; and so
+on, so most minutes cost one merge. A current coarse candle is its part merged with the live
+parts below it, built when asked for (``take_dirty``, ``current``).
+
+After a restart the restored coarse candles already contain everything of their bucket: those
+levels are *eager* (updated tick by tick) until their bucket ends, then rejoin the cascade.
+
+Fresh ticks (newer than everything seen for their symbol) take the fast path; late and
+out-of-order ones take ``add_late``, which needs the stored candle of their bucket when it is no
 longer in memory. Either way the result equals a recomputation from the stored ticks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
 from aegis.domain.ticks import Tick
 
+_FAR_PAST = -(2**62)
+
 
 @dataclass(slots=True)
 class _SymbolState:
-    candles: list[Candle | None]  # current candle per stored interval, same order as intervals
-    last_ts: int = -(2**62)
-    last_seq: int = -(2**62)
+    parts: list[Candle | None]  # per coarser level (5m, 15m, 1h, 1d): see the module doc
+    eager_from: int  # levels ≥ this hold complete candles (restored), updated per tick
+    m1: Candle | None = None  # the live candle of the finest interval
+    m1_end: int = _FAR_PAST
+    last_ts: int = _FAR_PAST
+    last_seq: int = _FAR_PAST
     prev_day_close: int | None = None  # close of the previous 1d candle, for quotes
 
 
-@dataclass(slots=True)
-class FlushBatch:
-    candles: list[Candle] = field(default_factory=list)
+def _bucket(ts: int, size: int) -> int:
+    local = ts + KST_OFFSET_US
+    return local - local % size - KST_OFFSET_US
+
+
+def _as_interval(c: Candle, name: str, size: int) -> Candle:
+    out = c.copy()
+    out.interval = name
+    out.start = _bucket(c.start, size)
+    return out
 
 
 class Aggregator:
     def __init__(self, intervals: Sequence[Interval] = STORED_INTERVALS) -> None:
-        self.intervals = tuple(intervals)
-        for iv in self.intervals:
-            if iv.unit != "m":
-                raise ValueError(f"stored intervals must be fixed-length, got {iv.name}")
-        self._sizes = tuple(iv.length_us for iv in self.intervals)
-        self._names = tuple(iv.name for iv in self.intervals)
-        self._day_index = self._names.index("1d") if "1d" in self._names else None
+        ivs = sorted(intervals, key=lambda iv: iv.length_us)
+        for lower, iv in zip(ivs, ivs[1:], strict=False):
+            if iv.unit != "m" or iv.length_us % lower.length_us:
+                raise ValueError(f"{iv.name} is not a whole multiple of {lower.name}")
+        self.intervals = tuple(ivs)
+        self._base_name = ivs[0].name
+        self._base_size = ivs[0].length_us
+        self._names = tuple(iv.name for iv in ivs[1:])
+        self._sizes = tuple(iv.length_us for iv in ivs[1:])
+        self._index = {n: i for i, n in enumerate(self._names)}
         self.state: dict[str, _SymbolState] = {}
         self._dirty: set[str] = set()
         self._finished: list[Candle] = []
         self.ticks_in = 0
 
+    def _state(self, symbol: str) -> _SymbolState:
+        st = self.state.get(symbol)
+        if st is None:
+            n = len(self._names)
+            st = _SymbolState([None] * n, n)
+            self.state[symbol] = st
+        return st
+
     # --- restore ---------------------------------------------------------------------------
     def restore(
         self, candles: Iterable[Candle], prev_day_close: dict[str, int] | None = None
     ) -> None:
-        """Seed current candles (e.g. the newest stored ones) so a restart continues them."""
-        index = {n: i for i, n in enumerate(self._names)}
+        """Continue from stored candles (the newest of each symbol and interval)."""
+        by_symbol: dict[str, dict[str, Candle]] = {}
         for c in candles:
-            i = index.get(c.interval)
-            if i is None:
+            newest = by_symbol.setdefault(c.symbol, {})
+            if c.interval not in newest or c.start > newest[c.interval].start:
+                newest[c.interval] = c
+        for sym, newest in by_symbol.items():
+            st = self._state(sym)
+            for c in newest.values():
+                if (c.last_ts, c.last_seq) > (st.last_ts, st.last_seq):
+                    st.last_ts, st.last_seq = c.last_ts, c.last_seq
+            m1 = newest.get(self._base_name)
+            if m1 is None:
                 continue
-            st = self._state(c.symbol)
-            cur = st.candles[i]
-            if cur is None or c.start >= cur.start:
-                st.candles[i] = c.copy()
-            if (c.last_ts, c.last_seq) > (st.last_ts, st.last_seq):
-                st.last_ts, st.last_seq = c.last_ts, c.last_seq
+            st.m1 = m1.copy()
+            st.m1_end = m1.start + self._base_size
+            st.eager_from = 0
+            for i, (name, size) in enumerate(zip(self._names, self._sizes, strict=True)):
+                hi = newest.get(name)
+                if hi is not None and hi.start == _bucket(m1.start, size):
+                    st.parts[i] = hi.copy()
+                else:
+                    st.parts[i] = _as_interval(m1, name, size)
         for sym, close in (prev_day_close or {}).items():
             self._state(sym).prev_day_close = close
 
-    def _state(self, symbol: str) -> _SymbolState:
-        st = self.state.get(symbol)
-        if st is None:
-            st = _SymbolState([None] * len(self.intervals))
-            self.state[symbol] = st
-        return st
-
     # --- the hot path ----------------------------------------------------------------------
-    def is_fresh(self, t: Tick) -> bool:
-        st = self.state.get(t.symbol)
-        return st is None or t.ts > st.last_ts or (t.ts == st.last_ts and t.seq > st.last_seq)
-
     def add_fresh(self, ticks: Iterable[Tick]) -> tuple[list[Tick], list[Tick]]:
         """Fold ticks that are newer than anything seen for their symbol. Returns (folded, rest):
         the rest are late, out of order or duplicates, untouched, for ``add_late``."""
         late: list[Tick] = []
         fresh: list[Tick] = []
         keep = fresh.append
-        sizes = self._sizes
-        names = self._names
-        nint = len(sizes)
-        off = KST_OFFSET_US
         states = self.state
         dirty = self._dirty
-        finished = self._finished
-        day_i = self._day_index
-        n = 0
+        roll = self._roll
+        nlevels = len(self._names)
         for t in ticks:
             sym, ts, price, vol, _side, seq, _src = t
             st = states.get(sym)
@@ -100,92 +127,137 @@ class Aggregator:
             st.last_ts = ts
             st.last_seq = seq
             keep(t)
-            n += 1
-            local = ts + off
-            cs = st.candles
-            amt = price * vol
-            for i in range(nint):
-                start = local - local % sizes[i] - off
-                c = cs[i]
-                if c is not None and c.start == start:
-                    if price > c.high:
-                        c.high = price
-                    elif price < c.low:
-                        c.low = price
-                    c.close = price
-                    c.volume += vol
-                    c.amount += amt
-                    c.trades += 1
-                    c.last_ts = ts
-                    c.last_seq = seq
-                else:
-                    if c is not None:
-                        finished.append(c)
-                        if i == day_i:
-                            st.prev_day_close = c.close
-                    cs[i] = Candle(
-                        sym,
-                        names[i],
-                        start,
-                        price,
-                        price,
-                        price,
-                        price,
-                        vol,
-                        amt,
-                        1,
-                        ts,
-                        seq,
-                        ts,
-                        seq,
-                    )
+            c = st.m1
+            if c is not None and ts < st.m1_end:
+                if price > c.high:
+                    c.high = price
+                elif price < c.low:
+                    c.low = price
+                c.close = price
+                c.volume += vol
+                c.amount += price * vol
+                c.trades += 1
+                c.last_ts = ts
+                c.last_seq = seq
+                if st.eager_from < nlevels:
+                    for p in st.parts[st.eager_from :]:
+                        p.add(t)  # type: ignore[union-attr]  # eager parts are never None
+            else:
+                roll(st, t)
             dirty.add(sym)
-        self.ticks_in += n
+        self.ticks_in += len(fresh)
         return fresh, late
 
+    def _roll(self, st: _SymbolState, t: Tick) -> None:
+        """A fresh tick in a new minute: the old minute is finished and cascades up; each level
+        whose bucket the new tick leaves is finished too and merged into the next."""
+        old = st.m1
+        parts = st.parts
+        if old is not None:
+            self._finished.append(old)
+            child = old
+            for i, size in enumerate(self._sizes):
+                p = parts[i]
+                if i < st.eager_from:
+                    if p is None:
+                        p = parts[i] = _as_interval(child, self._names[i], size)
+                    else:
+                        p.merge(child)
+                elif p is None:  # an eager level is never empty; nothing above to finish
+                    break
+                if p.start == _bucket(t.ts, size):
+                    break  # this level goes on, so do all above it
+                self._finished.append(p)
+                parts[i] = None
+                if self._names[i] == "1d":
+                    st.prev_day_close = p.close
+                if i >= st.eager_from:
+                    st.eager_from = i + 1
+                child = p
+        for p in parts[st.eager_from :]:
+            if p is not None:
+                p.add(t)
+        start = _bucket(t.ts, self._base_size)
+        st.m1 = Candle.from_tick(self._base_name, start, t)
+        st.m1_end = start + self._base_size
+
     # --- late ticks ------------------------------------------------------------------------
+    def _late_targets(self, st: _SymbolState, t: Tick) -> tuple[list[Candle], list[int]]:
+        """Where a late tick goes: the in-memory candles to add it to, and the levels
+        (0 = 1m, 1.. = coarser) whose candle for it is no longer in memory (stored)."""
+        m1 = st.m1
+        if m1 is None:
+            return [], list(range(len(self._sizes) + 1))
+        if m1.start == _bucket(t.ts, self._base_size):
+            j = 0
+        else:
+            j = next(
+                (
+                    i + 1
+                    for i, size in enumerate(self._sizes)
+                    if _bucket(m1.start, size) == _bucket(t.ts, size)
+                ),
+                -1,
+            )
+            if j == -1:
+                return [], list(range(len(self._sizes) + 1))
+        targets: list[Candle] = []
+        if j == 0:
+            targets.append(m1)
+        else:
+            p = st.parts[j - 1]
+            if p is None:  # the tick opens the part of this bucket
+                st.parts[j - 1] = Candle.from_tick(
+                    self._names[j - 1], _bucket(t.ts, self._sizes[j - 1]), t
+                )
+            else:
+                targets.append(p)
+        # eager levels above hold complete candles and need the tick themselves
+        for i in range(max(st.eager_from, j), len(self._sizes)):
+            p = st.parts[i]
+            if p is not None and i != j - 1:
+                targets.append(p)
+        return targets, list(range(j))
+
     def late_buckets(self, ticks: Iterable[Tick]) -> set[tuple[str, str, int]]:
-        """(symbol, interval, start) of buckets late ticks fall in that are not in memory:
-        the caller loads those from the store and hands them to ``add_late``."""
+        """(symbol, interval, start) of the buckets of late ticks that are not in memory: the
+        caller loads those from the store and hands them to ``add_late``."""
+        names = (self._base_name, *self._names)
+        sizes = (self._base_size, *self._sizes)
         need: set[tuple[str, str, int]] = set()
         for t in ticks:
             st = self.state.get(t.symbol)
-            for i, size in enumerate(self._sizes):
-                start = _bucket(t.ts, size)
-                cur = st.candles[i] if st else None
-                if cur is None or cur.start != start:
-                    need.add((t.symbol, self._names[i], start))
+            m1 = st.m1 if st else None
+            for level in range(len(sizes)):
+                b = _bucket(t.ts, sizes[level])
+                if m1 is None or _bucket(m1.start, sizes[level]) != b:
+                    need.add((t.symbol, names[level], b))
         return need
 
     def add_late(
         self, ticks: Iterable[Tick], stored: dict[tuple[str, str, int], Candle]
     ) -> list[Candle]:
-        """Fold late ticks (already known to be new, i.e. not duplicates). ``stored`` holds the
+        """Fold late ticks (already known to be new, not duplicates). ``stored`` holds the
         candles of buckets not in memory (missing = empty bucket). Returns the touched candles
-        outside the current buckets, which the caller upserts."""
+        of those buckets, which the caller upserts."""
+        names = (self._base_name, *self._names)
+        sizes = (self._base_size, *self._sizes)
         touched: dict[tuple[str, str, int], Candle] = {}
         for t in ticks:
             st = self._state(t.symbol)
-            for i, size in enumerate(self._sizes):
-                start = _bucket(t.ts, size)
-                cur = st.candles[i]
-                if cur is not None and cur.start == start:
-                    cur.add(t)
-                    continue
-                key = (t.symbol, self._names[i], start)
-                c = touched.get(key) or stored.get(key)
+            targets, stored_levels = self._late_targets(st, t)
+            for target in targets:
+                target.add(t)
+            for level in stored_levels:
+                key = (t.symbol, names[level], _bucket(t.ts, sizes[level]))
+                c = touched.get(key)
                 if c is None:
-                    c = Candle.from_tick(self._names[i], start, t)
-                    if cur is None or start > cur.start:
-                        # a later bucket than anything seen: it becomes current
-                        if cur is not None:
-                            self._finished.append(cur)
-                        st.candles[i] = c
+                    base = stored.get(key)
+                    if base is None:
+                        touched[key] = Candle.from_tick(key[1], key[2], t)
                         continue
-                else:
-                    c = c if key in touched else c.copy()
-                    c.add(t)
-                touched[key] = c
+                    c = touched[key] = base.copy()
+                c.add(t)
             if (t.ts, t.seq) > (st.last_ts, st.last_seq):
                 st.last_ts, st.last_seq = t.ts, t.seq
             self._dirty.add(t.symbol)
@@ -193,14 +265,37 @@ class Aggregator:
         return list(touched.values())
 
     # --- output ----------------------------------------------------------------------------
+    def _currents(self, st: _SymbolState, upto: int) -> list[Candle]:
+        """Snapshots of the current candles of levels 1..upto (bottom-up)."""
+        out: list[Candle] = []
+        below = st.m1
+        for i in range(upto):
+            p = st.parts[i]
+            if i >= st.eager_from:
+                c = None if p is None else p.copy()
+            elif below is None:
+                c = None if p is None else p.copy()
+            elif p is None:
+                c = _as_interval(below, self._names[i], self._sizes[i])
+            else:
+                c = p.copy()
+                c.merge(below)
+            if c is None:
+                break
+            out.append(c)
+            below = c
+        return out
+
     def take_dirty(self) -> list[Candle]:
-        """Candles changed since the last call (copies, safe to hand to another thread)."""
-        out = [c.copy() for c in self._finished]
-        self._finished.clear()
+        """Candles changed since the last call. Finished candles are never mutated again and
+        are handed over as they are; current ones are snapshots."""
+        out = self._finished
+        self._finished = []
         for sym in self._dirty:
-            for c in self.state[sym].candles:
-                if c is not None:
-                    out.append(c.copy())
+            st = self.state[sym]
+            if st.m1 is not None:
+                out.append(st.m1.copy())
+            out.extend(self._currents(st, len(self._names)))
         self._dirty.clear()
         return out
 
@@ -209,22 +304,22 @@ class Aggregator:
         self._finished.append(candle)
 
     def current(self, symbol: str, interval: str) -> Candle | None:
+        """The live candle of ``symbol`` (a snapshot; the base interval's is the live object,
+        not to be mutated)."""
         st = self.state.get(symbol)
         if st is None:
             return None
-        try:
-            return st.candles[self._names.index(interval)]
-        except ValueError:
+        if interval == self._base_name:
+            return st.m1
+        i = self._index.get(interval)
+        if i is None:
             return None
+        chain = self._currents(st, i + 1)
+        return chain[i] if len(chain) > i else None
 
     def prev_day_close(self, symbol: str) -> int | None:
         st = self.state.get(symbol)
         return None if st is None else st.prev_day_close
-
-
-def _bucket(ts: int, size: int) -> int:
-    local = ts + KST_OFFSET_US
-    return local - local % size - KST_OFFSET_US
 
 
 def recompute(ticks: Iterable[Tick], interval: Interval) -> list[Candle]:

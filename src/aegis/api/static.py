@@ -23,6 +23,7 @@ def find_dist() -> Path | None:
 def mount(app: FastAPI, dist: Path | None) -> None:
     if dist is not None and not (dist / "index.html").is_file():
         dist = None
+
     @app.get("/{path:path}", include_in_schema=False)
     async def spa(request: Request, path: str) -> Response:
         if path.startswith(("api/", "ws/")):

@@ -39,7 +39,7 @@ class ClientChannel:
                 self._full_since = now
             elif now - self._full_since > self.drop_after:
                 self.slow = True
-            if key in self._conflated or len(self._queue) >= self.maxsize:
+            if key in self._conflated:  # an older message is skipped: count it
                 self.conflated_total += 1
                 self._conflated_unreported += 1
             self._conflated[key] = payload

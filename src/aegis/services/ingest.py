@@ -29,7 +29,7 @@ class IngestService:
         store: Store,
         bus: Bus,
         *,
-        flush_seconds: float = 0.25,
+        flush_seconds: float = 0.5,
         max_pending: int = 500_000,
         known_symbols: set[str] | None = None,
     ) -> None:

@@ -227,7 +227,7 @@ class StreamHub:
         self.subscribers.discard(sub)
         for s in sub.symbols:
             self._by_symbol[s].discard(sub)
-        for key in sub.candles:
+        for key in list(sub.candles):
             self._drop_candle_sub(sub, key)
         self._quote_subs.discard(sub)
         sub.channel.close()

@@ -1,0 +1,3 @@
+from aegis.cli.app import main
+
+main()

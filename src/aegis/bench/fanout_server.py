@@ -1,0 +1,38 @@
+"""The server process of ``aegis bench fanout``: the real app with a paced source."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import uvicorn
+
+from aegis.api.app import create_app
+from aegis.bench.paced import PacedSource
+from aegis.core.config import Settings
+from aegis.reference import load_instruments
+from aegis.services.runtime import Runtime
+from aegis.store.migrate import upgrade
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--rate", type=float, default=5000)
+    p.add_argument("--data-dir", type=Path, required=True)
+    args = p.parse_args()
+    settings = Settings(data_dir=args.data_dir, ws_max_symbols=200)
+    upgrade(settings.store_url)
+    source = PacedSource(load_instruments(), args.rate)
+    rt = Runtime(settings, sources=[source])
+    uvicorn.run(
+        create_app(settings, runtime=rt),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        ws_max_size=1 << 20,
+    )
+
+
+if __name__ == "__main__":
+    main()

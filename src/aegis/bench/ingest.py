@@ -1,0 +1,117 @@
+"""``aegis bench ingest``: ticks → every candle interval → SQLite, end to end, beside pandas
+``resample().ohlc()`` on the same ticks as the baseline measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegis.bus.memory import MemoryBus
+from aegis.domain.intervals import STORED_INTERVALS
+from aegis.domain.ticks import Tick
+from aegis.services.ingest import IngestService
+from aegis.store.migrate import upgrade
+from aegis.store.sqlite import SQLiteStore
+
+
+@dataclass
+class IngestResult:
+    ticks: int
+    symbols: int
+    seconds: float
+    candles: int
+    pandas_seconds: float | None
+    market_seconds: float  # exchange time the ticks span
+
+    @property
+    def rate(self) -> float:
+        return self.ticks / self.seconds
+
+    @property
+    def pandas_rate(self) -> float | None:
+        return None if not self.pandas_seconds else self.ticks / self.pandas_seconds
+
+
+def make_ticks(n: int, seed: int, rate: float | None = None) -> tuple[list[Tick], list[object]]:
+    """``n`` simulated ticks of the whole market at ``rate`` trades per exchange second (None:
+    spread over one session, i.e. few ticks per symbol and minute)."""
+    from aegis.reference import load_instruments
+    from aegis.sources.sim.generate import generate_ticks
+
+    instruments = load_instruments()
+    return generate_ticks(instruments, seed, n, rate=rate), list(instruments)
+
+
+async def _ingest(
+    ticks: list[Tick],
+    instruments: list[object],
+    db: Path,
+    batch: int,
+    progress: Callable[[int], None],
+) -> tuple[float, int]:
+    from aegis.domain.instruments import Instrument
+
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    insts = [i for i in instruments if isinstance(i, Instrument)]
+    await store.upsert_instruments(insts)
+    ingest = IngestService(store, MemoryBus(), known_symbols={i.symbol for i in insts})
+    await ingest.start()
+    t0 = time.perf_counter()
+    for i in range(0, len(ticks), batch):
+        await ingest.ticks(ticks[i : i + batch])
+        progress(min(batch, len(ticks) - i))
+        await asyncio.sleep(0)  # let the flush task run as it would live
+    await ingest.close()  # everything written
+    elapsed = time.perf_counter() - t0
+    candles = 0
+    for iv in STORED_INTERVALS:
+        for c in await store.latest_candles(iv.name):
+            candles += 1 if c else 0
+    stored = len(await store.get_ticks(ticks[0].symbol, -(2**62), 2**62))
+    assert stored > 0
+    await store.close()
+    return elapsed, candles
+
+
+def pandas_baseline(ticks: list[Tick]) -> float:
+    import pandas as pd
+
+    t0 = time.perf_counter()
+    df = pd.DataFrame(ticks, columns=list(Tick._fields))
+    df["time"] = pd.to_datetime(df["ts"], unit="us", utc=True).dt.tz_convert("Asia/Seoul")
+    df = df.set_index("time")
+    grouped = df.groupby("symbol")
+    for rule in ("1min", "5min", "15min", "1h", "1D"):
+        grouped["price"].resample(rule).ohlc()
+        grouped["volume"].resample(rule).sum()
+    return time.perf_counter() - t0
+
+
+def run(
+    n: int,
+    seed: int,
+    batch: int,
+    with_pandas: bool,
+    progress: Callable[[int], None],
+    rate: float | None = None,
+) -> IngestResult:
+    ticks, instruments = make_ticks(n, seed, rate)
+    with tempfile.TemporaryDirectory() as d:
+        seconds, candles = asyncio.run(
+            _ingest(ticks, instruments, Path(d) / "bench.db", batch, progress)
+        )
+    pandas_s = pandas_baseline(ticks) if with_pandas else None
+    return IngestResult(
+        len(ticks),
+        len({t.symbol for t in ticks}),
+        seconds,
+        candles,
+        pandas_s,
+        (ticks[-1].ts - ticks[0].ts) / 1e6,
+    )

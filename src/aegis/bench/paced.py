@@ -1,0 +1,56 @@
+"""A benchmark-only source: simulator ticks re-stamped with the wall clock and paced at a fixed
+rate, so that tick-to-client latency can be measured from the tick's own timestamp. Used by
+``aegis bench fanout``; never by ``aegis serve``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+from aegis.core.timeutil import now_us
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+from aegis.sources.base import Source, SourceState, TickSink
+
+
+class PacedSource(Source):
+    name = "bench"
+    simulated = True
+
+    def __init__(
+        self,
+        instruments: Sequence[Instrument],
+        rate: float,
+        seed: int = 7,
+        symbols: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__()
+        from aegis.sources.sim.generate import generate_ticks
+
+        pool = generate_ticks(instruments, seed, 200_000, symbols=symbols)
+        self._pool = [t for t in pool if symbols is None or t.symbol in symbols]
+        self.rate = rate
+
+    async def run(self, sink: TickSink) -> None:
+        self.set_state(SourceState.LIVE)
+        step = 0.02  # 50 batches a second
+        per_batch = max(1, round(self.rate * step))
+        i = 0
+        seq = 0
+        start = time.monotonic()
+        k = 0
+        while True:
+            now = now_us()
+            batch = []
+            for _ in range(per_batch):
+                t = self._pool[i % len(self._pool)]
+                i += 1
+                seq += 1
+                batch.append(Tick(t.symbol, now, t.price, t.volume, t.side, seq, "sim"))
+            await sink.ticks(batch)
+            self.status.messages += len(batch)
+            self.status.last_message_us = now
+            k += 1
+            delay = start + k * step - time.monotonic()
+            await asyncio.sleep(max(0.0, delay))
