@@ -17,9 +17,11 @@ class ScriptedSource(Source):
         self.batches = list(batches)
         self.sink: TickSink | None = None
         self.ready = asyncio.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, sink: TickSink) -> None:
         self.sink = sink
+        self.loop = asyncio.get_running_loop()
         self.set_state(SourceState.LIVE)
         for b in self.batches:
             await sink.ticks(b)
@@ -29,3 +31,8 @@ class ScriptedSource(Source):
     async def push(self, batch: Sequence[Tick]) -> None:
         assert self.sink is not None
         await self.sink.ticks(batch)
+
+    def push_threadsafe(self, batch: Sequence[Tick]) -> None:
+        """From another thread (a test driving a server running in its own thread)."""
+        assert self.loop is not None
+        asyncio.run_coroutine_threadsafe(self.push(batch), self.loop).result(10)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
@@ -53,7 +54,7 @@ def _as_interval(c: Candle, name: str, size: int) -> Candle:
 class Aggregator:
     def __init__(self, intervals: Sequence[Interval] = STORED_INTERVALS) -> None:
         ivs = sorted(intervals, key=lambda iv: iv.length_us)
-        for lower, iv in zip(ivs, ivs[1:], strict=False):
+        for lower, iv in pairwise(ivs):
             if iv.unit != "m" or iv.length_us % lower.length_us:
                 raise ValueError(f"{iv.name} is not a whole multiple of {lower.name}")
         self.intervals = tuple(ivs)
@@ -271,9 +272,7 @@ class Aggregator:
         below = st.m1
         for i in range(upto):
             p = st.parts[i]
-            if i >= st.eager_from:
-                c = None if p is None else p.copy()
-            elif below is None:
+            if i >= st.eager_from or below is None:
                 c = None if p is None else p.copy()
             elif p is None:
                 c = _as_interval(below, self._names[i], self._sizes[i])

@@ -15,6 +15,7 @@ from aegis.services.sessions import StreamSession
 from aegis.services.stream import Subscriber
 
 router = APIRouter()
+CLOSE_WAIT_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
 
@@ -29,12 +30,15 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     channel = ClientChannel(settings.ws_queue_size, settings.ws_drop_after_seconds)
     writer: asyncio.Task[None] | None = None
 
+    hub = rt.hub
+
     def on_slow() -> None:
+        # called from inside the broadcast: stop fanning out to this client right after it
         if writer is not None and not writer.done():
             writer.cancel()
+            asyncio.get_running_loop().call_soon(hub.remove, sub)
 
     sub = Subscriber(channel, on_slow)
-    hub = rt.hub
     hub.add(sub)
     session = StreamSession(
         hub, sub, max_symbols=settings.ws_max_symbols, max_bytes=settings.ws_max_message_bytes
@@ -51,8 +55,11 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
         done, _ = await asyncio.wait({writer, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if writer in done and channel.slow:
             log.warning("closing slow websocket client (%d conflated)", channel.conflated_total)
+            # the close frame queues behind what the client has not read yet; don't wait for it
             with contextlib.suppress(Exception):
-                await ws.close(SlowConsumer.ws_close_code, "slow consumer")
+                await asyncio.wait_for(
+                    ws.close(SlowConsumer.ws_close_code, "slow consumer"), CLOSE_WAIT_SECONDS
+                )
         receiver.cancel()
     finally:
         heartbeat.cancel()
