@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.app import running_app
 
 from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.ticks import BUY, Tick
+from tests.support.app import running_app
 
 DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
 T0 = DAY + 9 * 3600 * 1_000_000  # 09:00 KST

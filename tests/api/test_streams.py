@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from starlette.testclient import WebSocketTestSession
-from tests.api.test_rest import T0, wait_for
-from tests.support.app import running_app
 
 from aegis.domain.ticks import BUY, Tick
+from tests.api.test_rest import T0, wait_for
+from tests.support.app import running_app
 
 
 def recv_until(ws: WebSocketTestSession, pred: Any, limit: int = 50) -> dict[str, Any]:

@@ -43,7 +43,7 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     session = StreamSession(
         hub, sub, max_symbols=settings.ws_max_symbols, max_bytes=settings.ws_max_message_bytes
     )
-    writer = asyncio.create_task(_write(ws, channel, batch))
+    writer = asyncio.create_task(_write(ws, channel, batch, settings.ws_batch_window_seconds))
     heartbeat = asyncio.create_task(_heartbeat(channel, settings.ws_heartbeat_seconds))
     try:
         if initial:
@@ -85,14 +85,18 @@ async def _read(ws: WebSocket, session: StreamSession) -> None:
         return
 
 
-async def _write(ws: WebSocket, channel: ClientChannel, batch: bool) -> None:
+async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: float) -> None:
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while not channel.closed:
             msgs = await channel.drain()
             if not msgs:
                 return
-            if batch and len(msgs) > 1:
-                await ws.send_text("[" + b",".join(msgs).decode() + "]")
+            if batch:
+                await ws.send_text(
+                    msgs[0].decode() if len(msgs) == 1 else "[" + b",".join(msgs).decode() + "]"
+                )
+                # gather what arrives in the next moment into one frame: fewer, larger sends
+                await asyncio.sleep(window)
             else:
                 for m in msgs:
                     await ws.send_text(m.decode())

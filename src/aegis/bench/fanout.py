@@ -52,42 +52,39 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def _client(
-    url: str, symbols: list[str], stop: asyncio.Event, res: FanoutResult, sample: float
-) -> None:
+async def _client(url: str, symbols: list[str], res: FanoutResult, sample: float) -> None:
     async with websockets.connect(url, max_queue=None, ping_interval=None) as ws:
         await ws.send(orjson.dumps({"action": "subscribe", "symbols": symbols}).decode())
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            except websockets.ConnectionClosed as exc:
-                if exc.rcvd is not None and exc.rcvd.code == 4008:
-                    res.closed_slow += 1
-                return
-            now = time.time()
-            msgs = orjson.loads(raw)
-            for m in msgs if isinstance(msgs, list) else (msgs,):
-                kind = m.get("type")
-                if kind == "tick":
-                    res.received += 1
-                    if random.random() < sample:
-                        res.latencies_ms.append((now - _ts(m["timestamp"])) * 1000)
-                elif kind == "conflated":
-                    res.conflated += m["count"]
+        try:
+            async for raw in ws:
+                _count(raw, res, sample)
+        except websockets.ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code == 4008:
+                res.closed_slow += 1
+
+
+def _count(raw: str | bytes, res: FanoutResult, sample: float) -> None:
+    now = time.time()
+    msgs = orjson.loads(raw)
+    for m in msgs if isinstance(msgs, list) else (msgs,):
+        kind = m.get("type")
+        if kind == "tick":
+            res.received += 1
+            if random.random() < sample:
+                res.latencies_ms.append((now - _ts(m["timestamp"])) * 1000)
+        elif kind == "conflated":
+            res.conflated += m["count"]
 
 
 async def _run_clients(
     port: int, n: int, per: int, seconds: float, universe: list[str], res: FanoutResult
 ) -> None:
     url = f"ws://127.0.0.1:{port}/ws/stocks?batch=1"
-    stop = asyncio.Event()
     rnd = random.Random(1)
     tasks = []
     for _ in range(n):
         syms = rnd.sample(universe, per)
-        tasks.append(asyncio.create_task(_client(url, syms, stop, res, 0.05)))
+        tasks.append(asyncio.create_task(_client(url, syms, res, 0.05)))
         await asyncio.sleep(0.002)  # do not storm the accept queue
     await asyncio.sleep(2)  # warm-up: every client subscribed
     res.received = res.conflated = 0
@@ -95,7 +92,8 @@ async def _run_clients(
     t0 = time.perf_counter()
     await asyncio.sleep(seconds)
     res.seconds = time.perf_counter() - t0
-    stop.set()
+    for t in tasks:
+        t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
 
 

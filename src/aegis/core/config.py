@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     ws_queue_size: int = 1_000
     ws_heartbeat_seconds: float = 20.0
     ws_drop_after_seconds: float = 10.0  # conflated for this long without draining → closed
+    ws_batch_window_seconds: float = 0.02  # ?batch=1 clients: frames at most this often
     api_max_limit: int = 50_000
 
     # Display preferences served to the web client
