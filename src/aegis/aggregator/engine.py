@@ -37,6 +37,9 @@ class _SymbolState:
     last_ts: int = _FAR_PAST
     last_seq: int = _FAR_PAST
     prev_day_close: int | None = None  # close of the previous 1d candle, for quotes
+    # restored coarse candles without a live minute (e.g. only daily history is stored): they
+    # are resumed if the next tick falls in their bucket, else they are history
+    pending: dict[int, Candle] | None = None
 
 
 def _bucket(ts: int, size: int) -> int:
@@ -93,6 +96,7 @@ class Aggregator:
                     st.last_ts, st.last_seq = c.last_ts, c.last_seq
             m1 = newest.get(self._base_name)
             if m1 is None:
+                st.pending = {i: newest[n].copy() for i, n in enumerate(self._names) if n in newest}
                 continue
             st.m1 = m1.copy()
             st.m1_end = m1.start + self._base_size
@@ -154,6 +158,8 @@ class Aggregator:
         whose bucket the new tick leaves is finished too and merged into the next."""
         old = st.m1
         parts = st.parts
+        if old is None and st.pending:
+            self._resume(st, t)
         if old is not None:
             self._finished.append(old)
             child = old
@@ -181,6 +187,36 @@ class Aggregator:
         start = _bucket(t.ts, self._base_size)
         st.m1 = Candle.from_tick(self._base_name, start, t)
         st.m1_end = start + self._base_size
+
+    def _resume(self, st: _SymbolState, t: Tick) -> None:
+        """First tick after a restore that had coarse candles but no live minute: levels whose
+        stored bucket the tick falls in continue (eager: they are complete); the others are
+        finished history."""
+        assert st.pending is not None
+        lowest = len(self._sizes)
+        for i in range(len(self._sizes) - 1, -1, -1):
+            c = st.pending.get(i)
+            if c is None or c.start != _bucket(t.ts, self._sizes[i]):
+                break
+            lowest = i
+        for i in range(lowest, len(self._sizes)):
+            st.parts[i] = st.pending[i]
+        st.eager_from = lowest
+        day = self._index.get("1d")
+        if day is not None and day < lowest and day in st.pending:
+            st.prev_day_close = st.pending[day].close
+        st.pending = None
+
+    def day_candle(self, symbol: str) -> Candle | None:
+        """Today's 1d candle, or the newest stored one when the symbol has not traded since."""
+        c = self.current(symbol, "1d")
+        if c is not None:
+            return c
+        st = self.state.get(symbol)
+        day = self._index.get("1d")
+        if st is None or st.pending is None or day is None:
+            return None
+        return st.pending.get(day)
 
     # --- late ticks ------------------------------------------------------------------------
     def _late_targets(self, st: _SymbolState, t: Tick) -> tuple[list[Candle], list[int]]:
@@ -263,6 +299,12 @@ class Aggregator:
                 st.last_ts, st.last_seq = t.ts, t.seq
             self._dirty.add(t.symbol)
             self.ticks_in += 1
+        # restored candles waiting for their next tick must see what late ticks added
+        for (sym, name, start), c in touched.items():
+            st = self.state[sym]
+            i = self._index.get(name)
+            if st.pending and i is not None and i in st.pending and st.pending[i].start == start:
+                st.pending[i] = c.copy()
         return list(touched.values())
 
     # --- output ----------------------------------------------------------------------------

@@ -124,7 +124,7 @@ class Market:
     # --- quotes ---------------------------------------------------------------------------
     def quote(self, symbol: str) -> Quote | None:
         inst = self.instrument(symbol)
-        day = self.live.current(symbol, "1d")
+        day = self.live.day_candle(symbol)
         if day is None:
             return None
         prev = self.live.prev_day_close(symbol)

@@ -82,6 +82,7 @@ class Runtime:
                 sources = build_sources(self.settings, reference_instruments())
             extra = [i for s in sources for i in s.instruments()]
             await self.store.upsert_instruments(reference_instruments() + extra)
+            await self._seed_history(sources)
         instruments = await self.store.list_instruments()
         if not instruments:
             # a serve-only process before any ingester ran: register the reference listing
@@ -101,7 +102,20 @@ class Runtime:
                 self._tasks.append(
                     asyncio.create_task(self._run_source(src), name=f"source-{src.name}")
                 )
-            self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+            if not self.settings.sim_replay:
+                # a replay writes ticks stamped on a past day: retention would remove them
+                self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+
+    async def _seed_history(self, sources: list[Source]) -> None:
+        from aegis.services.history_seed import seed_real_history, seed_sim_history
+
+        instruments = reference_instruments()
+        await seed_real_history(self.store, instruments)
+        if any(s.name == "sim" for s in sources) and not self.settings.sim_replay:
+            from aegis.sources.sim.calendar import first_session
+
+            day, _ = first_session(now_us(), self.settings.sim_speed)
+            await seed_sim_history(self.store, instruments, self.settings.sim_seed, day)
 
     async def _restore_live(self, market: Market) -> None:
         restored: list[Candle] = []

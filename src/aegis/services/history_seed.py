@@ -1,0 +1,95 @@
+"""Daily history a fresh store needs so that charts reach back and change % means something:
+the real index series and daily OHLCV shipped in ``aegis.reference``, the real snapshot day, and,
+for the simulator, its simulated days from the snapshot up to the day it plays."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from datetime import date, timedelta
+
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.history.types import DailyBar
+from aegis.store.base import Store
+
+log = logging.getLogger(__name__)
+# Kakao's shipped series is not adjusted for its 2021 5:1 split; seeding it would show a false
+# -78 % day. The others are split-adjusted.
+_UNADJUSTED = {"035720"}
+
+
+def _index_bars(symbol: str) -> list[Candle]:
+    from aegis.reference.indices import read_index_daily
+
+    return [
+        DailyBar(d.day, d.open, d.high, d.low, d.close, d.volume).to_candle(symbol)
+        for d in read_index_daily(symbol)
+    ]
+
+
+def _snapshot_bars(known: set[str]) -> list[Candle]:
+    from aegis.reference.listing import SNAPSHOT_DAY, SNAPSHOT_FILE
+
+    day = date.fromisoformat(SNAPSHOT_DAY)
+    out = []
+    with SNAPSHOT_FILE.open(encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            code = row["Code"]
+            if code not in known or int(row["Volume"] or 0) == 0:
+                continue  # suspended that day: no trade, no bar
+            bar = DailyBar(
+                day,
+                int(row["Open"]),
+                int(row["High"]),
+                int(row["Low"]),
+                int(row["Close"]),
+                int(row["Volume"]),
+                int(row["Amount"]),
+            )
+            out.append(bar.to_candle(code))
+    return out
+
+
+async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
+    """Once per store: the shipped real daily series, as 1d candles."""
+    from aegis.reference import history_symbols, load_daily_history
+
+    if await store.get_candles("KOSPI", "1d", None, None, 1):
+        return 0
+    known = {i.symbol for i in instruments}
+    candles: list[Candle] = []
+    for sym in ("KOSPI", "KOSDAQ"):
+        if sym in known:
+            candles.extend(_index_bars(sym))
+    for sym in history_symbols():
+        if sym in known and sym not in _UNADJUSTED:
+            candles.extend(b.to_candle(sym) for b in load_daily_history(sym))
+    candles.extend(_snapshot_bars(known))
+    await store.upsert_candles(candles)
+    log.info("seeded %d real daily candles", len(candles))
+    return len(candles)
+
+
+async def seed_sim_history(
+    store: Store, instruments: list[Instrument], seed: int, session_day: date
+) -> int:
+    """The simulator's own days between the last stored day and the day it plays (exclusive),
+    so daily charts have no gap. These are simulated values (the API labels the source)."""
+    from aegis.sources.sim.daily import synthesize_daily_history
+    from aegis.sources.sim.universe import Universe
+
+    last = await store.get_candles("KOSPI", "1d", None, None, 1)
+    first = date(2026, 3, 21)
+    if last:
+        from aegis.core.timeutil import kst_day
+
+        first = max(first, kst_day(last[-1].start) + timedelta(days=1))
+    end = session_day - timedelta(days=1)
+    if first > end:
+        return 0
+    bars = synthesize_daily_history(Universe.build(instruments, seed), seed, first, end)
+    candles = [b.to_candle(sym) for sym, rows in bars.items() for b in rows]
+    await store.upsert_candles(candles)
+    log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)
+    return len(candles)

@@ -1,0 +1,293 @@
+"""One session day of ticks, produced chunk by chunk (a chunk = ``chunk_us`` of session time).
+
+Each chunk draws from its own random stream seeded by (seed, day, chunk number), and sequence
+numbers are (chunk + 1) × 1,000,000 + position (the 09:00 auction prints: 0, 1, …), so a sim
+that joins the day late, or restarts, emits exactly the ticks a sim running since 09:00 would
+have emitted from that point: replayed ticks are recognized downstream, never counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aegis.domain.ticks import Tick
+from aegis.sources.sim import params
+from aegis.sources.sim.calendar import close_us, cont_end_us
+from aegis.sources.sim.daily import day_rng
+from aegis.sources.sim.grid import ceil_grid, clip_int, floor_grid
+from aegis.sources.sim.intraday import DayPlan, u_shape
+from aegis.sources.sim.replay import CLOSE_PRINT, CONTINUOUS, OPEN_PRINT, ReplayTrades
+from aegis.sources.sim.universe import IndexDef, Universe
+
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+SOURCE = "sim"
+SEQ_PER_CHUNK = 1_000_000
+_RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
+
+
+@dataclass(slots=True)
+class IndexBase:
+    """Index = value × Σ shares·price / Σ shares·prices (market-cap weighted, fixed base)."""
+
+    prices: I64
+    value: int
+
+
+@dataclass(slots=True)
+class _Part:
+    rows: NDArray[np.intp]
+    ts: I64
+    price: I64
+    volume: I64
+    side: I64
+    rank: int
+
+
+class DayEngine:
+    def __init__(
+        self,
+        u: Universe,
+        plan: DayPlan,
+        *,
+        seed: int,
+        rate: float,
+        emit: NDArray[np.bool_],
+        replay: Sequence[ReplayTrades] = (),
+        index_base: dict[str, IndexBase] | None = None,
+        chunk_us: int = params.CHUNK_US,
+        index_every_us: int = params.INDEX_EVERY_US,
+    ) -> None:
+        self.u, self.plan, self.seed = u, plan, seed
+        self.day = plan.day
+        self.open_us, self.cont_end_us, self.close_us = (
+            plan.open_us, cont_end_us(plan.day), close_us(plan.day),
+        )  # fmt: skip
+        self.chunk_us, self.index_every_us = chunk_us, index_every_us
+        self.n_chunks = -(-(self.close_us - self.open_us) // chunk_us)
+        self.next_chunk = 0
+        self.opened = False
+        self.done = False
+        self.replay = {r.row: r for r in replay}
+        is_replay = np.zeros(u.n_stocks, dtype=bool)
+        is_replay[list(self.replay)] = True
+        self.emit = emit
+        pool = emit & ~is_replay
+        self.pool_rows = np.flatnonzero(pool)
+        w_emit = float(u.activity[emit].sum()) or 1.0
+        self.pool_cum = np.cumsum(u.activity[self.pool_rows])
+        self.pool_rate = rate * float(u.activity[pool].sum()) / w_emit
+        cont_seconds = (self.cont_end_us - self.open_us) / 1e6
+        trades_per_day = np.maximum(rate * cont_seconds * u.activity / w_emit, 1.0)
+        continuous_share = 1.0 - params.OPEN_AUCTION_SHARE - params.CLOSE_AUCTION_SHARE
+        self.avg_size = np.maximum(plan.volume * continuous_share / trades_per_day, 1.0)
+        rng = day_rng(seed, 3, plan.day)
+        floor = params.AUCTION_MIN_TRADES * self.avg_size
+        self.open_vol = self._auction_volume(rng, plan.volume * params.OPEN_AUCTION_SHARE, floor)
+        self.close_vol = self._auction_volume(rng, plan.volume * params.CLOSE_AUCTION_SHARE, floor)
+        self.sym = np.array(u.symbols, dtype=object)
+        self.index_base = index_base or {
+            ix.symbol: IndexBase(u.anchor_close, ix.anchor_close) for ix in u.indices
+        }
+        self._member: list[NDArray[np.bool_]] = []
+        for ix in u.indices:
+            m = np.zeros(len(u.symbols), dtype=bool)
+            m[ix.members] = True
+            self._member.append(m)
+        self._pending = [0] * len(u.indices)
+        emitted_replay = [r for r in replay if emit[r.row]]
+        cont = [(r, r.phase == CONTINUOUS) for r in emitted_replay]
+        rt = np.concatenate([r.ts[m] for r, m in cont]) if cont else np.empty(0, np.int64)
+        order = np.argsort(rt, kind="stable")
+        self._replay_ts = rt[order]
+        self._replay_rows = (
+            np.concatenate([np.full(int(m.sum()), r.row, np.intp) for r, m in cont])[order]
+            if cont
+            else np.empty(0, np.intp)
+        )
+        self._replay_cols = {
+            name: (np.concatenate([getattr(r, name)[m] for r, m in cont])[order] if cont
+                   else np.empty(0, np.int64))
+            for name in ("price", "volume", "side")
+        }  # fmt: skip
+        self._emitted_replay = emitted_replay
+
+    @staticmethod
+    def _auction_volume(rng: np.random.Generator, target: F64, floor: F64) -> I64:
+        v = np.maximum(target, floor) * rng.lognormal(0.0, 0.3, len(target))
+        return np.maximum(v, 1.0).astype(np.int64)
+
+    # ----- clock -------------------------------------------------------------------------
+    def chunk_end(self, k: int) -> int:
+        return min(self.open_us + (k + 1) * self.chunk_us, self.close_us)
+
+    def join_at(self, session_us: int) -> None:
+        """Start emitting from the chunk holding ``session_us`` (the 09:00 auction prints come
+        first all the same, so the day has its open)."""
+        k = max(0, (session_us - self.open_us) // self.chunk_us)
+        self.next_chunk = min(int(k), self.n_chunks)
+
+    @property
+    def session_us(self) -> int:
+        """Session time reached: the end of the last emitted chunk."""
+        if self.next_chunk == 0 and not self.opened:
+            return self.open_us
+        return self.chunk_end(self.next_chunk - 1) if self.next_chunk else self.open_us
+
+    def phase(self) -> str:
+        if self.done:
+            return "closed"
+        if self.session_us < self.cont_end_us:
+            return "continuous"
+        return "closing_auction"
+
+    def advance(self, target_us: int, max_chunks: int | None = None) -> list[list[Tick]]:
+        """Chunks whose end is ≤ ``target_us`` (at most ``max_chunks``), one batch each; empty
+        chunks give no batch."""
+        out: list[list[Tick]] = []
+        budget = self.n_chunks if max_chunks is None else max_chunks
+        while not self.done and budget > 0 and self.chunk_end(self.next_chunk) <= target_us:
+            budget -= 1
+            batch = self._chunk(self.next_chunk)
+            self.next_chunk += 1
+            if self.next_chunk >= self.n_chunks:
+                self.done = True
+            if batch:
+                out.append(batch)
+        return out
+
+    # ----- one chunk ---------------------------------------------------------------------
+    def reference_prices(self, ts: int) -> I64:
+        """Every stock's price at ``ts`` as the index sees it: the latent path on the grid, or
+        for replayed stocks their last print."""
+        p = self.plan.prices_at(ts)
+        if self.replay:
+            p = p.copy()
+            for row, r in self.replay.items():
+                p[row] = r.price_at(ts)
+        return p
+
+    def _index_part(self, times: list[int], trades: list[_Part]) -> _Part:
+        rows, ts, price, vol = [], [], [], []
+        all_rows = np.concatenate([t.rows for t in trades]) if trades else np.empty(0, np.intp)
+        all_ts = np.concatenate([t.ts for t in trades]) if trades else np.empty(0, np.int64)
+        all_vol = np.concatenate([t.volume for t in trades]) if trades else np.empty(0, np.int64)
+        refs = [self.reference_prices(t) for t in times] if self.u.indices else []
+        for j, ix in enumerate(self.u.indices):
+            m = self._member[j][all_rows]
+            its, ivol = all_ts[m], all_vol[m]
+            order = np.argsort(its, kind="stable")
+            its, cum = its[order], np.concatenate([[0], np.cumsum(ivol[order])])
+            done_at = 0
+            for t, ref in zip(times, refs, strict=True):
+                upto = int(np.searchsorted(its, t, side="right"))
+                v = self._pending[j] + int(cum[upto] - cum[done_at])
+                self._pending[j] = 0
+                done_at = upto
+                rows.append(self.u.n_stocks + j)
+                ts.append(t)
+                price.append(self._index_value(ix, ref))
+                vol.append(v)
+            self._pending[j] += int(cum[-1] - cum[done_at])
+        n = len(rows)
+        return _Part(
+            np.array(rows, np.intp), np.array(ts, np.int64), np.array(price, np.int64),
+            np.array(vol, np.int64), np.zeros(n, np.int64), _RANK_INDEX,
+        )  # fmt: skip
+
+    def _index_value(self, ix: IndexDef, prices: I64) -> int:
+        base = self.index_base[ix.symbol]
+        return self.u.index_value(ix, prices, base.prices, base.value)
+
+    def _prints(self, at: int, prices: I64, vols: I64, phase: int) -> _Part:
+        rows = self.pool_rows
+        parts_rows = [rows]
+        parts_price = [prices[rows]]
+        parts_vol = [vols[rows]]
+        for r in self._emitted_replay:
+            m = r.phase == phase
+            parts_rows.append(np.full(int(m.sum()), r.row, np.intp))
+            parts_price.append(r.price[m])
+            parts_vol.append(r.volume[m])
+        rows_all = np.concatenate(parts_rows)
+        return _Part(
+            rows_all, np.full(len(rows_all), at, np.int64), np.concatenate(parts_price),
+            np.concatenate(parts_vol), np.zeros(len(rows_all), np.int64), _RANK_PRINT,
+        )  # fmt: skip
+
+    def _continuous(self, rng: np.random.Generator, a: int, b: int) -> _Part:
+        mid = ((a + b) / 2 - self.open_us) / (self.cont_end_us - self.open_us)
+        lam = self.pool_rate * (b - a) / 1e6 * float(u_shape(np.array([mid]))[0])
+        n = int(rng.poisson(lam)) if len(self.pool_rows) else 0
+        pick = np.searchsorted(self.pool_cum, rng.random(n) * self.pool_cum[-1]) if n else []
+        rows = self.pool_rows[np.asarray(pick, dtype=np.intp)]
+        ts = np.sort(a + rng.integers(1, b - a + 1, size=n)).astype(np.int64)
+        frac = ((ts - self.open_us) % 60_000_000) / 60_000_000
+        noise = rng.standard_normal(n) * self.plan.minute_vol[rows] * np.sqrt(frac * (1 - frac))
+        ref = np.exp(self.plan.latent(ts, rows) + noise)
+        side = np.where(rng.random(n) < 0.5, 1, -1).astype(np.int64)
+        grid = np.where(side > 0, ceil_grid(ref), floor_grid(ref))  # buyers lift the ask
+        price = clip_int(grid, self.plan.lo[rows], self.plan.hi[rows])
+        sigma = params.TRADE_SIZE_SIGMA
+        size = self.avg_size[rows] * rng.lognormal(-sigma * sigma / 2, sigma, n)
+        vol = np.maximum(np.rint(size), 1).astype(np.int64)
+        lo_i = int(np.searchsorted(self._replay_ts, a, side="right"))
+        hi_i = int(np.searchsorted(self._replay_ts, b, side="right"))
+        if hi_i > lo_i:
+            rows = np.concatenate([rows, self._replay_rows[lo_i:hi_i]])
+            ts = np.concatenate([ts, self._replay_ts[lo_i:hi_i]])
+            price = np.concatenate([price, self._replay_cols["price"][lo_i:hi_i]])
+            vol = np.concatenate([vol, self._replay_cols["volume"][lo_i:hi_i]])
+            side = np.concatenate([side, self._replay_cols["side"][lo_i:hi_i]])
+        return _Part(rows, ts, price, vol, side, _RANK_TRADE)
+
+    def _chunk(self, k: int) -> list[Tick]:
+        rng = np.random.default_rng([self.seed, 4, self.day.toordinal(), k])
+        a = self.open_us + k * self.chunk_us
+        b = self.chunk_end(k)
+        opening: list[Tick] = []
+        if not self.opened:
+            self.opened = True
+            prints = self._prints(self.open_us, self.plan.open, self.open_vol, OPEN_PRINT)
+            opening = self._to_ticks(0, [prints, self._index_part([self.open_us], [prints])])
+        parts: list[_Part] = []
+        trades: list[_Part] = []
+        if a < self.cont_end_us:
+            trades.append(self._continuous(rng, a, min(b, self.cont_end_us)))
+        first = (a - self.open_us) // self.index_every_us + 1
+        times = [
+            t
+            for m in range(int(first), int((b - self.open_us) // self.index_every_us) + 1)
+            if (t := self.open_us + m * self.index_every_us) <= self.cont_end_us
+        ]
+        parts += trades
+        if times or trades:
+            parts.append(self._index_part(times, trades))
+        if b == self.close_us:
+            prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
+            parts += [prints, self._index_part([self.close_us], [prints])]
+        return opening + self._to_ticks((k + 1) * SEQ_PER_CHUNK, parts)
+
+    def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
+        parts = [p for p in parts if len(p.rows)]
+        if not parts:
+            return []
+        ts = np.concatenate([p.ts for p in parts])
+        rank = np.concatenate([np.full(len(p.rows), p.rank, np.int64) for p in parts])
+        order = np.lexsort((rank, ts))
+        rows = np.concatenate([p.rows for p in parts])[order]
+        price = np.concatenate([p.price for p in parts])[order]
+        vol = np.concatenate([p.volume for p in parts])[order]
+        side = np.concatenate([p.side for p in parts])[order]
+        n = len(order)
+        seq = range(seq0, seq0 + n)
+        return list(
+            map(
+                Tick, self.sym[rows].tolist(), ts[order].tolist(), price.tolist(),
+                vol.tolist(), side.tolist(), seq, [SOURCE] * n,
+            )
+        )  # fmt: skip

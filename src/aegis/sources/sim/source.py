@@ -1,0 +1,146 @@
+"""``SimSource``: the default, keyless market-data source (see ``calendar`` for the clock rule)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import numpy as np
+
+from aegis.core.config import Settings
+from aegis.core.errors import InvalidRequest
+from aegis.core.timeutil import KST, from_us, now_us
+from aegis.domain.instruments import Instrument
+from aegis.sources.base import Source, SourceState, TickSink
+from aegis.sources.sim.calendar import first_session, open_us
+from aegis.sources.sim.daily import DailyChain
+from aegis.sources.sim.engine import DayEngine
+from aegis.sources.sim.session import emit_mask, normal_day, replay_day
+from aegis.sources.sim.universe import Universe
+
+LOOP_SECONDS = 0.05  # wall time between clock reads
+MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
+IDLE_SECONDS = 1.0
+
+
+def _parse_symbols(text: str | None) -> list[str] | None:
+    if not text:
+        return None
+    return [s.strip() for s in text.split(",") if s.strip()] or None
+
+
+def _parse_day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as e:
+        raise InvalidRequest(f"AEGIS_SIM_REPLAY={text!r}: expected YYYY-MM-DD") from e
+
+
+class SimSource(Source):
+    name = "sim"
+    simulated = True
+
+    def __init__(
+        self,
+        settings: Settings,
+        instruments: Sequence[Instrument],
+        *,
+        wall_clock: Callable[[], int] = now_us,
+    ) -> None:
+        super().__init__()
+        if settings.sim_speed <= 0 or settings.sim_tick_rate <= 0:
+            raise InvalidRequest("AEGIS_SIM_SPEED and AEGIS_SIM_TICK_RATE must be positive")
+        self.seed = settings.sim_seed
+        self.speed = settings.sim_speed
+        self.rate = settings.sim_tick_rate
+        self.replay = _parse_day(settings.sim_replay)
+        self.universe = Universe.build(instruments, self.seed)
+        self.emit = emit_mask(self.universe, _parse_symbols(settings.sim_symbols))
+        self.chain = DailyChain(self.universe, self.seed)
+        self._clock = wall_clock
+        self._instruments = list(instruments)
+        self.engine: DayEngine | None = None
+        self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
+
+    def prev_closes(self) -> dict[str, int]:
+        """The current session day's previous close per symbol (minor units): what change and
+        change % are measured against. Empty before the first session is prepared."""
+        if self.engine is None:
+            return {}
+        u, e = self.universe, self.engine
+        out = {u.symbols[k]: int(e.plan.prev[k]) for k in range(u.n_stocks)}
+        for ix in u.indices:
+            out[ix.symbol] = e._index_value(ix, e.plan.prev)
+        return out
+
+    def _apply_prev_closes(self) -> None:
+        """Set ``prev_close`` on the instruments this source was given to the session day's
+        previous close, so change and change % are measured against the day being played
+        (not the March 2026 snapshot the chain started from)."""
+        closes = self.prev_closes()
+        for inst in self._instruments:
+            if inst.symbol in closes:
+                inst.prev_close = closes[inst.symbol]
+
+    def _prepare(self, day: date) -> DayEngine:
+        if self.replay is not None:
+            return replay_day(self.universe, self.seed, day, self.rate, self.emit)
+        return normal_day(self.universe, self.chain, self.seed, day, self.rate, self.emit)
+
+    def _start(self, wall: int) -> tuple[date, int] | None:
+        """The next (day, session start) to play now, or None to wait."""
+        if self.replay is not None:
+            return None if self.engine is not None else (self.replay, open_us(self.replay))
+        day, start = first_session(wall, self.speed)
+        if self.engine is not None and day <= self.engine.day:
+            return None
+        return day, start
+
+    async def run(self, sink: TickSink) -> None:
+        self.set_state(SourceState.CONNECTING)
+        anchor_wall = anchor_session = 0
+        try:
+            while True:
+                wall = self._clock()
+                if self.engine is None or self.engine.done:
+                    nxt = self._start(wall)
+                    if nxt is not None:
+                        day, start = nxt
+                        # Building a day's paths takes ~0.1 s of numpy: off the event loop.
+                        engine = await asyncio.to_thread(self._prepare, day)
+                        engine.join_at(start)
+                        self.engine = engine
+                        self._apply_prev_closes()
+                        anchor_wall, anchor_session = self._clock(), start
+                        self.set_state(SourceState.LIVE)
+                engine_now = self.engine
+                if engine_now is None or engine_now.done:
+                    self._update_details()
+                    await asyncio.sleep(IDLE_SECONDS / max(self.speed, 1.0))
+                    continue
+                target = anchor_session + int((self._clock() - anchor_wall) * self.speed)
+                for batch in engine_now.advance(target, MAX_CHUNKS_PER_LOOP):
+                    await sink.ticks(batch)
+                    self.status.messages += len(batch)
+                    self.status.last_message_us = self._clock()
+                self._update_details()
+                await asyncio.sleep(LOOP_SECONDS)
+        except asyncio.CancelledError:
+            self.set_state(SourceState.STOPPED)
+            raise
+
+    def _update_details(self) -> None:
+        e = self.engine
+        if e is None:
+            return
+        self.status.details = {
+            "sessionDay": e.day.isoformat(),
+            "sessionTime": from_us(e.session_us).astimezone(KST).isoformat(timespec="seconds"),
+            "phase": e.phase(),
+            "speed": self.speed,
+            "replay": self.replay.isoformat() if self.replay else None,
+            "symbols": int(np.count_nonzero(self.emit)) + len(self.universe.indices),
+        }

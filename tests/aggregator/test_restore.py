@@ -1,0 +1,50 @@
+"""Restarting from stored candles: coarse candles without a live minute are resumed or closed."""
+
+from __future__ import annotations
+
+from aegis.aggregator.engine import Aggregator
+from aegis.core.timeutil import kst_midnight_us
+from aegis.domain.candles import Candle
+from aegis.domain.ticks import Tick
+
+DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 20))
+NEXT = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
+H9 = 9 * 3600 * 1_000_000
+
+
+def day_candle(start: int, close: int) -> Candle:
+    return Candle("005930", "1d", start, 100, 300, 50, close, 10, 1000, 0, start, 0, start, 0)
+
+
+def test_stored_daily_history_is_quoted_until_the_symbol_trades() -> None:
+    agg = Aggregator()
+    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    assert agg.current("005930", "1d") is None
+    day = agg.day_candle("005930")
+    assert day is not None and day.close == 250
+    assert agg.prev_day_close("005930") == 200
+
+
+def test_first_tick_of_a_new_day_closes_the_restored_day() -> None:
+    agg = Aggregator()
+    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    agg.add_fresh([Tick("005930", NEXT + H9, 260, 5, 1, 1, "sim")])
+    assert agg.prev_day_close("005930") == 250
+    today = agg.current("005930", "1d")
+    assert today is not None
+    assert (today.start, today.open, today.volume) == (NEXT, 260, 5)
+
+
+def test_tick_in_the_restored_day_continues_it() -> None:
+    agg = Aggregator()
+    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    agg.add_fresh([Tick("005930", DAY + H9 + 60, 400, 5, 1, 1, "sim")])
+    today = agg.current("005930", "1d")
+    assert today is not None
+    assert (today.start, today.high, today.close, today.volume) == (DAY, 400, 400, 15)
+    assert agg.prev_day_close("005930") == 200
+    # and keeps being updated after the minute rolls over
+    agg.add_fresh([Tick("005930", DAY + H9 + 120_000_000, 40, 1, 1, 2, "sim")])
+    today = agg.current("005930", "1d")
+    assert today is not None
+    assert (today.low, today.close, today.volume) == (40, 40, 16)

@@ -1,0 +1,154 @@
+"""The web dashboard in real Chromium against `aegis serve` with the simulator."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.e2e.conftest import SCREENSHOTS, Server
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.e2e
+
+LIVE_TIMEOUT_MS = 60_000
+
+
+def shot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def cell_updates(page: Page) -> list[int]:
+    return [
+        int(v)
+        for v in page.eval_on_selector_all(
+            "[data-testid=grid-cell]", "els => els.map(e => e.dataset.updates)"
+        )
+    ]
+
+
+def test_market_page_shows_indices_movers_and_the_full_ranking(server: Server, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_selector("html[data-ready=market]")
+    rows = page.locator("[data-testid=ranking-body] a[data-symbol]")
+    rows.first.wait_for()
+    assert rows.count() > 10  # virtualized: only the visible window is in the DOM
+    assert "종목" in page.locator("[data-testid=ranking] h2").inner_text()
+    assert page.locator("[data-testid=top-gainers] li a").count() > 0
+    assert page.locator("[data-testid=index-card]").count() == 2
+    page.wait_for_selector("[data-testid=index-card] canvas")
+    shot(page, "market")
+
+
+def test_market_ranking_filters_by_market(server: Server, page: Page) -> None:
+    page.goto(server.url + "/")
+    page.wait_for_selector("html[data-ready=market]")
+    page.select_option("[data-testid=filter-market]", "KOSDAQ")
+    markets = page.eval_on_selector_all(
+        "[data-testid=ranking-body] a[data-symbol] .mkt", "els => els.map(e => e.textContent)"
+    )
+    assert markets
+    assert set(markets) <= {"KOSDAQ", "KOSDAQ GLOBAL"}
+
+
+def test_grid_shows_sixteen_charts_updating_over_one_websocket(server: Server, page: Page) -> None:
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.goto(server.url + "/grid?size=4")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 16"
+    )
+    assert page.locator("[data-testid=grid-cell]").count() == 16
+    before = page.eval_on_selector_all(
+        "[data-testid=last-price]", "els => els.map(e => e.textContent)"
+    )
+    # Live candles arrive over the WebSocket and are drawn; the shown last prices move.
+    page.wait_for_function(
+        """(before) => {
+          const now = [...document.querySelectorAll('[data-testid=last-price]')]
+            .map(e => e.textContent);
+          return now.some((t, i) => t !== before[i] && t !== '–');
+        }""",
+        arg=before,
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    assert sum(1 for n in cell_updates(page) if n > 0) >= 1
+    assert len([u for u in sockets if "/ws/stocks" in u]) == 1
+    page.wait_for_selector("[data-testid=sim-badge]")
+    shot(page, "grid-4x4")
+
+
+def test_stock_page_switches_interval_and_loads_new_candles(server: Server, page: Page) -> None:
+    page.goto(server.url + "/stocks/005930")
+    page.wait_for_selector("html[data-ready=stock]")
+    assert "삼성전자" in page.locator("[data-testid=quote-header] h1").inner_text()
+    page.locator("[data-testid=company-profile] dl").wait_for()
+    with page.expect_response(
+        lambda r: "/api/v1/candles/005930" in r.url and "interval=1w" in r.url
+    ) as resp:
+        page.click("[data-testid=interval-1w]")
+    assert resp.value.ok
+    page.wait_for_selector("[data-testid=stock-chart][data-interval='1w']")
+    page.wait_for_function(
+        "Number(document.querySelector('[data-testid=bar-count]').dataset.bars) > 0"
+    )
+    assert "interval=1w" in page.url
+    shot(page, "stock-005930")
+
+
+def test_search_finds_samsung_from_initial_consonants_by_keyboard(
+    server: Server, page: Page
+) -> None:
+    page.goto(server.url + "/grid")
+    page.wait_for_selector("[data-testid=grid-cell]")
+    page.locator("body").press("/")
+    page.keyboard.type("ㅅㅅㅈㅈ")
+    option = page.locator("[role=option]", has_text="삼성전자").first
+    option.wait_for()
+    shot(page, "search-choseong")
+    # Walk down to the 삼성전자 row with the keyboard alone, then open it.
+    texts = page.locator("[role=option]").all_inner_texts()
+    target = next(i for i, t in enumerate(texts) if "005930" in t)
+    for _ in range(target):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/stocks/005930"))
+    page.wait_for_selector("html[data-ready=stock]")
+
+
+def test_unknown_stock_gets_a_friendly_404(server: Server, page: Page) -> None:
+    page.goto(server.url + "/stocks/999999")
+    page.wait_for_selector("[data-testid=not-found]")
+    assert "찾을 수 없습니다" in page.inner_text("[data-testid=not-found]")
+    shot(page, "stock-404")
+
+
+def test_dashboard_survives_a_server_restart(server: Server, page: Page) -> None:
+    page.goto(server.url + "/grid?size=2")
+    page.wait_for_selector("[data-testid=conn-state][data-state=open]")
+    page.wait_for_function(
+        """[...document.querySelectorAll('[data-testid=grid-cell]')]
+            .some(e => Number(e.dataset.updates) > 0)""",
+        timeout=LIVE_TIMEOUT_MS,
+    )
+    server.stop()
+    page.wait_for_selector("[data-testid=conn-banner]")
+    shot(page, "restart-banner")
+    before = cell_updates(page)
+    server.start()
+    page.wait_for_selector("[data-testid=conn-banner]", state="detached", timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector("[data-testid=conn-state][data-state=open]")
+    # Re-subscribed: live updates flow again after the restart.
+    page.wait_for_function(
+        """(before) => [...document.querySelectorAll('[data-testid=grid-cell]')]
+            .some((e, i) => Number(e.dataset.updates) > before[i])""",
+        arg=before,
+        timeout=LIVE_TIMEOUT_MS,
+    )

@@ -1,0 +1,55 @@
+"""The session clock rule: open at any wall-clock hour, never stamp a tick after the wall clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aegis.core.timeutil import KST, to_us
+from aegis.sources.sim.calendar import close_us, first_session, is_weekday, open_us
+
+
+def kst(*args: int) -> int:
+    return to_us(datetime(*args, tzinfo=KST))
+
+
+def test_weekend_plays_friday_from_the_open() -> None:
+    assert first_session(kst(2026, 11, 22, 3, 0), 1.0) == (
+        date(2026, 11, 20),
+        open_us(date(2026, 11, 20)),
+    )
+
+
+def test_evening_plays_today_from_the_open() -> None:
+    day, start = first_session(kst(2026, 11, 18, 21, 0), 1.0)
+    assert (day, start) == (date(2026, 11, 18), open_us(date(2026, 11, 18)))
+
+
+def test_early_morning_plays_the_previous_weekday() -> None:
+    assert first_session(kst(2026, 11, 16, 7, 0), 1.0)[0] == date(2026, 11, 13)
+
+
+def test_realtime_inside_trading_hours_follows_the_wall_clock() -> None:
+    wall = kst(2026, 11, 18, 11, 15)
+    assert first_session(wall, 1.0) == (date(2026, 11, 18), wall)
+
+
+def test_fast_speed_early_in_the_day_plays_the_previous_weekday() -> None:
+    assert first_session(kst(2026, 11, 18, 9, 30), 10.0) == (
+        date(2026, 11, 17), open_us(date(2026, 11, 17)),
+    )  # fmt: skip
+
+
+@given(
+    wall=st.integers(kst(2026, 1, 1, 0, 0), kst(2027, 1, 1, 0, 0)),
+    speed=st.sampled_from([0.25, 0.5, 1.0, 2.0, 10.0, 60.0, 1000.0]),
+)
+def test_session_never_overtakes_the_wall_clock(wall: int, speed: float) -> None:
+    day, start = first_session(wall, speed)
+    assert is_weekday(day)
+    assert open_us(day) <= start <= wall
+    # played at `speed` from `start`, every instant t keeps session(t) ≤ t, through the close
+    end_wall = wall + (close_us(day) - start) / speed
+    assert close_us(day) <= end_wall + 1

@@ -1,0 +1,94 @@
+"""``SimSource`` as the ingest service runs it: batches to a sink, status, the session clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import pairwise
+
+import pytest
+
+from aegis.core.config import Settings
+from aegis.core.errors import InvalidRequest
+from aegis.core.timeutil import KST, to_us
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+from aegis.sources.base import OrderBook, SourceState
+from aegis.sources.sim import SimSource
+from tests.sim.conftest import small_market
+
+
+class CollectingSink:
+    def __init__(self, want: int) -> None:
+        self.batches: list[list[Tick]] = []
+        self.enough = asyncio.Event()
+        self.want = want
+
+    async def ticks(self, batch: Sequence[Tick]) -> None:
+        self.batches.append(list(batch))
+        if sum(map(len, self.batches)) >= self.want:
+            self.enough.set()
+
+    async def book(self, book: OrderBook) -> None:
+        raise AssertionError("the simulator sends no order books")
+
+
+class SteppingClock:
+    """A wall clock that starts on a Sunday morning (KST) and moves 2 s per reading."""
+
+    def __init__(self) -> None:
+        self.now = to_us(datetime(2026, 11, 22, 10, 0, tzinfo=KST))
+
+    def __call__(self) -> int:
+        self.now += 2_000_000
+        return self.now
+
+
+async def test_sim_source_streams_a_subset_with_indices() -> None:
+    market = small_market()  # its own copy: the source moves prev_close to the day it plays
+    clock = SteppingClock()
+    settings = Settings(sim_symbols="005930,000660", sim_speed=1.0, sim_tick_rate=50.0)
+    source = SimSource(settings, market, wall_clock=clock)
+    sink = CollectingSink(want=300)
+    task = asyncio.create_task(source.run(sink))
+    await asyncio.wait_for(sink.enough.wait(), timeout=30)
+    assert source.status.state is SourceState.LIVE
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ticks = [t for b in sink.batches for t in b]
+    assert {t.symbol for t in ticks} == {"005930", "000660", "KOSPI", "KOSDAQ"}
+    assert all(a.ts <= b.ts for a, b in pairwise(ticks))
+    assert max(t.ts for t in ticks) <= clock.now
+    assert source.status.subscriptions == 4
+    assert source.status.simulated and source.status.name == "sim"
+    assert source.status.last_message_us is not None
+    details = source.status.details
+    assert details["sessionDay"] == "2026-11-20"  # Sunday → Friday's session
+    assert str(details["sessionTime"]).startswith("2026-11-20T09:")
+    assert details["speed"] == 1.0
+    samsung = next(i for i in market if i.symbol == "005930")
+    assert samsung.prev_close == source.prev_closes()["005930"]  # the day played, not March
+    assert source.status.state is SourceState.STOPPED
+
+
+def test_bad_settings_are_refused(market: list[Instrument]) -> None:
+    with pytest.raises(InvalidRequest):
+        SimSource(Settings(sim_replay="yesterday"), market)
+    with pytest.raises(InvalidRequest):
+        SimSource(Settings(sim_speed=0), market)
+
+
+def test_a_second_source_on_moved_prev_closes_plays_the_same_market() -> None:
+    market = small_market()
+    first = SimSource(Settings(), market)
+    moved = small_market()
+    for inst in moved:
+        if inst.prev_close:
+            inst.prev_close += inst.prev_close // 10
+    second = SimSource(Settings(), moved)
+    assert (first.universe.anchor_close == second.universe.anchor_close).all()
+    assert [ix.anchor_close for ix in first.universe.indices] == [
+        ix.anchor_close for ix in second.universe.indices
+    ]

@@ -1,0 +1,78 @@
+// REST client: unwraps the {status, message, data} envelope and turns error envelopes into ApiError.
+
+import type { Candle, Company, CompanyHit, Quote, SystemStatus } from "./types";
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+interface Envelope<T> {
+  status: number;
+  message: string;
+  data: T;
+  meta?: Record<string, unknown>;
+}
+
+async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  const url = qs.size ? `${path}?${qs}` : path;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, headers: { Accept: "application/json" } });
+  } catch (e) {
+    if ((e as Error).name === "AbortError") throw e;
+    throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
+  }
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch {
+    // A proxy error page or an empty body: fall through to the status check.
+  }
+  if (!res.ok) {
+    const b = (body ?? {}) as { code?: string; message?: string };
+    throw new ApiError(res.status, b.code ?? "HTTP_ERROR", b.message ?? `HTTP ${res.status}`);
+  }
+  return (body as Envelope<T>).data;
+}
+
+export function searchCompanies(keyword: string, limit = 10, signal?: AbortSignal): Promise<CompanyHit[]> {
+  return get<CompanyHit[]>("/api/v1/companies", { keyword, limit }, signal);
+}
+
+export function getCompany(companyId: number, signal?: AbortSignal): Promise<Company> {
+  return get<Company>(`/api/v1/companies/${companyId}`, {}, signal);
+}
+
+/** The company whose code is exactly `code`, or null when none is listed. */
+export async function findCompanyByCode(code: string, signal?: AbortSignal): Promise<CompanyHit | null> {
+  const hits = await searchCompanies(code, 20, signal);
+  return hits.find((h) => h.code.toUpperCase() === code.toUpperCase()) ?? null;
+}
+
+export interface CandleQuery {
+  interval: string;
+  start?: number;
+  end?: number;
+  limit?: number;
+}
+
+export function getCandles(code: string, q: CandleQuery, signal?: AbortSignal): Promise<Candle[]> {
+  return get<Candle[]>(`/api/v1/candles/${encodeURIComponent(code)}`, { ...q }, signal);
+}
+
+export function getQuotes(symbols?: string[], signal?: AbortSignal): Promise<Quote[]> {
+  return get<Quote[]>("/api/v1/quotes", symbols?.length ? { symbols: symbols.join(",") } : {}, signal);
+}
+
+export function getSystemStatus(signal?: AbortSignal): Promise<SystemStatus> {
+  return get<SystemStatus>("/api/v1/system/status", {}, signal);
+}
