@@ -92,3 +92,25 @@ def test_a_second_source_on_moved_prev_closes_plays_the_same_market() -> None:
     assert [ix.anchor_close for ix in first.universe.indices] == [
         ix.anchor_close for ix in second.universe.indices
     ]
+
+
+async def test_restart_resumes_after_the_last_stored_tick() -> None:
+    # Sunday: the sim plays Friday 2026-11-20 from 09:00, unless the store already holds
+    # Friday up to 13:00, in which case it continues from there
+    resume = to_us(datetime(2026, 11, 20, 13, 0, tzinfo=KST))
+    source = SimSource(
+        Settings(sim_symbols="005930", sim_tick_rate=50.0),
+        small_market(),
+        wall_clock=SteppingClock(),
+    )
+    source.resume_from(resume)
+    sink = CollectingSink(want=200)
+    task = asyncio.create_task(source.run(sink))
+    await asyncio.wait_for(sink.enough.wait(), timeout=30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    opening = to_us(datetime(2026, 11, 20, 9, 0, tzinfo=KST))
+    continuous = [t for b in sink.batches for t in b if t.ts > opening]
+    assert continuous
+    assert min(t.ts for t in continuous) >= resume - 1_000_000

@@ -98,7 +98,11 @@ class Runtime:
             )
             await self.ingest.start()
             self.sources = sources
+            latest = max((st.last_ts for st in self.ingest.aggregator.state.values()), default=None)
             for src in sources:
+                resume = getattr(src, "resume_from", None)
+                if latest is not None and resume is not None:
+                    resume(latest)
                 self._tasks.append(
                     asyncio.create_task(self._run_source(src), name=f"source-{src.name}")
                 )

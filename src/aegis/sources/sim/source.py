@@ -10,10 +10,10 @@ import numpy as np
 
 from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
-from aegis.core.timeutil import KST, from_us, now_us
+from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
 from aegis.sources.base import Source, SourceState, TickSink
-from aegis.sources.sim.calendar import first_session, open_us
+from aegis.sources.sim.calendar import close_us, first_session, open_us
 from aegis.sources.sim.daily import DailyChain
 from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
@@ -61,6 +61,7 @@ class SimSource(Source):
         self.emit = emit_mask(self.universe, _parse_symbols(settings.sim_symbols))
         self.chain = DailyChain(self.universe, self.seed)
         self._clock = wall_clock
+        self._resume_us: int | None = None
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
@@ -90,6 +91,12 @@ class SimSource(Source):
             return replay_day(self.universe, self.seed, day, self.rate, self.emit)
         return normal_day(self.universe, self.chain, self.seed, day, self.rate, self.emit)
 
+    def resume_from(self, ts_us: int) -> None:
+        """Continue after what the store already holds: a restart on the same session day joins
+        at the last stored tick instead of replaying the day from 09:00 (whose ticks would all
+        be dropped as duplicates, leaving the market frozen until it caught up)."""
+        self._resume_us = ts_us
+
     def _start(self, wall: int) -> tuple[date, int] | None:
         """The next (day, session start) to play now, or None to wait."""
         if self.replay is not None:
@@ -97,6 +104,8 @@ class SimSource(Source):
         day, start = first_session(wall, self.speed)
         if self.engine is not None and day <= self.engine.day:
             return None
+        if self._resume_us is not None and kst_day(self._resume_us) == day:
+            start = max(start, min(self._resume_us, close_us(day)))
         return day, start
 
     async def run(self, sink: TickSink) -> None:
