@@ -70,6 +70,13 @@ class Runtime:
         self.started = time.time()
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.close()  # nothing left half-open after a failed start
+            raise
+
+    async def _start(self) -> None:
         await self.store.start()
         await self.bus.start()
         sources: list[Source] = []

@@ -37,6 +37,17 @@ def _amount_out(a: int) -> int | str:
     return a if a <= _MAX_INT64 else str(a)
 
 
+def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Symbols present in ``table``, by hopping along its primary key (a loose index scan)
+    rather than reading every row."""
+    sql = (
+        f"WITH RECURSIVE s(sym) AS (SELECT MIN(symbol) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN(symbol) FROM {table} WHERE symbol > s.sym) FROM s "
+        "WHERE s.sym IS NOT NULL) SELECT sym FROM s WHERE sym IS NOT NULL"
+    )
+    return [r[0] for r in conn.execute(sql)]
+
+
 def _candle(row: tuple[Any, ...]) -> Candle:
     return Candle(
         row[0],
@@ -67,6 +78,7 @@ class SQLiteStore(Store):
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.ticks_written = 0
+        self._closed = False
 
     # --- connections ----------------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
@@ -127,6 +139,10 @@ class SQLiteStore(Store):
             )
 
     async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+
         def close_all() -> None:
             with self._lock:
                 for c in self._conns:
@@ -311,7 +327,7 @@ class SQLiteStore(Store):
         def run(conn: sqlite3.Connection) -> list[Candle]:
             syms = symbols
             if syms is None:
-                syms = [r[0] for r in conn.execute("SELECT symbol FROM instruments")]
+                syms = _distinct_symbols(conn, "candles")
             out: list[Candle] = []
             for s in syms:
                 row = conn.execute(
@@ -333,7 +349,7 @@ class SQLiteStore(Store):
 
         def run(conn: sqlite3.Connection) -> dict[str, int]:
             deleted: dict[str, int] = {}
-            symbols = [r[0] for r in conn.execute("SELECT symbol FROM instruments")]
+            symbols = _distinct_symbols(conn, "ticks")
             if tick_days is not None:
                 cutoff = now - tick_days * day
                 before = conn.total_changes
@@ -341,6 +357,7 @@ class SQLiteStore(Store):
                     "DELETE FROM ticks WHERE symbol=? AND ts<?", [(s, cutoff) for s in symbols]
                 )
                 deleted["ticks"] = conn.total_changes - before
+            symbols = _distinct_symbols(conn, "candles")
             for interval, days in candle_days.items():
                 if days is None:
                     continue

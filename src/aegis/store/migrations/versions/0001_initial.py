@@ -64,7 +64,10 @@ def upgrade() -> None:
         sa.Column("low", sa.BigInteger, nullable=False),
         sa.Column("close", sa.BigInteger, nullable=False),
         sa.Column("volume", sa.BigInteger, nullable=False),
-        sa.Column("amount", sa.Numeric(38, 0), nullable=False),
+        # SQLite: no type affinity, so ints stay ints and larger amounts stay exact text
+        sa.Column(
+            "amount", sa.Numeric(38, 0).with_variant(sa.LargeBinary(), "sqlite"), nullable=False
+        ),
         sa.Column("trades", sa.BigInteger, nullable=False),
         sa.Column("first_ts", sa.BigInteger, nullable=False),
         sa.Column("first_seq", sa.BigInteger, nullable=False),

@@ -1,0 +1,416 @@
+"""PostgreSQL store, server mode (``AEGIS_DATABASE_URL=postgresql://…``).
+
+Ticks go in with COPY into a per-connection staging table, then one INSERT … ON CONFLICT DO
+NOTHING moves them over, so that replayed ticks are ignored and the count of new ones is exact.
+Candles are upserted in one statement per batch from arrays (``unnest``). The schema comes from
+the Alembic migrations (``aegis db upgrade``); where TimescaleDB is installed they make ``ticks``
+a compressed hypertable, and retention drops whole chunks before deleting the remainder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from aegis.core.errors import StoreError
+from aegis.domain.candles import Candle
+from aegis.domain.instruments import Instrument
+from aegis.domain.ticks import Tick
+from aegis.store.base import Store
+from aegis.store.migrate import current_head
+
+US_PER_DAY = 86_400_000_000
+_TICK_COLS = ("symbol", "ts", "price", "volume", "side", "seq", "source")  # Tick field order
+_CANDLE_COLS = (
+    'symbol, "interval", start, open, high, low, close, volume, amount, trades, '
+    "first_ts, first_seq, last_ts, last_seq"
+)
+_CANDLE_TYPES = (
+    "text[]",
+    "text[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "numeric[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+    "int8[]",
+)
+_INSTRUMENT_COLS = (
+    "symbol, name, name_en, market, kind, industry, shares, price_scale, qty_scale, "
+    "prev_close, listing_date, products"
+)
+_INSTRUMENT_TYPES = (
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "text[]",
+    "int8[]",
+    "int4[]",
+    "int4[]",
+    "int8[]",
+    "text[]",
+    "text[]",
+)
+_STAGE = "aegis_ticks_stage"
+
+
+def asyncpg_dsn(url: str) -> str:
+    """Accept SQLAlchemy-style URLs too (``postgresql+psycopg://``): asyncpg wants the plain one."""
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
+
+
+def redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _unnest(types: Sequence[str]) -> str:
+    return ", ".join(f"${i}::{t}" for i, t in enumerate(types, 1))
+
+
+def _candle(r: asyncpg.Record) -> Candle:
+    return Candle(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10], r[11], r[12], r[13]
+    )
+
+
+def _count(status: str) -> int:
+    """Rows affected, from a command tag such as ``INSERT 0 42`` or ``DELETE 7``."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresStore(Store):
+    kind = "postgres"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
+        self.url = url
+        self._dsn = asyncpg_dsn(url)
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self.timescale = False
+        self.ticks_written = 0
+        self.ticks_ignored = 0
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreError("PostgreSQL store is not started")
+        return self._pool
+
+    async def start(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._dsn,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                init=self._init_connection,
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {redact(self.url)}: {exc}") from exc
+        async with self.pool.acquire() as conn:
+            version = None
+            if await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
+                version = await conn.fetchval("SELECT version_num FROM alembic_version")
+            self.timescale = await self._ticks_is_hypertable(conn)
+        if version != current_head():
+            await self.close()  # outside ``acquire``: closing waits for every connection back
+            raise StoreError(
+                f"database {redact(self.url)} is at schema {version}, expected "
+                f"{current_head()}: run `aegis db upgrade`"
+            )
+
+    @staticmethod
+    async def _ticks_is_hypertable(conn: asyncpg.Connection) -> bool:
+        """Chunk retention applies only where the migration made ``ticks`` a hypertable."""
+        if not await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')"
+        ):
+            return False
+        return bool(
+            await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables "
+                "WHERE hypertable_name = 'ticks')"
+            )
+        )
+
+    @staticmethod
+    async def _init_connection(conn: asyncpg.Connection) -> None:
+        # Per-connection staging table: COPY lands here, rows vanish at commit.
+        await conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (symbol text, ts bigint, price bigint, "
+            "volume bigint, side smallint, seq bigint, source text) ON COMMIT DELETE ROWS"
+        )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    # --- instruments ----------------------------------------------------------------------
+    async def upsert_instruments(self, items: Sequence[Instrument]) -> None:
+        if not items:
+            return
+        latest = {i.symbol: i for i in items}  # one row per symbol, or ON CONFLICT refuses
+        cols: list[list[Any]] = [[] for _ in range(12)]
+        for i in latest.values():
+            for col, value in zip(
+                cols,
+                (
+                    i.symbol,
+                    i.name,
+                    i.name_en,
+                    i.market,
+                    i.kind,
+                    i.industry,
+                    i.shares,
+                    i.price_scale,
+                    i.qty_scale,
+                    i.prev_close,
+                    i.listing_date,
+                    i.products,
+                ),
+                strict=True,
+            ):
+                col.append(value)
+        sql = (
+            f"INSERT INTO instruments ({_INSTRUMENT_COLS}) "
+            f"SELECT * FROM unnest({_unnest(_INSTRUMENT_TYPES)}) "
+            "ON CONFLICT (symbol) DO UPDATE SET name=EXCLUDED.name, name_en=EXCLUDED.name_en, "
+            "market=EXCLUDED.market, kind=EXCLUDED.kind, industry=EXCLUDED.industry, "
+            "shares=EXCLUDED.shares, price_scale=EXCLUDED.price_scale, "
+            "qty_scale=EXCLUDED.qty_scale, prev_close=EXCLUDED.prev_close, "
+            "listing_date=EXCLUDED.listing_date, products=EXCLUDED.products"
+        )
+        await self._execute(sql, *cols)
+
+    async def list_instruments(self) -> list[Instrument]:
+        rows = await self._fetch(
+            f"SELECT company_id, {_INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
+        )
+        return [
+            Instrument(
+                symbol=r[1],
+                name=r[2],
+                name_en=r[3],
+                market=r[4],
+                kind=r[5],
+                industry=r[6],
+                shares=r[7],
+                price_scale=r[8],
+                qty_scale=r[9],
+                prev_close=r[10],
+                listing_date=r[11],
+                products=r[12],
+                company_id=r[0],
+            )
+            for r in rows
+        ]
+
+    # --- ticks ----------------------------------------------------------------------------
+    async def write_ticks(self, ticks: Sequence[Tick]) -> int:
+        if not ticks:
+            return 0
+        # Within one batch the first copy of a key wins: the staging table is read in the
+        # order COPY wrote it.
+        status = await self._copy_ticks(ticks, "")
+        new = _count(status)
+        self.ticks_written += new
+        self.ticks_ignored += len(ticks) - new
+        return new
+
+    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
+        if not ticks:
+            return []
+        first: dict[tuple[str, int, int], Tick] = {}
+        for t in ticks:
+            first.setdefault((t.symbol, t.ts, t.seq), t)
+        rows = await self._copy_ticks(list(first.values()), " RETURNING symbol, ts, seq")
+        stored = {(r[0], r[1], r[2]) for r in rows}
+        new = [t for key, t in first.items() if key in stored]
+        self.ticks_written += len(new)
+        self.ticks_ignored += len(ticks) - len(new)
+        return new
+
+    async def _copy_ticks(self, ticks: Sequence[Tick], returning: str) -> Any:
+        """COPY into the staging table, then move what is not stored yet; returns the INSERT's
+        status (or its rows with ``returning``)."""
+        insert = (
+            f"INSERT INTO ticks ({', '.join(_TICK_COLS)}) "
+            f"SELECT {', '.join(_TICK_COLS)} FROM {_STAGE} "
+            f"ON CONFLICT (symbol, ts, seq) DO NOTHING{returning}"
+        )
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
+                if returning:
+                    return await conn.fetch(insert)
+                return await conn.execute(insert)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"writing {len(ticks)} ticks failed: {exc}") from exc
+
+    async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
+        rows = await self._fetch(
+            f"SELECT {', '.join(_TICK_COLS)} FROM ticks "
+            "WHERE symbol=$1 AND ts>=$2 AND ts<$3 ORDER BY ts, seq",
+            symbol,
+            start,
+            end,
+        )
+        return [Tick(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+    # --- candles --------------------------------------------------------------------------
+    async def upsert_candles(self, candles: Iterable[Candle]) -> None:
+        # The last state of each candle wins; ON CONFLICT cannot touch one row twice.
+        latest = {(c.symbol, c.interval, c.start): c for c in candles}
+        if not latest:
+            return
+        cols: list[list[Any]] = [[] for _ in range(14)]
+        for c in latest.values():
+            for col, value in zip(
+                cols,
+                (
+                    c.symbol,
+                    c.interval,
+                    c.start,
+                    c.open,
+                    c.high,
+                    c.low,
+                    c.close,
+                    c.volume,
+                    Decimal(c.amount),
+                    c.trades,
+                    c.first_ts,
+                    c.first_seq,
+                    c.last_ts,
+                    c.last_seq,
+                ),
+                strict=True,
+            ):
+                col.append(value)
+        sql = (
+            f"INSERT INTO candles ({_CANDLE_COLS}) SELECT * FROM unnest({_unnest(_CANDLE_TYPES)}) "
+            'ON CONFLICT (symbol, "interval", start) DO UPDATE SET open=EXCLUDED.open, '
+            "high=EXCLUDED.high, low=EXCLUDED.low, close=EXCLUDED.close, "
+            "volume=EXCLUDED.volume, amount=EXCLUDED.amount, trades=EXCLUDED.trades, "
+            "first_ts=EXCLUDED.first_ts, first_seq=EXCLUDED.first_seq, "
+            "last_ts=EXCLUDED.last_ts, last_seq=EXCLUDED.last_seq"
+        )
+        await self._execute(sql, *cols)
+
+    async def get_candles(
+        self, symbol: str, interval: str, start: int | None, end: int | None, limit: int
+    ) -> list[Candle]:
+        if limit <= 0:
+            return []
+        # Sentinels instead of "IS NULL OR": a generic prepared plan still uses the index range.
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+        rows = await self._fetch(
+            f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=$1 AND "interval"=$2 '
+            "AND start>=$3 AND start<$4 ORDER BY start DESC LIMIT $5",
+            symbol,
+            interval,
+            lo,
+            hi,
+            limit,
+        )
+        out = [_candle(r) for r in rows]
+        out.reverse()
+        return out
+
+    async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None:
+        rows = await self._fetch(
+            f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=$1 AND "interval"=$2 AND start=$3',
+            symbol,
+            interval,
+            start,
+        )
+        return _candle(rows[0]) if rows else None
+
+    async def latest_candles(
+        self, interval: str, symbols: Sequence[str] | None = None
+    ) -> list[Candle]:
+        # Per symbol, one backward index probe on (symbol, interval, start): cheap however
+        # long the history is, unlike DISTINCT ON over every stored candle.
+        if symbols is None:
+            source = "SELECT symbol FROM instruments"
+            args: tuple[Any, ...] = (interval,)
+        else:
+            source = "SELECT DISTINCT unnest($2::text[]) AS symbol"
+            args = (interval, list(symbols))
+        rows = await self._fetch(
+            f"SELECT c.* FROM ({source}) s CROSS JOIN LATERAL ("
+            f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=s.symbol AND "interval"=$1 '
+            "ORDER BY start DESC LIMIT 1) c ORDER BY c.symbol",
+            *args,
+        )
+        return [_candle(r) for r in rows]
+
+    # --- housekeeping ---------------------------------------------------------------------
+    async def apply_retention(
+        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+    ) -> dict[str, int]:
+        deleted: dict[str, int] = {}
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if tick_days is not None:
+                    cutoff = now - tick_days * US_PER_DAY
+                    if self.timescale:
+                        # Whole chunks go at once; DELETE then handles the partial chunk.
+                        chunks = await conn.fetch(
+                            "SELECT drop_chunks('ticks', older_than => $1::int8)", cutoff
+                        )
+                        deleted["ticks_chunks"] = len(chunks)
+                    status = await conn.execute("DELETE FROM ticks WHERE ts<$1", cutoff)
+                    deleted["ticks"] = _count(status)
+                for interval, days in candle_days.items():
+                    if days is None:
+                        continue
+                    status = await conn.execute(
+                        'DELETE FROM candles WHERE "interval"=$1 AND start<$2',
+                        interval,
+                        now - days * US_PER_DAY,
+                    )
+                    deleted[f"candles_{interval}"] = _count(status)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"retention failed: {exc}") from exc
+        return deleted
+
+    def describe(self) -> dict[str, object]:
+        pool = self._pool
+        return {
+            "kind": self.kind,
+            "url": redact(self.url),
+            "timescale": self.timescale,
+            "poolSize": pool.get_size() if pool is not None else 0,
+            "poolIdle": pool.get_idle_size() if pool is not None else 0,
+            "ticksWritten": self.ticks_written,
+            "ticksIgnored": self.ticks_ignored,
+        }
+
+    # --- helpers --------------------------------------------------------------------------
+    async def _execute(self, sql: str, *args: Any) -> str:
+        try:
+            async with self.pool.acquire() as conn:
+                return str(await conn.execute(sql, *args))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"PostgreSQL write failed: {exc}") from exc
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        try:
+            async with self.pool.acquire() as conn:
+                return list(await conn.fetch(sql, *args))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"PostgreSQL read failed: {exc}") from exc
