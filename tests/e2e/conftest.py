@@ -141,7 +141,9 @@ class Server:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
+# package scope: torn down when the e2e tests end, so that the sync Playwright loop is gone
+# before asyncio tests elsewhere run
+@pytest.fixture(scope="package")
 def server(web_dist: Path) -> Iterator[Server]:
     with tempfile.TemporaryDirectory(prefix="aegis-e2e-") as tmp:
         srv = Server(_free_port(), Path(tmp))
@@ -152,7 +154,7 @@ def server(web_dist: Path) -> Iterator[Server]:
             srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context() -> Iterator[BrowserContext]:
     if not CHROMIUM.exists():
         _unavailable(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")

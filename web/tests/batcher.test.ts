@@ -74,3 +74,43 @@ describe("BarBatcher", () => {
     expect(calls).toBe(0);
   });
 });
+
+describe("BarBatcher hold/release", () => {
+  it("queues live bars while held and applies the ones not older than the history on release", () => {
+    const f = manual();
+    const applied: B[][] = [];
+    const b = new BarBatcher<B>((bars) => applied.push(bars), f.schedule);
+    b.hold();
+    b.push({ time: 60, close: 1 });
+    b.push({ time: 120, close: 2 });
+    f.frame();
+    expect(applied).toEqual([]);
+    // The history arrives and ends at 120: the bar at 60 is already drawn by it.
+    b.setLastTime(120);
+    b.release();
+    expect(f.pending()).toBe(1);
+    f.frame();
+    expect(applied).toEqual([[{ time: 120, close: 2 }]]);
+  });
+
+  it("schedules nothing on release when nothing is queued", () => {
+    const f = manual();
+    const b = new BarBatcher<B>(() => {}, f.schedule);
+    b.hold();
+    b.release();
+    expect(f.pending()).toBe(0);
+  });
+
+  it("keeps a flush already scheduled before hold from applying until release", () => {
+    const f = manual();
+    const applied: B[][] = [];
+    const b = new BarBatcher<B>((bars) => applied.push(bars), f.schedule);
+    b.push({ time: 60, close: 1 });
+    b.hold();
+    f.frame();
+    expect(applied).toEqual([]);
+    b.release();
+    f.frame();
+    expect(applied).toEqual([[{ time: 60, close: 1 }]]);
+  });
+});

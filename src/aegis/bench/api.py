@@ -92,7 +92,7 @@ def run(n: int, requests: int) -> ApiResult:
                     "companyId"
                 ]
                 url = f"/api/v1/companies/{cid}/ohlcv"
-                params = {"interval": "1m", "limit": n}
+                params: dict[str, str | int] = {"interval": "1m", "limit": n}
                 times = []
                 size = 0
                 for i in range(requests + 5):

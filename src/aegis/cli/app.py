@@ -132,11 +132,9 @@ def import_daily(
     asyncio.run(import_daily_file(Settings(), file, symbol, console))
 
 
-def _register_optional() -> None:
-    try:
-        from aegis.cli import sources as sources_cli
-    except ImportError:  # pragma: no cover - during partial checkouts only
-        return
+def _register_sources() -> None:
+    from aegis.cli import sources as sources_cli
+
     app.add_typer(sources_cli.sources_app, name="sources")
     app.add_typer(sources_cli.credentials_app, name="credentials")
     app.command("backfill")(sources_cli.backfill)
@@ -148,7 +146,7 @@ def _register_bench() -> None:
     app.add_typer(bench_app, name="bench")
 
 
-_register_optional()
+_register_sources()
 _register_bench()
 
 

@@ -17,6 +17,7 @@ from aegis.core.errors import ImportFormatError
 from aegis.core.timeutil import parse_instant
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
+from aegis.history.csv_daily import SplitPolicy
 from aegis.services.ingest import IngestService
 from aegis.services.runtime import make_store, reference_instruments
 from aegis.store.base import Store
@@ -91,7 +92,7 @@ def _tick(
     return Tick(symbol, ts, price, int(vol_d), _SIDES[side_text], seq, "import")
 
 
-async def _open_store(settings: Settings) -> Store:
+async def open_store(settings: Settings) -> Store:
     if settings.database_url is None:
         upgrade(settings.store_url)
     store = make_store(settings)
@@ -107,7 +108,7 @@ def _chunks(items: list[Tick], n: int) -> Iterator[list[Tick]]:
 
 
 async def import_ticks_file(settings: Settings, path: Path, console: Console) -> int:
-    store = await _open_store(settings)
+    store = await open_store(settings)
     try:
         instruments = {i.symbol: i for i in await store.list_instruments()}
         parsed = parse_ticks_csv(path, instruments)
@@ -138,12 +139,16 @@ async def import_ticks_file(settings: Settings, path: Path, console: Console) ->
 
 
 async def import_daily_file(
-    settings: Settings, path: Path, symbol: str | None, console: Console
+    settings: Settings,
+    path: Path,
+    symbol: str | None,
+    console: Console,
+    on_split: SplitPolicy = "error",
 ) -> int:
     from aegis.history.importer import import_daily
 
-    store = await _open_store(settings)
+    store = await open_store(settings)
     try:
-        return await import_daily(store, path, symbol, console)
+        return await import_daily(store, path, symbol, console, on_split)
     finally:
         await store.close()

@@ -62,12 +62,15 @@ class Settings(BaseSettings):
     kis_app_secret: SecretStr | None = None
     kis_paper: bool = False
     kis_rest_url: str | None = None
+    kis_symbols: str | None = None  # comma-separated; clients' watch lists come first anyway
     kis_ws_url: str | None = None
     kiwoom_app_key: SecretStr | None = None
     kiwoom_secret_key: SecretStr | None = None
     kiwoom_rest_url: str | None = None
     kiwoom_ws_url: str | None = None
+    kiwoom_symbols: str | None = None
     binance_ws_url: str | None = None
+    binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
     @property

@@ -17,6 +17,7 @@ from aegis.domain.instruments import Instrument
 from aegis.services.ingest import IngestService
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
+from aegis.services.watch import WatchCollector, WatchReporter
 from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
 
@@ -67,6 +68,8 @@ class Runtime:
         self.market: Market | None = None
         self.hub: StreamHub | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.watch_reporter: WatchReporter | None = None
+        self.watch_collector: WatchCollector | None = None
         self.started = time.time()
 
     async def start(self) -> None:
@@ -99,6 +102,8 @@ class Runtime:
         await self._restore_live(self.market)
         self.hub = StreamHub(self.bus, self.market)
         await self.hub.start()
+        self.watch_reporter = WatchReporter(self.bus, self.hub)
+        self.watch_reporter.start()
         if self.ingesting:
             self.ingest = IngestService(
                 self.store, self.bus, known_symbols=set(self.market.by_symbol)
@@ -172,6 +177,10 @@ class Runtime:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self.watch_reporter is not None:
+            await self.watch_reporter.close()
+        if self.watch_collector is not None:
+            await self.watch_collector.close()
         if self.ingest is not None:
             await self.ingest.close()
         if self.hub is not None:

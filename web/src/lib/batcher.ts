@@ -1,5 +1,6 @@
 // Coalesces live bar updates so each chart calls series.update at most once per bar per
-// animation frame, however many messages arrive in between.
+// animation frame, however many messages arrive in between. A held batcher queues bars
+// without drawing them: live bars must not reach a chart before its history does.
 
 export interface Bar {
   time: number;
@@ -16,6 +17,7 @@ export class BarBatcher<T extends Bar> {
   private pending = new Map<number, T>();
   private scheduled = false;
   private lastApplied = -Infinity;
+  private held = false;
   flushes = 0;
 
   constructor(
@@ -32,7 +34,22 @@ export class BarBatcher<T extends Bar> {
   push(bar: T): void {
     if (bar.time < this.lastApplied) return;
     this.pending.set(bar.time, bar); // a later message for the same bar replaces the earlier one
-    if (!this.scheduled) {
+    this.wake();
+  }
+
+  /** Queue bars without applying them until `release`. */
+  hold(): void {
+    this.held = true;
+  }
+
+  /** Apply what was queued while held (next frame), and everything after it. */
+  release(): void {
+    this.held = false;
+    this.wake();
+  }
+
+  private wake(): void {
+    if (!this.scheduled && !this.held && this.pending.size > 0) {
       this.scheduled = true;
       this.schedule(() => this.flush());
     }
@@ -40,7 +57,7 @@ export class BarBatcher<T extends Bar> {
 
   flush(): void {
     this.scheduled = false;
-    if (this.pending.size === 0) return;
+    if (this.held || this.pending.size === 0) return;
     const bars = [...this.pending.values()].sort((a, b) => a.time - b.time);
     this.pending.clear();
     const last = bars[bars.length - 1];

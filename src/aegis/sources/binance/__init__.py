@@ -1,0 +1,1 @@
+"""Binance spot trades over the combined stream (protocols.md §E)."""

@@ -1,0 +1,1 @@
+"""Helpers shared by the broker connectors: rate limiting, backoff, dedup, reconnect loop."""

@@ -1,0 +1,44 @@
+"""Client watch lists reach the sources, most watched first, across processes via the bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import orjson
+
+from aegis.bus.memory import MemoryBus
+from aegis.services import watch
+from aegis.services.watch import WATCH, WatchCollector
+from aegis.sources.base import Source, TickSink
+
+
+class RecordingSource(Source):
+    name = "recording"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watched: list[list[str]] = []
+
+    async def watch(self, symbols: Sequence[str]) -> None:
+        self.watched.append(list(symbols))
+
+    async def run(self, sink: TickSink) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_reports_from_two_processes_are_ranked_by_watchers(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(watch, "EVERY_SECONDS", 0.01)
+    bus = MemoryBus()
+    src = RecordingSource()
+    collector = WatchCollector(bus, [src])
+    await collector.start()
+    await bus.publish(WATCH, orjson.dumps({"proc": "a", "counts": {"000660": 1, "005930": 2}}))
+    await bus.publish(WATCH, orjson.dumps({"proc": "b", "counts": {"000660": 5}}))
+    await bus.publish(WATCH, b"not json")  # ignored, the collector keeps going
+    for _ in range(200):
+        if src.watched:
+            break
+        await asyncio.sleep(0.01)
+    await collector.close()
+    assert src.watched[-1] == ["000660", "005930"]

@@ -1,0 +1,97 @@
+"""KIS token handling against the fake: encrypted cache, one token per minute, expiry."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from aegis.core.config import Settings
+from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.sources.common.ratelimit import TokenBucket
+from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.rest import KisRest
+from tests.fakes.kis import FakeKis
+
+
+def store_for(settings: Settings) -> CredentialStore:
+    return CredentialStore.from_settings(settings)
+
+
+async def test_token_is_cached_encrypted_and_reused_across_instances(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        first = await KisAuth(http, kis_creds, store_for(settings)).access_token()
+        # a new process: fresh objects, same data dir
+        second = await KisAuth(http, kis_creds, store_for(settings)).access_token()
+    assert first == second
+    assert fake_kis.tokens_issued == 1
+    cached = (Path(settings.data_dir) / "tokens" / "kis.enc").read_bytes()
+    assert first.encode() not in cached
+    assert oct((Path(settings.data_dir) / "tokens" / "kis.enc").stat().st_mode & 0o777) == "0o600"
+
+
+async def test_cached_token_of_another_app_key_is_not_used(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    fake_kis.token_interval_s = 0.0
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        await KisAuth(http, kis_creds, store_for(settings)).access_token()
+        other = BrokerCredentials(SecretStr("PSother"), kis_creds.app_secret)
+        with pytest.raises(Exception, match="rejected the app key"):
+            await KisAuth(http, other, store_for(settings), min_token_interval_s=0).access_token()
+    assert fake_kis.tokens_issued == 1
+
+
+async def test_client_never_asks_twice_within_the_interval(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kis")
+    fake_kis.token_interval_s = 0.3
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        auth = KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=0.3)
+        await auth.access_token()
+        auth.invalidate()  # as after EGW00123
+        await KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=0.3).access_token()
+    assert fake_kis.tokens_issued == 2
+    assert fake_kis.token_refusals == 0
+    assert any("waiting" in r.message and "1 per minute" in r.message for r in caplog.records)
+
+
+async def test_refused_token_is_retried_after_the_interval(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake_kis.token_interval_s = 0.3
+    fake_kis.issued_token_recently()
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        token = await KisAuth(
+            http, kis_creds, store_for(settings), min_token_interval_s=0.3
+        ).access_token()
+    assert token
+    assert fake_kis.token_refusals == 1
+    assert fake_kis.tokens_issued == 1
+    assert any("EGW00133" in r.message for r in caplog.records)
+
+
+async def test_expired_token_is_replaced_and_the_request_retried(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    fake_kis.token_interval_s = 0.1
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        auth = KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=0.1)
+        rest = KisRest(http, kis_creds, auth, TokenBucket(20))
+        await rest.current_price("005930")
+        fake_kis._token = "rotated-by-server"  # the server considers ours expired
+        out = await rest.current_price("005930")
+    assert out["stck_shrn_iscd"] == "005930"
+    assert fake_kis.tokens_issued == 2

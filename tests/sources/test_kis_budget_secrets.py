@@ -1,0 +1,74 @@
+"""Subscription budget (≤ 40 per connection, watched symbols first) and secret hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from pydantic import SecretStr
+
+from aegis.core.config import Settings
+from aegis.credentials.store import BrokerCredentials
+from aegis.sources.base import SourceState
+from aegis.sources.kis.budget import allot
+from aegis.sources.kis.fields import BOOK_TR, TRADE_TR
+from tests.fakes.kis import APP_KEY, APP_SECRET, FakeKis
+from tests.sources.helpers import CollectSink
+from tests.sources.test_kis_stream import make_source, running
+
+
+def test_budget_serves_watched_symbols_first_and_caps_at_forty() -> None:
+    watched = [f"{i:06d}" for i in range(100, 150)]
+    subs = allot(watched, ["005930"], limit=40, book_symbols=5)
+    assert len(subs) == 40
+    assert subs[:2] == [(TRADE_TR, "000100"), (BOOK_TR, "000100")]
+    assert (TRADE_TR, "005930") not in subs  # configured symbols yield to watched ones
+    assert sum(1 for tr, _ in subs if tr == BOOK_TR) == 5
+
+
+async def test_watch_resubscribes_within_the_budget(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    async with running(src, sink):
+        await sink.wait_until(lambda: src.status.subscriptions == 6)
+        watched = [f"{i:06d}" for i in range(200, 260)]
+        await src.watch(watched)
+        await sink.wait_until(lambda: src.status.subscriptions == 40)
+        await asyncio.sleep(0.05)
+    assert fake_kis.max_subs_seen <= 40
+    unsubscribed = {key for tr_type, _, key in fake_kis.sub_requests if tr_type == "2"}
+    assert {"005930", "000660", "035420"} <= unsubscribed
+
+
+async def test_secrets_never_reach_logs_status_or_errors(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    async with running(src, sink):
+        fake_kis.market.start()
+        await sink.wait_until(lambda: len(sink.received) > 300)
+        fake_kis.drop()
+        await sink.wait_until(lambda: src.status.reconnects >= 1 and src.counts["backfilled"] > 0)
+        token = src.auth._token if src.auth else None
+        approval = src.auth._approval if src.auth else None
+    # a wrong secret: the error must not echo it either
+    bad = BrokerCredentials(SecretStr(APP_KEY), SecretStr("WRONG-secret-value-123"))
+    bad_src = make_source(settings, fake_kis, bad)
+    await asyncio.wait_for(bad_src.run(CollectSink()), 5)
+    assert bad_src.status.state is SourceState.FAILED
+    assert token and approval
+    secrets = [APP_KEY, APP_SECRET, "WRONG-secret-value-123", token, approval]
+    texts = [r.getMessage() for r in caplog.records]
+    texts += [repr(src), str(src.status), repr(bad_src), str(bad_src.status), repr(kis_creds)]
+    texts += [repr(src.auth), repr(src.rest)]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text

@@ -1,0 +1,170 @@
+"""KIS source against the fake KIS: normal streaming and every fault mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+
+from aegis.core.config import Settings
+from aegis.credentials.store import BrokerCredentials
+from aegis.sources.base import SourceState
+from aegis.sources.common.backoff import Backoff
+from aegis.sources.kis.source import KisSource
+from tests.fakes.kis import FakeKis
+from tests.sources.conftest import expected_ticks
+from tests.sources.helpers import CollectSink, candles_1m, identities
+
+SYMBOLS = ("005930", "000660", "035420")
+
+
+def make_source(
+    settings: Settings, fake: FakeKis, creds: BrokerCredentials, **kw: object
+) -> KisSource:
+    s = settings.model_copy(update={"kis_rest_url": fake.rest_url, "kis_ws_url": fake.ws_url})
+    opts: dict[str, object] = dict(
+        symbols=SYMBOLS,
+        creds=creds,
+        backoff=Backoff(0.02, 0.2),
+        retry_backoff=Backoff(0.02, 0.2),
+        stall_timeout_s=0.6,
+        healthy_after_s=0.5,
+    )
+    opts.update(kw)
+    return KisSource(s, **opts)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def running(src: KisSource, sink: CollectSink) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(src.run(sink))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def stream_all(
+    fake: FakeKis,
+    src: KisSource,
+    sink: CollectSink,
+    fault: Callable[[], object] | None = None,
+    at: int = 600,
+) -> SourceState:
+    """Run the market to its end, optionally injecting ``fault`` once ``at`` ticks arrived,
+    then wait until the source has delivered every trade."""
+    async with running(src, sink):
+        await sink.wait_until(lambda: src.status.subscriptions == len(SYMBOLS) + 3)
+        fake.market.start()
+        if fault is not None:
+            await sink.wait_until(lambda: len(sink.received) >= at)
+            fault()
+        await fake.market.done.wait()
+        total = fake.market.count
+        await sink.wait_until(lambda: len(sink.received) >= total, limit_s=20)
+        await asyncio.sleep(0.1)  # a late duplicate would show up here
+        return src.status.state
+
+
+def assert_exact(fake: FakeKis, sink: CollectSink) -> None:
+    want = expected_ticks(fake.market)
+    got = sink.received
+    assert len(identities(got)) == len(set(identities(got))), "duplicate ticks delivered"
+    assert sorted(got) == sorted(want)
+    assert candles_1m(got) == candles_1m(want)
+    assert fake.violations == 0
+
+
+async def test_streams_every_trade_exactly_once(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    await stream_all(fake_kis, src, sink)
+    assert_exact(fake_kis, sink)
+    assert src.status.reconnects == 0
+    assert sink.books, "order books for the top symbols"
+    assert fake_kis.pongs > 0, "PINGPONG answered"
+
+
+async def test_dropped_connection_reconnects_and_fills_the_gap(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kis")
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    state = await stream_all(fake_kis, src, sink, fault=fake_kis.drop)
+    assert_exact(fake_kis, sink)
+    assert src.status.reconnects >= 1
+    assert src.counts["backfilled"] > 0
+    assert state is SourceState.LIVE
+    assert "connection lost" in (src.status.error or "")
+    assert any("disconnected (connection lost" in r.message for r in caplog.records)
+    assert fake_kis.connections >= 2
+
+
+async def test_stalled_connection_is_detected_and_replaced(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kis")
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    state = await stream_all(fake_kis, src, sink, fault=fake_kis.stall)
+    assert_exact(fake_kis, sink)
+    assert state is SourceState.LIVE
+    assert src.status.reconnects >= 1
+    assert "stalled" in (src.status.error or "")
+    assert any("connection stalled" in r.message for r in caplog.records)
+
+
+async def test_malformed_frames_are_dropped_and_their_trades_refetched(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kis")
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    state = await stream_all(fake_kis, src, sink, fault=lambda: fake_kis.malform(5))
+    assert_exact(fake_kis, sink)
+    assert state is SourceState.LIVE
+    assert fake_kis.malformed_sent == 5
+    assert src.counts["malformed"] == 5
+    assert src.counts["gaps"] >= 1
+    assert src.status.reconnects == 0, "a bad frame is not a reason to reconnect"
+    assert "malformed frame dropped" in (src.status.error or "")
+    assert any("malformed frame dropped" in r.message for r in caplog.records)
+
+
+async def test_rate_limit_answers_are_retried_and_never_provoked(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kis")
+    fake_kis.rate_limit = 5  # a small limit that gap filling would exceed without a bucket
+    src = make_source(settings, fake_kis, kis_creds, rest_rate=5.0)
+    sink = CollectSink()
+
+    def fault() -> None:
+        fake_kis.force_rate_limit(3)
+        fake_kis.drop()
+
+    state = await stream_all(fake_kis, src, sink, fault=fault)
+    assert_exact(fake_kis, sink)
+    assert state is SourceState.LIVE
+    assert fake_kis.forced == 3
+    assert src.rest is not None and src.rest.rate_limited == 3
+    assert fake_kis.violations == 0
+    assert any("rate limited by server (EGW00201)" in r.message for r in caplog.records)

@@ -1,0 +1,116 @@
+"""Kiwoom source against the fake: LOGIN/REG/PING, faults, re-authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pydantic import SecretStr
+
+from aegis.core.config import Settings
+from aegis.core.timeutil import kst_day, now_us
+from aegis.credentials.store import BrokerCredentials
+from aegis.domain.ticks import BUY, SELL, Tick
+from aegis.sources.base import SourceState
+from aegis.sources.common.backoff import Backoff
+from aegis.sources.kis.parse import kst_instant_us
+from aegis.sources.kiwoom.source import KiwoomSource
+from tests.fakes.kiwoom import APP_KEY, SECRET, FakeKiwoom
+from tests.fakes.market import FakeMarket
+from tests.sources.helpers import CollectSink, identities
+
+SYMBOLS = ("005930", "000660")
+
+
+@pytest.fixture
+async def fake_kw() -> AsyncIterator[FakeKiwoom]:
+    fake = FakeKiwoom(FakeMarket(SYMBOLS, rate=1_500, total=1_500))
+    await fake.start()
+    yield fake
+    await fake.market.stop()
+    await fake.stop()
+
+
+def make(settings: Settings, fake: FakeKiwoom) -> KiwoomSource:
+    s = settings.model_copy(update={"kiwoom_rest_url": fake.rest_url, "kiwoom_ws_url": fake.ws_url})
+    return KiwoomSource(s, symbols=SYMBOLS, backoff=Backoff(0.02, 0.2), stall_timeout_s=0.5,
+                        creds=BrokerCredentials(SecretStr(APP_KEY), SecretStr(SECRET)),
+                        healthy_after_s=0.5)  # fmt: skip
+
+
+def expected(fake: FakeKiwoom) -> list[Tick]:
+    day = kst_day(now_us()).strftime("%Y%m%d")
+    return [Tick(t.symbol, kst_instant_us(day, t.hhmmss), t.price, t.qty,
+                 BUY if t.buy else SELL, t.acml, "kiwoom")
+            for ts in fake.market.trades.values() for t in ts]  # fmt: skip
+
+
+async def test_streams_trades_and_echoes_ping(settings: Settings, fake_kw: FakeKiwoom) -> None:
+    src = make(settings, fake_kw)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+        await asyncio.sleep(0.05)
+        fake_kw.market.start()
+        await fake_kw.market.done.wait()
+        await sink.wait_until(lambda: len(sink.received) >= fake_kw.market.count)
+        await asyncio.sleep(0.15)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert sorted(sink.received) == sorted(expected(fake_kw))
+    assert fake_kw.pings_echoed > 0
+    assert fake_kw.regs == [list(SYMBOLS)]
+
+
+@pytest.mark.parametrize("fault", ["drop", "stall", "malform", "relogin"])
+async def test_faults_are_survived_reported_and_never_duplicate(
+    settings: Settings, fake_kw: FakeKiwoom, fault: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "aegis.sources.kiwoom")
+    src = make(settings, fake_kw)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+        fake_kw.market.start()
+        await sink.wait_until(lambda: len(sink.received) >= 300)
+        if fault == "relogin":
+            fake_kw.refuse_next_login()
+            fake_kw.drop()
+        else:
+            faults: dict[str, Callable[[], object]] = {
+                "drop": fake_kw.drop,
+                "stall": fake_kw.stall,
+                "malform": lambda: fake_kw.malform(2),
+            }
+            faults[fault]()
+        await fake_kw.market.done.wait()
+        await sink.wait_until(
+            lambda: (
+                src.status.state is SourceState.LIVE
+                and sink.received[-1].seq
+                == fake_kw.market.trades[sink.received[-1].symbol][-1].acml
+            )
+        )
+        state = src.status.state
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert state is SourceState.LIVE
+    assert len(set(identities(sink.received))) == len(sink.received)
+    assert set(sink.received) <= set(expected(fake_kw))
+    log = " ".join(r.getMessage() for r in caplog.records)
+    if fault == "malform":
+        assert src.counts["malformed"] == 2 and "malformed message dropped" in log
+    else:
+        assert src.status.reconnects >= 1
+        assert len(fake_kw.regs) >= 2, "re-registered after reconnect"
+    if fault == "relogin":
+        assert fake_kw.refused_logins == 1 and fake_kw.tokens_issued == 2
+        assert "LOGIN refused" in log
+    if fault in ("drop", "stall") and src.counts["gaps"]:
+        assert "shares missed" in log  # the outage is reported, not hidden
