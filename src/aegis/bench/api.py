@@ -35,7 +35,10 @@ async def _seed(db: Path, n: int) -> None:
     store = SQLiteStore(db)
     await store.start()
     await store.upsert_instruments(load_instruments())
-    start = 1_774_224_000_000_000
+    # recent minutes, so that the server's retention (1m: 90 days) keeps them
+    from aegis.core.timeutil import now_us
+
+    start = (now_us() // 60_000_000 - n - 60) * 60_000_000
     price = 200_000
     rows = []
     for i in range(n):

@@ -60,6 +60,21 @@ class Store(ABC):
         """Stored candles with start ≤ candle.start < end, ascending; when more than ``limit``
         match, the latest ``limit`` ones."""
 
+    async def candles_json(
+        self,
+        symbol: str,
+        interval: str,
+        start: int | None,
+        end: int | None,
+        limit: int,
+        price_scale: int,
+        qty_scale: int,
+    ) -> bytes | None:
+        """The same candles as ``get_candles``, already serialized as the API's JSON array of
+        ``{time, open, high, low, close, volume, amount}`` (prices divided by 10^scale), or None
+        when this store has no such fast path. Lets the database build large responses."""
+        return None
+
     @abstractmethod
     async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None: ...
 

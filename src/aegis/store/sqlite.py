@@ -311,6 +311,43 @@ class SQLiteStore(Store):
 
         return await self._read(run)
 
+    async def candles_json(
+        self,
+        symbol: str,
+        interval: str,
+        start: int | None,
+        end: int | None,
+        limit: int,
+        price_scale: int,
+        qty_scale: int,
+    ) -> bytes | None:
+        lo = start if start is not None else -(2**62)
+        hi = end if end is not None else 2**62
+
+        def num(col: str, scale: int) -> str:
+            # exact decimal text from the integer minor units (JSON number), like the Python path
+            if scale == 0:
+                return col
+            unit = 10**scale
+            return f"json(({col} / {unit}) || '.' || printf('%0{scale}d', {col} % {unit}))"
+
+        p = price_scale
+        sql = (
+            "SELECT json_group_array(json_object('time', start / 1000000, "
+            f"'open', {num('open', p)}, 'high', {num('high', p)}, 'low', {num('low', p)}, "
+            f"'close', {num('close', p)}, 'volume', {num('volume', qty_scale)}, "
+            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)})) "
+            "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount "
+            "FROM candles WHERE symbol=? AND interval=? AND start>=? AND start<? "
+            "ORDER BY start DESC LIMIT ?) ORDER BY start)"
+        )
+
+        def run(conn: sqlite3.Connection) -> bytes:
+            row = conn.execute(sql, (symbol, interval, lo, hi, limit)).fetchone()
+            return str(row[0]).encode()
+
+        return await self._read(run)
+
     async def get_candle(self, symbol: str, interval: str, start: int) -> Candle | None:
         def run(conn: sqlite3.Connection) -> Candle | None:
             row = conn.execute(
