@@ -75,7 +75,10 @@ class Settings(BaseSettings):
 
     @property
     def sqlite_path(self) -> Path:
-        return self.data_dir / "aegis.db"
+        # Simulated data lives in its own file, so that switching to a broker never shows
+        # simulated history as real (and the other way round).
+        name = "aegis-sim.db" if "sim" in self.sources else "aegis.db"
+        return self.data_dir / name
 
     @property
     def store_url(self) -> str:

@@ -58,6 +58,5 @@ candles = sa.Table(
     sa.Column("first_seq", sa.BigInteger, nullable=False),
     sa.Column("last_ts", sa.BigInteger, nullable=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
-    sa.Column("source", sa.Text, nullable=False, server_default="sim"),
     sa.PrimaryKeyConstraint("symbol", "interval", "start", name="candles_pkey"),
 )

@@ -73,7 +73,6 @@ def upgrade() -> None:
         sa.Column("first_seq", sa.BigInteger, nullable=False),
         sa.Column("last_ts", sa.BigInteger, nullable=False),
         sa.Column("last_seq", sa.BigInteger, nullable=False),
-        sa.Column("source", sa.Text, nullable=False, server_default="sim"),
         sa.PrimaryKeyConstraint("symbol", "interval", "start", name="candles_pkey"),
         sqlite_with_rowid=False,
     )
