@@ -124,12 +124,23 @@ def import_ticks(file: Path) -> None:
 def import_daily(
     file: Path,
     symbol: Annotated[str | None, typer.Option(help="code, when the file does not name it")] = None,
+    adjust: Annotated[
+        bool, typer.Option("--adjust", help="back-adjust prices before a detected split")
+    ] = False,
+    keep_unadjusted: Annotated[
+        bool, typer.Option("--keep-unadjusted", help="store a split series as it is")
+    ] = False,
 ) -> None:
-    """Load daily OHLCV (the formats in shared/data) as 1d candles."""
+    """Load daily OHLCV (the formats in shared/data) as 1d candles. A series with an unadjusted
+    split is refused unless --adjust or --keep-unadjusted says what to do."""
     from aegis.cli.importing import import_daily_file
+    from aegis.history.csv_daily import SplitPolicy
 
+    if adjust and keep_unadjusted:
+        raise typer.BadParameter("--adjust and --keep-unadjusted exclude each other")
+    policy: SplitPolicy = "adjust" if adjust else "keep" if keep_unadjusted else "error"
     _logging("WARNING")
-    asyncio.run(import_daily_file(Settings(), file, symbol, console))
+    asyncio.run(import_daily_file(Settings(), file, symbol, console, policy))
 
 
 def _register_sources() -> None:
