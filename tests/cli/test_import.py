@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -117,4 +118,4 @@ def test_daily_import_refuses_an_unadjusted_split_unless_told(env: Path) -> None
     assert days, "daily candles were stored"
     closes = [c.close for c in days]  # type: ignore[attr-defined]
     # adjusted: no -78 % day across 2021-04-15
-    assert all(b >= a * 0.7 for a, b in zip(closes, closes[1:], strict=False))
+    assert all(b >= a * 0.7 for a, b in pairwise(closes))
