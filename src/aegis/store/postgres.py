@@ -22,6 +22,7 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.store.base import Store
 from aegis.store.migrate import current_head
+from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row
 
 US_PER_DAY = 86_400_000_000
 _TICK_COLS = ("symbol", "ts", "price", "volume", "side", "seq", "source")  # Tick field order
@@ -44,10 +45,6 @@ _CANDLE_TYPES = (
     "int8[]",
     "int8[]",
     "int8[]",
-)
-_INSTRUMENT_COLS = (
-    "symbol, name, name_en, market, kind, industry, shares, price_scale, qty_scale, "
-    "prev_close, listing_date, products"
 )
 _INSTRUMENT_TYPES = (
     "text[]",
@@ -77,12 +74,6 @@ def redact(url: str) -> str:
 
 def _unnest(types: Sequence[str]) -> str:
     return ", ".join(f"${i}::{t}" for i, t in enumerate(types, 1))
-
-
-def _candle(r: asyncpg.Record) -> Candle:
-    return Candle(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10], r[11], r[12], r[13]
-    )
 
 
 def _count(status: str) -> int:
@@ -165,27 +156,10 @@ class PostgresStore(Store):
         latest = {i.symbol: i for i in items}  # one row per symbol, or ON CONFLICT refuses
         cols: list[list[Any]] = [[] for _ in range(12)]
         for i in latest.values():
-            for col, value in zip(
-                cols,
-                (
-                    i.symbol,
-                    i.name,
-                    i.name_en,
-                    i.market,
-                    i.kind,
-                    i.industry,
-                    i.shares,
-                    i.price_scale,
-                    i.qty_scale,
-                    i.prev_close,
-                    i.listing_date,
-                    i.products,
-                ),
-                strict=True,
-            ):
+            for col, value in zip(cols, instrument_row(i), strict=True):
                 col.append(value)
         sql = (
-            f"INSERT INTO instruments ({_INSTRUMENT_COLS}) "
+            f"INSERT INTO instruments ({INSTRUMENT_COLS}) "
             f"SELECT * FROM unnest({_unnest(_INSTRUMENT_TYPES)}) "
             "ON CONFLICT (symbol) DO UPDATE SET name=EXCLUDED.name, name_en=EXCLUDED.name_en, "
             "market=EXCLUDED.market, kind=EXCLUDED.kind, industry=EXCLUDED.industry, "
@@ -197,26 +171,9 @@ class PostgresStore(Store):
 
     async def list_instruments(self) -> list[Instrument]:
         rows = await self._fetch(
-            f"SELECT company_id, {_INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
+            f"SELECT company_id, {INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
         )
-        return [
-            Instrument(
-                symbol=r[1],
-                name=r[2],
-                name_en=r[3],
-                market=r[4],
-                kind=r[5],
-                industry=r[6],
-                shares=r[7],
-                price_scale=r[8],
-                qty_scale=r[9],
-                prev_close=r[10],
-                listing_date=r[11],
-                products=r[12],
-                company_id=r[0],
-            )
-            for r in rows
-        ]
+        return [instrument_from_row(r) for r in rows]
 
     # --- ticks ----------------------------------------------------------------------------
     async def write_ticks(self, ticks: Sequence[Tick]) -> int:
@@ -326,7 +283,7 @@ class PostgresStore(Store):
             hi,
             limit,
         )
-        out = [_candle(r) for r in rows]
+        out = [candle_from_row(r) for r in rows]
         out.reverse()
         return out
 
@@ -337,7 +294,7 @@ class PostgresStore(Store):
             interval,
             start,
         )
-        return _candle(rows[0]) if rows else None
+        return candle_from_row(rows[0]) if rows else None
 
     async def latest_candles(
         self, interval: str, symbols: Sequence[str] | None = None
@@ -356,7 +313,7 @@ class PostgresStore(Store):
             "ORDER BY start DESC LIMIT 1) c ORDER BY c.symbol",
             *args,
         )
-        return [_candle(r) for r in rows]
+        return [candle_from_row(r) for r in rows]
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aegis.core.errors import StoreError
 from aegis.domain.candles import Candle
@@ -17,6 +17,7 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.store.base import Store
 from aegis.store.migrate import current_head
+from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
 T = TypeVar("T")
 
@@ -25,10 +26,6 @@ _CANDLE_COLS = (
     "first_ts, first_seq, last_ts, last_seq"
 )
 _CANDLE_MARKS = ",".join("?" * 14)
-_INSTRUMENT_COLS = (
-    "symbol, name, name_en, market, kind, industry, shares, price_scale, qty_scale, "
-    "prev_close, listing_date, products"
-)
 _MAX_INT64 = 2**63 - 1
 
 
@@ -46,25 +43,6 @@ def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
         "WHERE s.sym IS NOT NULL) SELECT sym FROM s WHERE sym IS NOT NULL"
     )
     return [r[0] for r in conn.execute(sql)]
-
-
-def _candle(row: tuple[Any, ...]) -> Candle:
-    return Candle(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        int(row[8]),
-        row[9],
-        row[10],
-        row[11],
-        row[12],
-        row[13],
-    )
 
 
 class SQLiteStore(Store):
@@ -157,27 +135,11 @@ class SQLiteStore(Store):
 
     # --- instruments ----------------------------------------------------------------------
     async def upsert_instruments(self, items: Sequence[Instrument]) -> None:
-        rows = [
-            (
-                i.symbol,
-                i.name,
-                i.name_en,
-                i.market,
-                i.kind,
-                i.industry,
-                i.shares,
-                i.price_scale,
-                i.qty_scale,
-                i.prev_close,
-                i.listing_date,
-                i.products,
-            )
-            for i in items
-        ]
+        rows = [instrument_row(i) for i in items]
 
         def run(conn: sqlite3.Connection) -> None:
             conn.executemany(
-                f"INSERT INTO instruments ({_INSTRUMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+                f"INSERT INTO instruments ({INSTRUMENT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(symbol) DO UPDATE SET name=excluded.name, name_en=excluded.name_en, "
                 "market=excluded.market, kind=excluded.kind, industry=excluded.industry, "
                 "shares=excluded.shares, price_scale=excluded.price_scale, "
@@ -191,26 +153,9 @@ class SQLiteStore(Store):
     async def list_instruments(self) -> list[Instrument]:
         def run(conn: sqlite3.Connection) -> list[Instrument]:
             cur = conn.execute(
-                f"SELECT company_id, {_INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
+                f"SELECT company_id, {INSTRUMENT_COLS} FROM instruments ORDER BY company_id"
             )
-            return [
-                Instrument(
-                    symbol=r[1],
-                    name=r[2],
-                    name_en=r[3],
-                    market=r[4],
-                    kind=r[5],
-                    industry=r[6],
-                    shares=r[7],
-                    price_scale=r[8],
-                    qty_scale=r[9],
-                    prev_close=r[10],
-                    listing_date=r[11],
-                    products=r[12],
-                    company_id=r[0],
-                )
-                for r in cur
-            ]
+            return [instrument_from_row(r) for r in cur]
 
         return await self._read(run)
 
@@ -305,7 +250,7 @@ class SQLiteStore(Store):
                 "AND start>=? AND start<? ORDER BY start DESC LIMIT ?",
                 (symbol, interval, lo, hi, limit),
             )
-            out = [_candle(r) for r in cur]
+            out = [candle_from_row(r) for r in cur]
             out.reverse()
             return out
 
@@ -354,7 +299,7 @@ class SQLiteStore(Store):
                 f"SELECT {_CANDLE_COLS} FROM candles WHERE symbol=? AND interval=? AND start=?",
                 (symbol, interval, start),
             ).fetchone()
-            return None if row is None else _candle(row)
+            return None if row is None else candle_from_row(row)
 
         return await self._read(run)
 
@@ -373,7 +318,7 @@ class SQLiteStore(Store):
                     (s, interval),
                 ).fetchone()
                 if row is not None:
-                    out.append(_candle(row))
+                    out.append(candle_from_row(row))
             return out
 
         return await self._read(run)
