@@ -22,7 +22,7 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.store.base import Store
 from aegis.store.migrate import current_head
-from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row
+from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
 US_PER_DAY = 86_400_000_000
 _TICK_COLS = ("symbol", "ts", "price", "volume", "side", "seq", "source")  # Tick field order
