@@ -40,6 +40,14 @@ export function chartOptions(s: Settings, intraday: boolean): DeepPartial<ChartO
   };
 }
 
+/** Price-scale steps: KRX stocks trade in whole won; indices (points) and crypto have decimals. */
+export function priceFormatFor(symbol: string) {
+  const decimals = symbol === "KOSPI" || symbol === "KOSDAQ" || symbol.endsWith("USDT");
+  return decimals
+    ? { type: "price" as const, precision: 2, minMove: 0.01 }
+    : { type: "price" as const, precision: 0, minMove: 1 };
+}
+
 export function candleColors(s: Settings) {
   const p = palette(s);
   return {
