@@ -41,6 +41,7 @@ def profile(i: Instrument, market: Market) -> dict[str, object]:
         if q
         else (i.shares * i.prev_close if i.shares and i.prev_close and i.kind == "stock" else None)
     )
+    prev = q.prev_close if q is not None else i.prev_close
     return {
         **summary(i),
         "products": i.products,
@@ -48,7 +49,8 @@ def profile(i: Instrument, market: Market) -> dict[str, object]:
         "shares": i.shares,
         "marketCap": cap,
         "priceScale": i.price_scale,
-        "prevClose": None if i.prev_close is None else i.price_value(i.prev_close),
+        # the close before the trading day being quoted; the listing's close without a quote
+        "prevClose": None if prev is None else i.price_value(prev),
     }
 
 
