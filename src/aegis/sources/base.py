@@ -69,6 +69,17 @@ class Source(ABC):
 
     def __init__(self) -> None:
         self.status = SourceStatus(name=self.name, simulated=self.simulated)
+        self.counts: dict[str, int] = {}
+
+    def init_counts(self, *keys: str) -> None:
+        """Counters (ticks, duplicates, gaps, …) shown in ``status.details``."""
+        self.counts = dict.fromkeys(keys, 0)
+        self.status.details.update(self.counts)
+
+    def count(self, key: str, n: int = 1) -> int:
+        self.counts[key] = self.counts.get(key, 0) + n
+        self.status.details[key] = self.counts[key]
+        return self.counts[key]
 
     def set_state(self, state: SourceState, error: str | None = None) -> None:
         self.status.state = state

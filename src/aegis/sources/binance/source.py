@@ -66,10 +66,7 @@ class BinanceSource(Source):
         self._last_id: dict[str, int] = {}
         self._fills: dict[str, asyncio.Task[None]] = {}
         self._http: httpx.AsyncClient | None = None
-        self.counts: dict[str, int] = dict.fromkeys(
-            ("ticks", "duplicates", "malformed", "replacements", "backfilled", "gaps"), 0
-        )
-        self.status.details.update(self.counts)
+        self.init_counts("ticks", "duplicates", "malformed", "replacements", "backfilled", "gaps")
 
     def __repr__(self) -> str:
         return f"BinanceSource(symbols={self.symbols}, state={self.status.state.value})"
@@ -81,11 +78,6 @@ class BinanceSource(Source):
     def stream_url(self) -> str:
         streams = "/".join(f"{s.lower()}@trade" for s in self.symbols)
         return f"{self._ws_base}/stream?streams={streams}"
-
-    def _count(self, key: str, n: int = 1) -> int:
-        self.counts[key] += n
-        self.status.details[key] = self.counts[key]
-        return self.counts[key]
 
     async def run(self, sink: TickSink) -> None:
         if not self.symbols:
@@ -157,7 +149,7 @@ class BinanceSource(Source):
         """Open the successor while the old connection still streams; switch once the new
         one has delivered a trade (or the overlap times out)."""
         log.info("binance: replacing connection (%s) with overlap", why)
-        self._count("replacements")
+        self.count("replacements")
         new = await self._open()
         first = asyncio.Event()
         reader = asyncio.create_task(self._read(new, sink, first, shutdown))
@@ -225,7 +217,7 @@ class BinanceSource(Source):
             raise SourceError(f"connection lost (close code {code})") from None
 
     def _malformed(self, why: str) -> None:
-        n = self._count("malformed")
+        n = self.count("malformed")
         self.status.error = f"malformed message dropped ({n} so far): {why}"
         log.warning("binance: malformed message dropped (%d so far): %s", n, why)
 
@@ -233,7 +225,7 @@ class BinanceSource(Source):
         fresh = [t for t in ticks if self._dedup.is_new(t.symbol, t.seq)]
         self.counts["duplicates"] = self.status.details["duplicates"] = self._dedup.dropped
         if fresh:
-            self._count("ticks", len(fresh))
+            self.count("ticks", len(fresh))
             await sink.ticks(fresh)
         return len(fresh)
 
@@ -248,7 +240,7 @@ class BinanceSource(Source):
         task = self._fills.get(sym)
         if task is not None and not task.done():
             return  # the running fill walks forward to the newest trade anyway
-        self._count("gaps")
+        self.count("gaps")
         log.info("binance: %s: filling trades after id %d via REST (%s)", sym, after, reason)
         self._fills[sym] = asyncio.create_task(self._fill(sym, after, sink))
 
@@ -285,5 +277,5 @@ class BinanceSource(Source):
         except (SourceError, httpx.HTTPError, ValueError, KeyError) as exc:
             log.warning("binance: %s: gap fill failed: %s", sym, type(exc).__name__)
             self.status.error = f"{sym}: gap fill failed"
-        self._count("backfilled", added)
+        self.count("backfilled", added)
         log.info("binance: %s: gap fill delivered %d missed trades", sym, added)

@@ -120,18 +120,10 @@ class KisSource(Source):
         self._running: dict[str, tuple[int, str]] = {}
         self.rest: KisRest | None = None
         self.auth: KisAuth | None = None
-        self.counts: dict[str, int] = dict.fromkeys(
-            ("ticks", "duplicates", "backfilled", "malformed", "gaps", "books"), 0
-        )
-        self.status.details.update(self.counts)
+        self.init_counts("ticks", "duplicates", "backfilled", "malformed", "gaps", "books")
 
     def __repr__(self) -> str:
         return f"KisSource(state={self.status.state.value}, subscriptions={len(self._active)})"
-
-    def _count(self, key: str, n: int = 1) -> int:
-        self.counts[key] += n
-        self.status.details[key] = self.counts[key]
-        return self.counts[key]
 
     # --- public --------------------------------------------------------------------------
     async def watch(self, symbols: Sequence[str]) -> None:
@@ -234,10 +226,10 @@ class KisSource(Source):
                     await self._deliver(sink, ticks)
             elif tr_id == BOOK_TR:
                 for book in parse_books(payload, count, self._trading_day):
-                    self._count("books")
+                    self.count("books")
                     await sink.book(book)
         except MalformedFrame as exc:
-            n = self._count("malformed")
+            n = self.count("malformed")
             self.status.error = f"malformed frame dropped ({n} so far): {exc.message}"
             log.warning("kis: malformed frame dropped (%d so far): %s", n, exc.message)
 
@@ -246,7 +238,7 @@ class KisSource(Source):
             data = json.loads(msg)
             header = data["header"]
         except (ValueError, KeyError, TypeError):
-            n = self._count("malformed")
+            n = self.count("malformed")
             self.status.error = f"malformed control message dropped ({n} so far)"
             log.warning("kis: malformed control message dropped (%d so far): %.60r", n, msg)
             return
@@ -308,7 +300,7 @@ class KisSource(Source):
         self.counts["duplicates"] = self._dedup.dropped
         self.status.details["duplicates"] = self._dedup.dropped
         if fresh:
-            self._count("ticks", len(fresh))
+            self.count("ticks", len(fresh))
             await sink.ticks(fresh)
 
     def _note_clock(self, ts: int) -> None:
@@ -365,7 +357,7 @@ class KisSource(Source):
             return  # a fill in flight already covers this range
         pend = self._pending.get(sym)
         self._pending[sym] = (min(after, pend[0]), max(hour, pend[1])) if pend else (after, hour)
-        self._count("gaps")
+        self.count("gaps")
         log.info(
             "kis: %s: filling trades after cumulative volume %d via REST (%s)", sym, after, reason
         )
@@ -394,7 +386,7 @@ class KisSource(Source):
             before = self.counts["ticks"]
             await self._deliver(sink, ticks)
             added = self.counts["ticks"] - before
-            self._count("backfilled", added)
+            self.count("backfilled", added)
             if ticks and ticks[-1].seq > self._last_seq.get(sym, -1):
                 self._last_seq[sym] = ticks[-1].seq
             log.info("kis: %s: gap fill delivered %d missed trades", sym, added)

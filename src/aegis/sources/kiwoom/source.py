@@ -52,16 +52,10 @@ class KiwoomSource(Source):
         self._dedup = Deduper()
         self._last_seq: dict[str, int] = {}
         self.auth: KiwoomAuth | None = None
-        self.counts: dict[str, int] = dict.fromkeys(("ticks", "duplicates", "malformed", "gaps"), 0)
-        self.status.details.update(self.counts)
+        self.init_counts("ticks", "duplicates", "malformed", "gaps")
 
     def __repr__(self) -> str:
         return f"KiwoomSource(state={self.status.state.value})"
-
-    def _count(self, key: str, n: int = 1) -> int:
-        self.counts[key] += n
-        self.status.details[key] = self.counts[key]
-        return self.counts[key]
 
     def symbols(self) -> list[str]:
         return list(dict.fromkeys([*self._watched, *self._configured]))
@@ -152,7 +146,7 @@ class KiwoomSource(Source):
             prev = self._last_seq.get(t.symbol)
             if prev is not None and t.seq - t.volume > prev:
                 # no documented REST replay for Kiwoom: report the hole instead of hiding it
-                n = self._count("gaps")
+                n = self.count("gaps")
                 log.warning(
                     "kiwoom: %s: %d shares missed (gap #%d)", t.symbol, t.seq - t.volume - prev, n
                 )
@@ -163,10 +157,10 @@ class KiwoomSource(Source):
                 batch.append(t)
         self.counts["duplicates"] = self.status.details["duplicates"] = self._dedup.dropped
         if batch:
-            self._count("ticks", len(batch))
+            self.count("ticks", len(batch))
             await sink.ticks(batch)
 
     def _malformed(self, why: str) -> None:
-        n = self._count("malformed")
+        n = self.count("malformed")
         self.status.error = f"malformed message dropped ({n} so far): {why}"
         log.warning("kiwoom: malformed message dropped (%d so far): %s", n, why)
