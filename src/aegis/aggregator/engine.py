@@ -340,6 +340,11 @@ class Aggregator:
         self._dirty.clear()
         return out
 
+    def discard_changes(self) -> None:
+        """Forget what changed, for a reader that never writes (no snapshots are built)."""
+        self._finished.clear()
+        self._dirty.clear()
+
     def mark_dirty(self, candle: Candle) -> None:
         """Hand a candle back for the next ``take_dirty`` (after a failed write)."""
         self._finished.append(candle)

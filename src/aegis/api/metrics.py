@@ -34,7 +34,7 @@ def update_metrics(rt: Runtime) -> None:
     if rt.ingest is not None:
         INGESTED.set(rt.ingest.accepted)
         DUPLICATES.set(rt.ingest.duplicates)
-        PENDING.set(len(rt.ingest._pending))
+        PENDING.set(rt.ingest.pending)
     for s in rt.sources:
         SOURCE_UP.labels(s.name).set(1 if s.status.state.value == "live" else 0)
         RECONNECTS.labels(s.name).set(s.status.reconnects)

@@ -24,6 +24,9 @@ class ListedStock:
     products: str | None
     listing_date: str | None
     shares: int
+    open: int  # snapshot day open/high/low, won (0 when suspended that day)
+    high: int
+    low: int
     close: int  # snapshot close, won: the previous close for the next session
     volume: int  # snapshot day volume (shares)
     amount: int  # snapshot day traded value (won)
@@ -57,6 +60,9 @@ def read_listing(
                     products=_blank_to_none(row["Products"]),
                     listing_date=_blank_to_none(row["ListingDate"]),
                     shares=int(s["Stocks"]),
+                    open=int(s["Open"]),
+                    high=int(s["High"]),
+                    low=int(s["Low"]),
                     close=int(s["Close"]),
                     volume=int(s["Volume"]),
                     amount=int(s["Amount"]),

@@ -4,7 +4,6 @@ for the simulator, its simulated days from the snapshot up to the day it plays."
 
 from __future__ import annotations
 
-import csv
 import logging
 from datetime import date, timedelta
 
@@ -29,26 +28,14 @@ def _index_bars(symbol: str) -> list[Candle]:
 
 
 def _snapshot_bars(known: set[str]) -> list[Candle]:
-    from aegis.reference.listing import SNAPSHOT_DAY, SNAPSHOT_FILE
+    from aegis.reference.listing import SNAPSHOT_DAY, read_listing
 
     day = date.fromisoformat(SNAPSHOT_DAY)
-    out = []
-    with SNAPSHOT_FILE.open(encoding="utf-8-sig", newline="") as f:
-        for row in csv.DictReader(f):
-            code = row["Code"]
-            if code not in known or int(row["Volume"] or 0) == 0:
-                continue  # suspended that day: no trade, no bar
-            bar = DailyBar(
-                day,
-                int(row["Open"]),
-                int(row["High"]),
-                int(row["Low"]),
-                int(row["Close"]),
-                int(row["Volume"]),
-                int(row["Amount"]),
-            )
-            out.append(bar.to_candle(code))
-    return out
+    return [
+        DailyBar(day, s.open, s.high, s.low, s.close, s.volume, s.amount).to_candle(s.code)
+        for s in read_listing()
+        if s.code in known and s.volume > 0  # suspended that day: no trade, no bar
+    ]
 
 
 async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:

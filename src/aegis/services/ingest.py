@@ -167,6 +167,11 @@ class IngestService:
         self._rate_window = [(t, n) for t, n in self._rate_window if now - t <= 5.0]
         return sum(n for _, n in self._rate_window) / 5.0
 
+    @property
+    def pending(self) -> int:
+        """Ticks accepted but not yet in the store."""
+        return len(self._pending)
+
     def lag_ms(self) -> float:
         """Age of the oldest tick not yet in the store."""
         if self._pending_since is None:
@@ -179,7 +184,7 @@ class IngestService:
             "duplicates": self.duplicates,
             "late": self.late,
             "rejected": self.rejected,
-            "pending": len(self._pending),
+            "pending": self.pending,
             "publishFailures": self.publish_failures,
             "ticksPerSecond": round(self.ticks_per_second(), 1),
             "lagMs": round(self.lag_ms(), 1),

@@ -89,10 +89,12 @@ class Runtime:
             else:
                 from aegis.sources.registry import build_sources
 
+                # the simulator gets its own copies: it moves their prev_close day by day
                 sources = build_sources(self.settings, reference_instruments())
+            reference = reference_instruments()
             extra = [i for s in sources for i in s.instruments()]
-            await self.store.upsert_instruments(reference_instruments() + extra)
-            await self._seed_history(sources)
+            await self.store.upsert_instruments(reference + extra)
+            await self._seed_history(sources, reference)
         instruments = await self.store.list_instruments()
         if not instruments:
             # a serve-only process before any ingester ran: register the reference listing
@@ -122,10 +124,9 @@ class Runtime:
                 # a replay writes ticks stamped on a past day: retention would remove them
                 self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
 
-    async def _seed_history(self, sources: list[Source]) -> None:
+    async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
         from aegis.services.history_seed import seed_real_history, seed_sim_history
 
-        instruments = reference_instruments()
         await seed_real_history(self.store, instruments)
         if any(s.name == "sim" for s in sources) and not self.settings.sim_replay:
             from aegis.sources.sim.calendar import first_session
@@ -145,7 +146,7 @@ class Runtime:
                     if before:
                         prev[c.symbol] = before[-1].close
         market.live.restore(restored, prev)
-        market.live.take_dirty()
+        market.live.discard_changes()
 
     async def _run_source(self, src: Source) -> None:
         assert self.ingest is not None

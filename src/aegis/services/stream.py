@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from aegis.bus.base import TICKS, Bus
+from aegis.bus.base import TICKS, Bus, Subscription
 from aegis.bus.codec import decode_ticks
 from aegis.core.timeutil import iso_z, now_us
 from aegis.domain.candles import Candle
@@ -108,10 +108,7 @@ class StreamHub:
         for s in list(self.subscribers):
             s.channel.close()
 
-    async def _consume(self, sub: object) -> None:
-        from aegis.bus.base import Subscription
-
-        assert isinstance(sub, Subscription)
+    async def _consume(self, sub: Subscription) -> None:
         try:
             async for payload in sub:
                 try:
@@ -130,7 +127,7 @@ class StreamHub:
         _fresh, late = live.add_fresh(ticks)
         if late:
             live.add_late(late, {})  # only the current buckets matter here
-        live.take_dirty()  # the hub never writes; keep the dirty set from growing
+        live.discard_changes()  # the hub never writes
         by_symbol = self._by_symbol
         last_source = market.last_source
         touched: dict[str, Tick] = {}
