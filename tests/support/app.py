@@ -12,7 +12,7 @@ from aegis.api.app import create_app
 from aegis.core.config import Settings
 from aegis.domain.ticks import Tick
 from aegis.services.runtime import Runtime
-from aegis.store.migrate import upgrade
+from aegis.store.migrate import upgrade_all
 from aegis.store.sqlite import SQLiteStore
 from tests.support.sources import ScriptedSource
 
@@ -22,7 +22,7 @@ def running_app(
     tmp_path: Path, batches: Sequence[Sequence[Tick]] = (), **overrides: object
 ) -> Iterator[tuple[TestClient, Runtime, ScriptedSource]]:
     settings = Settings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
-    upgrade(settings.store_url)
+    upgrade_all(settings.store_url, settings.app_db_url)
     source = ScriptedSource(batches)
     rt = Runtime(settings, store=SQLiteStore(settings.sqlite_path), sources=[source])
     app = create_app(settings, runtime=rt, web_dist=tmp_path / "no-web")

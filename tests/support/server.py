@@ -14,7 +14,7 @@ import uvicorn
 from aegis.api.app import create_app
 from aegis.core.config import Settings
 from aegis.services.runtime import Runtime
-from aegis.store.migrate import upgrade
+from aegis.store.migrate import upgrade_all
 from aegis.store.sqlite import SQLiteStore
 from tests.support.sources import ScriptedSource
 
@@ -30,7 +30,7 @@ def live_server(
     tmp_path: Path, *, ping: float = 20.0, **overrides: object
 ) -> Iterator[tuple[str, Runtime, ScriptedSource]]:
     settings = Settings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
-    upgrade(settings.store_url)
+    upgrade_all(settings.store_url, settings.app_db_url)
     source = ScriptedSource()
     rt = Runtime(settings, store=SQLiteStore(settings.sqlite_path), sources=[source])
     port = free_port()

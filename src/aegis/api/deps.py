@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import StreamUnavailable
 from aegis.services.market import Market
@@ -35,7 +36,13 @@ def get_store(rt: Annotated[Runtime, Depends(get_runtime)]) -> Store:
     return rt.store
 
 
+def get_db(rt: Annotated[Runtime, Depends(get_runtime)]) -> AsyncEngine:
+    assert rt.db is not None
+    return rt.db
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 MarketDep = Annotated[Market, Depends(get_market)]
 HubDep = Annotated[StreamHub, Depends(get_hub)]
 StoreDep = Annotated[Store, Depends(get_store)]
+DbDep = Annotated[AsyncEngine, Depends(get_db)]

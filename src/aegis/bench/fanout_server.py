@@ -12,7 +12,7 @@ from aegis.bench.paced import PacedSource
 from aegis.core.config import Settings
 from aegis.reference import load_instruments
 from aegis.services.runtime import Runtime
-from aegis.store.migrate import upgrade
+from aegis.store.migrate import upgrade_all
 
 
 def main() -> None:
@@ -22,7 +22,7 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, required=True)
     args = p.parse_args()
     settings = Settings(data_dir=args.data_dir, ws_max_symbols=200)
-    upgrade(settings.store_url)
+    upgrade_all(settings.store_url, settings.app_db_url)
     source = PacedSource(load_instruments(), args.rate)
     rt = Runtime(settings, sources=[source])
     uvicorn.run(

@@ -49,7 +49,7 @@ def serve(
     import uvicorn
 
     from aegis.api.app import create_app
-    from aegis.store.migrate import upgrade
+    from aegis.store.migrate import upgrade_all
 
     settings = settings_with(
         host=host,
@@ -62,7 +62,7 @@ def serve(
     )
     _logging(settings.log_level)
     if settings.database_url is None:
-        upgrade(settings.store_url)  # embedded mode migrates itself
+        upgrade_all(settings.store_url, settings.app_db_url)  # embedded mode migrates itself
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -103,10 +103,10 @@ def ingest_cmd(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema (SQLite file or AEGIS_DATABASE_URL)."""
-    from aegis.store.migrate import upgrade
+    from aegis.store.migrate import upgrade_all
 
     settings = Settings()
-    upgrade(settings.store_url)
+    upgrade_all(settings.store_url, settings.app_db_url)
     where = "PostgreSQL" if settings.database_url else str(settings.sqlite_path)
     console.print(f"[green]schema up to date[/green] ({where})")
 

@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @property
+    def app_db_url(self) -> str:
+        """Users, favorites, research data, orders: kept whichever source runs (so switching
+        from the simulator to a broker keeps accounts), in PostgreSQL beside the store in
+        server mode."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'aegis-app.db'}"
+
+    @property
     def sources(self) -> list[str]:
         return [s.strip() for s in self.source.split(",") if s.strip()]
 

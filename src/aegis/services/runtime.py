@@ -8,6 +8,8 @@ import contextlib
 import logging
 import time
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
@@ -60,6 +62,8 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.store = store or make_store(settings)
+        # the application database (accounts, research, trading); opened in start()
+        self.db: AsyncEngine | None = None
         self.bus = bus or make_bus(settings)
         self._given_sources = sources
         self.ingesting = settings.ingest if ingest is None else ingest
@@ -80,6 +84,9 @@ class Runtime:
             raise
 
     async def _start(self) -> None:
+        from aegis.db import create_app_engine
+
+        self.db = create_app_engine(self.settings.app_db_url)
         await self.store.start()
         await self.bus.start()
         sources: list[Source] = []
@@ -188,3 +195,5 @@ class Runtime:
             await self.hub.close()
         await self.bus.close()
         await self.store.close()
+        if self.db is not None:
+            await self.db.dispose()

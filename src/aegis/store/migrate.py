@@ -30,6 +30,14 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def upgrade_all(store_url: str, app_db_url: str) -> None:
+    """Both databases of a process: the market store and the application database (the same
+    PostgreSQL database in server mode; two SQLite files in embedded mode)."""
+    upgrade(store_url)
+    if app_db_url != store_url:
+        upgrade(app_db_url)
+
+
 def current_head() -> str:
     from alembic.script import ScriptDirectory
 
