@@ -111,6 +111,35 @@ def db_upgrade() -> None:
     console.print(f"[green]schema up to date[/green] ({where})")
 
 
+@db_app.command("backup")
+def db_backup(
+    target: Annotated[Path, typer.Argument(help="a new directory for the backup")],
+) -> None:
+    """Back up the market store and the application database (SQLite online backup, or
+    pg_dump in server mode) while the server may keep running."""
+    from aegis.store.backup import backup
+
+    settings = Settings()
+    files = backup(settings.store_url, settings.app_db_url, target)
+    for f in files:
+        console.print(f"[green]wrote[/green] {f} ({f.stat().st_size:,} bytes)")
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="a directory written by `aegis db backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="replace the current data")] = False,
+) -> None:
+    """Replace the current databases with a backup. Stop every AEGIS process first."""
+    from aegis.store.backup import restore
+
+    if not yes:
+        raise typer.BadParameter("restoring replaces all current data: add --yes to confirm")
+    settings = Settings()
+    roles = restore(settings.store_url, settings.app_db_url, source)
+    console.print(f"[green]restored[/green] {', '.join(roles)} from {source}")
+
+
 @import_app.command("ticks")
 def import_ticks(file: Path) -> None:
     """Load ticks from CSV (symbol,time,price,volume[,side]) through the live ingest path."""
@@ -162,4 +191,10 @@ _register_bench()
 
 
 def main() -> None:
-    app()
+    from aegis.core.errors import AegisError
+
+    try:
+        app()
+    except AegisError as exc:  # expected failures: one line, no traceback
+        console.print(f"[red]{exc.code}[/red]: {exc.message}")
+        raise SystemExit(1) from None
