@@ -103,6 +103,15 @@ class ClientCounts(Wire):
     sse: int
 
 
+class IngestLeadership(Wire):
+    """Which process ingests (holds the ingest lock) and which wait as standbys."""
+
+    kind: Literal["file", "postgres-advisory-lock"]
+    leader: str | None  # "host:pid"
+    standbys: list[str]
+    this_process: Literal["leader", "standby", "api"]
+
+
 class SystemStatus(Wire):
     version: str
     uptime_seconds: float
@@ -116,6 +125,7 @@ class SystemStatus(Wire):
     bus: dict[str, object]
     ingest: dict[str, object] | None
     rise_color: Literal["red", "green"]
+    leadership: IngestLeadership
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

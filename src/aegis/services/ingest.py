@@ -70,6 +70,14 @@ class IngestService:
                     await task
         await self.flush()
 
+    def abandon(self) -> None:
+        """Stop without writing again (this process lost the ingest lock): pending ticks are
+        dropped; the new leader resumes from what is stored."""
+        for task in (self._task, self._publisher):
+            if task is not None:
+                task.cancel()
+        self._pending.clear()
+
     async def _publish_loop(self) -> None:
         while True:
             payload = await self._outbox.get()

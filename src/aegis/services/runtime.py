@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +19,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.services.ingest import IngestService
+from aegis.services.leader import FileLeadership, Leadership, PostgresLeadership
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.services.watch import WatchCollector, WatchReporter
@@ -42,6 +45,13 @@ def make_bus(settings: Settings) -> Bus:
 
         return RedisBus(settings.redis_url)
     return MemoryBus()
+
+
+def make_leadership(settings: Settings) -> Leadership:
+    if settings.database_url:
+        return PostgresLeadership(settings.database_url)
+    # one lock per store file: the simulator's and a broker's stores may be fed side by side
+    return FileLeadership(settings.sqlite_path.with_name(settings.sqlite_path.name + ".lock"))
 
 
 def reference_instruments() -> list[Instrument]:
@@ -74,6 +84,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
+        self.leadership: Leadership | None = None
         self.started = time.time()
 
     async def start(self) -> None:
@@ -87,6 +98,11 @@ class Runtime:
         from aegis.db import create_app_engine
 
         self.db = create_app_engine(self.settings.app_db_url)
+        if self.ingesting:
+            # a second ingester waits here, connected and ready, until the leader dies
+            self.leadership = make_leadership(self.settings)
+            await self.leadership.acquire()
+            self._tasks.append(asyncio.create_task(self._fence(), name="leadership"))
         await self.store.start()
         await self.bus.start()
         sources: list[Source] = []
@@ -155,6 +171,39 @@ class Runtime:
         market.live.restore(restored, prev)
         market.live.discard_changes()
 
+    async def leadership_status(self) -> dict[str, object]:
+        """Leader and standbys of the ingest lock, as seen from this process."""
+        from aegis.services.leader import node_name, observe_file, observe_postgres
+
+        if self.settings.database_url:
+            seen = await observe_postgres(self.settings.database_url)
+        else:
+            lock = make_leadership(self.settings)
+            assert isinstance(lock, FileLeadership)
+            seen = observe_file(lock.path)
+        if self.leadership is None:
+            role = "api"
+        else:
+            role = self.leadership.describe()["role"]
+            if role == "leader":
+                seen["leader"] = node_name()
+        return {**seen, "thisProcess": role}
+
+    async def _fence(self) -> None:
+        """Lost the ingest lock: a standby may already lead, so stop writing at once (pending
+        ticks are dropped, not flushed: the new leader resumes from the store) and end the
+        process; its supervisor starts it again as a standby."""
+        assert self.leadership is not None
+        await self.leadership.lost.wait()
+        me = asyncio.current_task()
+        for t in self._tasks:
+            if t is not me:
+                t.cancel()
+        if self.ingest is not None:
+            self.ingest.abandon()
+            self.ingest = None
+        os.kill(os.getpid(), signal.SIGTERM)
+
     async def _run_source(self, src: Source) -> None:
         assert self.ingest is not None
         try:
@@ -195,5 +244,7 @@ class Runtime:
             await self.hub.close()
         await self.bus.close()
         await self.store.close()
+        if self.leadership is not None:
+            await self.leadership.release()  # after the last write
         if self.db is not None:
             await self.db.dispose()

@@ -52,6 +52,7 @@ async def system_status(rt: RuntimeDep) -> JSONBytes:
         "bus": rt.bus.describe(),
         "ingest": ingest,
         "riseColor": rt.settings.rise_color,
+        "leadership": await rt.leadership_status(),
     }
     return ok(data, "시스템 상태")
 
