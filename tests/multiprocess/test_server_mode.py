@@ -78,11 +78,17 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
+def cluster_redis(redis_url: str) -> str:
+    """The Redis a cluster uses (a module may override it, e.g. with one it restarts)."""
+    return redis_url
+
+
+@pytest.fixture
+def cluster(postgres_url: str, cluster_redis: str, tmp_path: Path) -> Iterator[Cluster]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
     env.update(
         AEGIS_DATABASE_URL=postgres_url,
-        AEGIS_REDIS_URL=redis_url,
+        AEGIS_REDIS_URL=cluster_redis,
         AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),

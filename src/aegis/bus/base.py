@@ -13,9 +13,15 @@ BOOKS = "books"
 STATUS = "status"
 
 
+# Yielded by a subscription in place of payloads it knows were lost (the subscriber fell behind
+# the stream's retention, or Redis lost the stream): the consumer refills from the store.
+GAP = b""
+
+
 class Subscription(ABC):
     """An async iterator of payloads with a bounded buffer. ``dropped`` counts payloads lost
-    because this subscriber fell more than its buffer behind (they are logged, never silent)."""
+    because this subscriber fell more than its buffer behind (they are logged, never silent).
+    A :data:`GAP` item says that payloads were lost just before the next one."""
 
     dropped: int = 0
 
@@ -40,6 +46,10 @@ class Bus(ABC):
 
     @abstractmethod
     async def subscribe(self, topic: str, maxsize: int = 10_000) -> Subscription: ...
+
+    def skip(self, topic: str, count: int) -> None:  # noqa: B027 - optional hook
+        """The publisher dropped ``count`` payloads it could not publish: a bus that numbers
+        payloads makes subscribers see a :data:`GAP`."""
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind}

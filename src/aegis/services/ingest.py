@@ -20,6 +20,10 @@ from aegis.store.base import Store
 
 log = logging.getLogger(__name__)
 
+PUBLISH_BACKOFF_S = 0.05
+PUBLISH_BACKOFF_MAX_S = 2.0
+MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
+
 
 class IngestService:
     """Implements ``TickSink`` for sources."""
@@ -46,6 +50,7 @@ class IngestService:
         self._publisher: asyncio.Task[None] | None = None
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self.publish_failures = 0
+        self.publish_dropped = 0
         self.accepted = 0
         self.duplicates = 0
         self.rejected = 0
@@ -81,11 +86,28 @@ class IngestService:
     async def _publish_loop(self) -> None:
         while True:
             payload = await self._outbox.get()
-            try:
-                await self.bus.publish(TICKS, payload)
-            except Exception as exc:  # stored ticks are safe; live clients miss this batch
-                self.publish_failures += 1
-                log.error("bus publish failed (%d so far): %s", self.publish_failures, exc)
+            backoff = PUBLISH_BACKOFF_S
+            while True:  # the same batch until the bus takes it: order is kept, none skipped
+                try:
+                    await self.bus.publish(TICKS, payload)
+                    break
+                except Exception as exc:
+                    self.publish_failures += 1
+                    if self.publish_failures == 1 or self.publish_failures % 100 == 0:
+                        log.error("bus publish failed (%d so far): %s", self.publish_failures, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, PUBLISH_BACKOFF_MAX_S)
+                    if self._outbox.qsize() >= MAX_OUTBOX:
+                        # a long outage: give up this batch and the oldest waiting ones; the
+                        # bus tells subscribers of the gap, and they refill from the store
+                        dropped = 1
+                        while self._outbox.qsize() > MAX_OUTBOX // 2:
+                            self._outbox.get_nowait()
+                            dropped += 1
+                        self.bus.skip(TICKS, dropped)
+                        self.publish_dropped += dropped
+                        log.error("bus down too long: %d tick batches not published", dropped)
+                        break
 
     # --- TickSink ------------------------------------------------------------------------
     async def ticks(self, batch: Sequence[Tick]) -> None:
@@ -194,6 +216,7 @@ class IngestService:
             "rejected": self.rejected,
             "pending": self.pending,
             "publishFailures": self.publish_failures,
+            "publishDropped": self.publish_dropped,
             "ticksPerSecond": round(self.ticks_per_second(), 1),
             "lagMs": round(self.lag_ms(), 1),
             "updated": now_us(),

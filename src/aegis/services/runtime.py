@@ -125,7 +125,9 @@ class Runtime:
             instruments = await self.store.list_instruments()
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
-        self.hub = StreamHub(self.bus, self.market)
+        market = self.market
+        # after ticks were lost on the bus, live candles and quotes are rebuilt from the store
+        self.hub = StreamHub(self.bus, market, resync=lambda: self._restore_live(market))
         await self.hub.start()
         self.watch_reporter = WatchReporter(self.bus, self.hub)
         self.watch_reporter.start()

@@ -9,12 +9,12 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
 
-from aegis.bus.base import TICKS, Bus, Subscription
+from aegis.bus.base import GAP, TICKS, Bus, Subscription
 from aegis.bus.codec import decode_ticks
 from aegis.core.timeutil import iso_z, now_us
 from aegis.domain.candles import Candle
@@ -77,10 +77,24 @@ def candle_row(c: Candle, market: Market, source: str) -> dict[str, object]:
     }
 
 
+# After a gap on the bus, the live state is rebuilt from the store once the ticks of the gap
+# are surely stored (ingest flushes every 0.5 s).
+RESYNC_DELAY_S = 1.5
+
+
 class StreamHub:
-    def __init__(self, bus: Bus, market: Market) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        market: Market,
+        resync: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.bus = bus
         self.market = market
+        self._resync = resync
+        self._resync_at: float | None = None
+        self.gaps = 0
+        self.resyncs = 0
         self.subscribers: set[Subscriber] = set()
         self._by_symbol: dict[str, set[Subscriber]] = defaultdict(set)
         self._by_candle: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
@@ -111,6 +125,15 @@ class StreamHub:
     async def _consume(self, sub: Subscription) -> None:
         try:
             async for payload in sub:
+                if payload == GAP:
+                    # ticks were lost on the way: live candles and quotes are rebuilt from the
+                    # store a little later, when the lost ticks are surely stored
+                    self.gaps += 1
+                    self._resync_at = time.monotonic() + RESYNC_DELAY_S
+                    continue
+                if self._resync_at is not None and time.monotonic() >= self._resync_at:
+                    self._resync_at = None
+                    await self._rebuild()
                 try:
                     published, ticks = decode_ticks(payload)
                 except Exception:
@@ -119,6 +142,15 @@ class StreamHub:
                 self.on_ticks(ticks, published)
         finally:
             await sub.close()
+
+    async def _rebuild(self) -> None:
+        if self._resync is None:
+            return
+        try:
+            await self._resync()  # nothing else runs on_ticks meanwhile: this loop is the caller
+            self.resyncs += 1
+        except Exception:
+            log.exception("rebuilding live state from the store failed")
 
     # --- the broadcast -------------------------------------------------------------------
     def on_ticks(self, ticks: Sequence[Tick], published_us: int | None = None) -> None:
