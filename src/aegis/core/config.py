@@ -24,7 +24,7 @@ class Settings(BaseSettings):
 
     # Storage: SQLite file by default; a postgresql:// URL switches to server mode.
     database_url: str | None = None
-    # Bus: in-process by default; a redis:// URL switches to Redis pub/sub.
+    # Bus: in-process by default; a redis:// URL switches to Redis Streams.
     redis_url: str | None = None
 
     # Sources: comma-separated, e.g. "kis,binance". "sim" is the keyless default.
