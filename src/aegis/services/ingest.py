@@ -11,10 +11,11 @@ from collections.abc import Sequence
 
 from aegis.aggregator.engine import Aggregator
 from aegis.bus.base import TICKS, Bus
-from aegis.bus.codec import encode_ticks
+from aegis.bus.codec import decode_ticks, encode_ticks
 from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.ticks import Tick
+from aegis.services.journal import TickJournal
 from aegis.sources.base import OrderBook
 from aegis.store.base import Store
 
@@ -36,9 +37,12 @@ class IngestService:
         flush_seconds: float = 0.5,
         max_pending: int = 500_000,
         known_symbols: set[str] | None = None,
+        journal: TickJournal | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
+        self.journal = journal
+        self.replayed = 0
         self.aggregator = Aggregator()
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
@@ -64,8 +68,26 @@ class IngestService:
         for iv in self.aggregator.intervals:
             restored.extend(await self.store.latest_candles(iv.name))
         self.aggregator.restore(restored)
-        self._task = asyncio.create_task(self._flush_loop(), name="ingest-flush")
         self._publisher = asyncio.create_task(self._publish_loop(), name="ingest-publish")
+        if self.journal is not None:
+            await self._replay_journal(self.journal)
+        self._task = asyncio.create_task(self._flush_loop(), name="ingest-flush")
+
+    async def _replay_journal(self, journal: TickJournal) -> None:
+        """Ticks a previous run accepted (and maybe showed to clients) but had not stored."""
+        left = journal.open()
+        for payload in journal.replay(left):
+            _published, batch = decode_ticks(payload)
+            # only what is newer than everything stored: older ones are either stored already
+            # or were overtaken by another ingester that led meanwhile (its history wins)
+            fresh, _late = self.aggregator.add_fresh(batch)
+            if fresh:
+                self.replayed += len(fresh)
+                self._accept(fresh)
+        await self.flush()
+        if left:
+            journal.drop_through(left[-1])
+            log.info("replayed %d ticks from the journal of the previous run", self.replayed)
 
     async def close(self) -> None:
         for task in (self._task, self._publisher):
@@ -74,6 +96,8 @@ class IngestService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.flush()
+        if self.journal is not None:
+            self.journal.close()
 
     def abandon(self) -> None:
         """Stop without writing again (this process lost the ingest lock): pending ticks are
@@ -82,6 +106,8 @@ class IngestService:
             if task is not None:
                 task.cancel()
         self._pending.clear()
+        if self.journal is not None:
+            self.journal.close()  # kept on disk: replayed when this process leads again
 
     async def _publish_loop(self) -> None:
         while True:
@@ -140,8 +166,11 @@ class IngestService:
         self._pending.extend(ticks)
         self.accepted += len(ticks)
         self._rate_window.append((time.monotonic(), len(ticks)))
+        payload = encode_ticks(ticks)
+        if self.journal is not None:
+            self.journal.append(payload)  # before anyone sees it: a kill -9 cannot lose it
         # one publisher task keeps batches in order on the bus
-        self._outbox.put_nowait(encode_ticks(ticks))
+        self._outbox.put_nowait(payload)
 
     async def _late(self, late: list[Tick]) -> None:
         self.late += len(late)
@@ -179,11 +208,14 @@ class IngestService:
         ticks, self._pending = self._pending, []
         self._pending_since = None
         candles = self.aggregator.take_dirty()
+        journaled = self.journal.rotate() if self.journal is not None and ticks else None
         try:
             if ticks:
                 await self.store.write_ticks(ticks)
             if candles:
                 await self.store.upsert_candles(candles)
+            if journaled is not None and self.journal is not None:
+                self.journal.drop_through(journaled)
         except BaseException:
             # nothing is lost: put the ticks back; dirty candles are re-marked
             self._pending = ticks + self._pending

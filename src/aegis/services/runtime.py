@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import time
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.services.ingest import IngestService
+from aegis.services.journal import TickJournal
 from aegis.services.leader import FileLeadership, Leadership, PostgresLeadership
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
@@ -52,6 +54,12 @@ def make_leadership(settings: Settings) -> Leadership:
         return PostgresLeadership(settings.database_url)
     # one lock per store file: the simulator's and a broker's stores may be fed side by side
     return FileLeadership(settings.sqlite_path.with_name(settings.sqlite_path.name + ".lock"))
+
+
+def journal_dir(settings: Settings) -> Path:
+    """The ingester's tick journal, beside its store (local disk in server mode too)."""
+    store = "postgres" if settings.database_url else settings.sqlite_path.stem
+    return settings.data_dir / "journal" / store
 
 
 def reference_instruments() -> list[Instrument]:
@@ -133,7 +141,10 @@ class Runtime:
         self.watch_reporter.start()
         if self.ingesting:
             self.ingest = IngestService(
-                self.store, self.bus, known_symbols=set(self.market.by_symbol)
+                self.store,
+                self.bus,
+                known_symbols=set(self.market.by_symbol),
+                journal=TickJournal(journal_dir(self.settings)),
             )
             await self.ingest.start()
             self.sources = sources
