@@ -13,7 +13,9 @@ H9 = 9 * 3600 * 1_000_000
 
 
 def day_candle(start: int, close: int) -> Candle:
-    return Candle("005930", "1d", start, 100, 300, 50, close, 10, 1000, 0, start, 0, start, 0)
+    return Candle(
+        "005930", "1d", start, 100, 300, 50, close, 10, 1000, 0, start, 0, start, 0, "import"
+    )
 
 
 def test_stored_daily_history_is_quoted_until_the_symbol_trades() -> None:

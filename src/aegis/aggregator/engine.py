@@ -122,7 +122,7 @@ class Aggregator:
         roll = self._roll
         nlevels = len(self._names)
         for t in ticks:
-            sym, ts, price, vol, _side, seq, _src = t
+            sym, ts, price, vol, _side, seq, src = t
             st = states.get(sym)
             if st is None:
                 st = self._state(sym)
@@ -140,10 +140,12 @@ class Aggregator:
                     c.low = price
                 c.close = price
                 c.volume += vol
-                c.amount += price * vol
+                if c.amount is not None:
+                    c.amount += price * vol
                 c.trades += 1
                 c.last_ts = ts
                 c.last_seq = seq
+                c.source = src
                 if st.eager_from < nlevels:
                     for p in st.parts[st.eager_from :]:
                         p.add(t)  # type: ignore[union-attr]  # eager parts are never None

@@ -29,7 +29,7 @@ class Quote:
     high: int
     low: int
     volume: int
-    amount: int
+    amount: int | None
     prev_close: int | None
     last_ts: int
     source: str
@@ -142,7 +142,7 @@ class Market:
             day.amount,
             prev,
             day.last_ts,
-            self.last_source.get(symbol, "store"),
+            day.source,
         )
 
     def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
@@ -191,6 +191,7 @@ class Market:
                 "close": pv(live.close),
                 "volume": inst.qty_value(live.volume),
                 "amount": inst.amount_value(live.amount),
+                "source": live.source,
             }
         )
         return b"[" + tail + b"]" if stored == b"[]" else stored[:-1] + b"," + tail + b"]"

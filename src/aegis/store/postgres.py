@@ -28,7 +28,7 @@ US_PER_DAY = 86_400_000_000
 _TICK_COLS = ("symbol", "ts", "price", "volume", "side", "seq", "source")  # Tick field order
 _CANDLE_COLS = (
     'symbol, "interval", start, open, high, low, close, volume, amount, trades, '
-    "first_ts, first_seq, last_ts, last_seq"
+    "first_ts, first_seq, last_ts, last_seq, source"
 )
 _CANDLE_TYPES = (
     "text[]",
@@ -45,6 +45,7 @@ _CANDLE_TYPES = (
     "int8[]",
     "int8[]",
     "int8[]",
+    "text[]",
 )
 _INSTRUMENT_TYPES = (
     "text[]",
@@ -233,7 +234,7 @@ class PostgresStore(Store):
         latest = {(c.symbol, c.interval, c.start): c for c in candles}
         if not latest:
             return
-        cols: list[list[Any]] = [[] for _ in range(14)]
+        cols: list[list[Any]] = [[] for _ in range(15)]
         for c in latest.values():
             for col, value in zip(
                 cols,
@@ -246,12 +247,13 @@ class PostgresStore(Store):
                     c.low,
                     c.close,
                     c.volume,
-                    Decimal(c.amount),
+                    None if c.amount is None else Decimal(c.amount),
                     c.trades,
                     c.first_ts,
                     c.first_seq,
                     c.last_ts,
                     c.last_seq,
+                    c.source,
                 ),
                 strict=True,
             ):
@@ -262,7 +264,7 @@ class PostgresStore(Store):
             "high=EXCLUDED.high, low=EXCLUDED.low, close=EXCLUDED.close, "
             "volume=EXCLUDED.volume, amount=EXCLUDED.amount, trades=EXCLUDED.trades, "
             "first_ts=EXCLUDED.first_ts, first_seq=EXCLUDED.first_seq, "
-            "last_ts=EXCLUDED.last_ts, last_seq=EXCLUDED.last_seq"
+            "last_ts=EXCLUDED.last_ts, last_seq=EXCLUDED.last_seq, source=EXCLUDED.source"
         )
         await self._execute(sql, *cols)
 

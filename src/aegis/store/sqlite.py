@@ -23,15 +23,15 @@ T = TypeVar("T")
 
 _CANDLE_COLS = (
     "symbol, interval, start, open, high, low, close, volume, amount, trades, "
-    "first_ts, first_seq, last_ts, last_seq"
+    "first_ts, first_seq, last_ts, last_seq, source"
 )
-_CANDLE_MARKS = ",".join("?" * 14)
+_CANDLE_MARKS = ",".join("?" * 15)
 _MAX_INT64 = 2**63 - 1
 
 
-def _amount_out(a: int) -> int | str:
+def _amount_out(a: int | None) -> int | str | None:
     # SQLite integers are int64; larger amounts (crypto) are stored as exact decimal text.
-    return a if a <= _MAX_INT64 else str(a)
+    return a if a is None or a <= _MAX_INT64 else str(a)
 
 
 def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -226,6 +226,7 @@ class SQLiteStore(Store):
                 c.first_seq,
                 c.last_ts,
                 c.last_seq,
+                c.source,
             )
             for c in candles
         ]
@@ -281,8 +282,8 @@ class SQLiteStore(Store):
             "SELECT json_group_array(json_object('time', start / 1000000, "
             f"'open', {num('open', p)}, 'high', {num('high', p)}, 'low', {num('low', p)}, "
             f"'close', {num('close', p)}, 'volume', {num('volume', qty_scale)}, "
-            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)})) "
-            "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount "
+            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)}, 'source', source)) "
+            "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount, source "
             "FROM candles WHERE symbol=? AND interval=? AND start>=? AND start<? "
             "ORDER BY start DESC LIMIT ?) ORDER BY start)"
         )
