@@ -393,6 +393,43 @@ async def test_retention_deletes_only_what_is_older_than_each_limit(store: Store
     assert len(await store.get_candles("005930", "5m", None, None, 10)) == 1
 
 
+async def test_retention_spares_kept_sources_and_logs_what_it_removed(store: Store) -> None:
+    now = T0 + 1000 * DAY
+    await store.upsert_instruments([instrument("005930", "삼성전자")])
+    old = now - 400 * DAY
+    await store.write_ticks(
+        [
+            tick("005930", old, 0),  # live (sim): goes
+            Tick("005930", old, 1, 1, BUY, 1, "import"),
+            Tick("005930", old, 1, 1, BUY, 2, "backfill"),
+        ]
+    )
+    await store.upsert_candles(
+        [
+            candle("005930", "1m", old, source="sim"),
+            candle("005930", "1m", old + MIN, source="import"),
+            candle("005930", "5m", old, source="backfill"),
+        ]
+    )
+
+    deleted = await store.apply_retention(now, 7, {"1m": 90, "5m": 365}, {"import", "backfill"})
+
+    assert (deleted["ticks"], deleted["candles_1m"], deleted["candles_5m"]) == (1, 1, 0)
+    kept = await store.get_ticks("005930", 0, 2**62)
+    assert sorted(t.source for t in kept) == ["backfill", "import"]
+    assert [c.source for c in await store.get_candles("005930", "1m", None, None, 10)] == ["import"]
+    assert len(await store.get_candles("005930", "5m", None, None, 10)) == 1
+    log = await store.retention_log()
+    assert sorted((e.target, e.deleted, e.at) for e in log) == [
+        ("candles_1m", 1, now),
+        ("ticks", 1, now),
+    ]
+    assert {e.target: e.cutoff for e in log} == {
+        "ticks": now - 7 * DAY,
+        "candles_1m": now - 90 * DAY,
+    }
+
+
 async def test_retention_with_no_limits_keeps_everything(store: Store) -> None:
     await store.upsert_instruments([instrument("005930", "삼성전자")])
     await store.write_ticks([tick("005930", T0, 0)])

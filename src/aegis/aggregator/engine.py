@@ -95,6 +95,16 @@ class Aggregator:
                 if (c.last_ts, c.last_seq) > (st.last_ts, st.last_seq):
                     st.last_ts, st.last_seq = c.last_ts, c.last_seq
             m1 = newest.get(self._base_name)
+            if m1 is not None and any(
+                c.start > _bucket(m1.start, size)
+                for c, size in ((newest.get(n), sz) for n, sz in zip(self._names, self._sizes))
+                if c is not None
+            ):
+                # The newest minute is older than a stored coarse candle (daily history imported
+                # or seeded after it): it is history, not the live minute. Treating it as live
+                # would rebuild every coarse level from that one minute and serve it over the
+                # stored candles of its bucket.
+                m1 = None
             if m1 is None:
                 st.pending = {i: newest[n].copy() for i, n in enumerate(self._names) if n in newest}
                 continue

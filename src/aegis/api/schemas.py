@@ -115,6 +115,23 @@ class ClientCounts(Wire):
     sse: int
 
 
+class RetentionRemoval(Wire):
+    at: str = Field(description="when the pass ran (UTC)")
+    target: str = Field(description='"ticks" or "candles_<interval>"')
+    before: str = Field(description="rows older than this were removed (UTC)")
+    rows: int
+
+
+class RetentionStatus(Wire):
+    tick_days: int | None
+    candle_days: dict[str, int | None]
+    kept_sources: list[str] = Field(
+        description="sources never removed by the windows (AEGIS_RETENTION_KEEPS_HISTORY)"
+    )
+    last_run: str | None = Field(description="this process's last pass; null if it runs none")
+    removed: list[RetentionRemoval] = Field(description="what passes removed, newest first")
+
+
 class SystemStatus(Wire):
     version: str
     uptime_seconds: float
@@ -128,6 +145,7 @@ class SystemStatus(Wire):
     bus: dict[str, object]
     ingest: dict[str, object] | None
     rise_color: Literal["red", "green"]
+    retention: RetentionStatus
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +15,7 @@ from aegis.core.errors import StoreError
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
-from aegis.store.base import Store
+from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
@@ -326,33 +326,59 @@ class SQLiteStore(Store):
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(
-        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+        self,
+        now: int,
+        tick_days: int | None,
+        candle_days: dict[str, int | None],
+        keep_sources: Collection[str] = frozenset(),
     ) -> dict[str, int]:
         day = 86_400_000_000
+        keep = sorted(keep_sources)
+        # rows of these sources stay whatever their age (bound parameters, never text)
+        spare = f" AND source NOT IN ({','.join('?' * len(keep))})" if keep else ""
 
         def run(conn: sqlite3.Connection) -> dict[str, int]:
             deleted: dict[str, int] = {}
+            cutoffs: dict[str, int] = {}
             symbols = _distinct_symbols(conn, "ticks")
             if tick_days is not None:
-                cutoff = now - tick_days * day
+                cutoff = cutoffs["ticks"] = now - tick_days * day
                 before = conn.total_changes
                 conn.executemany(
-                    "DELETE FROM ticks WHERE symbol=? AND ts<?", [(s, cutoff) for s in symbols]
+                    f"DELETE FROM ticks WHERE symbol=? AND ts<?{spare}",
+                    [(s, cutoff, *keep) for s in symbols],
                 )
                 deleted["ticks"] = conn.total_changes - before
             symbols = _distinct_symbols(conn, "candles")
             for interval, days in candle_days.items():
                 if days is None:
                     continue
+                target = f"candles_{interval}"
+                cutoff = cutoffs[target] = now - days * day
                 before = conn.total_changes
                 conn.executemany(
-                    "DELETE FROM candles WHERE symbol=? AND interval=? AND start<?",
-                    [(s, interval, now - days * day) for s in symbols],
+                    f"DELETE FROM candles WHERE symbol=? AND interval=? AND start<?{spare}",
+                    [(s, interval, cutoff, *keep) for s in symbols],
                 )
-                deleted[f"candles_{interval}"] = conn.total_changes - before
+                deleted[target] = conn.total_changes - before
+            conn.executemany(
+                "INSERT INTO retention_log (at, target, cutoff, deleted) VALUES (?,?,?,?)",
+                [(now, t, cutoffs[t], n) for t, n in deleted.items() if n],
+            )
             return deleted
 
         return await self._write(run)
+
+    async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
+        def run(conn: sqlite3.Connection) -> list[RetentionEntry]:
+            cur = conn.execute(
+                "SELECT at, target, cutoff, deleted FROM retention_log "
+                "ORDER BY at DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+            return [RetentionEntry._make(r) for r in cur]
+
+        return await self._read(run)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "path": str(self.path), "ticksWritten": self.ticks_written}
