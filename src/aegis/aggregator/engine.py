@@ -96,9 +96,9 @@ class Aggregator:
                     st.last_ts, st.last_seq = c.last_ts, c.last_seq
             m1 = newest.get(self._base_name)
             if m1 is not None and any(
-                c.start > _bucket(m1.start, size)
-                for c, size in ((newest.get(n), sz) for n, sz in zip(self._names, self._sizes))
-                if c is not None
+                newest[name].start > _bucket(m1.start, size)
+                for name, size in zip(self._names, self._sizes, strict=True)
+                if name in newest
             ):
                 # The newest minute is older than a stored coarse candle (daily history imported
                 # or seeded after it): it is history, not the live minute. Treating it as live
