@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
+from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT, SIM
@@ -45,8 +46,11 @@ def _snapshot_bars(known: set[str]) -> list[Candle]:
     ]
 
 
-async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
-    """Once per store: the shipped real daily series, as 1d candles."""
+async def seed_real_history(
+    store: Store, instruments: list[Instrument], *, before: date | None = None
+) -> int:
+    """Once per store: the shipped real daily series, as 1d candles (only days before
+    ``before`` when given: a replay's store ends the day before the replayed day)."""
     from aegis.reference import history_symbols, load_daily_history
 
     if await store.get_candles("KOSPI", "1d", None, None, 1):
@@ -60,6 +64,9 @@ async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
         if sym in known and sym not in _UNADJUSTED:
             candles.extend(b.to_candle(sym, IMPORT) for b in load_daily_history(sym))
     candles.extend(_snapshot_bars(known))
+    if before is not None:
+        end = kst_midnight_us(before)
+        candles = [c for c in candles if c.start < end]
     await store.upsert_candles(candles)
     log.info("seeded %d real daily candles", len(candles))
     return len(candles)

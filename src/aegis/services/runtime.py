@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def make_store(settings: Settings) -> Store:
-    if settings.database_url:
+    if settings.database_url and not settings.sim_replay:  # a replay keeps to its own file
         from aegis.store.postgres import PostgresStore
 
         return PostgresStore(settings.database_url)
@@ -37,7 +38,8 @@ def make_store(settings: Settings) -> Store:
 
 
 def make_bus(settings: Settings) -> Bus:
-    if settings.redis_url:
+    if settings.redis_url and not settings.sim_replay:  # API processes serving real data
+        # must never receive a replay's ticks
         from aegis.bus.redis import RedisBus
 
         return RedisBus(settings.redis_url)
@@ -140,8 +142,13 @@ class Runtime:
     async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
         from aegis.services.history_seed import seed_real_history, seed_sim_history
 
-        await seed_real_history(self.store, instruments)
-        if any(s.name == "sim" for s in sources) and not self.settings.sim_replay:
+        replay = self.settings.sim_replay
+        # a replay's store holds real history up to the day before the replayed day only:
+        # quotes and change % are those of that day, and no later price shows beside it
+        await seed_real_history(
+            self.store, instruments, before=date.fromisoformat(replay) if replay else None
+        )
+        if any(s.name == "sim" for s in sources) and not replay:
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
