@@ -5,7 +5,6 @@ retention windows leave them alone unless told otherwise — and say what they r
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from aegis.domain.intervals import parse_interval
 from aegis.reference import load_instruments
 from aegis.store.migrate import upgrade_all
 from tests.support.app import running_app
+from tests.support.wait import wait_until
 
 DAYS = (date(2024, 3, 4), date(2024, 3, 5))
 
@@ -43,15 +43,6 @@ def _import(tmp_path: Path, **overrides: object) -> Path:
     f = _csv(tmp_path / "ticks.csv")
     asyncio.run(import_ticks_file(settings, f, Console(quiet=True)))
     return f
-
-
-def _wait_for(pred: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def _expected(f: Path, interval: str) -> list[dict[str, object]]:
@@ -81,7 +72,7 @@ def test_after_a_restart_imported_candles_are_served_as_stored_and_labelled_impo
 ) -> None:
     f = _import(tmp_path)
     with running_app(tmp_path) as (client, rt, _source):
-        _wait_for(lambda: rt.retention_ran is not None)  # the first retention pass ran
+        wait_until(lambda: rt.retention_ran is not None)  # the first retention pass ran
 
         r = client.get("/api/v1/candles/000660", params={"interval": interval, **QUERY})
 
@@ -94,7 +85,7 @@ def test_after_a_restart_imported_candles_are_served_as_stored_and_labelled_impo
 def test_retention_keeps_imported_history_and_reports_its_passes(tmp_path: Path) -> None:
     f = _import(tmp_path)
     with running_app(tmp_path) as (client, rt, _source):
-        _wait_for(lambda: rt.retention_ran is not None)
+        wait_until(lambda: rt.retention_ran is not None)
 
         status = client.get("/api/v1/system/status").json()["data"]["retention"]
         minutes = client.get(
@@ -112,7 +103,7 @@ def test_retention_told_to_remove_history_says_what_it_removed_and_when(tmp_path
     f = _import(tmp_path, retention_keeps_history=False)
     n_ticks = len(parse_ticks_csv(f, {i.symbol: i for i in load_instruments()}).ticks)
     with running_app(tmp_path, retention_keeps_history=False) as (client, rt, _source):
-        _wait_for(lambda: rt.retention_ran is not None)
+        wait_until(lambda: rt.retention_ran is not None)
 
         status = client.get("/api/v1/system/status").json()["data"]["retention"]
         minutes = client.get("/api/v1/candles/000660", params={"interval": "1m", **QUERY}).json()[

@@ -4,7 +4,6 @@ and company profiles."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,18 +12,10 @@ from fastapi.testclient import TestClient
 from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.ticks import BUY, Tick
 from tests.support.app import running_app
+from tests.support.wait import wait_until
 
 DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
 T0 = DAY + 9 * 3600 * 1_000_000
-
-
-def wait_for(pred: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture
@@ -32,9 +23,9 @@ def client(tmp_path: Path):  # type: ignore[no-untyped-def]
     # live simulated ticks for 000660 on a day after the shipped real history
     ticks = [Tick("000660", T0 + i * 1_000_000, 1_000_000, 1, BUY, i, "sim") for i in range(5)]
     with running_app(tmp_path, [ticks]) as (c, rt, source):
-        wait_for(lambda: source.ready.is_set())
-        wait_for(lambda: rt.market is not None and rt.market.quote("000660") is not None)
-        wait_for(lambda: rt.market is not None and rt.market.quote("000660").last_ts >= T0)  # type: ignore[union-attr]
+        wait_until(lambda: source.ready.is_set())
+        wait_until(lambda: rt.market is not None and rt.market.quote("000660") is not None)
+        wait_until(lambda: rt.market is not None and rt.market.quote("000660").last_ts >= T0)  # type: ignore[union-attr]
         yield c
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from datetime import date
 from pathlib import Path
 
@@ -20,19 +19,11 @@ from aegis.reference.history import bar_on
 from aegis.services.runtime import Runtime
 from aegis.sources.sim import SimSource
 from aegis.store.migrate import upgrade_all
+from tests.support.wait import wait_until
 
 DAY = date(2023, 12, 22)
 SEC = 1_000_000
 OPEN = kst_midnight_us(DAY) + 9 * 3600 * SEC
-
-
-def _wait_for(pred: object, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -48,13 +39,13 @@ def test_replay_keeps_to_its_own_store_and_quotes_the_replayed_day(tmp_path: Pat
     with TestClient(create_app(settings, runtime=rt, web_dist=tmp_path / "no-web")) as client:
         sim = next(s for s in rt.sources if isinstance(s, SimSource))
         # two minutes of the replayed session
-        _wait_for(lambda: sim.engine is not None and sim.engine.session_us > OPEN + 120 * SEC)
+        wait_until(lambda: sim.engine is not None and sim.engine.session_us > OPEN + 120 * SEC)
         assert rt.ingest is not None and rt.hub is not None
         for task in rt._tasks:  # stop the replay where it is, so what follows is stable
             if task.get_name() == "source-sim":
                 client.portal.call(_cancel, task)
         client.portal.call(rt.ingest.flush)
-        _wait_for(lambda: rt.hub.ticks_in >= rt.ingest.accepted)  # type: ignore[union-attr]
+        wait_until(lambda: rt.hub.ticks_in >= rt.ingest.accepted)  # type: ignore[union-attr]
 
         day = client.get(
             "/api/v1/candles/005930",
