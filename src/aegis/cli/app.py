@@ -61,7 +61,11 @@ def serve(
         sim_symbols=symbols,
     )
     _logging(settings.log_level)
-    if settings.database_url is None:
+    if settings.sim_replay:
+        # a replay is a show, not history: each run starts from a fresh file of its own
+        settings.sqlite_path.unlink(missing_ok=True)
+        upgrade_all(settings.store_url, settings.app_db_url)
+    elif settings.database_url is None:
         upgrade_all(settings.store_url, settings.app_db_url)  # embedded mode migrates itself
     uvicorn.run(
         create_app(settings),
@@ -85,6 +89,9 @@ def ingest_cmd(
 
     settings = settings_with(source=source, sim_replay=replay)
     _logging(settings.log_level)
+    if settings.sim_replay:
+        console.print("[red]a replay runs in one process, own store: aegis serve --replay[/]")
+        raise typer.Exit(2)
 
     async def main() -> None:
         rt = Runtime(settings, ingest=True)

@@ -16,6 +16,7 @@ from aegis.core.config import Settings
 from aegis.core.errors import ImportFormatError
 from aegis.core.timeutil import parse_instant
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import IMPORT
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
 from aegis.history.csv_daily import SplitPolicy
 from aegis.services.ingest import IngestService
@@ -89,7 +90,7 @@ def _tick(
     key = (symbol, ts)
     seq = seq_of.get(key, 0)
     seq_of[key] = seq + 1
-    return Tick(symbol, ts, price, int(vol_d), _SIDES[side_text], seq, "import")
+    return Tick(symbol, ts, price, int(vol_d), _SIDES[side_text], seq, IMPORT)
 
 
 async def open_store(settings: Settings) -> Store:

@@ -73,15 +73,25 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Data provenance and retention (fix-data): imported and backfilled ticks and candles are
+    # history the user brought in on purpose; the live retention windows above leave them alone
+    # unless this is set to false.
+    retention_keeps_history: bool = True
+
     @property
     def sqlite_path(self) -> Path:
         # Simulated data lives in its own file, so that switching to a broker never shows
-        # simulated history as real (and the other way round).
+        # simulated history as real (and the other way round). A replay of a past day has its
+        # own file too: its ticks never land in real history.
+        if self.sim_replay:
+            return self.data_dir / f"aegis-replay-{self.sim_replay.strip()}.db"
         name = "aegis-sim.db" if "sim" in self.sources else "aegis.db"
         return self.data_dir / name
 
     @property
     def store_url(self) -> str:
+        if self.sim_replay:  # a replay is always embedded: its own file, whatever the URL says
+            return f"sqlite:///{self.sqlite_path}"
         return self.database_url or f"sqlite:///{self.sqlite_path}"
 
     @property

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import time
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,8 +18,8 @@ from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
-from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import HISTORY_SOURCES
 from aegis.services.ingest import IngestService
 from aegis.services.journal import TickJournal
 from aegis.services.leader import FileLeadership, Leadership, PostgresLeadership
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 def make_store(settings: Settings) -> Store:
-    if settings.database_url:
+    if settings.database_url and not settings.sim_replay:  # a replay keeps to its own file
         from aegis.store.postgres import PostgresStore
 
         return PostgresStore(settings.database_url)
@@ -42,7 +43,8 @@ def make_store(settings: Settings) -> Store:
 
 
 def make_bus(settings: Settings) -> Bus:
-    if settings.redis_url:
+    if settings.redis_url and not settings.sim_replay:  # API processes serving real data
+        # must never receive a replay's ticks
         from aegis.bus.redis import RedisBus
 
         return RedisBus(settings.redis_url)
@@ -50,7 +52,7 @@ def make_bus(settings: Settings) -> Bus:
 
 
 def make_leadership(settings: Settings) -> Leadership:
-    if settings.database_url:
+    if settings.database_url and not settings.sim_replay:  # a replay has its own file
         return PostgresLeadership(settings.database_url)
     # one lock per store file: the simulator's and a broker's stores may be fed side by side
     return FileLeadership(settings.sqlite_path.with_name(settings.sqlite_path.name + ".lock"))
@@ -58,8 +60,13 @@ def make_leadership(settings: Settings) -> Leadership:
 
 def journal_dir(settings: Settings) -> Path:
     """The ingester's tick journal, beside its store (local disk in server mode too)."""
-    store = "postgres" if settings.database_url else settings.sqlite_path.stem
+    store = "postgres" if settings.store_url.startswith("postgres") else settings.sqlite_path.stem
     return settings.data_dir / "journal" / store
+
+
+def retention_spares(settings: Settings) -> frozenset[str]:
+    """Sources the live retention windows never remove (imported and backfilled history)."""
+    return HISTORY_SOURCES if settings.retention_keeps_history else frozenset()
 
 
 def reference_instruments() -> list[Instrument]:
@@ -94,6 +101,7 @@ class Runtime:
         self.watch_collector: WatchCollector | None = None
         self.leadership: Leadership | None = None
         self.started = time.time()
+        self.retention_ran: int | None = None  # UTC µs of this process's last retention pass
 
     async def start(self) -> None:
         try:
@@ -163,35 +171,29 @@ class Runtime:
     async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
         from aegis.services.history_seed import seed_real_history, seed_sim_history
 
-        await seed_real_history(self.store, instruments)
-        if any(s.name == "sim" for s in sources) and not self.settings.sim_replay:
+        replay = self.settings.sim_replay
+        # a replay's store holds real history up to the day before the replayed day only:
+        # quotes and change % are those of that day, and no later price shows beside it
+        await seed_real_history(
+            self.store, instruments, before=date.fromisoformat(replay) if replay else None
+        )
+        if any(s.name == "sim" for s in sources) and not replay:
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day)
 
     async def _restore_live(self, market: Market) -> None:
-        restored: list[Candle] = []
-        prev: dict[str, int] = {}
-        for iv in market.live.intervals:
-            rows = await self.store.latest_candles(iv.name)
-            restored.extend(rows)
-            if iv.name == "1d":
-                for c in rows:
-                    before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
-                    if before:
-                        prev[c.symbol] = before[-1].close
-        market.live.restore(restored, prev)
-        market.live.discard_changes()
+        await market.restore_live()
 
     async def leadership_status(self) -> dict[str, object]:
         """Leader and standbys of the ingest lock, as seen from this process."""
         from aegis.services.leader import node_name, observe_file, observe_postgres
 
-        if self.settings.database_url:
-            seen = await observe_postgres(self.settings.database_url)
+        lock = make_leadership(self.settings)
+        if isinstance(lock, PostgresLeadership):
+            seen = await observe_postgres(lock.url)
         else:
-            lock = make_leadership(self.settings)
             assert isinstance(lock, FileLeadership)
             seen = observe_file(lock.path)
         if self.leadership is None:
@@ -230,11 +232,14 @@ class Runtime:
     async def _retention_loop(self) -> None:
         while True:
             try:
+                now = now_us()
                 deleted = await self.store.apply_retention(
-                    now_us(),
+                    now,
                     self.settings.tick_retention_days,
                     self.settings.candle_retention_days,
+                    retention_spares(self.settings),
                 )
+                self.retention_ran = now
                 if any(deleted.values()):
                     log.info("retention removed %s", deleted)
             except Exception:

@@ -52,8 +52,9 @@ def replay_day(
     u: Universe, seed: int, day: date, rate: float, emit: NDArray[np.bool_],
     chunk_us: int = params.CHUNK_US,
 ) -> DayEngine:  # fmt: skip
-    """Stocks with shipped history on ``day`` replay it exactly; the others are simulated from
-    their snapshot close. Indices are anchored at their real close of the day before."""
+    """Stocks with shipped history on ``day`` replay it exactly; only they produce ticks (the
+    others' prices would be of another day). The others still move the indices, simulated
+    from their snapshot close; indices are anchored at their real close of the day before."""
     row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
     bars = synth_day(u, seed, day, u.anchor_close.copy())
     found = {s: pair for s in history_symbols() if s in row and (pair := bar_on(s, day))}
@@ -84,7 +85,9 @@ def replay_day(
     for ix in u.indices:
         real = _index_close_before(ix.symbol, day)
         base[ix.symbol] = IndexBase(prev, real if real is not None else ix.anchor_close)
+    replayed = np.zeros(u.n_stocks, dtype=bool)
+    replayed[[row[s] for s in found]] = True
     return DayEngine(
-        u, plan, seed=seed, rate=rate, emit=emit, replay=replays, index_base=base,
+        u, plan, seed=seed, rate=rate, emit=emit & replayed, replay=replays, index_base=base,
         chunk_us=chunk_us,
     )  # fmt: skip
