@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Research (financials, disclosures, industries): DART OpenAPI refresh when a key is set
+    dart_api_key: SecretStr | None = None
+    dart_base_url: str = "https://opendart.fss.or.kr/api"
+    dart_timeout_seconds: float = 10.0
+    dart_refresh_hours: float = 24.0
+    dart_symbols: str | None = None  # comma-separated; None = companies with a DART corp code
+
     @property
     def sqlite_path(self) -> Path:
         # Simulated data lives in its own file, so that switching to a broker never shows
