@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import sqlalchemy as sa
@@ -42,6 +43,24 @@ def _row(r: sa.Row[tuple[object, ...]]) -> dict[str, object]:
         "source": r.source,
         "status": r.status,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Annual:
+    year: int
+    revenue: int
+    operating_profit: int | None
+    source: str
+
+
+async def annual_with_revenue(engine: AsyncEngine, symbol: str) -> tuple[str, list[Annual]]:
+    """The default basis and its fiscal years that have a revenue figure, oldest first."""
+    st = await statements(engine, symbol, "annual", None)
+    out = []
+    for r in st["rows"]:  # type: ignore[attr-defined]
+        if r["revenue"]:
+            out.append(Annual(r["year"], r["revenue"], r["operatingProfit"], r["source"]))
+    return str(st["basis"]), out
 
 
 async def statements(

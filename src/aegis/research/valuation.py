@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,21 +39,22 @@ async def history(
     ]
 
 
-async def latest(engine: AsyncEngine, symbol: str) -> dict[str, object] | None:
+@dataclass(frozen=True, slots=True)
+class Latest:
+    day: str
+    per: float | None
+    pbr: float | None
+
+
+async def latest(engine: AsyncEngine, symbol: str) -> Latest | None:
     t = valuations
     async with engine.connect() as conn:
         r = (
             await conn.execute(
-                sa.select(t).where(t.c.symbol == symbol).order_by(t.c.day.desc()).limit(1)
+                sa.select(t.c.day, t.c.per, t.c.pbr)
+                .where(t.c.symbol == symbol)
+                .order_by(t.c.day.desc())
+                .limit(1)
             )
         ).first()
-    if r is None:
-        return None
-    return {
-        "date": r.day,
-        "per": r.per,
-        "pbr": r.pbr,
-        "dividendYield": r.div_yield,
-        "marketCap": r.market_cap,
-        "source": r.source,
-    }
+    return None if r is None else Latest(r.day, r.per, r.pbr)
