@@ -46,5 +46,30 @@ describe("research routes", () => {
   it("matches the industries and rankings pages", () => {
     expect(matchRoute("/industries")).toEqual({ name: "industries" });
     expect(matchRoute("/rankings/")).toEqual({ name: "rankings" });
+    expect(matchRoute("/comparisons")).toEqual({ name: "comparisons" });
+  });
+});
+
+import { linePaths } from "../src/lib/research";
+
+describe("linePaths", () => {
+  it("scales every line onto one time and value axis around 100", () => {
+    const { paths, baseY, min, max } = linePaths(
+      [
+        [{ time: 0, value: 100 }, { time: 10, value: 120 }],
+        [{ time: 0, value: 100 }, { time: 10, value: 80 }],
+      ],
+      100,
+      40,
+    );
+    expect(min).toBe(80);
+    expect(max).toBe(120);
+    expect(baseY).toBe(20);
+    expect(paths[0]).toBe("M0.0,20.0L100.0,0.0");
+    expect(paths[1]).toBe("M0.0,20.0L100.0,40.0");
+  });
+
+  it("gives empty paths when there are no points", () => {
+    expect(linePaths([[], []], 10, 10).paths).toEqual(["", ""]);
   });
 });

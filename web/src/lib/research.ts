@@ -141,3 +141,63 @@ export function sourceLabel(source: string): string {
   if (source === "store") return "저장된 시세";
   return source;
 }
+
+export interface Metric {
+  value: number | null;
+  reason: string | null;
+  asOf: string | null;
+  source: string | null;
+}
+
+export interface ComparisonSummary {
+  comparisonId: number;
+  name: string;
+  period: string;
+  companies: { companyId: number; companyName: string; symbol: string }[];
+  createdAt: string;
+}
+
+export interface ComparisonDetail extends ComparisonSummary {
+  asOf: string | null;
+  performance: { companyId: number; symbol: string; startDate: string | null; points: { time: number; value: number }[]; reason: string | null }[];
+  table: {
+    companyId: number;
+    symbol: string;
+    name: string;
+    price: Metric;
+    marketCap: Metric;
+    per: Metric;
+    pbr: Metric;
+    revenueGrowth: Metric;
+    operatingMargin: Metric;
+    high52w: Metric;
+    low52w: Metric;
+  }[];
+}
+
+export const PERIODS = ["1M", "3M", "6M", "1Y", "3Y"] as const;
+export const LINE_COLORS = ["#e03131", "#1c7ed6", "#2f9e44", "#f08c00", "#7048e8", "#0c8599", "#c2255c", "#5c940d", "#e8590c", "#495057"];
+
+/**
+ * SVG paths for several normalised lines sharing one time axis and one value axis (100 = start).
+ * Returns the y of the 100 line too, so the chart can draw the baseline.
+ */
+export function linePaths(
+  lines: { time: number; value: number }[][],
+  width: number,
+  height: number,
+): { paths: string[]; baseY: number; min: number; max: number } {
+  const all = lines.flat();
+  if (!all.length) return { paths: lines.map(() => ""), baseY: height / 2, min: 100, max: 100 };
+  const t0 = Math.min(...all.map((p) => p.time));
+  const t1 = Math.max(...all.map((p) => p.time));
+  const min = Math.min(100, ...all.map((p) => p.value));
+  const max = Math.max(100, ...all.map((p) => p.value));
+  const span = max - min || 1;
+  const x = (t: number) => (t1 === t0 ? 0 : ((t - t0) / (t1 - t0)) * width);
+  const y = (v: number) => height - ((v - min) / span) * height;
+  const paths = lines.map((pts) =>
+    pts.map((p, i) => `${i ? "L" : "M"}${x(p.time).toFixed(1)},${y(p.value).toFixed(1)}`).join(""),
+  );
+  return { paths, baseY: y(100), min, max };
+}
