@@ -39,8 +39,20 @@ class Research:
     async def start(self) -> None:
         await seed_research(self.engine)
         self.profiles = read_profiles()
+        await self._warm_up()
         if self.settings.dart_api_key is not None:
             self._task = asyncio.create_task(self._refresh_loop(), name="dart-refresh")
+
+    async def _warm_up(self) -> None:
+        """One query of each kind before serving: opens the pooled connections and fills
+        SQLAlchemy's statement cache, so a user's first company page does not pay for it.
+        Not cached: any symbol works."""
+        await financials.statements(self.engine, "005930", "annual", None)
+        await financials.statements(self.engine, "005930", "quarterly", "OFS")
+        await disclosures.company_reports(self.engine, "005930", 1, 0)
+        await valuation.history(self.engine, "005930", None, None, 1)
+        await valuation.latest(self.engine, "005930")
+        self.industries.figures()
 
     async def close(self) -> None:
         if self._task is not None:
