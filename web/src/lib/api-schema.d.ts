@@ -148,7 +148,8 @@ export interface paths {
         };
         /**
          * Get Valuation
-         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW); start/end are KST dates.
+         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW): the newest ``limit`` trading
+         *     days (260 ≈ one year) within start/end (KST dates).
          */
         get: operations["getCompanyValuation"];
         put?: never;
@@ -265,6 +266,146 @@ export interface paths {
         get: operations["rankIndustryCompanies"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Comparisons */
+        get: operations["listComparisons"];
+        put?: never;
+        /** Create Comparison */
+        post: operations["createComparison"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons/{comparison_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Comparison */
+        get: operations["getComparison"];
+        put?: never;
+        post?: never;
+        /** Delete Comparison */
+        delete: operations["deleteComparison"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signup */
+        post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Login */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh */
+        post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logout */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Me */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        /** Delete Me */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        /** Update Me */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change Password */
+        post: operations["changePassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -441,6 +582,117 @@ export interface components {
              */
             kind: "stock" | "index" | "crypto";
         };
+        /** ComparisonCompany */
+        ComparisonCompany: {
+            /** Companyid */
+            companyId: number;
+            /** Companyname */
+            companyName: string;
+            /** Symbol */
+            symbol: string;
+        };
+        /**
+         * ComparisonCreate
+         * @example {
+         *       "companies": [
+         *         1,
+         *         2
+         *       ],
+         *       "name": "반도체 기업 비교"
+         *     }
+         */
+        ComparisonCreate: {
+            /** Name */
+            name: string;
+            /** Companies */
+            companies: number[];
+            /**
+             * Period
+             * @description 1M, 3M, 6M, 1Y or 3Y
+             * @default 1Y
+             */
+            period: string;
+        };
+        /** ComparisonDetail */
+        ComparisonDetail: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+            /**
+             * Asof
+             * @description the newest stored day: the period ends there
+             */
+            asOf: string | null;
+            /** Performance */
+            performance: components["schemas"]["PerformanceLine"][];
+            /** Table */
+            table: components["schemas"]["ComparisonRow"][];
+        };
+        /** ComparisonRow */
+        ComparisonRow: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Name */
+            name: string;
+            price: components["schemas"]["Metric"];
+            marketCap: components["schemas"]["Metric"];
+            per: components["schemas"]["Metric"];
+            pbr: components["schemas"]["Metric"];
+            revenueGrowth: components["schemas"]["Metric"];
+            operatingMargin: components["schemas"]["Metric"];
+            high52w: components["schemas"]["Metric"];
+            low52w: components["schemas"]["Metric"];
+        };
+        /** ComparisonSummary */
+        ComparisonSummary: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+        };
+        /** DartError */
+        DartError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** At */
+            at: string | null;
+        };
+        /** DartStatus */
+        DartStatus: {
+            /**
+             * Configured
+             * @description AEGIS_DART_API_KEY is set
+             */
+            configured: boolean;
+            /** Lastrun */
+            lastRun: string | null;
+            /** Lastsuccess */
+            lastSuccess: string | null;
+            /** @description why the last refresh failed; data stale */
+            lastError: components["schemas"]["DartError"] | null;
+        };
+        /** Done */
+        Done: {
+            /** Done */
+            done: boolean;
+        };
         /** Envelope[CompanyProfile] */
         Envelope_CompanyProfile_: {
             /**
@@ -451,6 +703,39 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["CompanyProfile"];
+        };
+        /** Envelope[ComparisonDetail] */
+        Envelope_ComparisonDetail_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonDetail"];
+        };
+        /** Envelope[ComparisonSummary] */
+        Envelope_ComparisonSummary_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonSummary"];
+        };
+        /** Envelope[Done] */
+        Envelope_Done_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Done"];
         };
         /** Envelope[Financials] */
         Envelope_Financials_: {
@@ -485,6 +770,18 @@ export interface components {
             message: string;
             data: components["schemas"]["IndustryOut"];
         };
+        /** Envelope[NoneType] */
+        Envelope_NoneType_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: null;
+        };
         /** Envelope[Reports] */
         Envelope_Reports_: {
             /**
@@ -496,6 +793,17 @@ export interface components {
             message: string;
             data: components["schemas"]["Reports"];
         };
+        /** Envelope[SignupOut] */
+        Envelope_SignupOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["SignupOut"];
+        };
         /** Envelope[SystemStatus] */
         Envelope_SystemStatus_: {
             /**
@@ -506,6 +814,28 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["SystemStatus"];
+        };
+        /** Envelope[TokenOut] */
+        Envelope_TokenOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["TokenOut"];
+        };
+        /** Envelope[UserOut] */
+        Envelope_UserOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["UserOut"];
         };
         /** Envelope[Valuation] */
         Envelope_Valuation_: {
@@ -529,6 +859,18 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["CompanySummary"][];
+        };
+        /** Envelope[list[ComparisonSummary]] */
+        Envelope_list_ComparisonSummary__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["ComparisonSummary"][];
         };
         /** Envelope[list[IndustryOut]] */
         Envelope_list_IndustryOut__: {
@@ -662,13 +1004,7 @@ export interface components {
              * @description why rows is empty, in Korean
              */
             reason: string | null;
-            /**
-             * Dart
-             * @description DART refresh state: configured, last error
-             */
-            dart: {
-                [key: string]: unknown;
-            };
+            dart: components["schemas"]["DartStatus"];
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -738,6 +1074,72 @@ export interface components {
             /** Classification */
             classification: string;
         };
+        /** LoginIn */
+        LoginIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** Metric */
+        Metric: {
+            /** Value */
+            value: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Asof */
+            asOf?: string | null;
+            /** Source */
+            source?: string | null;
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Currentpassword */
+            currentPassword: string;
+            /**
+             * Newpassword
+             * @example NewSecure456#
+             */
+            newPassword: string;
+        };
+        /** PasswordIn */
+        PasswordIn: {
+            /** Password */
+            password: string;
+        };
+        /** PerformanceLine */
+        PerformanceLine: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Startdate */
+            startDate: string | null;
+            /** Points */
+            points: components["schemas"]["PerformancePoint"][];
+            /** Reason */
+            reason: string | null;
+        };
+        /** PerformancePoint */
+        PerformancePoint: {
+            /** Time */
+            time: number;
+            /** Value */
+            value: number;
+        };
+        /** ProfilePatch */
+        ProfilePatch: {
+            /** Email */
+            email?: string | null;
+            /** Username */
+            username?: string | null;
+        };
         /** QuoteOut */
         QuoteOut: {
             /** Symbol */
@@ -804,6 +1206,11 @@ export interface components {
             /** Asof */
             asOf: string;
         };
+        /** RefreshIn */
+        RefreshIn: {
+            /** Refreshtoken */
+            refreshToken: string;
+        };
         /** Report */
         Report: {
             /** Rceptno */
@@ -834,10 +1241,30 @@ export interface components {
             total: number;
             /** Reports */
             reports: components["schemas"]["Report"][];
-            /** Dart */
-            dart: {
-                [key: string]: unknown;
-            };
+            dart: components["schemas"]["DartStatus"];
+        };
+        /** SignupIn */
+        SignupIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Username
+             * @example 주식왕
+             */
+            username: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** SignupOut */
+        SignupOut: {
+            /** Userid */
+            userId: number;
         };
         /** SourceNote */
         SourceNote: {
@@ -906,6 +1333,43 @@ export interface components {
              * @enum {string}
              */
             riseColor: "red" | "green";
+        };
+        /** TokenOut */
+        TokenOut: {
+            /**
+             * Accesstoken
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...
+             */
+            accessToken: string;
+            /**
+             * Refreshtoken
+             * @example tW1Vn1b5t2kq3Zr7....
+             */
+            refreshToken: string;
+            /**
+             * Tokentype
+             * @example Bearer
+             */
+            tokenType: string;
+            /**
+             * Expiresin
+             * @description seconds until the access token expires
+             * @example 900
+             */
+            expiresIn: number;
+        };
+        /** UserOut */
+        UserOut: {
+            /** Userid */
+            userId: number;
+            /** Email */
+            email: string;
+            /** Username */
+            username: string;
+            /** Isadmin */
+            isAdmin: boolean;
+            /** Createdat */
+            createdAt: string;
         };
         /** ValidationError */
         ValidationError: {
@@ -1352,6 +1816,7 @@ export interface operations {
             query?: {
                 start?: string | null;
                 end?: string | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -1688,6 +2153,614 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listComparisons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ComparisonSummary__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComparisonCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonSummary_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getComparison: {
+        parameters: {
+            query?: {
+                /** @description 1M, 3M, 6M, 1Y or 3Y (default: the saved one) */
+                period?: string | null;
+            };
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonDetail_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deleteComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_NoneType_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    signup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SignupOut_"];
+                };
+            };
+            /** @description MISSING_FIELD, INVALID_PASSWORD or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ALREADY_EXISTS: email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many failed logins (Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid, spent or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfilePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
