@@ -64,7 +64,8 @@ async def _seed(db: Path, n: int) -> None:
 
 def run(n: int, requests: int) -> ApiResult:
     with tempfile.TemporaryDirectory() as d:
-        asyncio.run(_seed(Path(d) / "aegis.db", n))
+        # the simulator keeps its data in its own file (Settings.sqlite_path)
+        asyncio.run(_seed(Path(d) / "aegis-sim.db", n))
         env = {"AEGIS_SOURCE": "sim", "AEGIS_SIM_SYMBOLS": "000660"}
         with serving(d, env, startup_timeout=120) as base, httpx.Client(base_url=base) as c:
             cid = c.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
