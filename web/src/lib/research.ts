@@ -13,6 +13,7 @@ export type RankedCompany = Schemas["RankedCompany"];
 export type Metric = Schemas["Metric"];
 export type ComparisonSummary = Schemas["ComparisonSummary"];
 export type ComparisonDetail = Schemas["ComparisonDetail"];
+export type Valuation = Schemas["Valuation"];
 
 async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
   const qs = new URLSearchParams();
@@ -31,6 +32,8 @@ async function get<T>(path: string, params: Record<string, string | number | und
 
 export const getFinancials = (id: number, period: string, basis?: string, signal?: AbortSignal) =>
   get<Financials>(`/api/v1/companies/${id}/financials`, { period, basis }, signal);
+export const getValuation = (id: number, limit = 1, signal?: AbortSignal) =>
+  get<Valuation>(`/api/v1/companies/${id}/valuation`, { limit }, signal);
 export const getReports = (id: number, limit = 50, signal?: AbortSignal) =>
   get<Reports>(`/api/v1/companies/${id}/reports`, { limit }, signal);
 export const getIndustries = (signal?: AbortSignal) => get<Industry[]>("/api/v1/rankings/industries", {}, signal);
