@@ -1,6 +1,6 @@
 // Research API (financials, disclosures, industries, rankings) and pure helpers for its views.
 
-import { ApiError } from "./api";
+import { get } from "./api";
 import type { components } from "./api-schema";
 
 type Schemas = components["schemas"];
@@ -14,21 +14,6 @@ export type Metric = Schemas["Metric"];
 export type ComparisonSummary = Schemas["ComparisonSummary"];
 export type ComparisonDetail = Schemas["ComparisonDetail"];
 export type Valuation = Schemas["Valuation"];
-
-async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
-  let res: Response;
-  try {
-    res = await fetch(qs.size ? `${path}?${qs}` : path, { signal, headers: { Accept: "application/json" } });
-  } catch (e) {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
-  }
-  const body = (await res.json().catch(() => null)) as { data?: T; code?: string; message?: string } | null;
-  if (!res.ok) throw new ApiError(res.status, body?.code ?? "HTTP_ERROR", body?.message ?? `HTTP ${res.status}`);
-  return body?.data as T;
-}
 
 export const getFinancials = (id: number, period: string, basis?: string, signal?: AbortSignal) =>
   get<Financials>(`/api/v1/companies/${id}/financials`, { period, basis }, signal);
