@@ -59,6 +59,7 @@ async def test_standby_ingester_takes_over_after_kill_9(
         AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var2"),
+        AEGIS_AUTH_SECRET="multiprocess-test-secret-0123456789-abcdefghij",
     )
     log = tmp_path / "ingest-2.log"
     with log.open("wb") as out:

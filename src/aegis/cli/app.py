@@ -193,8 +193,15 @@ def _register_bench() -> None:
     app.add_typer(bench_app, name="bench")
 
 
+def _register_users() -> None:
+    from aegis.cli.users import users_app
+
+    app.add_typer(users_app, name="users")
+
+
 _register_sources()
 _register_bench()
+_register_users()
 
 
 def main() -> None:

@@ -77,6 +77,22 @@ class Settings(BaseSettings):
     # history the user brought in on purpose; the live retention windows above leave them alone
     # unless this is set to false.
     retention_keeps_history: bool = True
+    # Research (financials, disclosures, industries): DART OpenAPI refresh when a key is set
+    dart_api_key: SecretStr | None = None
+    dart_base_url: str = "https://opendart.fss.or.kr/api"
+    dart_timeout_seconds: float = 10.0
+    dart_refresh_hours: float = 24.0
+    dart_symbols: str | None = None  # comma-separated; None = companies with a DART corp code
+
+    # Accounts (aegis.accounts): JWT signing secret (server mode refuses to start without a
+    # strong one; embedded mode keeps a generated one in data_dir), token lifetimes, login
+    # throttling, and the anonymous WebSocket symbol budget.
+    auth_secret: SecretStr | None = None
+    auth_access_ttl_seconds: int = 900
+    auth_refresh_ttl_days: int = 30
+    auth_login_failures: int = 10  # failed logins per email or per IP …
+    auth_login_window_seconds: int = 300  # … within this window → 429
+    ws_anonymous_max_symbols: int = 50
 
     @property
     def sqlite_path(self) -> Path:

@@ -14,12 +14,14 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.accounts.service import Accounts
 from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import HISTORY_SOURCES
+from aegis.research.service import Research
 from aegis.services.ingest import IngestService
 from aegis.services.journal import TickJournal
 from aegis.services.leader import FileLeadership, Leadership, PostgresLeadership
@@ -89,6 +91,7 @@ class Runtime:
         self.store = store or make_store(settings)
         # the application database (accounts, research, trading); opened in start()
         self.db: AsyncEngine | None = None
+        self.accounts: Accounts | None = None
         self.bus = bus or make_bus(settings)
         self._given_sources = sources
         self.ingesting = settings.ingest if ingest is None else ingest
@@ -96,6 +99,7 @@ class Runtime:
         self.ingest: IngestService | None = None
         self.market: Market | None = None
         self.hub: StreamHub | None = None
+        self.research: Research | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
@@ -114,6 +118,8 @@ class Runtime:
         from aegis.db import create_app_engine
 
         self.db = create_app_engine(self.settings.app_db_url)
+        # first: server mode without a strong secret refuses to start before opening anything
+        self.accounts = Accounts.from_settings(self.settings, self.db)
         if self.ingesting:
             # a second ingester waits here, connected and ready, until the leader dies
             self.leadership = make_leadership(self.settings)
@@ -141,6 +147,8 @@ class Runtime:
             instruments = await self.store.list_instruments()
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
+        self.research = Research(self.settings, self.db, self.market)
+        await self.research.start(refresh=self.ingesting)
         market = self.market
         # after ticks were lost on the bus, live candles and quotes are rebuilt from the store
         self.hub = StreamHub(self.bus, market, resync=lambda: self._restore_live(market))
@@ -252,6 +260,8 @@ class Runtime:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self.research is not None:
+            await self.research.close()
         if self.watch_reporter is not None:
             await self.watch_reporter.close()
         if self.watch_collector is not None:
@@ -264,5 +274,7 @@ class Runtime:
         await self.store.close()
         if self.leadership is not None:
             await self.leadership.release()  # after the last write
+        if self.accounts is not None:
+            await self.accounts.close()
         if self.db is not None:
             await self.db.dispose()

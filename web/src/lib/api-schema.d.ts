@@ -105,6 +105,313 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/companies/{company_id}/financials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Financials */
+        get: operations["getCompanyFinancials"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Reports */
+        get: operations["getCompanyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/valuation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Valuation
+         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW): the newest ``limit`` trading
+         *     days (260 ≈ one year) within start/end (KST dates).
+         */
+        get: operations["getCompanyValuation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/indices/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Index
+         * @description KOSPI or KOSDAQ: history at any interval plus today's live value (``source`` says sim or
+         *     the broker; the daily history before the live day is KRX's).
+         */
+        get: operations["getIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Industries */
+        get: operations["listIndustries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Industry */
+        get: operations["getIndustry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/companies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rank Companies
+         * @description by = marketCap | change | volume | amount; market = ALL | KOSPI | KOSDAQ | KONEX.
+         */
+        get: operations["rankCompanies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rank Industries
+         * @description by = marketCap | change | memberCount.
+         */
+        get: operations["rankIndustries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/industries/{industry_id}/companies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rank Industry Companies */
+        get: operations["rankIndustryCompanies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Comparisons */
+        get: operations["listComparisons"];
+        put?: never;
+        /** Create Comparison */
+        post: operations["createComparison"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons/{comparison_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Comparison */
+        get: operations["getComparison"];
+        put?: never;
+        post?: never;
+        /** Delete Comparison */
+        delete: operations["deleteComparison"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signup */
+        post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Login */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh */
+        post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logout */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Me */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        /** Delete Me */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        /** Update Me */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change Password */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -206,8 +513,8 @@ export interface components {
             /** Sse */
             sse: number;
         };
-        /** Company */
-        Company: {
+        /** CompanyProfile */
+        CompanyProfile: {
             /** Companyid */
             companyId: number;
             /** Code */
@@ -237,6 +544,23 @@ export interface components {
             prevClose: number | null;
             /** Pricescale */
             priceScale: number;
+            /** Representative */
+            representative: string | null;
+            /** Homepage */
+            homepage: string | null;
+            /** Region */
+            region: string | null;
+            /** Settlemonth */
+            settleMonth: string | null;
+            /**
+             * Industryid
+             * @description Naver/WICS industry id (GET /industries)
+             */
+            industryId: number | null;
+            /** Industryname */
+            industryName: string | null;
+            /** Profilesource */
+            profileSource: string | null;
         };
         /** CompanySummary */
         CompanySummary: {
@@ -258,8 +582,119 @@ export interface components {
              */
             kind: "stock" | "index" | "crypto";
         };
-        /** Envelope[Company] */
-        Envelope_Company_: {
+        /** ComparisonCompany */
+        ComparisonCompany: {
+            /** Companyid */
+            companyId: number;
+            /** Companyname */
+            companyName: string;
+            /** Symbol */
+            symbol: string;
+        };
+        /**
+         * ComparisonCreate
+         * @example {
+         *       "companies": [
+         *         1,
+         *         2
+         *       ],
+         *       "name": "반도체 기업 비교"
+         *     }
+         */
+        ComparisonCreate: {
+            /** Name */
+            name: string;
+            /** Companies */
+            companies: number[];
+            /**
+             * Period
+             * @description 1M, 3M, 6M, 1Y or 3Y
+             * @default 1Y
+             */
+            period: string;
+        };
+        /** ComparisonDetail */
+        ComparisonDetail: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+            /**
+             * Asof
+             * @description the newest stored day: the period ends there
+             */
+            asOf: string | null;
+            /** Performance */
+            performance: components["schemas"]["PerformanceLine"][];
+            /** Table */
+            table: components["schemas"]["ComparisonRow"][];
+        };
+        /** ComparisonRow */
+        ComparisonRow: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Name */
+            name: string;
+            price: components["schemas"]["Metric"];
+            marketCap: components["schemas"]["Metric"];
+            per: components["schemas"]["Metric"];
+            pbr: components["schemas"]["Metric"];
+            revenueGrowth: components["schemas"]["Metric"];
+            operatingMargin: components["schemas"]["Metric"];
+            high52w: components["schemas"]["Metric"];
+            low52w: components["schemas"]["Metric"];
+        };
+        /** ComparisonSummary */
+        ComparisonSummary: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+        };
+        /** DartError */
+        DartError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** At */
+            at: string | null;
+        };
+        /** DartStatus */
+        DartStatus: {
+            /**
+             * Configured
+             * @description AEGIS_DART_API_KEY is set
+             */
+            configured: boolean;
+            /** Lastrun */
+            lastRun: string | null;
+            /** Lastsuccess */
+            lastSuccess: string | null;
+            /** @description why the last refresh failed; data stale */
+            lastError: components["schemas"]["DartError"] | null;
+        };
+        /** Done */
+        Done: {
+            /** Done */
+            done: boolean;
+        };
+        /** Envelope[CompanyProfile] */
+        Envelope_CompanyProfile_: {
             /**
              * Status
              * @default 200
@@ -267,7 +702,107 @@ export interface components {
             status: number;
             /** Message */
             message: string;
-            data: components["schemas"]["Company"];
+            data: components["schemas"]["CompanyProfile"];
+        };
+        /** Envelope[ComparisonDetail] */
+        Envelope_ComparisonDetail_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonDetail"];
+        };
+        /** Envelope[ComparisonSummary] */
+        Envelope_ComparisonSummary_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonSummary"];
+        };
+        /** Envelope[Done] */
+        Envelope_Done_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Done"];
+        };
+        /** Envelope[Financials] */
+        Envelope_Financials_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Financials"];
+        };
+        /** Envelope[IndexOut] */
+        Envelope_IndexOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["IndexOut"];
+        };
+        /** Envelope[IndustryOut] */
+        Envelope_IndustryOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["IndustryOut"];
+        };
+        /** Envelope[NoneType] */
+        Envelope_NoneType_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: null;
+        };
+        /** Envelope[Reports] */
+        Envelope_Reports_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Reports"];
+        };
+        /** Envelope[SignupOut] */
+        Envelope_SignupOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["SignupOut"];
         };
         /** Envelope[SystemStatus] */
         Envelope_SystemStatus_: {
@@ -279,6 +814,39 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["SystemStatus"];
+        };
+        /** Envelope[TokenOut] */
+        Envelope_TokenOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["TokenOut"];
+        };
+        /** Envelope[UserOut] */
+        Envelope_UserOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["UserOut"];
+        };
+        /** Envelope[Valuation] */
+        Envelope_Valuation_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Valuation"];
         };
         /** Envelope[list[CompanySummary]] */
         Envelope_list_CompanySummary__: {
@@ -292,6 +860,30 @@ export interface components {
             /** Data */
             data: components["schemas"]["CompanySummary"][];
         };
+        /** Envelope[list[ComparisonSummary]] */
+        Envelope_list_ComparisonSummary__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["ComparisonSummary"][];
+        };
+        /** Envelope[list[IndustryOut]] */
+        Envelope_list_IndustryOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["IndustryOut"][];
+        };
         /** Envelope[list[QuoteOut]] */
         Envelope_list_QuoteOut__: {
             /**
@@ -303,6 +895,18 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["QuoteOut"][];
+        };
+        /** Envelope[list[RankedCompany]] */
+        Envelope_list_RankedCompany__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["RankedCompany"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -317,10 +921,224 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** FinancialRow */
+        FinancialRow: {
+            /** Year */
+            year: number;
+            /**
+             * Quarter
+             * @description 1–4 for one quarter alone; null for the fiscal year
+             */
+            quarter: number | null;
+            /** Revenue */
+            revenue: number | null;
+            /** Operatingprofit */
+            operatingProfit: number | null;
+            /** Netincome */
+            netIncome: number | null;
+            /** Totalassets */
+            totalAssets: number | null;
+            /** Totalliabilities */
+            totalLiabilities: number | null;
+            /** Totalequity */
+            totalEquity: number | null;
+            /** Source */
+            source: string;
+            /**
+             * Status
+             * @description provisional/final where the source says so
+             */
+            status: string | null;
+        };
+        /**
+         * Financials
+         * @example {
+         *       "availableBases": [
+         *         "CFS",
+         *         "OFS"
+         *       ],
+         *       "basis": "CFS",
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "currency": "KRW",
+         *       "dart": {
+         *         "configured": false
+         *       },
+         *       "period": "annual",
+         *       "rows": [
+         *         {
+         *           "netIncome": 34451351000000,
+         *           "operatingProfit": 32725961000000,
+         *           "revenue": 300870903000000,
+         *           "source": "opendart-annual:hsh2578",
+         *           "year": 2024
+         *         }
+         *       ],
+         *       "sources": [
+         *         {
+         *           "description": "OpenDART …",
+         *           "id": "opendart-annual:hsh2578"
+         *         }
+         *       ]
+         *     }
+         */
+        Financials: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Period */
+            period: string;
+            /** Basis */
+            basis: string;
+            /** Currency */
+            currency: string;
+            /** Availablebases */
+            availableBases: string[];
+            /** Rows */
+            rows: components["schemas"]["FinancialRow"][];
+            /** Sources */
+            sources: components["schemas"]["SourceNote"][];
+            /**
+             * Reason
+             * @description why rows is empty, in Korean
+             */
+            reason: string | null;
+            dart: components["schemas"]["DartStatus"];
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** IndexCandle */
+        IndexCandle: {
+            /** Time */
+            time: number;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /** Volume */
+            volume: number;
+            /** Amount */
+            amount: number;
+        };
+        /** IndexOut */
+        IndexOut: {
+            /** Symbol */
+            symbol: string;
+            /** Name */
+            name: string;
+            /** Interval */
+            interval: string;
+            /** Price */
+            price: number | null;
+            /** Change */
+            change: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Asof */
+            asOf: string | null;
+            /** Source */
+            source: string;
+            /** Candles */
+            candles: components["schemas"]["IndexCandle"][];
+        };
+        /** IndustryOut */
+        IndustryOut: {
+            /** Industryid */
+            industryId: number;
+            /** Name */
+            name: string;
+            /** Membercount */
+            memberCount: number;
+            /** Marketcap */
+            marketCap: number;
+            /**
+             * Changepercent
+             * @description cap-weighted day change of the members
+             */
+            changePercent: number | null;
+            /**
+             * Sources
+             * @description quote sources: sim = simulator, krx-snapshot, …
+             */
+            sources: string[];
+            /** Asof */
+            asOf: string | null;
+            /** Classification */
+            classification: string;
+        };
+        /** LoginIn */
+        LoginIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** Metric */
+        Metric: {
+            /** Value */
+            value: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Asof */
+            asOf?: string | null;
+            /** Source */
+            source?: string | null;
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Currentpassword */
+            currentPassword: string;
+            /**
+             * Newpassword
+             * @example NewSecure456#
+             */
+            newPassword: string;
+        };
+        /** PasswordIn */
+        PasswordIn: {
+            /** Password */
+            password: string;
+        };
+        /** PerformanceLine */
+        PerformanceLine: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Startdate */
+            startDate: string | null;
+            /** Points */
+            points: components["schemas"]["PerformancePoint"][];
+            /** Reason */
+            reason: string | null;
+        };
+        /** PerformancePoint */
+        PerformancePoint: {
+            /** Time */
+            time: number;
+            /** Value */
+            value: number;
+        };
+        /** ProfilePatch */
+        ProfilePatch: {
+            /** Email */
+            email?: string | null;
+            /** Username */
+            username?: string | null;
         };
         /** QuoteOut */
         QuoteOut: {
@@ -356,6 +1174,104 @@ export interface components {
             time: string;
             /** Source */
             source: string;
+        };
+        /** RankedCompany */
+        RankedCompany: {
+            /** Rank */
+            rank: number;
+            /** Companyid */
+            companyId: number | null;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Market */
+            market: string;
+            /** Industryid */
+            industryId: number | null;
+            /** Industry */
+            industry: string | null;
+            /** Price */
+            price: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Volume */
+            volume: number | null;
+            /** Amount */
+            amount: number | null;
+            /** Marketcap */
+            marketCap: number | null;
+            /** Source */
+            source: string;
+            /** Asof */
+            asOf: string;
+        };
+        /** RefreshIn */
+        RefreshIn: {
+            /** Refreshtoken */
+            refreshToken: string;
+        };
+        /** Report */
+        Report: {
+            /** Rceptno */
+            rceptNo: string;
+            /** Title */
+            title: string;
+            /** Filedat */
+            filedAt: string;
+            /** Category */
+            category: string | null;
+            /** Filer */
+            filer: string | null;
+            /**
+             * Url
+             * @description DART viewer link
+             */
+            url: string;
+            /** Source */
+            source: string;
+        };
+        /** Reports */
+        Reports: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Total */
+            total: number;
+            /** Reports */
+            reports: components["schemas"]["Report"][];
+            dart: components["schemas"]["DartStatus"];
+        };
+        /** SignupIn */
+        SignupIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Username
+             * @example 주식왕
+             */
+            username: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** SignupOut */
+        SignupOut: {
+            /** Userid */
+            userId: number;
+        };
+        /** SourceNote */
+        SourceNote: {
+            /** Id */
+            id: string;
+            /** Description */
+            description: string;
         };
         /** SourceStatusOut */
         SourceStatusOut: {
@@ -418,6 +1334,43 @@ export interface components {
              */
             riseColor: "red" | "green";
         };
+        /** TokenOut */
+        TokenOut: {
+            /**
+             * Accesstoken
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...
+             */
+            accessToken: string;
+            /**
+             * Refreshtoken
+             * @example tW1Vn1b5t2kq3Zr7....
+             */
+            refreshToken: string;
+            /**
+             * Tokentype
+             * @example Bearer
+             */
+            tokenType: string;
+            /**
+             * Expiresin
+             * @description seconds until the access token expires
+             * @example 900
+             */
+            expiresIn: number;
+        };
+        /** UserOut */
+        UserOut: {
+            /** Userid */
+            userId: number;
+            /** Email */
+            email: string;
+            /** Username */
+            username: string;
+            /** Isadmin */
+            isAdmin: boolean;
+            /** Createdat */
+            createdAt: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -430,6 +1383,42 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** Valuation */
+        Valuation: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Source */
+            source: string;
+            /** Description */
+            description: string;
+            /** Rows */
+            rows: components["schemas"]["ValuationDay"][];
+            /** Reason */
+            reason: string | null;
+        };
+        /** ValuationDay */
+        ValuationDay: {
+            /** Date */
+            date: string;
+            /** Close */
+            close: number | null;
+            /** Per */
+            per: number | null;
+            /** Pbr */
+            pbr: number | null;
+            /**
+             * Dividendyield
+             * @description percent
+             */
+            dividendYield: number | null;
+            /**
+             * Marketcap
+             * @description KRW
+             */
+            marketCap: number | null;
         };
     };
     responses: never;
@@ -508,7 +1497,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_Company_"];
+                    "application/json": components["schemas"]["Envelope_CompanyProfile_"];
                 };
             };
             /** @description Invalid request */
@@ -713,6 +1702,1065 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_SystemStatus_"];
+                };
+            };
+        };
+    };
+    getCompanyFinancials: {
+        parameters: {
+            query?: {
+                period?: "annual" | "quarterly";
+                /** @description CFS 연결 (default where it exists) or OFS 별도 */
+                basis?: ("CFS" | "OFS") | null;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Financials_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCompanyReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Reports_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCompanyValuation: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Valuation_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getIndex: {
+        parameters: {
+            query?: {
+                interval?: string;
+                start?: string | null;
+                end?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_IndexOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listIndustries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getIndustry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_IndustryOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankCompanies: {
+        parameters: {
+            query?: {
+                by?: string;
+                market?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankIndustries: {
+        parameters: {
+            query?: {
+                by?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankIndustryCompanies: {
+        parameters: {
+            query?: {
+                by?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listComparisons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ComparisonSummary__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComparisonCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonSummary_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getComparison: {
+        parameters: {
+            query?: {
+                /** @description 1M, 3M, 6M, 1Y or 3Y (default: the saved one) */
+                period?: string | null;
+            };
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonDetail_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deleteComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_NoneType_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    signup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SignupOut_"];
+                };
+            };
+            /** @description MISSING_FIELD, INVALID_PASSWORD or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ALREADY_EXISTS: email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many failed logins (Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid, spent or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfilePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
