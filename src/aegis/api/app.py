@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
+from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
 from aegis.api.routes import candles, companies, quotes, system
 from aegis.core.config import Settings, get_settings
 from aegis.services.runtime import Runtime
@@ -24,11 +25,19 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
+        limits = RateLimits(
+            settings.rate_limit_anon,
+            settings.rate_limit_user,
+            settings.rate_limit_ws,
+            settings.redis_url,
+        )
         await rt.start()
         app.state.runtime = rt
+        app.state.rate_limits = limits
         try:
             yield
         finally:
+            await limits.close()
             await rt.close()
 
     app = FastAPI(
@@ -39,6 +48,7 @@ def create_app(
     )
     # level 3: JSON compresses ~40x already; level 9 costs 10x the time for a few % more
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
+    app.add_middleware(RateLimitMiddleware)
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)

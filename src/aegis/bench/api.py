@@ -77,6 +77,7 @@ def run(n: int, requests: int) -> ApiResult:
             "AEGIS_SOURCE": "sim",
             "AEGIS_SIM_SYMBOLS": "000660",
             "AEGIS_LOG_LEVEL": "WARNING",
+            "AEGIS_RATE_LIMIT_ANON": "off",  # measures serving, not the limiter
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "aegis", "serve", "--port", str(port)], env=env

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Rate limits (issue: production): anonymous API requests per client IP, authenticated ones
+    # per user, WebSocket connection attempts per IP; "off" disables one.
+    rate_limit_anon: str = "300/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_ws: str = "60/minute"
+
     @property
     def sqlite_path(self) -> Path:
         # Simulated data lives in its own file, so that switching to a broker never shows
