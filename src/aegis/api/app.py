@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
+from aegis.api.requestid import RequestIdMiddleware
 from aegis.api.routes import candles, companies, quotes, system
 from aegis.core.config import Settings, get_settings
 from aegis.services.runtime import Runtime
@@ -49,6 +50,7 @@ def create_app(
     # level 3: JSON compresses ~40x already; level 9 costs 10x the time for a few % more
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
     app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)

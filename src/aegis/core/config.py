@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = "plain"  # json: one JSON object per line
     data_dir: Path = Path("var")
 
     # Storage: SQLite file by default; a postgresql:// URL switches to server mode.

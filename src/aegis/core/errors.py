@@ -78,3 +78,11 @@ class ImportFormatError(InvalidRequest):
     """A file given to ``aegis import`` could not be read as the expected format."""
 
     code = "IMPORT_FORMAT"
+
+
+class NotReady(AegisError):
+    """The process is alive but cannot serve yet (store, bus or a source down)."""
+
+    status = 503
+    code = "NOT_READY"
+    ws_close_code = 1013
