@@ -64,3 +64,20 @@ def test_json_log_lines_carry_the_request_id(caplog: pytest.LogCaptureFixture) -
     assert doc["message"] == "boom 7"
     assert doc["level"] == "ERROR"
     assert doc["requestId"] == "rid-1"
+
+
+def test_api_gets_carry_an_etag_and_answer_304_when_unchanged(tmp_path: Path) -> None:
+    with running_app(tmp_path) as (client, _, _):
+        url = "/api/v1/companies"
+        first = client.get(url, params={"keyword": "삼성"})
+        tag = first.headers["etag"]
+        assert tag.startswith('"') and first.headers["cache-control"] == "no-cache"
+        again = client.get(url, params={"keyword": "삼성"}, headers={"If-None-Match": tag})
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again.headers["etag"] == tag
+        other = client.get(url, params={"keyword": "SK"}, headers={"If-None-Match": tag})
+        assert other.status_code == 200
+        assert other.headers["etag"] != tag
+        # errors are not tagged
+        assert "etag" not in client.get("/api/v1/companies/999999999").headers

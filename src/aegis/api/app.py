@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
+from aegis.api.etag import ETagMiddleware
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
 from aegis.api.requestid import RequestIdMiddleware
 from aegis.api.routes import candles, companies, quotes, system
@@ -48,6 +49,7 @@ def create_app(
         lifespan=lifespan,
     )
     # level 3: JSON compresses ~40x already; level 9 costs 10x the time for a few % more
+    app.add_middleware(ETagMiddleware)  # innermost: tags the JSON before gzip
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
