@@ -71,6 +71,7 @@ def test_company_profile_and_unknown_company(app) -> None:  # type: ignore[no-un
         "status": 404,
         "code": "NOT_FOUND",
         "message": "no company with id 99999999",
+        "requestId": r.headers["x-request-id"],
     }
 
 

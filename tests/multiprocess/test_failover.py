@@ -22,10 +22,11 @@ from tests.multiprocess.test_server_mode import (
     Proc,
     aegis_command,
     cluster,
+    cluster_redis,
 )
 
 pytestmark = pytest.mark.services
-__all__ = ["cluster"]  # re-exported fixture
+__all__ = ["cluster", "cluster_redis"]  # re-exported fixtures
 
 TAKEOVER_S = 120.0  # generous bound for slow machines; the takeover time is printed
 

@@ -23,11 +23,12 @@ from tests.multiprocess.test_server_mode import (  # the real cluster: ingest + 
     WAIT_S,
     Cluster,
     cluster,
+    cluster_redis,
 )
 from tests.support.services import free_port, unavailable, wait_for_port
 
 pytestmark = pytest.mark.services
-__all__ = ["cluster"]  # re-exported fixture
+__all__ = ["cluster", "cluster_redis"]  # re-exported fixtures
 
 CONF = ROOT / "deploy" / "nginx" / "aegis.conf"
 DIST = ROOT / "web" / "dist"

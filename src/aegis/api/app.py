@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,6 +11,9 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
+from aegis.api.etag import ETagMiddleware
+from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
+from aegis.api.requestid import RequestIdMiddleware
 from aegis.api.routes import (
     candles,
     companies,
@@ -22,7 +25,23 @@ from aegis.api.routes import (
     users,
 )
 from aegis.core.config import Settings, get_settings
+from aegis.core.errors import AegisError
 from aegis.services.runtime import Runtime
+
+
+def _user_of(rt: Runtime) -> Callable[[str], str | None]:
+    """Token → user id for the rate limiter: a signature check only (no database), so a forged
+    or expired token counts as anonymous."""
+
+    def identify(token: str) -> str | None:
+        if rt.accounts is None:
+            return None
+        try:
+            return str(rt.accounts.tokens.decode_access(token).user_id)
+        except AegisError:
+            return None
+
+    return identify
 
 
 def create_app(
@@ -33,11 +52,20 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or Runtime(settings)
+        limits = RateLimits(
+            settings.rate_limit_anon,
+            settings.rate_limit_user,
+            settings.rate_limit_ws,
+            settings.redis_url,
+        )
         await rt.start()
         app.state.runtime = rt
+        app.state.rate_limits = limits
+        app.state.identify_user = _user_of(rt)
         try:
             yield
         finally:
+            await limits.close()
             await rt.close()
 
     app = FastAPI(
@@ -47,7 +75,10 @@ def create_app(
         lifespan=lifespan,
     )
     # level 3: JSON compresses ~40x already; level 9 costs 10x the time for a few % more
+    app.add_middleware(ETagMiddleware)  # innermost: tags the JSON before gzip
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
+    app.add_middleware(RateLimitMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from aegis.core.logs import request_id
+
 
 class JSONBytes(Response):
     media_type = "application/json"
@@ -31,4 +33,7 @@ def error_body(
     body: dict[str, Any] = {"status": status, "code": code, "message": message}
     if details:
         body["details"] = details
+    rid = request_id.get()
+    if rid is not None:
+        body["requestId"] = rid  # the same id as the response header and the log lines
     return body

@@ -20,7 +20,16 @@ def serving(data_dir: str, env: dict[str, str], startup_timeout: float = 180.0) 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    full_env = {**os.environ, "AEGIS_DATA_DIR": data_dir, "AEGIS_LOG_LEVEL": "WARNING", **env}
+    full_env = {
+        **os.environ,
+        "AEGIS_DATA_DIR": data_dir,
+        "AEGIS_LOG_LEVEL": "WARNING",
+        # a benchmark measures serving, not the request limiter
+        "AEGIS_RATE_LIMIT_ANON": "off",
+        "AEGIS_RATE_LIMIT_USER": "off",
+        "AEGIS_RATE_LIMIT_WS": "off",
+        **env,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "aegis", "serve", "--port", str(port)], env=full_env
     )

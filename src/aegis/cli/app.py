@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,9 +25,9 @@ def settings_with(**overrides: Any) -> Settings:
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from aegis.core.logs import setup_logging
+
+    setup_logging(level, Settings().log_format)
 
 
 @app.command()
@@ -76,6 +75,7 @@ def serve(
         ws_ping_interval=settings.ws_heartbeat_seconds,
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         timeout_graceful_shutdown=5,
+        log_config=None,  # uvicorn's loggers go through ours (request ids, JSON lines)
     )
 
 

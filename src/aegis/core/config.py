@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    log_format: Literal["plain", "json"] = "plain"  # json: one JSON object per line
     data_dir: Path = Path("var")
 
     # Storage: SQLite file by default; a postgresql:// URL switches to server mode.
@@ -93,6 +94,12 @@ class Settings(BaseSettings):
     auth_login_failures: int = 10  # failed logins per email or per IP …
     auth_login_window_seconds: int = 300  # … within this window → 429
     ws_anonymous_max_symbols: int = 50
+
+    # Rate limits (issue: production): anonymous API requests per client IP, authenticated ones
+    # per user, WebSocket connection attempts per IP; "off" disables one.
+    rate_limit_anon: str = "300/minute"
+    rate_limit_user: str = "1200/minute"
+    rate_limit_ws: str = "60/minute"
 
     @property
     def sqlite_path(self) -> Path:

@@ -122,3 +122,11 @@ class InvalidToken(Unauthorized):
     """No, an expired, revoked or forged access token (RFC 6750: answered with a challenge)."""
 
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class NotReady(AegisError):
+    """The process is alive but cannot serve yet (store, bus or a source down)."""
+
+    status = 503
+    code = "NOT_READY"
+    ws_close_code = 1013

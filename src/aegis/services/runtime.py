@@ -194,6 +194,22 @@ class Runtime:
     async def _restore_live(self, market: Market) -> None:
         await market.restore_live()
 
+    async def readiness(self) -> dict[str, dict[str, object]]:
+        """Whether this process can serve: store reachable, bus connected, no source failed.
+        Each check says ``ok`` and why not."""
+        checks: dict[str, dict[str, object]] = {}
+        try:
+            await self.store.get_candle("__readyz__", "1d", 0)  # one indexed read
+            checks["store"] = {"ok": True, "kind": self.store.kind}
+        except Exception as exc:
+            checks["store"] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:200]}
+        bus = self.bus.describe()
+        checks["bus"] = {"ok": bool(bus.get("connected", True)), "kind": bus.get("kind")}
+        failed = [s.name for s in self.sources if s.status.state == SourceState.FAILED]
+        checks["sources"] = {"ok": not failed, "failed": failed}
+        checks["market"] = {"ok": self.market is not None and self.hub is not None}
+        return checks
+
     async def leadership_status(self) -> dict[str, object]:
         """Leader and standbys of the ingest lock, as seen from this process."""
         from aegis.services.leader import node_name, observe_file, observe_postgres

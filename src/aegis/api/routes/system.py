@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
@@ -12,7 +12,8 @@ from aegis import __version__
 from aegis.api.deps import RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.metrics import REGISTRY, update_metrics
-from aegis.api.schemas import Envelope, SystemStatus
+from aegis.api.schemas import Envelope, ErrorBody, SystemStatus
+from aegis.core.errors import NotReady
 from aegis.core.timeutil import iso_z
 from aegis.services.runtime import Runtime, retention_spares
 
@@ -76,6 +77,23 @@ async def _retention(rt: Runtime) -> dict[str, object]:
 @health_router.get("/healthz", operation_id="healthz")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@health_router.get(
+    "/readyz",
+    operation_id="readyz",
+    responses={503: {"model": ErrorBody, "description": "Not ready (details.checks says why)"}},
+)
+async def readyz(request: Request) -> JSONBytes:
+    """Ready to serve: store reachable, bus connected, no source failed (for load balancers and
+    orchestrators; `/healthz` only says the process is alive)."""
+    rt: Runtime | None = getattr(request.app.state, "runtime", None)
+    if rt is None:
+        raise NotReady("starting", details={"checks": {}})
+    checks = await rt.readiness()
+    if not all(c["ok"] for c in checks.values()):
+        raise NotReady("not ready", details={"checks": checks})
+    return JSONBytes({"status": "ready", "checks": checks})
 
 
 @health_router.get("/metrics", operation_id="metrics", response_class=Response)

@@ -1,0 +1,151 @@
+"""Request rate limits (seed 002 §5.2) with the ``limits`` library: per client IP for anonymous
+API requests, per user for authenticated ones, and per IP for WebSocket connection attempts.
+Moving windows, in process (embedded) or in Redis (server mode: one budget across every API
+process). Over the limit: 429 ``TOO_MANY_REQUESTS`` in the envelope with ``Retry-After``, or a
+WebSocket closed with 4429. ``/healthz``, ``/readyz``, ``/metrics`` and the dashboard's files are
+not limited.
+
+Behind a proxy the client IP is the one uvicorn takes from ``X-Forwarded-For`` (it trusts the
+proxy addresses in ``--forwarded-allow-ips``, loopback by default).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+import orjson
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import ConnectionPool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aegis.api.envelope import error_body
+from aegis.core.errors import InvalidRequest, TooManyRequests
+
+OFF = ("", "0", "off", "none")
+
+
+def parse_limit(name: str, value: str) -> RateLimitItem | None:
+    if value.strip().lower() in OFF:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"{name}: '{value}' is not a rate like '300/minute'") from exc
+
+
+class RateLimits:
+    def __init__(self, anon: str, user: str, ws: str, redis_url: str | None = None) -> None:
+        self.anon = parse_limit("AEGIS_RATE_LIMIT_ANON", anon)
+        self.user = parse_limit("AEGIS_RATE_LIMIT_USER", user)
+        self.ws = parse_limit("AEGIS_RATE_LIMIT_WS", ws)
+        self._pool = ConnectionPool.from_url(redis_url) if redis_url else None
+        options: dict[str, Any] = {"connection_pool": self._pool}
+        self.storage: Storage = (
+            RedisStorage(
+                "async+" + str(redis_url),
+                implementation="redispy",
+                key_prefix="aegis-rate",
+                **options,
+            )
+            if self._pool is not None
+            else MemoryStorage()
+        )
+        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.limited = 0
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+
+    async def check(self, item: RateLimitItem | None, *key: str) -> None:
+        """Count one request; raise 429 (with the seconds to wait) when over the limit."""
+        if item is None:
+            return
+        if await self.limiter.hit(item, *key):
+            return
+        self.limited += 1
+        stats = await self.limiter.get_window_stats(item, *key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        raise TooManyRequests(
+            "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
+            details={"limit": str(item), "retryAfter": retry},
+        )
+
+
+def _token(scope: Scope) -> str | None:
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            if kind.lower() == "bearer" and token:
+                return token.strip()
+    if scope["type"] == "websocket":
+        query: bytes = scope.get("query_string", b"")
+        tokens = parse_qs(query.decode("latin-1")).get("token")
+        if tokens:
+            return tokens[0]
+    return None
+
+
+class RateLimitMiddleware:
+    """Pure ASGI: no per-request task or body buffering. Reads the limits from
+    ``app.state.rate_limits`` and the token → user function from ``app.state.identify_user``
+    (both set in the lifespan), so tests and processes without them pass everything."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        path: str = scope.get("path", "")
+        if kind not in ("http", "websocket") or not (
+            path.startswith("/api/") or path.startswith("/ws/")
+        ):
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        limits: RateLimits | None = getattr(state, "rate_limits", None)
+        if limits is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        try:
+            if kind == "websocket":
+                await limits.check(limits.ws, "ws", ip)
+            else:
+                identify: Callable[[str], str | None] | None = getattr(state, "identify_user", None)
+                token = _token(scope)
+                user = identify(token) if identify is not None and token else None
+                if user is not None:
+                    await limits.check(limits.user, "user", user)
+                else:
+                    await limits.check(limits.anon, "ip", ip)
+        except TooManyRequests as exc:
+            retry = int(exc.details["retryAfter"])
+            if kind == "websocket":
+                await receive()  # websocket.connect
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": exc.ws_close_code, "reason": "rate"})
+                return
+            body = orjson.dumps(error_body(exc.status, exc.code, exc.message, exc.details))
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": exc.status,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"retry-after", str(retry).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,65 @@
+"""Rate limits: anonymous requests per IP, authenticated ones per user, WebSocket connection
+attempts per IP; over the limit → 429 in the envelope with Retry-After (or close 4429); health
+and metrics never limited; a bad limit setting is refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from starlette.websockets import WebSocketDisconnect
+
+from aegis.api.ratelimit import RateLimits, parse_limit
+from aegis.core.errors import InvalidRequest
+from tests.support.app import running_app
+
+
+def test_anonymous_requests_over_the_limit_get_429_with_retry_after(tmp_path: Path) -> None:
+    with running_app(tmp_path, rate_limit_anon="3/minute") as (client, _, _):
+        codes = [
+            client.get("/api/v1/companies", params={"keyword": "삼성"}).status_code
+            for _ in range(4)
+        ]
+        assert codes == [200, 200, 200, 429]
+        r = client.get("/api/v1/companies", params={"keyword": "삼성"})
+        body = r.json()
+        assert body["code"] == "TOO_MANY_REQUESTS"
+        assert body["status"] == 429
+        assert 1 <= int(r.headers["retry-after"]) <= 60
+        # health, metrics and the dashboard are not limited
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/metrics").status_code == 200
+
+
+def test_a_user_has_a_budget_of_its_own(tmp_path: Path) -> None:
+    with running_app(tmp_path, rate_limit_anon="2/minute", rate_limit_user="5/minute") as (
+        client,
+        _,
+        _,
+    ):
+        client.app.state.identify_user = lambda token: "7" if token == "good" else None  # type: ignore[attr-defined]
+        auth = {"Authorization": "Bearer good"}
+        codes = [client.get("/api/v1/system/status", headers=auth).status_code for _ in range(6)]
+        assert codes == [200] * 5 + [429]
+        # an unknown token counts as anonymous, whose budget is still whole
+        bad = {"Authorization": "Bearer forged"}
+        assert client.get("/api/v1/system/status", headers=bad).status_code == 200
+
+
+def test_websocket_connection_attempts_over_the_limit_are_closed_with_4429(
+    tmp_path: Path,
+) -> None:
+    with running_app(tmp_path, rate_limit_ws="2/minute") as (client, _, _):
+        for _ in range(2):
+            with client.websocket_connect("/ws/stocks") as ws:
+                ws.send_json({"action": "ping"})
+                ws.receive_json()
+        with client.websocket_connect("/ws/stocks") as ws, pytest.raises(WebSocketDisconnect) as e:
+            ws.receive_json()
+        assert e.value.code == 4429
+
+
+def test_off_disables_a_limit_and_nonsense_is_refused() -> None:
+    assert parse_limit("X", "off") is None
+    with pytest.raises(InvalidRequest, match="300/minute"):
+        RateLimits("lots", "1200/minute", "60/minute")
