@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aegis.core.timeutil import KST, to_us
-from aegis.sources.sim.calendar import close_us, first_session, is_weekday, open_us
+from aegis.sources.sim.calendar import close_us, first_session, is_trading_day, open_us
 
 
 def kst(*args: int) -> int:
@@ -48,7 +48,7 @@ def test_fast_speed_early_in_the_day_plays_the_previous_weekday() -> None:
 )
 def test_session_never_overtakes_the_wall_clock(wall: int, speed: float) -> None:
     day, start = first_session(wall, speed)
-    assert is_weekday(day)
+    assert is_trading_day(day)
     assert open_us(day) <= start <= wall
     # played at `speed` from `start`, every instant t keeps session(t) ≤ t, through the close
     end_wall = wall + (close_us(day) - start) / speed

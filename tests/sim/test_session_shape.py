@@ -12,11 +12,11 @@ from aegis.sources.sim.universe import Universe
 Day = tuple[DayEngine, list[Tick]]
 
 
-def test_one_opening_and_one_closing_auction_print_per_stock(
+def test_one_opening_and_one_closing_auction_print_per_trading_stock(
     universe: Universe, full_day: Day
 ) -> None:
     engine, ticks = full_day
-    stocks = set(universe.symbols[: universe.n_stocks])
+    stocks = {s for k, s in enumerate(universe.symbols[: universe.n_stocks]) if engine.plan.live[k]}
     opening = [t for t in ticks if t.ts == engine.open_us and t.symbol in stocks]
     closing = [t for t in ticks if t.ts == engine.close_us and t.symbol in stocks]
     assert sorted(t.symbol for t in opening) == sorted(stocks)

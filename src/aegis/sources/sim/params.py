@@ -1,20 +1,51 @@
 """Model constants of the simulator, in one place. Volatilities are daily log-return standard
-deviations; all shocks are Student-t with ``T_DF`` degrees of freedom scaled to unit variance."""
+deviations; shocks are Student-t with ``T_DF`` degrees of freedom scaled to unit variance.
+Calibrated against the real data in ``shared/data`` with ``aegis bench sim-realism``
+(docs/simulator.md)."""
 
 from __future__ import annotations
 
 T_DF = 4.0  # heavy tails: kurtosis well above the normal's
 
-MARKET_VOL = {0: 0.010, 1: 0.012, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
+MARKET_VOL = {0: 0.009, 1: 0.011, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
 KOSDAQ_KOSPI_CORR = 0.8
 KONEX_KOSPI_CORR = 0.4
-INDUSTRY_VOL = 0.008
-IDIO_VOL_LARGE = 0.012  # the largest cap
-IDIO_VOL_SMALL = 0.030  # the smallest cap
+INDUSTRY_VOL = 0.007
+IDIO_VOL_LARGE = 0.011  # the largest cap
+IDIO_VOL_SMALL = 0.026  # the smallest cap
 BETA_RANGE = (0.7, 1.3)
 
-GAP_SHARE = 0.4  # overnight gap as a share of the daily scale
-INTRADAY_SHARE = 0.9
+# Stochastic volatility: log-volatility AR(1) states (daily), market-wide and per stock.
+MKT_LOGVOL_PHI, MKT_LOGVOL_ETA = 0.96, 0.13
+STOCK_LOGVOL_PHI, STOCK_LOGVOL_ETA = 0.93, 0.16
+# Market and industry shock days: probability per day, size (log return std of the shock).
+MKT_SHOCK_P, MKT_SHOCK_SIZE = 0.02, 0.030
+IND_SHOCK_P, IND_SHOCK_SIZE = 0.02, 0.035
+# Stock news jumps: probability per stock-day (small caps ×2), Laplace scale of the size;
+# a share of jumps goes to the ±30 % limit and stays there. After a jump volatility stays up.
+JUMP_P, JUMP_SCALE = 0.010, 0.07
+LIMIT_UP_P, LIMIT_DOWN_P = 0.0035, 0.0006
+JUMP_LOGVOL_KICK = 0.6
+# Prices revert weakly to the real anchor level, so months of simulation do not drift away.
+MEAN_REVERSION = 0.006
+
+# Overnight gap and open-to-close shares of the daily variance (real 005930: 0.90 %/1.12 %).
+GAP_VAR_SHARE = 0.40
+
+# Daily volume: log-volume = base + market AR(1) + stock AR(1) + terms for the day's move.
+VOL_MKT_PHI, VOL_MKT_ETA = 0.85, 0.17
+VOL_STOCK_PHI, VOL_STOCK_ETA = 0.6, 0.22
+VOL_ABS_RET = 0.45  # per unit of |return| / normal volatility
+VOL_LOGVOL = 0.8  # per unit of log-volatility state
+VOL_JUMP = 1.2  # extra log-volume on a news-jump day
+
+# Intraday: minute activity (trade intensity and variance) as a log-AR(1) per stock plus a
+# market-wide component, excited by intraday jumps.
+MIN_ACT_PHI, MIN_ACT_ETA = 0.92, 0.22
+MIN_MKT_ACT_ETA = 0.10
+MIN_T_DF = 5.0
+INTRADAY_JUMP_SHARE = 0.45  # share of news jumps that land during the session (rest overnight)
+JUMP_EXCITE, JUMP_DECAY_MIN = 6.0, 20.0
 
 # Trade activity ∝ (traded value + floor) ** ACTIVITY_POWER: large caps trade far more often.
 ACTIVITY_FLOOR_WON = 100_000_000
