@@ -165,19 +165,18 @@ def synth_day(
     p = prev.astype(np.float64)
     revert = -params.MEAN_REVERSION * np.log(p / ref.astype(np.float64))
     parts[1] += revert
-    # news jumps: small caps twice as often; some overnight, some during the session
-    small = 1.0 + (u.idio_vol - params.IDIO_VOL_LARGE) / (
-        params.IDIO_VOL_SMALL - params.IDIO_VOL_LARGE
-    )
-    jumped = rng.random(n) < params.JUMP_P * small
-    size = rng.laplace(0.0, params.JUMP_SCALE, n)
+    # news jumps: small caps more often and larger; some overnight, some during the session
+    small = (u.idio_vol - params.IDIO_VOL_LARGE) / (params.IDIO_VOL_SMALL - params.IDIO_VOL_LARGE)
+    p_jump = params.JUMP_P_LARGE + (params.JUMP_P_SMALL - params.JUMP_P_LARGE) * small
+    jumped = rng.random(n) < p_jump
+    size = rng.laplace(0.0, params.JUMP_SCALE, n) * (0.4 + 0.6 * small)
     overnight = rng.random(n) >= params.INTRADAY_JUMP_SHARE
     jump_at = np.where(jumped & ~overnight, rng.uniform(0.02, 0.98, n), NO_JUMP)
     parts[0] += np.where(jumped & overnight, size, 0.0)
     parts[1] += np.where(jumped & ~overnight, size, 0.0)
     lim = rng.random(n)
-    up = lim < params.LIMIT_UP_P * small
-    down = (lim > 1.0 - params.LIMIT_DOWN_P * small) & ~up
+    up = lim < params.LIMIT_UP_P_SMALL * small
+    down = (lim > 1.0 - params.LIMIT_DOWN_P_SMALL * small) & ~up
     to_limit = up | down
     jump_at = np.where(to_limit, rng.uniform(0.05, 0.95, n), jump_at)
     jumped |= to_limit
@@ -199,7 +198,8 @@ def synth_day(
     )
     move = np.abs(np.log(c / p)) / base_vol
     log_v = (
-        st.mkt_volume + st.stock_volume + params.VOL_ABS_RET * (np.minimum(move, 8.0) - 0.8)
+        st.mkt_volume + st.stock_volume
+        + params.VOL_ABS_RET * (np.minimum(move, params.VOL_MOVE_CAP) - 0.8)
         + params.VOL_LOGVOL * (0.5 * st.mkt_logvol + 0.5 * st.stock_logvol)
         + params.VOL_JUMP * jumped - 0.25
     )  # fmt: skip

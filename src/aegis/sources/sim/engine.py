@@ -262,14 +262,18 @@ class DayEngine:
         noise = rng.standard_normal(n) * plan.minute_vol[rows] * np.sqrt(frac * (1 - frac))
         ref = np.exp(plan.latent(ts, rows) + noise)
         bid, ask = floor_grid(ref), ceil_grid(ref)
-        # the latent price sits between bid and ask: the nearer side trades more often, so the
-        # bounce is as large as the tick makes it and no larger
+        # the latent price sits between bid and ask: the nearer side trades far more often
+        # (a quiet minute prints one price, a busy one crosses ticks), some bounce remains
         pos = np.where(ask > bid, (ref - bid) / np.maximum(ask - bid, 1e-9), 0.5)
-        buy = rng.random(n) < pos
+        g = params.SIDE_SHARPNESS
+        p_ask = pos**g / (pos**g + (1.0 - pos) ** g)
+        buy = rng.random(n) < p_ask
         side = np.where(buy, 1, -1).astype(np.int64)
         price = clip_int(np.where(buy, ask, bid), plan.low[rows], plan.high[rows])
         sigma = params.TRADE_SIZE_SIGMA
-        size = self.avg_size[rows] * rng.lognormal(-sigma * sigma / 2, sigma, n)
+        minute = np.minimum((ts - self.open_us) // US_PER_MIN, plan.cont_minutes - 1)
+        size = self.avg_size[rows] * plan.size_mult[minute, rows]
+        size *= rng.lognormal(-sigma * sigma / 2, sigma, n)
         vol = np.maximum(np.rint(size), 1).astype(np.int64)
         f_ts, f_rows, f_px = self._forced
         fa = int(np.searchsorted(f_ts, a, side="left"))

@@ -28,20 +28,23 @@ I64 = NDArray[np.int64]
 CALL_MINUTES = 10  # 15:20–15:30 closing call
 
 
+def _raw_profile(t: F64) -> F64:
+    out: F64 = (
+        0.62 + 2.3 * np.exp(-t / 22.0) + 0.5 * np.exp(-t / 90.0)
+        + 0.8 * np.exp(-(380.0 - t) / 40.0) - 0.17 * np.exp(-(((t - 200.0) / 35.0) ** 2))
+    )  # fmt: skip
+    return out
+
+
+_U_MEAN = float(np.mean(_raw_profile(np.arange(380, dtype=np.float64) + 0.5)))
+
+
 def u_shape(minute: F64) -> F64:
     """Relative activity at ``minute`` after 09:00 of the continuous session (0 … 380): busy
     after the open, a dip over lunch (11:30–13:00), busier into the close. Mean 1 over the
     380 minutes of a normal day."""
-    t = np.asarray(minute, dtype=np.float64)
-    raw = (
-        0.62 + 2.3 * np.exp(-t / 22.0) + 0.5 * np.exp(-t / 90.0)
-        + 0.8 * np.exp(-(380.0 - t) / 40.0) - 0.24 * np.exp(-(((t - 200.0) / 35.0) ** 2))
-    )  # fmt: skip
-    out: F64 = raw / _U_MEAN
+    out: F64 = _raw_profile(np.asarray(minute, dtype=np.float64)) / _U_MEAN
     return out
-
-
-_U_MEAN = 0.9148515865508478  # mean of the raw profile over minutes 0.5 … 379.5
 
 
 def _ar1(
@@ -73,6 +76,7 @@ class DayPlan:
     low_at: I64
     knots: F64  # (minutes + 1) × n_stocks log prices
     activity: F64  # cont_minutes × n_stocks relative trade intensity (mean 1 per stock)
+    size_mult: F64  # cont_minutes × n_stocks: busy minutes trade bigger sizes too
     minute_vol: F64  # per-stock std of log price within a minute, for trade-level noise
     volume: F64  # target daily volume (shares), scales trade sizes
     live: NDArray[np.bool_]
@@ -139,8 +143,17 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
     excite = np.where((bars.jump_at >= 0) & (after >= 0), params.JUMP_EXCITE * decay, 0.0)
     act *= 1.0 + excite
     act /= act.mean(axis=0, keepdims=True)
-    # variance per minute ∝ profile × activity; the closing call moves little
-    var = np.vstack([prof[:, None] * act, np.full((CALL_MINUTES, n), 0.05)])
+    # trade sizes ∝ activity ** SIZE_POWER, normalised so the day's volume is unchanged
+    trades = act * prof[:, None]
+    size_mult = act**params.SIZE_POWER
+    size_mult *= trades.sum(axis=0) / (trades * size_mult).sum(axis=0)
+    # variance per minute ∝ profile × activity ** power; the closing call moves little
+    var = np.vstack(
+        [
+            prof[:, None] ** params.PROFILE_VAR_POWER * act**params.MIN_VAR_POWER,
+            np.full((CALL_MINUTES, n), 0.05),
+        ]
+    )
     var /= var.sum(axis=0, keepdims=True)
     t_shocks = rng.standard_t(params.MIN_T_DF, (minutes, n)) / np.sqrt(
         params.MIN_T_DF / (params.MIN_T_DF - 2)
@@ -157,6 +170,11 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
     path = np.vstack([np.zeros(n), np.cumsum(steps, axis=0)]) + start
     w = np.vstack([np.zeros(n), np.cumsum(var, axis=0)])
     knots = path - w * (path[-1] - end)  # bridge in variance time: hits the close exactly
+    # transient noise (quotes overshooting and coming back): the negative autocorrelation of
+    # minute returns beyond the bid/ask bounce; none on the open and close knots
+    noise = rng.normal(size=(minutes + 1, n)) * np.sqrt(np.vstack([var[:1], var])) * scale
+    noise[0] = noise[-1] = 0.0
+    knots += params.MIN_NOISE * noise
     lo, hi = limits(bars.prev)
     lim = jumped & ((bars.close == hi) | (bars.close == lo))
     jk = np.clip(jm.astype(np.intp) + 1, 1, minutes)
@@ -187,6 +205,7 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
         low_at=o_us + lm.astype(np.int64) * US_PER_MIN + offs[1],
         knots=knots,
         activity=act * prof[:, None],
+        size_mult=size_mult,
         minute_vol=scale / np.sqrt(cont),
         volume=bars.volume.astype(np.float64),
         live=bars.live,

@@ -7,43 +7,50 @@ from __future__ import annotations
 
 T_DF = 4.0  # heavy tails: kurtosis well above the normal's
 
-MARKET_VOL = {0: 0.009, 1: 0.011, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
+MARKET_VOL = {0: 0.0085, 1: 0.0105, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
 KOSDAQ_KOSPI_CORR = 0.8
 KONEX_KOSPI_CORR = 0.4
 INDUSTRY_VOL = 0.007
-IDIO_VOL_LARGE = 0.011  # the largest cap
+IDIO_VOL_LARGE = 0.008  # the largest cap
 IDIO_VOL_SMALL = 0.026  # the smallest cap
 BETA_RANGE = (0.7, 1.3)
 
 # Stochastic volatility: log-volatility AR(1) states (daily), market-wide and per stock.
-MKT_LOGVOL_PHI, MKT_LOGVOL_ETA = 0.96, 0.13
+MKT_LOGVOL_PHI, MKT_LOGVOL_ETA = 0.97, 0.16
 STOCK_LOGVOL_PHI, STOCK_LOGVOL_ETA = 0.93, 0.16
 # Market and industry shock days: probability per day, size (log return std of the shock).
 MKT_SHOCK_P, MKT_SHOCK_SIZE = 0.02, 0.030
 IND_SHOCK_P, IND_SHOCK_SIZE = 0.02, 0.035
-# Stock news jumps: probability per stock-day (small caps ×2), Laplace scale of the size;
-# a share of jumps goes to the ±30 % limit and stays there. After a jump volatility stays up.
-JUMP_P, JUMP_SCALE = 0.010, 0.07
-LIMIT_UP_P, LIMIT_DOWN_P = 0.0035, 0.0006
+# Stock news jumps: probability per stock-day from the largest cap to the smallest (linear in
+# the size rank), Laplace scale of the size (the largest caps' jumps 40 % of it); some stocks
+# go to the ±30 % limit and stay there. After a jump volatility stays up.
+JUMP_P_LARGE, JUMP_P_SMALL, JUMP_SCALE = 0.002, 0.02, 0.07
+LIMIT_UP_P_SMALL, LIMIT_DOWN_P_SMALL = 0.010, 0.0015  # × size rank (0 for the largest)
 JUMP_LOGVOL_KICK = 0.6
 # Prices revert weakly to the real anchor level, so months of simulation do not drift away.
 MEAN_REVERSION = 0.006
 
 # Overnight gap and open-to-close shares of the daily variance (real 005930: 0.90 %/1.12 %).
-GAP_VAR_SHARE = 0.40
+GAP_VAR_SHARE = 0.45
 
 # Daily volume: log-volume = base + market AR(1) + stock AR(1) + terms for the day's move.
 VOL_MKT_PHI, VOL_MKT_ETA = 0.85, 0.17
 VOL_STOCK_PHI, VOL_STOCK_ETA = 0.6, 0.22
-VOL_ABS_RET = 0.45  # per unit of |return| / normal volatility
+VOL_ABS_RET = 0.35  # per unit of |return| / normal volatility (capped at VOL_MOVE_CAP)
+VOL_MOVE_CAP = 4.0
 VOL_LOGVOL = 0.8  # per unit of log-volatility state
 VOL_JUMP = 1.2  # extra log-volume on a news-jump day
 
 # Intraday: minute activity (trade intensity and variance) as a log-AR(1) per stock plus a
 # market-wide component, excited by intraday jumps.
-MIN_ACT_PHI, MIN_ACT_ETA = 0.92, 0.22
+MIN_ACT_PHI, MIN_ACT_ETA = 0.92, 0.28
+MIN_VAR_POWER = 1.2  # a minute's variance ∝ activity ** power: busy minutes move more
+PROFILE_VAR_POWER = 1.3  # volatility is more U-shaped than volume (steeper at the open)
 MIN_MKT_ACT_ETA = 0.10
-MIN_T_DF = 5.0
+MIN_T_DF = 8.0
+SIZE_POWER = 0.3
+SIDE_SHARPNESS = 12.0  # how strongly trades print on the side nearer the latent price
+MIN_NOISE = 0.5  # transient noise on each minute knot per unit of its efficient std
 INTRADAY_JUMP_SHARE = 0.45  # share of news jumps that land during the session (rest overnight)
 JUMP_EXCITE, JUMP_DECAY_MIN = 6.0, 20.0
 
