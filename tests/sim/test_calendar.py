@@ -53,3 +53,27 @@ def test_session_never_overtakes_the_wall_clock(wall: int, speed: float) -> None
     # played at `speed` from `start`, every instant t keeps session(t) ≤ t, through the close
     end_wall = wall + (close_us(day) - start) / speed
     assert close_us(day) <= end_wall + 1
+
+
+def test_krx_holidays_do_not_trade() -> None:
+    from aegis.sources.sim.calendar import next_trading_day
+
+    assert not is_trading_day(date(2026, 10, 9))  # 한글날, a Friday
+    assert not is_trading_day(date(2026, 12, 31))  # the year-end close
+    assert not is_trading_day(date(2026, 9, 24)) and not is_trading_day(date(2026, 9, 25))
+    assert next_trading_day(date(2026, 10, 8)) == date(2026, 10, 12)
+    assert is_trading_day(date(2026, 10, 8))
+
+
+def test_a_holiday_evening_plays_the_previous_trading_day() -> None:
+    assert first_session(kst(2026, 10, 9, 20, 0), 1.0)[0] == date(2026, 10, 8)
+
+
+def test_the_first_trading_day_of_the_year_opens_at_ten() -> None:
+    from aegis.sources.sim.calendar import session_minutes
+
+    first = date(2027, 1, 4)  # 1 January is a holiday, then a weekend
+    assert open_us(first) == kst(2027, 1, 4, 10, 0)
+    assert session_minutes(first) == 330
+    assert open_us(date(2027, 1, 5)) == kst(2027, 1, 5, 9, 0)
+    assert first_session(kst(2027, 1, 4, 9, 30), 1.0)[0] == date(2026, 12, 30)

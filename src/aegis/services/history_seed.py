@@ -58,12 +58,41 @@ async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
     return len(candles)
 
 
+def _simulated(c: Candle) -> bool:
+    """Whether a stored candle is simulated. Until the store records each row's source, a row
+    cannot prove it is real: treat it as simulated (the chain then starts at the snapshot)."""
+    source = getattr(c, "source", None)
+    return source is None or source == "sim"
+
+
+async def real_anchors(store: Store, symbols: list[str]) -> dict[str, tuple[date, int]]:
+    """Each symbol's newest non-simulated daily candle in the store: (KST day, close). The
+    simulator's daily chain starts there, so charts are real as far as data exist."""
+    from aegis.core.timeutil import kst_day
+
+    out: dict[str, tuple[date, int]] = {}
+    for c in await store.latest_candles("1d", symbols):
+        found: Candle | None = c
+        if _simulated(c):
+            older = await store.get_candles(c.symbol, "1d", None, c.start, 1000)
+            found = next((r for r in reversed(older) if not _simulated(r)), None)
+        if found is not None:
+            out[found.symbol] = (kst_day(found.start), found.close)
+    return out
+
+
 async def seed_sim_history(
-    store: Store, instruments: list[Instrument], seed: int, session_day: date
+    store: Store,
+    instruments: list[Instrument],
+    seed: int,
+    session_day: date,
+    anchors: dict[str, tuple[date, int]] | None = None,
 ) -> int:
     """The simulator's own days between the last stored day and the day it plays (exclusive),
-    so daily charts have no gap. These are simulated values (the API labels the source)."""
-    from aegis.sources.sim.daily import synthesize_daily_history
+    each stock's starting after its last real close (``anchors``, by default the shipped
+    snapshot), so daily charts have no gap. These are simulated values (the API labels the
+    source)."""
+    from aegis.sources.sim.daily import Anchors, synthesize_daily_history
     from aegis.sources.sim.universe import Universe
 
     last = await store.get_candles("KOSPI", "1d", None, None, 1)
@@ -75,7 +104,9 @@ async def seed_sim_history(
     end = session_day - timedelta(days=1)
     if first > end:
         return 0
-    bars = synthesize_daily_history(Universe.build(instruments, seed), seed, first, end)
+    u = Universe.build(instruments, seed)
+    chain_anchors = Anchors.latest(u, anchors or {})
+    bars = synthesize_daily_history(u, seed, first, end, chain_anchors)
     candles = [b.to_candle(sym) for sym, rows in bars.items() for b in rows]
     await store.upsert_candles(candles)
     log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from aegis.history.types import DailyBar
 from aegis.reference.listing import SNAPSHOT_DAY
 from aegis.sources.sim import params
-from aegis.sources.sim.calendar import trading_days_between
+from aegis.sources.sim.calendar import is_trading_day, trading_days_between
 from aegis.sources.sim.grid import ceil_grid, clip_int, floor_grid, limits, nearest_grid
 from aegis.sources.sim.universe import Universe, student_t
 
@@ -264,6 +264,8 @@ class DailyChain:
                 bars.index_prev[ix.symbol] = self.anchors.index_close[ix.symbol]
                 bars.index_close[ix.symbol] = self.index_at(ix.symbol, bars.close)
             return bars
+        if not is_trading_day(d):
+            raise ValueError(f"{d} is not a KRX trading day")
         if d > self._last_day:
             self._extend(d)
         return self._days[d]

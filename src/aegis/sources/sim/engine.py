@@ -103,12 +103,29 @@ class DayEngine:
         self.close_vol = np.minimum(
             self._auction_volume(rng, plan.volume * params.CLOSE_AUCTION_SHARE, floor), cap
         ).astype(np.int64)
-        # the trades printing each stock's high and low (forced, so the day's candle is exact)
-        f_rows = np.concatenate([self.pool_rows, self.pool_rows])
-        f_ts = np.concatenate([plan.high_at[self.pool_rows], plan.low_at[self.pool_rows]])
-        f_px = np.concatenate([plan.high[self.pool_rows], plan.low[self.pool_rows]])
+        # forced prints: the trades printing each stock's high and low (so the day's candle is
+        # exact) and the static-VI auction prints (side 0, a larger size)
+        vi = plan.vi
+        vi_mask = pool[vi.rows] & (vi.end_us < self.cont_end_us)
+        vi_rows = vi.rows[vi_mask]
+        f_rows = np.concatenate([self.pool_rows, self.pool_rows, vi_rows])
+        f_ts = np.concatenate(
+            [plan.high_at[self.pool_rows], plan.low_at[self.pool_rows], vi.end_us[vi_mask]]
+        )
+        f_px = np.concatenate(
+            [plan.high[self.pool_rows], plan.low[self.pool_rows], vi.price[vi_mask]]
+        )
+        f_vol = np.concatenate(
+            [self.avg_size[self.pool_rows], self.avg_size[self.pool_rows],
+             self.avg_size[vi_rows] * params.VI_AUCTION_TRADES]
+        )  # fmt: skip
+        f_auction = np.concatenate(
+            [np.zeros(2 * len(self.pool_rows), bool), np.ones(len(vi_rows), bool)]
+        )
         order = np.argsort(f_ts, kind="stable")
         self._forced = (f_ts[order], f_rows[order], f_px[order])
+        self._forced_vol = np.maximum(np.rint(f_vol[order]), 1).astype(np.int64)
+        self._forced_auction = f_auction[order]
         self.sym = np.array(u.symbols, dtype=object)
         self.index_base = index_base or {
             ix.symbol: IndexBase(u.anchor_close, ix.anchor_close) for ix in u.indices
@@ -257,6 +274,8 @@ class DayEngine:
                     ts_l.append(s0 + rng.integers(0, s1 - s0, size=n))
         rows = np.concatenate(rows_l) if rows_l else np.empty(0, np.intp)
         ts = np.concatenate(ts_l).astype(np.int64) if ts_l else np.empty(0, np.int64)
+        trading = ~plan.vi.halted(rows, ts)  # a stock in a VI auction has no continuous trades
+        rows, ts = rows[trading], ts[trading]
         n = len(rows)
         frac = ((ts - self.open_us) % US_PER_MIN) / US_PER_MIN
         noise = rng.standard_normal(n) * plan.minute_vol[rows] * np.sqrt(frac * (1 - frac))
@@ -283,8 +302,9 @@ class DayEngine:
             rows = np.concatenate([rows, fr])
             ts = np.concatenate([ts, f_ts[fa:fb]])
             price = np.concatenate([price, f_px[fa:fb]])
-            vol = np.concatenate([vol, np.maximum(np.rint(self.avg_size[fr]), 1).astype(np.int64)])
-            side = np.concatenate([side, np.where(f_px[fa:fb] >= plan.close[fr], 1, -1)])
+            vol = np.concatenate([vol, self._forced_vol[fa:fb]])
+            f_side = np.where(f_px[fa:fb] >= plan.close[fr], 1, -1)
+            side = np.concatenate([side, np.where(self._forced_auction[fa:fb], 0, f_side)])
         lo_i = int(np.searchsorted(self._replay_ts, a, side="right"))
         hi_i = int(np.searchsorted(self._replay_ts, b, side="right"))
         if hi_i > lo_i:

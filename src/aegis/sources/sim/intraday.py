@@ -22,6 +22,7 @@ from aegis.sources.sim.calendar import CONT_END_MIN, US_PER_MIN, open_minute, op
 from aegis.sources.sim.daily import DayBars, day_rng
 from aegis.sources.sim.grid import clip_int, limits, nearest_grid
 from aegis.sources.sim.universe import Universe, factor_shocks
+from aegis.sources.sim.vi import ViEvents, find_static_vi
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -80,6 +81,7 @@ class DayPlan:
     minute_vol: F64  # per-stock std of log price within a minute, for trade-level noise
     volume: F64  # target daily volume (shares), scales trade sizes
     live: NDArray[np.bool_]
+    vi: ViEvents  # static VI interruptions of the day
 
     def latent(self, ts: I64, rows: NDArray[np.intp]) -> F64:
         """Log price of stock ``rows[j]`` at ``ts[j]``, linear between minute knots."""
@@ -189,6 +191,15 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
     hm = np.minimum(hm, cont - 1)
     lm = np.minimum(lm, cont - 1)
     offs = rng.integers(1, US_PER_MIN, size=(2, n))
+    high_at = o_us + hm.astype(np.int64) * US_PER_MIN + offs[0]
+    low_at = o_us + lm.astype(np.int64) * US_PER_MIN + offs[1]
+    vi = find_static_vi(knots, bars.open, bars.low, bars.high, o_us, cont)
+    cont_end = o_us + cont * US_PER_MIN
+    for at in (high_at, low_at):  # the trade printing the high/low is never inside a VI
+        for j in range(len(vi.rows)):
+            k = vi.rows[j]
+            if vi.start_us[j] <= at[k] < vi.end_us[j]:
+                at[k] = vi.end_us[j] + 1 if vi.end_us[j] < cont_end else vi.start_us[j] - 1
     return DayPlan(
         day=bars.day,
         open_us=o_us,
@@ -201,12 +212,13 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
         close=bars.close,
         high=bars.high,
         low=bars.low,
-        high_at=o_us + hm.astype(np.int64) * US_PER_MIN + offs[0],
-        low_at=o_us + lm.astype(np.int64) * US_PER_MIN + offs[1],
+        high_at=high_at,
+        low_at=low_at,
         knots=knots,
         activity=act * prof[:, None],
         size_mult=size_mult,
         minute_vol=scale / np.sqrt(cont),
         volume=bars.volume.astype(np.float64),
         live=bars.live,
+        vi=vi,
     )

@@ -62,6 +62,7 @@ TRADE_SIZE_SIGMA = 1.0  # log-normal spread of trade sizes
 OPEN_AUCTION_SHARE = 0.02  # share of the day's volume matched at the 09:00 auction
 CLOSE_AUCTION_SHARE = 0.05  # at the 15:30 auction
 AUCTION_MIN_TRADES = 5.0  # an auction print is at least this many average trades
+VI_AUCTION_TRADES = 10.0  # a static-VI auction print, in average trades
 
 CHUNK_US = 100_000  # one batch = 100 ms of session time
 INDEX_EVERY_US = 2_000_000  # KOSPI/KOSDAQ published every 2 s of session time

@@ -14,7 +14,7 @@ from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
 from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.sim.calendar import close_us, first_session, open_us
-from aegis.sources.sim.daily import DailyChain
+from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
 from aegis.sources.sim.universe import Universe
@@ -65,6 +65,11 @@ class SimSource(Source):
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
+
+    def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
+        """Chain from each symbol's last real daily close (day, close in minor units) instead
+        of the shipped snapshot; called before ``run``."""
+        self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
     def prev_closes(self) -> dict[str, int]:
         """The current session day's previous close per symbol (minor units): what change and
