@@ -278,7 +278,9 @@ class DayEngine:
         rows, ts = rows[trading], ts[trading]
         n = len(rows)
         frac = ((ts - self.open_us) % US_PER_MIN) / US_PER_MIN
-        noise = rng.standard_normal(n) * plan.minute_vol[rows] * np.sqrt(frac * (1 - frac))
+        minute = np.minimum((ts - self.open_us) // US_PER_MIN, plan.cont_minutes - 1)
+        sd = plan.minute_vol[minute, rows]
+        noise = rng.standard_normal(n) * sd * np.sqrt(frac * (1 - frac))
         ref = np.exp(plan.latent(ts, rows) + noise)
         bid, ask = floor_grid(ref), ceil_grid(ref)
         # the latent price sits between bid and ask: the nearer side trades far more often
@@ -290,7 +292,6 @@ class DayEngine:
         side = np.where(buy, 1, -1).astype(np.int64)
         price = clip_int(np.where(buy, ask, bid), plan.low[rows], plan.high[rows])
         sigma = params.TRADE_SIZE_SIGMA
-        minute = np.minimum((ts - self.open_us) // US_PER_MIN, plan.cont_minutes - 1)
         size = self.avg_size[rows] * plan.size_mult[minute, rows]
         size *= rng.lognormal(-sigma * sigma / 2, sigma, n)
         vol = np.maximum(np.rint(size), 1).astype(np.int64)

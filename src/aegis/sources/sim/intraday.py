@@ -78,7 +78,7 @@ class DayPlan:
     knots: F64  # (minutes + 1) × n_stocks log prices
     activity: F64  # cont_minutes × n_stocks relative trade intensity (mean 1 per stock)
     size_mult: F64  # cont_minutes × n_stocks: busy minutes trade bigger sizes too
-    minute_vol: F64  # per-stock std of log price within a minute, for trade-level noise
+    minute_vol: F64  # (minutes × n_stocks) std of log price over each minute: trade-level noise
     volume: F64  # target daily volume (shares), scales trade sizes
     live: NDArray[np.bool_]
     vi: ViEvents  # static VI interruptions of the day
@@ -217,7 +217,7 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
         knots=knots,
         activity=act * prof[:, None],
         size_mult=size_mult,
-        minute_vol=scale / np.sqrt(cont),
+        minute_vol=np.sqrt(var) * scale,
         volume=bars.volume.astype(np.float64),
         live=bars.live,
         vi=vi,

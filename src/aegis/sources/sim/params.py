@@ -11,8 +11,8 @@ MARKET_VOL = {0: 0.0085, 1: 0.0105, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX f
 KOSDAQ_KOSPI_CORR = 0.8
 KONEX_KOSPI_CORR = 0.4
 INDUSTRY_VOL = 0.007
-IDIO_VOL_LARGE = 0.008  # the largest cap
-IDIO_VOL_SMALL = 0.026  # the smallest cap
+IDIO_VOL_LARGE = 0.011  # the largest cap
+IDIO_VOL_SMALL = 0.030  # the smallest cap
 BETA_RANGE = (0.7, 1.3)
 
 # Stochastic volatility: log-volatility AR(1) states (daily), market-wide and per stock.
@@ -44,7 +44,7 @@ VOL_JUMP = 1.2  # extra log-volume on a news-jump day
 # Intraday: minute activity (trade intensity and variance) as a log-AR(1) per stock plus a
 # market-wide component, excited by intraday jumps.
 MIN_ACT_PHI, MIN_ACT_ETA = 0.92, 0.28
-MIN_VAR_POWER = 1.2  # a minute's variance ∝ activity ** power: busy minutes move more
+MIN_VAR_POWER = 1.0  # a minute's variance ∝ activity ** power: busy minutes move more
 PROFILE_VAR_POWER = 1.3  # volatility is more U-shaped than volume (steeper at the open)
 MIN_MKT_ACT_ETA = 0.10
 MIN_T_DF = 8.0
