@@ -27,6 +27,8 @@ I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 SOURCE = "sim"
 SEQ_PER_CHUNK = 1_000_000
+CATCH_UP_SEQ0 = 10**12
+CATCH_UP_SEQ_PER_SPAN = 10**7
 _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
 
 
@@ -316,10 +318,32 @@ class DayEngine:
             side = np.concatenate([side, self._replay_cols["side"][lo_i:hi_i]])
         return _Part(rows, ts, price, vol, side, _RANK_TRADE)
 
+    def catch_up(self, until_us: int) -> list[Tick] | None:
+        """One span (up to ``CATCH_UP_SPAN_US``) of the session between what was emitted and
+        the chunk holding ``until_us``, drawn in one go from its own random stream: how a sim
+        that joins a day late fills the morning at once. None when caught up. Sequence numbers
+        live above every chunk's, so catch-up ticks never collide with live ones."""
+        last = min(max(0, (until_us - self.open_us) // self.chunk_us), self.n_chunks)
+        if self.done or self.next_chunk >= last:
+            return None
+        a = self.open_us + self.next_chunk * self.chunk_us
+        b = min(a + params.CATCH_UP_SPAN_US, self.open_us + int(last) * self.chunk_us)
+        b = min(b, self.close_us)
+        rng = np.random.default_rng([self.seed, 7, self.day.toordinal(), self.next_chunk])
+        seq0 = CATCH_UP_SEQ0 + self.next_chunk * CATCH_UP_SEQ_PER_SPAN
+        out = self._span(rng, a, b, seq0)
+        self.next_chunk = int(-(-(b - self.open_us) // self.chunk_us))
+        if self.next_chunk >= self.n_chunks:
+            self.done = True
+        return out
+
     def _chunk(self, k: int) -> list[Tick]:
         rng = np.random.default_rng([self.seed, 4, self.day.toordinal(), k])
-        a = self.open_us + k * self.chunk_us
-        b = self.chunk_end(k)
+        return self._span(
+            rng, self.open_us + k * self.chunk_us, self.chunk_end(k), (k + 1) * SEQ_PER_CHUNK
+        )
+
+    def _span(self, rng: np.random.Generator, a: int, b: int, seq0: int) -> list[Tick]:
         opening: list[Tick] = []
         if not self.opened:
             self.opened = True
@@ -341,7 +365,7 @@ class DayEngine:
         if b == self.close_us:
             prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
-        return opening + self._to_ticks((k + 1) * SEQ_PER_CHUNK, parts)
+        return opening + self._to_ticks(seq0, parts)
 
     def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
         parts = [p for p in parts if len(p.rows)]

@@ -50,7 +50,7 @@ MIN_MKT_ACT_ETA = 0.10
 MIN_T_DF = 8.0
 SIZE_POWER = 0.3
 SIDE_SHARPNESS = 12.0  # how strongly trades print on the side nearer the latent price
-MIN_NOISE = 0.5  # transient noise on each minute knot per unit of its efficient std
+MIN_NOISE = 0.3  # transient noise on each minute knot per unit of its efficient std
 INTRADAY_JUMP_SHARE = 0.45  # share of news jumps that land during the session (rest overnight)
 JUMP_EXCITE, JUMP_DECAY_MIN = 6.0, 20.0
 
@@ -65,4 +65,5 @@ AUCTION_MIN_TRADES = 5.0  # an auction print is at least this many average trade
 VI_AUCTION_TRADES = 10.0  # a static-VI auction print, in average trades
 
 CHUNK_US = 100_000  # one batch = 100 ms of session time
+CATCH_UP_SPAN_US = 60_000_000  # a late-joining sim fills the morning a minute per batch
 INDEX_EVERY_US = 2_000_000  # KOSPI/KOSDAQ published every 2 s of session time

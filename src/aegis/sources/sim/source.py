@@ -102,16 +102,20 @@ class SimSource(Source):
         be dropped as duplicates, leaving the market frozen until it caught up)."""
         self._resume_us = ts_us
 
-    def _start(self, wall: int) -> tuple[date, int] | None:
-        """The next (day, session start) to play now, or None to wait."""
+    def _start(self, wall: int) -> tuple[date, int, int] | None:
+        """The next (day, session time now, session time to emit from) to play, or None to
+        wait. A day joined late is emitted from its open, as fast as ingest takes it, so its
+        charts are full at once; after a restart, from the last stored tick."""
         if self.replay is not None:
-            return None if self.engine is not None else (self.replay, open_us(self.replay))
+            at = open_us(self.replay)
+            return None if self.engine is not None else (self.replay, at, at)
         day, start = first_session(wall, self.speed)
         if self.engine is not None and day <= self.engine.day:
             return None
         if self._resume_us is not None and kst_day(self._resume_us) == day:
             start = max(start, min(self._resume_us, close_us(day)))
-        return day, start
+            return day, start, start
+        return day, start, open_us(day)
 
     async def run(self, sink: TickSink) -> None:
         self.set_state(SourceState.CONNECTING)
@@ -122,14 +126,15 @@ class SimSource(Source):
                 if self.engine is None or self.engine.done:
                     nxt = self._start(wall)
                     if nxt is not None:
-                        day, start = nxt
+                        day, start, emit_from = nxt
                         # Building a day's paths takes ~0.1 s of numpy: off the event loop.
                         engine = await asyncio.to_thread(self._prepare, day)
-                        engine.join_at(start)
+                        engine.join_at(emit_from)
                         self.engine = engine
                         self._apply_prev_closes()
-                        anchor_wall, anchor_session = self._clock(), start
                         self.set_state(SourceState.LIVE)
+                        await self._catch_up(engine, start, sink)
+                        anchor_wall, anchor_session = self._clock(), start
                 engine_now = self.engine
                 if engine_now is None or engine_now.done:
                     self._update_details()
@@ -145,6 +150,15 @@ class SimSource(Source):
         except asyncio.CancelledError:
             self.set_state(SourceState.STOPPED)
             raise
+
+    async def _catch_up(self, engine: DayEngine, until_us: int, sink: TickSink) -> None:
+        """The part of the day before ``until_us`` not yet emitted, a minute of session per
+        batch computed off the event loop, as fast as the sink takes it."""
+        while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+            if batch:
+                await sink.ticks(batch)
+                self.status.messages += len(batch)
+                self.status.last_message_us = self._clock()
 
     def _update_details(self) -> None:
         e = self.engine
