@@ -288,8 +288,10 @@ class DayEngine:
         # the latent price sits between bid and ask: the nearer side trades far more often
         # (a quiet minute prints one price, a busy one crosses ticks), some bounce remains
         pos = np.where(ask > bid, (ref - bid) / np.maximum(ask - bid, 1e-9), 0.5)
-        g = params.SIDE_SHARPNESS
-        p_ask = pos**g / (pos**g + (1.0 - pos) ** g)
+        # ... and persistent order flow decides between two nearly equidistant sides
+        pos = np.clip(pos, 1e-6, 1 - 1e-6)
+        logit = params.SIDE_SHARPNESS * np.log(pos / (1.0 - pos)) + plan.flow[minute, rows]
+        p_ask = 1.0 / (1.0 + np.exp(-logit))
         buy = rng.random(n) < p_ask
         side = np.where(buy, 1, -1).astype(np.int64)
         price = clip_int(np.where(buy, ask, bid), plan.low[rows], plan.high[rows])

@@ -78,6 +78,7 @@ class DayPlan:
     knots: F64  # (minutes + 1) × n_stocks log prices
     activity: F64  # cont_minutes × n_stocks relative trade intensity (mean 1 per stock)
     size_mult: F64  # cont_minutes × n_stocks: busy minutes trade bigger sizes too
+    flow: F64  # cont_minutes × n_stocks order-flow imbalance (logit of buying), persistent
     minute_vol: F64  # (minutes × n_stocks) std of log price over each minute: trade-level noise
     volume: F64  # target daily volume (shares), scales trade sizes
     live: NDArray[np.bool_]
@@ -217,6 +218,7 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
         knots=knots,
         activity=act * prof[:, None],
         size_mult=size_mult,
+        flow=_ar1(rng, cont, (n,), params.FLOW_PHI, params.FLOW_ETA),
         minute_vol=np.sqrt(var) * scale,
         volume=bars.volume.astype(np.float64),
         live=bars.live,

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 T_DF = 4.0  # heavy tails: kurtosis well above the normal's
 
-MARKET_VOL = {0: 0.0085, 1: 0.0105, 2: 0.010}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
+MARKET_VOL = {0: 0.010, 1: 0.012, 2: 0.011}  # KOSPI, KOSDAQ(+GLOBAL), KONEX factor
 KOSDAQ_KOSPI_CORR = 0.8
 KONEX_KOSPI_CORR = 0.4
 INDUSTRY_VOL = 0.007
-IDIO_VOL_LARGE = 0.011  # the largest cap
+IDIO_VOL_LARGE = 0.016  # the largest cap
 IDIO_VOL_SMALL = 0.030  # the smallest cap
 BETA_RANGE = (0.7, 1.3)
 
 # Stochastic volatility: log-volatility AR(1) states (daily), market-wide and per stock.
 MKT_LOGVOL_PHI, MKT_LOGVOL_ETA = 0.97, 0.16
-STOCK_LOGVOL_PHI, STOCK_LOGVOL_ETA = 0.93, 0.16
+STOCK_LOGVOL_PHI, STOCK_LOGVOL_ETA = 0.93, 0.11
 # Market and industry shock days: probability per day, size (log return std of the shock).
 MKT_SHOCK_P, MKT_SHOCK_SIZE = 0.02, 0.030
 IND_SHOCK_P, IND_SHOCK_SIZE = 0.02, 0.035
@@ -50,6 +50,7 @@ MIN_MKT_ACT_ETA = 0.10
 MIN_T_DF = 8.0
 SIZE_POWER = 0.3
 SIDE_SHARPNESS = 12.0  # how strongly trades print on the side nearer the latent price
+FLOW_PHI, FLOW_ETA = 0.85, 1.0  # minute order-flow imbalance: log-odds of buying, AR(1)
 MIN_NOISE = 0.3  # transient noise on each minute knot per unit of its efficient std
 INTRADAY_JUMP_SHARE = 0.45  # share of news jumps that land during the session (rest overnight)
 JUMP_EXCITE, JUMP_DECAY_MIN = 6.0, 20.0
