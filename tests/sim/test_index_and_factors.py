@@ -77,7 +77,7 @@ def test_daily_returns_correlate_within_industry_and_with_market(universe: Unive
         for j in range(i + 1, n):
             (same if ind[i] == ind[j] else other).append(corr[i, j])
     assert np.mean(other) > 0.05  # the market factor (jumps and idiosyncratic news dilute it)
-    assert np.mean(same) > np.mean(other) + 0.05  # the industry factor
+    assert np.mean(same) > np.mean(other) + 0.03  # the industry factor
 
 
 def test_return_shocks_are_heavy_tailed(universe: Universe) -> None:

@@ -133,7 +133,7 @@ async def test_a_sim_started_mid_session_emits_the_day_from_its_open_at_once() -
     source = SimSource(settings, small_market(), wall_clock=clock)
     sink = CollectingSink(want=10**9)
     task = asyncio.create_task(source.run(sink))
-    deadline = asyncio.get_running_loop().time() + 60
+    deadline = asyncio.get_running_loop().time() + 300  # generous: a busy 2-core machine
     start = to_us(datetime(2026, 11, 20, 10, 30, tzinfo=KST))
     while asyncio.get_running_loop().time() < deadline:
         if any(t.ts >= start for b in sink.batches for t in b):
