@@ -58,11 +58,11 @@ async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
     return len(candles)
 
 
-def _simulated(c: Candle) -> bool:
-    """Whether a stored candle is simulated. Until the store records each row's source, a row
-    cannot prove it is real: treat it as simulated (the chain then starts at the snapshot)."""
+def _source(c: Candle) -> str | None:
+    """A stored candle's source. Until the store records it per row, None: such a row cannot
+    prove it is real, so the chain starts at the shipped snapshot."""
     source = getattr(c, "source", None)
-    return source is None or source == "sim"
+    return source if isinstance(source, str) else None
 
 
 async def real_anchors(store: Store, symbols: list[str]) -> dict[str, tuple[date, int]]:
@@ -73,9 +73,11 @@ async def real_anchors(store: Store, symbols: list[str]) -> dict[str, tuple[date
     out: dict[str, tuple[date, int]] = {}
     for c in await store.latest_candles("1d", symbols):
         found: Candle | None = c
-        if _simulated(c):
+        if _source(c) is None:
+            continue
+        if _source(c) == "sim":  # walk back past the simulated days
             older = await store.get_candles(c.symbol, "1d", None, c.start, 1000)
-            found = next((r for r in reversed(older) if not _simulated(r)), None)
+            found = next((r for r in reversed(older) if _source(r) not in (None, "sim")), None)
         if found is not None:
             out[found.symbol] = (kst_day(found.start), found.close)
     return out
