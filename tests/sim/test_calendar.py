@@ -77,3 +77,17 @@ def test_the_first_trading_day_of_the_year_opens_at_ten() -> None:
     assert session_minutes(first) == 330
     assert open_us(date(2027, 1, 5)) == kst(2027, 1, 5, 9, 0)
     assert first_session(kst(2027, 1, 4, 9, 30), 1.0)[0] == date(2026, 12, 30)
+
+
+def test_krx_phases_of_a_day_including_off_hours() -> None:
+    from aegis.sources.sim.phases import phase_at
+
+    day = (2026, 11, 20)
+    expected = {
+        (8, 0): "closed", (8, 35): "pre_off_hours", (8, 50): "opening_auction",
+        (9, 0): "continuous", (15, 25): "closing_auction", (15, 35): "closed",
+        (15, 45): "post_off_hours", (17, 0): "after_hours_single_price", (18, 30): "closed",
+    }  # fmt: skip
+    assert {hm: phase_at(kst(*day, *hm)) for hm in expected} == expected
+    assert phase_at(kst(2027, 1, 4, 9, 30)) == "opening_auction"  # the 10:00 first-day open
+    assert phase_at(kst(2026, 10, 9, 11, 0)) == "closed"  # 한글날

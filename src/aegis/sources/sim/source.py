@@ -16,6 +16,7 @@ from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.sim.calendar import close_us, first_session, open_us
 from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
+from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
 from aegis.sources.sim.universe import Universe
 
@@ -64,6 +65,7 @@ class SimSource(Source):
         self._resume_us: int | None = None
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
+        self._anchor_wall = self._anchor_session = 0
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
@@ -135,6 +137,7 @@ class SimSource(Source):
                         self.set_state(SourceState.LIVE)
                         await self._catch_up(engine, start, sink)
                         anchor_wall, anchor_session = self._clock(), start
+                        self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
                 if engine_now is None or engine_now.done:
                     self._update_details()
@@ -160,6 +163,16 @@ class SimSource(Source):
                 self.status.messages += len(batch)
                 self.status.last_message_us = self._clock()
 
+    def _session_now(self, e: DayEngine) -> int:
+        """Session time now: the engine's, and after the close the session clock running on
+        (so the off-hours phases show)."""
+        if not e.done:
+            return e.session_us
+        return max(
+            e.session_us,
+            self._anchor_session + int((self._clock() - self._anchor_wall) * self.speed),
+        )
+
     def _update_details(self) -> None:
         e = self.engine
         if e is None:
@@ -168,6 +181,7 @@ class SimSource(Source):
             "sessionDay": e.day.isoformat(),
             "sessionTime": from_us(e.session_us).astimezone(KST).isoformat(timespec="seconds"),
             "phase": e.phase(),
+            "krxPhase": phase_at(self._session_now(e)),
             "speed": self.speed,
             "replay": self.replay.isoformat() if self.replay else None,
             "symbols": int(np.count_nonzero(self.emit)) + len(self.universe.indices),
