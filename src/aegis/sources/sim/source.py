@@ -162,6 +162,7 @@ class SimSource(Source):
                 await sink.ticks(batch)
                 self.status.messages += len(batch)
                 self.status.last_message_us = self._clock()
+            self._update_details()
 
     def _session_now(self, e: DayEngine) -> int:
         """Session time now: the engine's, and after the close the session clock running on
