@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
+
 from aegis.domain import krx
 from aegis.sources.sim.daily import DailyChain, synthesize_daily_history
 from aegis.sources.sim.universe import Universe
@@ -25,11 +27,28 @@ def test_daily_history_chains_from_the_real_close(universe: Universe) -> None:
     assert bars["KOSPI"][0].open > 0
 
 
-def test_a_simulated_session_closes_where_the_daily_chain_says(universe: Universe) -> None:
+def test_a_played_day_opens_closes_and_peaks_exactly_at_its_daily_chain_candle(
+    universe: Universe,
+) -> None:
     engine, ticks = run_day(universe, day=DAY)
-    chain = DailyChain(universe, 7)
+    bars = DailyChain(universe, 7).day(DAY)
+    seen: dict[str, list[int]] = {}
+    for t in ticks:
+        if t.symbol in universe.symbols[: universe.n_stocks]:
+            o = seen.setdefault(t.symbol, [t.price, t.price, t.price, t.price, 0])
+            o[1], o[2], o[3] = max(o[1], t.price), min(o[2], t.price), t.price
+            o[4] += t.volume
+    live = {s: k for s, k in stock_rows(universe).items() if bars.live[k]}
+    assert live and len(live) < universe.n_stocks  # the sample holds suspended stocks too
+    for s, k in live.items():
+        expected = [int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close)]
+        assert seen[s][:4] == expected, s
     closes = {t.symbol: t.price for t in ticks if t.ts == engine.close_us}
-    rows = stock_rows(universe)
-    bars = chain.day(DAY)
-    assert all(closes[s] == int(bars.close[k]) for s, k in rows.items())
     assert closes["KOSPI"] == bars.index_close["KOSPI"]
+
+
+def test_suspended_stocks_do_not_trade(universe: Universe) -> None:
+    _, ticks = run_day(universe, day=DAY)
+    suspended = {universe.symbols[k] for k in np.flatnonzero(universe.suspended)}
+    assert suspended
+    assert not [t for t in ticks if t.symbol in suspended]

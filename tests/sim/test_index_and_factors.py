@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 
 from aegis.domain.ticks import Tick
-from aegis.sources.sim.calendar import weekdays_between
+from aegis.sources.sim.calendar import trading_days_between
 from aegis.sources.sim.daily import DailyChain
 from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.universe import Universe, factor_shocks
@@ -21,7 +21,9 @@ def _cap_index(u: Universe, symbol: str, prices: dict[str, int], engine: DayEngi
     """Recomputed from scratch: base value × Σ shares·price / Σ shares·base price."""
     ix = next(i for i in u.indices if i.symbol == symbol)
     base = engine.index_base[symbol]
-    cap = sum(int(u.shares[k]) * prices[u.symbols[k]] for k in ix.members)
+    # a suspended stock has no print: it counts at its previous close
+    at = {u.symbols[k]: int(engine.plan.prev[k]) for k in ix.members} | prices
+    cap = sum(int(u.shares[k]) * at[u.symbols[k]] for k in ix.members)
     base_cap = sum(int(u.shares[k]) * int(base.prices[k]) for k in ix.members)
     return (2 * cap * base.value + base_cap) // (2 * base_cap)
 
@@ -63,19 +65,19 @@ def test_first_index_prev_close_is_the_real_close(universe: Universe) -> None:
 
 def test_daily_returns_correlate_within_industry_and_with_market(universe: Universe) -> None:
     chain = DailyChain(universe, 5)
-    days = weekdays_between(date(2026, 3, 23), date(2026, 10, 30))
+    days = trading_days_between(date(2026, 3, 23), date(2026, 10, 30))
     closes = np.array([chain.day(d).close for d in days], dtype=float)
     prev = np.vstack([universe.anchor_close[None, :], closes[:-1]])
-    r = np.log(closes / prev)
+    r = np.log(closes / prev)[:, ~universe.suspended]
     corr = np.corrcoef(r.T)
-    ind = universe.industry
+    ind = universe.industry[~universe.suspended]
     same, other = [], []
-    n = universe.n_stocks
+    n = len(ind)
     for i in range(n):
         for j in range(i + 1, n):
             (same if ind[i] == ind[j] else other).append(corr[i, j])
-    assert np.mean(other) > 0.1  # the market factor
-    assert np.mean(same) > np.mean(other) + 0.05  # the industry factor
+    assert np.mean(other) > 0.05  # the market factor (jumps and idiosyncratic news dilute it)
+    assert np.mean(same) > np.mean(other) + 0.03  # the industry factor
 
 
 def test_return_shocks_are_heavy_tailed(universe: Universe) -> None:

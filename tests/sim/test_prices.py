@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aegis.domain import krx
-from aegis.sources.sim.calendar import is_weekday
+from aegis.sources.sim.calendar import is_trading_day, prev_trading_day
 from aegis.sources.sim.grid import ceil_grid, floor_grid, nearest_grid
 from aegis.sources.sim.universe import Universe
 from tests.sim.conftest import run_day, stock_rows
@@ -32,8 +32,8 @@ def test_every_stock_tick_on_grid_within_daily_limits(
     universe: Universe, seed: int, offset: int
 ) -> None:
     day = date(2026, 3, 23) + timedelta(days=offset)
-    if not is_weekday(day):
-        day -= timedelta(days=day.weekday() - 4)
+    if not is_trading_day(day):
+        day = prev_trading_day(day)
     engine, ticks = run_day(universe, seed=seed, day=day, rate=2.0, chunk_us=60_000_000)
     rows = stock_rows(universe)
     assert ticks

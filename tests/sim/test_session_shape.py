@@ -12,11 +12,11 @@ from aegis.sources.sim.universe import Universe
 Day = tuple[DayEngine, list[Tick]]
 
 
-def test_one_opening_and_one_closing_auction_print_per_stock(
+def test_one_opening_and_one_closing_auction_print_per_trading_stock(
     universe: Universe, full_day: Day
 ) -> None:
     engine, ticks = full_day
-    stocks = set(universe.symbols[: universe.n_stocks])
+    stocks = {s for k, s in enumerate(universe.symbols[: universe.n_stocks]) if engine.plan.live[k]}
     opening = [t for t in ticks if t.ts == engine.open_us and t.symbol in stocks]
     closing = [t for t in ticks if t.ts == engine.close_us and t.symbol in stocks]
     assert sorted(t.symbol for t in opening) == sorted(stocks)
@@ -61,3 +61,18 @@ def test_intraday_volume_is_u_shaped(full_day: Day) -> None:
     first, lunch, last = mean(0, 30), mean(180, 240), mean(350, 380)
     assert first > 1.5 * lunch
     assert last > 1.3 * lunch
+
+
+def test_tick_rate_is_the_mean_number_of_trades_per_simulated_second(
+    universe: Universe, full_day: Day
+) -> None:
+    """``AEGIS_SIM_TICK_RATE`` (8 here): continuous-session trades over the whole emitted
+    market per second of session time, on average over 09:00–15:20 (the U-shape moves the
+    instantaneous rate around it); auction prints and index ticks come on top."""
+    engine, ticks = full_day
+    stocks = set(universe.symbols[: universe.n_stocks])
+    trades = sum(
+        1 for t in ticks if t.symbol in stocks and engine.open_us < t.ts < engine.cont_end_us
+    )
+    seconds = (engine.cont_end_us - engine.open_us) / 1e6
+    assert abs(trades / seconds - 8.0) < 0.08  # ± 1 %: Poisson noise is 0.2 % here

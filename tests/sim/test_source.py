@@ -114,3 +114,35 @@ async def test_restart_resumes_after_the_last_stored_tick() -> None:
     continuous = [t for b in sink.batches for t in b if t.ts > opening]
     assert continuous
     assert min(t.ts for t in continuous) >= resume - 1_000_000
+
+
+async def test_a_sim_started_mid_session_emits_the_day_from_its_open_at_once() -> None:
+    """Started at 10:35 KST on a trading day: the charts get 09:00 … 10:35 straight away (no
+    empty morning), and no tick is stamped after the wall clock."""
+
+    class MidMorning:
+        def __init__(self) -> None:
+            self.now = to_us(datetime(2026, 11, 20, 10, 35, tzinfo=KST))
+
+        def __call__(self) -> int:
+            self.now += 1_000  # a millisecond per reading: the catch-up is what fills the morning
+            return self.now
+
+    clock = MidMorning()
+    settings = Settings(sim_symbols="005930", sim_speed=1.0, sim_tick_rate=5.0)
+    source = SimSource(settings, small_market(), wall_clock=clock)
+    sink = CollectingSink(want=10**9)
+    task = asyncio.create_task(source.run(sink))
+    deadline = asyncio.get_running_loop().time() + 300  # generous: a busy 2-core machine
+    start = to_us(datetime(2026, 11, 20, 10, 30, tzinfo=KST))
+    while asyncio.get_running_loop().time() < deadline:
+        if any(t.ts >= start for b in sink.batches for t in b):
+            break
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    ticks = [t for b in sink.batches for t in b if t.symbol == "005930"]
+    assert ticks[0].ts == to_us(datetime(2026, 11, 20, 9, 0, tzinfo=KST))
+    assert max(t.ts for t in ticks) >= start
+    assert max(t.ts for t in ticks) <= clock.now

@@ -110,3 +110,44 @@ def research(rounds: int = 50, companies: int = 20) -> None:
         f"p50 {res.page_p50_ms:.1f} ms, max {res.page_max_ms:.1f} ms; "
         f"slowest single call per endpoint (ms): {res.call_max_ms}"
     )
+
+
+@bench_app.command("sim-realism")
+def sim_realism(
+    quick: Annotated[bool, typer.Option(help="a ~120-stock market, 30 days, 1 session")] = False,
+    seed: int = 42,
+    days: Annotated[int, typer.Option(help="simulated trading days (daily facts)")] = 250,
+    sessions: Annotated[int, typer.Option(help="simulated sessions (minute facts)")] = 10,
+    rate: Annotated[float, typer.Option(help="AEGIS_SIM_TICK_RATE of the whole market")] = 200.0,
+    plots: Annotated[str | None, typer.Option(help="folder for the two PNG plots")] = None,
+) -> None:
+    """The simulator's stylised facts beside the real KRX data, with the target bands."""
+    from pathlib import Path
+
+    from rich.table import Table
+
+    from aegis.bench import sim_realism as b
+    from aegis.reference import load_instruments
+
+    market = b.quick_market() if quick else load_instruments()
+    if quick:
+        days, sessions = min(days, 30), 1
+    res = b.run(
+        market, seed=seed, days=days, sessions=sessions, rate=rate,
+        rules_rate=rate / 20 if quick else rate, progress=lambda s: console.print(f"… {s}"),
+    )  # fmt: skip
+    table = Table(title="simulated vs real KRX (median and range over sessions)")
+    for col in ("stylised fact", "real", "simulated", "target", "within"):
+        table.add_column(col)
+    for row in res.rows:
+        mark = "—" if row.ok is None else ("[green]yes[/green]" if row.ok else "[red]no[/red]")
+        table.add_row(row.fact, row.real, row.sim, row.band, mark)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    Console(width=200).print(table)
+    console.print(
+        f"{res.stocks:,} stocks, {res.days} days, {res.sessions} sessions, seed {seed}, "
+        f"{res.seconds:.0f} s"
+    )
+    if plots:
+        for path in b.plot(res, Path(plots)):
+            console.print(f"plot: {path}")

@@ -72,12 +72,42 @@ async def seed_real_history(
     return len(candles)
 
 
+def _source(c: Candle) -> str | None:
+    """A stored candle's source; None where it is not known (rows from before sources were
+    stored per row): such a row cannot prove it is real."""
+    return None if c.source == "unknown" else c.source
+
+
+async def real_anchors(store: Store, symbols: list[str]) -> dict[str, tuple[date, int]]:
+    """Each symbol's newest non-simulated daily candle in the store: (KST day, close). The
+    simulator's daily chain starts there, so charts are real as far as data exist."""
+    from aegis.core.timeutil import kst_day
+
+    out: dict[str, tuple[date, int]] = {}
+    for c in await store.latest_candles("1d", symbols):
+        found: Candle | None = c
+        if _source(c) is None:
+            continue
+        if _source(c) == "sim":  # walk back past the simulated days
+            older = await store.get_candles(c.symbol, "1d", None, c.start, 1000)
+            found = next((r for r in reversed(older) if _source(r) not in (None, "sim")), None)
+        if found is not None:
+            out[found.symbol] = (kst_day(found.start), found.close)
+    return out
+
+
 async def seed_sim_history(
-    store: Store, instruments: list[Instrument], seed: int, session_day: date
+    store: Store,
+    instruments: list[Instrument],
+    seed: int,
+    session_day: date,
+    anchors: dict[str, tuple[date, int]] | None = None,
 ) -> int:
     """The simulator's own days between the last stored day and the day it plays (exclusive),
-    so daily charts have no gap. These are simulated values (the API labels the source)."""
-    from aegis.sources.sim.daily import synthesize_daily_history
+    each stock's starting after its last real close (``anchors``, by default the shipped
+    snapshot), so daily charts have no gap. These are simulated values (the API labels the
+    source)."""
+    from aegis.sources.sim.daily import Anchors, synthesize_daily_history
     from aegis.sources.sim.universe import Universe
 
     last = await store.get_candles("KOSPI", "1d", None, None, 1)
@@ -89,7 +119,9 @@ async def seed_sim_history(
     end = session_day - timedelta(days=1)
     if first > end:
         return 0
-    bars = synthesize_daily_history(Universe.build(instruments, seed), seed, first, end)
+    u = Universe.build(instruments, seed)
+    chain_anchors = Anchors.latest(u, anchors or {})
+    bars = synthesize_daily_history(u, seed, first, end, chain_anchors)
     candles = [b.to_candle(sym, SIM) for sym, rows in bars.items() for b in rows]
     await store.upsert_candles(candles)
     log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)

@@ -177,7 +177,7 @@ class Runtime:
                 self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
 
     async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
-        from aegis.services.history_seed import seed_real_history, seed_sim_history
+        from aegis.services.history_seed import real_anchors, seed_real_history, seed_sim_history
 
         replay = self.settings.sim_replay
         # a replay's store holds real history up to the day before the replayed day only:
@@ -189,7 +189,11 @@ class Runtime:
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
-            await seed_sim_history(self.store, instruments, self.settings.sim_seed, day)
+            anchors = await real_anchors(self.store, [i.symbol for i in instruments])
+            for src in sources:  # the sim chains from each stock's last real daily close
+                if (use := getattr(src, "use_anchors", None)) is not None:
+                    use(anchors)
+            await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
 
     async def _restore_live(self, market: Market) -> None:
         await market.restore_live()

@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 
 from aegis.domain.ticks import Tick
 from aegis.sources.sim import params
-from aegis.sources.sim.calendar import close_us, cont_end_us
+from aegis.sources.sim.calendar import US_PER_MIN, close_us, cont_end_us
 from aegis.sources.sim.daily import day_rng
 from aegis.sources.sim.grid import ceil_grid, clip_int, floor_grid
-from aegis.sources.sim.intraday import DayPlan, u_shape
+from aegis.sources.sim.intraday import DayPlan
 from aegis.sources.sim.replay import CLOSE_PRINT, CONTINUOUS, OPEN_PRINT, ReplayTrades
 from aegis.sources.sim.universe import IndexDef, Universe
 
@@ -27,6 +27,8 @@ I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
 SOURCE = "sim"
 SEQ_PER_CHUNK = 1_000_000
+CATCH_UP_SEQ0 = 10**12
+CATCH_UP_SEQ_PER_SPAN = 10**7
 _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
 
 
@@ -75,20 +77,57 @@ class DayEngine:
         self.replay = {r.row: r for r in replay}
         is_replay = np.zeros(u.n_stocks, dtype=bool)
         is_replay[list(self.replay)] = True
-        self.emit = emit
-        pool = emit & ~is_replay
+        self.emit = emit & (plan.live | is_replay)  # suspended stocks do not trade
+        pool = self.emit & ~is_replay
         self.pool_rows = np.flatnonzero(pool)
-        w_emit = float(u.activity[emit].sum()) or 1.0
-        self.pool_cum = np.cumsum(u.activity[self.pool_rows])
-        self.pool_rate = rate * float(u.activity[pool].sum()) / w_emit
+        w_emit = float(u.activity[self.emit].sum()) or 1.0
+        # Trade intensity per (minute, stock): static activity × the plan's minute activity.
+        # ``rate`` is the mean number of continuous-session trades per simulated second over
+        # the emitted stocks (replayed ones included), so it means exactly what it says.
+        weights = u.activity[self.pool_rows][None, :] * plan.activity[:, self.pool_rows]
+        self.pool_cum = np.cumsum(weights, axis=1)
+        total = float(self.pool_cum[:, -1].sum()) if len(self.pool_rows) else 0.0
         cont_seconds = (self.cont_end_us - self.open_us) / 1e6
-        trades_per_day = np.maximum(rate * cont_seconds * u.activity / w_emit, 1.0)
+        pool_day = rate * cont_seconds * float(u.activity[pool].sum()) / w_emit
+        # expected trades in each whole minute of the pool, and per stock over the day
+        self.minute_lam = self.pool_cum[:, -1] * (pool_day / total) if total else np.zeros(0)
+        per_stock = np.zeros(u.n_stocks)
+        if total:
+            per_stock[self.pool_rows] = weights.sum(axis=0) * (pool_day / total)
         continuous_share = 1.0 - params.OPEN_AUCTION_SHARE - params.CLOSE_AUCTION_SHARE
-        self.avg_size = np.maximum(plan.volume * continuous_share / trades_per_day, 1.0)
+        self.avg_size = np.maximum(plan.volume * continuous_share / np.maximum(per_stock, 1.0), 1.0)
         rng = day_rng(seed, 3, plan.day)
         floor = params.AUCTION_MIN_TRADES * self.avg_size
-        self.open_vol = self._auction_volume(rng, plan.volume * params.OPEN_AUCTION_SHARE, floor)
-        self.close_vol = self._auction_volume(rng, plan.volume * params.CLOSE_AUCTION_SHARE, floor)
+        cap = np.maximum(plan.volume * 0.2, 1.0)  # auctions of a thin day stay a minor part
+        self.open_vol = np.minimum(
+            self._auction_volume(rng, plan.volume * params.OPEN_AUCTION_SHARE, floor), cap
+        ).astype(np.int64)
+        self.close_vol = np.minimum(
+            self._auction_volume(rng, plan.volume * params.CLOSE_AUCTION_SHARE, floor), cap
+        ).astype(np.int64)
+        # forced prints: the trades printing each stock's high and low (so the day's candle is
+        # exact) and the static-VI auction prints (side 0, a larger size)
+        vi = plan.vi
+        vi_mask = pool[vi.rows] & (vi.end_us < self.cont_end_us)
+        vi_rows = vi.rows[vi_mask]
+        f_rows = np.concatenate([self.pool_rows, self.pool_rows, vi_rows])
+        f_ts = np.concatenate(
+            [plan.high_at[self.pool_rows], plan.low_at[self.pool_rows], vi.end_us[vi_mask]]
+        )
+        f_px = np.concatenate(
+            [plan.high[self.pool_rows], plan.low[self.pool_rows], vi.price[vi_mask]]
+        )
+        f_vol = np.concatenate(
+            [self.avg_size[self.pool_rows], self.avg_size[self.pool_rows],
+             self.avg_size[vi_rows] * params.VI_AUCTION_TRADES]
+        )  # fmt: skip
+        f_auction = np.concatenate(
+            [np.zeros(2 * len(self.pool_rows), bool), np.ones(len(vi_rows), bool)]
+        )
+        order = np.argsort(f_ts, kind="stable")
+        self._forced = (f_ts[order], f_rows[order], f_px[order])
+        self._forced_vol = np.maximum(np.rint(f_vol[order]), 1).astype(np.int64)
+        self._forced_auction = f_auction[order]
         self.sym = np.array(u.symbols, dtype=object)
         self.index_base = index_base or {
             ix.symbol: IndexBase(u.anchor_close, ix.anchor_close) for ix in u.indices
@@ -126,7 +165,7 @@ class DayEngine:
         return min(self.open_us + (k + 1) * self.chunk_us, self.close_us)
 
     def join_at(self, session_us: int) -> None:
-        """Start emitting from the chunk holding ``session_us`` (the 09:00 auction prints come
+        """Start emitting from the chunk holding ``session_us`` (the opening auction prints come
         first all the same, so the day has its open)."""
         k = max(0, (session_us - self.open_us) // self.chunk_us)
         self.next_chunk = min(int(k), self.n_chunks)
@@ -220,21 +259,57 @@ class DayEngine:
         )  # fmt: skip
 
     def _continuous(self, rng: np.random.Generator, a: int, b: int) -> _Part:
-        mid = ((a + b) / 2 - self.open_us) / (self.cont_end_us - self.open_us)
-        lam = self.pool_rate * (b - a) / 1e6 * float(u_shape(np.array([mid]))[0])
-        n = int(rng.poisson(lam)) if len(self.pool_rows) else 0
-        pick = np.searchsorted(self.pool_cum, rng.random(n) * self.pool_cum[-1]) if n else []
-        rows = self.pool_rows[np.asarray(pick, dtype=np.intp)]
-        ts = np.sort(a + rng.integers(1, b - a + 1, size=n)).astype(np.int64)
-        frac = ((ts - self.open_us) % 60_000_000) / 60_000_000
-        noise = rng.standard_normal(n) * self.plan.minute_vol[rows] * np.sqrt(frac * (1 - frac))
-        ref = np.exp(self.plan.latent(ts, rows) + noise)
-        side = np.where(rng.random(n) < 0.5, 1, -1).astype(np.int64)
-        grid = np.where(side > 0, ceil_grid(ref), floor_grid(ref))  # buyers lift the ask
-        price = clip_int(grid, self.plan.lo[rows], self.plan.hi[rows])
+        plan = self.plan
+        rows_l, ts_l = [], []
+        if len(self.pool_rows):
+            m0 = (a - self.open_us) // US_PER_MIN
+            m1 = min((b - 1 - self.open_us) // US_PER_MIN, plan.cont_minutes - 1)
+            for m in range(int(m0), int(m1) + 1):
+                s0 = max(a, self.open_us + m * US_PER_MIN)
+                s1 = min(b, self.open_us + (m + 1) * US_PER_MIN)
+                lam = float(self.minute_lam[m]) * (s1 - s0) / US_PER_MIN
+                n = int(rng.poisson(lam))
+                if n:
+                    cum = self.pool_cum[m]
+                    pick = np.searchsorted(cum, rng.random(n) * cum[-1], side="right")
+                    rows_l.append(self.pool_rows[np.minimum(pick, len(cum) - 1)])
+                    ts_l.append(s0 + rng.integers(0, s1 - s0, size=n))
+        rows = np.concatenate(rows_l) if rows_l else np.empty(0, np.intp)
+        ts = np.concatenate(ts_l).astype(np.int64) if ts_l else np.empty(0, np.int64)
+        trading = ~plan.vi.halted(rows, ts)  # a stock in a VI auction has no continuous trades
+        rows, ts = rows[trading], ts[trading]
+        n = len(rows)
+        frac = ((ts - self.open_us) % US_PER_MIN) / US_PER_MIN
+        minute = np.minimum((ts - self.open_us) // US_PER_MIN, plan.cont_minutes - 1)
+        sd = plan.minute_vol[minute, rows]
+        noise = rng.standard_normal(n) * sd * np.sqrt(frac * (1 - frac))
+        ref = np.exp(plan.latent(ts, rows) + noise)
+        bid, ask = floor_grid(ref), ceil_grid(ref)
+        # the latent price sits between bid and ask: the nearer side trades far more often
+        # (a quiet minute prints one price, a busy one crosses ticks), some bounce remains
+        pos = np.where(ask > bid, (ref - bid) / np.maximum(ask - bid, 1e-9), 0.5)
+        # ... and persistent order flow decides between two nearly equidistant sides
+        pos = np.clip(pos, 1e-6, 1 - 1e-6)
+        logit = params.SIDE_SHARPNESS * np.log(pos / (1.0 - pos)) + plan.flow[minute, rows]
+        p_ask = 1.0 / (1.0 + np.exp(-logit))
+        buy = rng.random(n) < p_ask
+        side = np.where(buy, 1, -1).astype(np.int64)
+        price = clip_int(np.where(buy, ask, bid), plan.low[rows], plan.high[rows])
         sigma = params.TRADE_SIZE_SIGMA
-        size = self.avg_size[rows] * rng.lognormal(-sigma * sigma / 2, sigma, n)
+        size = self.avg_size[rows] * plan.size_mult[minute, rows]
+        size *= rng.lognormal(-sigma * sigma / 2, sigma, n)
         vol = np.maximum(np.rint(size), 1).astype(np.int64)
+        f_ts, f_rows, f_px = self._forced
+        fa = int(np.searchsorted(f_ts, a, side="left"))
+        fb = int(np.searchsorted(f_ts, b, side="left"))
+        if fb > fa:
+            fr = f_rows[fa:fb]
+            rows = np.concatenate([rows, fr])
+            ts = np.concatenate([ts, f_ts[fa:fb]])
+            price = np.concatenate([price, f_px[fa:fb]])
+            vol = np.concatenate([vol, self._forced_vol[fa:fb]])
+            f_side = np.where(f_px[fa:fb] >= plan.close[fr], 1, -1)
+            side = np.concatenate([side, np.where(self._forced_auction[fa:fb], 0, f_side)])
         lo_i = int(np.searchsorted(self._replay_ts, a, side="right"))
         hi_i = int(np.searchsorted(self._replay_ts, b, side="right"))
         if hi_i > lo_i:
@@ -245,10 +320,32 @@ class DayEngine:
             side = np.concatenate([side, self._replay_cols["side"][lo_i:hi_i]])
         return _Part(rows, ts, price, vol, side, _RANK_TRADE)
 
+    def catch_up(self, until_us: int) -> list[Tick] | None:
+        """One span (up to ``CATCH_UP_SPAN_US``) of the session between what was emitted and
+        the chunk holding ``until_us``, drawn in one go from its own random stream: how a sim
+        that joins a day late fills the morning at once. None when caught up. Sequence numbers
+        live above every chunk's, so catch-up ticks never collide with live ones."""
+        last = min(max(0, (until_us - self.open_us) // self.chunk_us), self.n_chunks)
+        if self.done or self.next_chunk >= last:
+            return None
+        a = self.open_us + self.next_chunk * self.chunk_us
+        b = min(a + params.CATCH_UP_SPAN_US, self.open_us + int(last) * self.chunk_us)
+        b = min(b, self.close_us)
+        rng = np.random.default_rng([self.seed, 7, self.day.toordinal(), self.next_chunk])
+        seq0 = CATCH_UP_SEQ0 + self.next_chunk * CATCH_UP_SEQ_PER_SPAN
+        out = self._span(rng, a, b, seq0)
+        self.next_chunk = int(-(-(b - self.open_us) // self.chunk_us))
+        if self.next_chunk >= self.n_chunks:
+            self.done = True
+        return out
+
     def _chunk(self, k: int) -> list[Tick]:
         rng = np.random.default_rng([self.seed, 4, self.day.toordinal(), k])
-        a = self.open_us + k * self.chunk_us
-        b = self.chunk_end(k)
+        return self._span(
+            rng, self.open_us + k * self.chunk_us, self.chunk_end(k), (k + 1) * SEQ_PER_CHUNK
+        )
+
+    def _span(self, rng: np.random.Generator, a: int, b: int, seq0: int) -> list[Tick]:
         opening: list[Tick] = []
         if not self.opened:
             self.opened = True
@@ -270,7 +367,7 @@ class DayEngine:
         if b == self.close_us:
             prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
-        return opening + self._to_ticks((k + 1) * SEQ_PER_CHUNK, parts)
+        return opening + self._to_ticks(seq0, parts)
 
     def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
         parts = [p for p in parts if len(p.rows)]

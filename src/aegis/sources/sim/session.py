@@ -39,8 +39,10 @@ def normal_day(
     u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_],
     chunk_us: int = params.CHUNK_US,
 ) -> DayEngine:  # fmt: skip
-    plan = build_plan(u, seed, chain.day(day))
-    return DayEngine(u, plan, seed=seed, rate=rate, emit=emit, chunk_us=chunk_us)
+    bars = chain.day(day)
+    plan = build_plan(u, seed, bars)
+    base = {sym: IndexBase(p, v) for sym, (p, v) in bars.index_base.items()}
+    return DayEngine(u, plan, seed=seed, rate=rate, emit=emit, index_base=base, chunk_us=chunk_us)
 
 
 def _index_close_before(symbol: str, day: date) -> int | None:
@@ -79,7 +81,7 @@ def replay_day(
         if r is not None:
             replays.append(r)
         else:  # a halt day: the price stays at the previous close, no prints
-            plan.open[k] = plan.close[k] = before.close
+            plan.open[k] = plan.close[k] = plan.high[k] = plan.low[k] = before.close
             plan.knots[:, k] = np.log(before.close)
     base: dict[str, IndexBase] = {}
     for ix in u.indices:

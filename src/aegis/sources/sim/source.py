@@ -14,8 +14,9 @@ from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
 from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.sim.calendar import close_us, first_session, open_us
-from aegis.sources.sim.daily import DailyChain
+from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
+from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
 from aegis.sources.sim.universe import Universe
 
@@ -64,7 +65,13 @@ class SimSource(Source):
         self._resume_us: int | None = None
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
+        self._anchor_wall = self._anchor_session = 0
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
+
+    def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
+        """Chain from each symbol's last real daily close (day, close in minor units) instead
+        of the shipped snapshot; called before ``run``."""
+        self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
     def prev_closes(self) -> dict[str, int]:
         """The current session day's previous close per symbol (minor units): what change and
@@ -97,16 +104,20 @@ class SimSource(Source):
         be dropped as duplicates, leaving the market frozen until it caught up)."""
         self._resume_us = ts_us
 
-    def _start(self, wall: int) -> tuple[date, int] | None:
-        """The next (day, session start) to play now, or None to wait."""
+    def _start(self, wall: int) -> tuple[date, int, int] | None:
+        """The next (day, session time now, session time to emit from) to play, or None to
+        wait. A day joined late is emitted from its open, as fast as ingest takes it, so its
+        charts are full at once; after a restart, from the last stored tick."""
         if self.replay is not None:
-            return None if self.engine is not None else (self.replay, open_us(self.replay))
+            at = open_us(self.replay)
+            return None if self.engine is not None else (self.replay, at, at)
         day, start = first_session(wall, self.speed)
         if self.engine is not None and day <= self.engine.day:
             return None
         if self._resume_us is not None and kst_day(self._resume_us) == day:
             start = max(start, min(self._resume_us, close_us(day)))
-        return day, start
+            return day, start, start
+        return day, start, open_us(day)
 
     async def run(self, sink: TickSink) -> None:
         self.set_state(SourceState.CONNECTING)
@@ -117,14 +128,16 @@ class SimSource(Source):
                 if self.engine is None or self.engine.done:
                     nxt = self._start(wall)
                     if nxt is not None:
-                        day, start = nxt
+                        day, start, emit_from = nxt
                         # Building a day's paths takes ~0.1 s of numpy: off the event loop.
                         engine = await asyncio.to_thread(self._prepare, day)
-                        engine.join_at(start)
+                        engine.join_at(emit_from)
                         self.engine = engine
                         self._apply_prev_closes()
-                        anchor_wall, anchor_session = self._clock(), start
                         self.set_state(SourceState.LIVE)
+                        await self._catch_up(engine, start, sink)
+                        anchor_wall, anchor_session = self._clock(), start
+                        self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
                 if engine_now is None or engine_now.done:
                     self._update_details()
@@ -144,6 +157,26 @@ class SimSource(Source):
             self.set_state(SourceState.STOPPED)
             raise
 
+    async def _catch_up(self, engine: DayEngine, until_us: int, sink: TickSink) -> None:
+        """The part of the day before ``until_us`` not yet emitted, a minute of session per
+        batch computed off the event loop, as fast as the sink takes it."""
+        while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+            if batch:
+                await sink.ticks(batch)
+                self.status.messages += len(batch)
+                self.status.last_message_us = self._clock()
+            self._update_details()
+
+    def _session_now(self, e: DayEngine) -> int:
+        """Session time now: the engine's, and after the close the session clock running on
+        (so the off-hours phases show)."""
+        if not e.done:
+            return e.session_us
+        return max(
+            e.session_us,
+            self._anchor_session + int((self._clock() - self._anchor_wall) * self.speed),
+        )
+
     def _update_details(self) -> None:
         e = self.engine
         if e is None:
@@ -152,6 +185,7 @@ class SimSource(Source):
             "sessionDay": e.day.isoformat(),
             "sessionTime": from_us(e.session_us).astimezone(KST).isoformat(timespec="seconds"),
             "phase": e.phase(),
+            "krxPhase": phase_at(self._session_now(e)),
             "speed": self.speed,
             "replay": self.replay.isoformat() if self.replay else None,
             "symbols": int(np.count_nonzero(self.emit)) + len(self.universe.indices),

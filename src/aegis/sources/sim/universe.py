@@ -42,6 +42,7 @@ class Universe:
     idio_vol: F64
     beta: F64
     indices: list[IndexDef]
+    suspended: NDArray[np.bool_]  # no trade on the snapshot day (거래정지): they do not trade
 
     @classmethod
     def build(cls, instruments: Sequence[Instrument], seed: int) -> Universe:
@@ -74,6 +75,7 @@ class Universe:
             dtype=np.int64,
         )
         volume = np.array([snap[c].volume if c in snap else 0 for c in codes], dtype=np.float64)
+        suspended = np.array([c in snap and snap[c].volume == 0 for c in codes], dtype=bool)
         amount = np.array([snap[c].amount if c in snap else 0 for c in codes], dtype=np.float64)
         cap = shares.astype(np.float64) * close
         # A suspended stock (volume 0 that day) still gets a plausible volume: 0.1 % of shares.
@@ -103,6 +105,7 @@ class Universe:
             idio_vol=params.IDIO_VOL_SMALL - (params.IDIO_VOL_SMALL - params.IDIO_VOL_LARGE) * rank,
             beta=rng.uniform(*params.BETA_RANGE, size=n),
             indices=indices,
+            suspended=suspended,
         )
 
     def index_value(self, ix: IndexDef, prices: I64, base_prices: I64, base_value: int) -> int:
