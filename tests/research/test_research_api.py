@@ -183,7 +183,9 @@ def test_repeated_research_reads_are_served_from_the_cache(client: TestClient) -
 
     def hits(text: str) -> float:
         line = next(
-            x for x in text.splitlines() if x.startswith('aegis_research_cache_total{result="hit"}')
+            x
+            for x in text.splitlines()
+            if x.startswith('aegis_cache_requests_total{cache="research",result="hit"}')
         )
         return float(line.split()[-1])
 

@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
 from aegis.api.etag import ETagMiddleware
+from aegis.api.metrics import make_registry
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
 from aegis.api.requestid import RequestIdMiddleware
 from aegis.api.routes import (
@@ -79,6 +80,10 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
     app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
+    app.state.metrics_registry = make_registry(
+        lambda: getattr(app.state, "runtime", None),
+        lambda: getattr(app.state, "rate_limits", None),
+    )
     errors.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)

@@ -1,46 +1,107 @@
-"""Prometheus metrics, read from the runtime's counters when scraped."""
+"""Prometheus metrics of one process, read from its runtime when scraped: a collector per app
+(no module-level metric objects, so two apps in one process never share or double count)."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Gauge
+from collections.abc import Callable, Iterable
 
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from aegis.api.ratelimit import RateLimits
 from aegis.services.runtime import Runtime
 
-REGISTRY = CollectorRegistry()
-TICKS_IN = Gauge(
-    "aegis_hub_ticks_total", "Ticks received by this process's stream hub", registry=REGISTRY
-)
-MESSAGES_OUT = Gauge(
-    "aegis_hub_messages_total", "Messages queued to streaming clients", registry=REGISTRY
-)
-CLIENTS = Gauge("aegis_clients", "Connected streaming clients", ["kind"], registry=REGISTRY)
-LAG = Gauge("aegis_hub_lag_ms", "Bus publish → hub lag of the last batch (ms)", registry=REGISTRY)
-INGESTED = Gauge("aegis_ingest_accepted_total", "Ticks accepted by ingest", registry=REGISTRY)
-DUPLICATES = Gauge("aegis_ingest_duplicates_total", "Replayed ticks dropped", registry=REGISTRY)
-PENDING = Gauge("aegis_ingest_pending", "Ticks waiting for the store", registry=REGISTRY)
-SOURCE_UP = Gauge("aegis_source_live", "1 when the source is live", ["source"], registry=REGISTRY)
-RECONNECTS = Gauge(
-    "aegis_source_reconnects_total", "Source reconnects", ["source"], registry=REGISTRY
-)
-RESEARCH_CACHE = Gauge(
-    "aegis_research_cache_total", "Research query cache lookups", ["result"], registry=REGISTRY
-)
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
 
 
-def update_metrics(rt: Runtime) -> None:
-    if rt.hub is not None:
-        TICKS_IN.set(rt.hub.ticks_in)
-        MESSAGES_OUT.set(rt.hub.messages_out)
-        LAG.set(rt.hub.lag_ms)
-        for kind, n in rt.hub.client_counts().items():
-            CLIENTS.labels(kind).set(n)
-    if rt.ingest is not None:
-        INGESTED.set(rt.ingest.accepted)
-        DUPLICATES.set(rt.ingest.duplicates)
-        PENDING.set(rt.ingest.pending)
-    for s in rt.sources:
-        SOURCE_UP.labels(s.name).set(1 if s.status.state.value == "live" else 0)
-        RECONNECTS.labels(s.name).set(s.status.reconnects)
-    if rt.research is not None:
-        RESEARCH_CACHE.labels("hit").set(rt.research.cache.hits)
-        RESEARCH_CACHE.labels("miss").set(rt.research.cache.misses)
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+class RuntimeCollector(Collector):
+    def __init__(
+        self,
+        runtime: Callable[[], Runtime | None],
+        rate_limits: Callable[[], RateLimits | None] = lambda: None,
+    ) -> None:
+        self._runtime = runtime
+        self._rate_limits = rate_limits
+
+    def collect(self) -> Iterable[Metric]:
+        rt = self._runtime()
+        if rt is None:
+            return
+        if rt.hub is not None:
+            hub = rt.hub
+            yield _counter(
+                "aegis_hub_ticks", "Ticks received by this process's stream hub", hub.ticks_in
+            )
+            yield _counter(
+                "aegis_hub_messages", "Messages queued to streaming clients", hub.messages_out
+            )
+            yield _gauge(
+                "aegis_hub_lag_ms", "Bus publish → hub lag of the last batch (ms)", hub.lag_ms
+            )
+            yield _counter("aegis_hub_gaps", "Gaps on the bus (ticks lost on the way)", hub.gaps)
+            yield _counter("aegis_hub_resyncs", "Live state rebuilt from the store", hub.resyncs)
+            clients = GaugeMetricFamily(
+                "aegis_clients", "Connected streaming clients", labels=["kind"]
+            )
+            for kind, n in hub.client_counts().items():
+                clients.add_metric([kind], n)
+            yield clients
+        if rt.ingest is not None:
+            ing = rt.ingest
+            yield _counter("aegis_ingest_accepted", "Ticks accepted by ingest", ing.accepted)
+            yield _counter("aegis_ingest_duplicates", "Replayed ticks dropped", ing.duplicates)
+            yield _gauge("aegis_ingest_pending", "Ticks waiting for the store", ing.pending)
+            yield _counter(
+                "aegis_ingest_publish_failures", "Failed bus publishes", ing.publish_failures
+            )
+            yield _counter("aegis_ingest_replayed", "Ticks replayed from the journal", ing.replayed)
+        if rt.sources:
+            up = GaugeMetricFamily(
+                "aegis_source_live", "1 when the source is live", labels=["source"]
+            )
+            rec = CounterMetricFamily(
+                "aegis_source_reconnects", "Source reconnects", labels=["source"]
+            )
+            for s in rt.sources:
+                up.add_metric([s.name], 1 if s.status.state.value == "live" else 0)
+                rec.add_metric([s.name], s.status.reconnects)
+            yield up
+            yield rec
+        if rt.caches is not None and rt.caches.caches:
+            req = CounterMetricFamily(
+                "aegis_cache_requests", "Cache lookups by result", labels=["cache", "result"]
+            )
+            ev = CounterMetricFamily("aegis_cache_evictions", "LRU evictions", labels=["cache"])
+            size = GaugeMetricFamily(
+                "aegis_cache_entries", "Entries in this process", labels=["cache"]
+            )
+            for name, c in rt.caches.caches.items():
+                req.add_metric([name, "hit"], c.hits)
+                req.add_metric([name, "l2_hit"], c.l2_hits)
+                req.add_metric([name, "miss"], c.misses)
+                req.add_metric([name, "coalesced"], c.coalesced)
+                ev.add_metric([name], c.evictions)
+                size.add_metric([name], len(c))
+            yield req
+            yield ev
+            yield size
+        limits = self._rate_limits()
+        if limits is not None:
+            yield _counter(
+                "aegis_rate_limited", "Requests refused by the rate limits", limits.limited
+            )
+
+
+def make_registry(
+    runtime: Callable[[], Runtime | None], rate_limits: Callable[[], RateLimits | None]
+) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RuntimeCollector(runtime, rate_limits))
+    return registry

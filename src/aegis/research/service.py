@@ -10,10 +10,10 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.cache import TieredCache
 from aegis.core.config import Settings
 from aegis.domain.instruments import Instrument
 from aegis.research import disclosures, financials, valuation
-from aegis.research.cache import ResultCache
 from aegis.research.dart import DartClient
 from aegis.research.industries import Industries
 from aegis.research.profiles import LISTING_DAY, ListingProfile, read_profiles
@@ -26,14 +26,22 @@ log = logging.getLogger(__name__)
 
 
 class Research:
-    def __init__(self, settings: Settings, engine: AsyncEngine, market: Market) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        market: Market,
+        cache: TieredCache | None = None,
+    ) -> None:
         self.settings = settings
         self.engine = engine
         self.market = market
         self.industries = Industries(market)
         self.profiles: dict[str, ListingProfile] = {}
         self.dart = RefreshStatus(configured=settings.dart_api_key is not None)
-        self.cache = ResultCache()
+        # shared with other processes through Redis in server mode; a DART refresh invalidates
+        # it in every process
+        self.cache = cache or TieredCache("research")
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, refresh: bool = True) -> None:
@@ -121,7 +129,7 @@ class Research:
         try:
             return await refresh(self.engine, client, await self.refresh_symbols(), self.dart)
         finally:
-            self.cache.clear()
+            await self.cache.invalidate()
             await client.close()
 
     async def _refresh_loop(self) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.accounts.service import Accounts
 from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
+from aegis.cache import CacheRegistry
 from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
 from aegis.domain.instruments import Instrument
@@ -100,6 +101,7 @@ class Runtime:
         self.market: Market | None = None
         self.hub: StreamHub | None = None
         self.research: Research | None = None
+        self.caches: CacheRegistry | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
@@ -147,7 +149,9 @@ class Runtime:
             instruments = await self.store.list_instruments()
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
-        self.research = Research(self.settings, self.db, self.market)
+        self.caches = CacheRegistry(self.bus, self.settings.redis_url)
+        self.research = Research(self.settings, self.db, self.market, self.caches.cache("research"))
+        await self.caches.start()
         await self.research.start(refresh=self.ingesting)
         market = self.market
         # after ticks were lost on the bus, live candles and quotes are rebuilt from the store
@@ -282,6 +286,8 @@ class Runtime:
                 await t
         if self.research is not None:
             await self.research.close()
+        if self.caches is not None:
+            await self.caches.close()
         if self.watch_reporter is not None:
             await self.watch_reporter.close()
         if self.watch_collector is not None:

@@ -11,7 +11,6 @@ from starlette.responses import Response
 from aegis import __version__
 from aegis.api.deps import RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
-from aegis.api.metrics import REGISTRY, update_metrics
 from aegis.api.schemas import Envelope, ErrorBody, SystemStatus
 from aegis.core.errors import NotReady
 from aegis.core.timeutil import iso_z
@@ -97,6 +96,7 @@ async def readyz(request: Request) -> JSONBytes:
 
 
 @health_router.get("/metrics", operation_id="metrics", response_class=Response)
-async def metrics(rt: RuntimeDep) -> Response:
-    update_metrics(rt)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+async def metrics(request: Request, rt: RuntimeDep) -> Response:
+    return Response(
+        generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST
+    )
