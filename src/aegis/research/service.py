@@ -41,7 +41,7 @@ class Research:
         self.dart = RefreshStatus(configured=settings.dart_api_key is not None)
         # shared with other processes through Redis in server mode; a DART refresh invalidates
         # it in every process
-        self.cache = cache or TieredCache("research")
+        self.cache = cache if cache is not None else TieredCache("research")
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, refresh: bool = True) -> None:
