@@ -111,7 +111,13 @@ class Runtime:
         await self._restore_live(self.market)
         self.hub = StreamHub(self.bus, self.market)
         await self.hub.start()
-        self.watch_reporter = WatchReporter(self.bus, self.hub)
+        if self.ingesting:
+            # listening before any report is published: the first client's watch is not lost
+            self.watch_collector = WatchCollector(self.bus, sources)
+            await self.watch_collector.start()
+        self.watch_reporter = WatchReporter(
+            self.bus, self.hub, self.settings.ws_watch_votes_per_client
+        )
         self.watch_reporter.start()
         if self.ingesting:
             self.ingest = IngestService(

@@ -131,8 +131,13 @@ class KisSource(Source):
         self._resub.set()
 
     def desired(self) -> list[Sub]:
+        followed = [key for tr_id, key in self._sent if tr_id == TRADE_TR]
         return allot(
-            self._watched, self._configured, limit=self._max_subs, book_symbols=self._book_symbols
+            self._configured,
+            self._watched,
+            followed,
+            limit=self._max_subs,
+            book_symbols=self._book_symbols,
         )
 
     async def run(self, sink: TickSink) -> None:
