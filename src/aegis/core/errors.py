@@ -78,3 +78,11 @@ class ImportFormatError(InvalidRequest):
     """A file given to ``aegis import`` could not be read as the expected format."""
 
     code = "IMPORT_FORMAT"
+
+
+class TooManyMessages(TooManyRequests):
+    """A streaming client kept sending past its rate limit: the connection is closed with
+    1008 (policy violation)."""
+
+    code = "TOO_MANY_MESSAGES"
+    ws_close_code = 1008
