@@ -11,6 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from aegis.api.app import create_app
+from aegis.api.serving import uvicorn_options
 from aegis.core.config import Settings
 from aegis.services.runtime import Runtime
 from tests.support.server import free_port
@@ -23,13 +24,8 @@ async def serving(
     """Yields ``host:port``."""
     port = free_port()
     app = create_app(settings, runtime=runtime, web_dist=web_dist or settings.data_dir / "none")
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        **uvicorn_kw,  # type: ignore[arg-type]
-    )
+    options = uvicorn_options(settings) | uvicorn_kw  # what `aegis serve` runs, adjustable
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(60):

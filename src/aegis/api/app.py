@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
-from aegis.api import errors, sse, static, ws
+from aegis.api import errors, openapi, security, sse, static, ws
 from aegis.api.routes import candles, companies, quotes, system
 from aegis.core.config import Settings, get_settings
 from aegis.services.runtime import Runtime
@@ -39,7 +40,20 @@ def create_app(
     )
     # level 3: JSON compresses ~40x already; level 9 costs 10x the time for a few % more
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
+    dist = web_dist if web_dist is not None else static.find_dist()
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(
+        security.SecurityHeaders,
+        script_hashes=security.inline_script_hashes(dist / "index.html" if dist else None),
+    )
     errors.install(app)
+    openapi.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)
     api.include_router(candles.router)
@@ -49,5 +63,5 @@ def create_app(
     app.include_router(system.health_router)
     app.include_router(sse.router)
     app.include_router(ws.router)
-    static.mount(app, web_dist if web_dist is not None else static.find_dist())
+    static.mount(app, dist)
     return app

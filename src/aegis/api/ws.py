@@ -8,6 +8,7 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from aegis.api.security import origin_allowed
 from aegis.core.errors import AegisError, NotFound, SlowConsumer, StreamUnavailable
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
@@ -36,6 +37,12 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
 
 async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     rt: Runtime | None = getattr(ws.app.state, "runtime", None)
+    if rt is not None and not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), rt.settings.allowed_origins
+    ):
+        # refused before the handshake completes: the browser sees 403
+        await ws.close(1008, "origin not allowed")
+        return
     await ws.accept()
     if rt is None or rt.hub is None:
         await ws.close(StreamUnavailable.ws_close_code, "stream unavailable")

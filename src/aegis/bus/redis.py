@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
@@ -26,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aegis.bus.base import Bus, Subscription
 from aegis.core.errors import StreamUnavailable
+from aegis.core.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +33,6 @@ _NETWORK_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 2.0
 CONFIRM_TIMEOUT_S = 5.0
-
-
-def redact(url: str) -> str:
-    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
 
 
 class _RedisSubscription(Subscription):
@@ -131,7 +127,7 @@ class RedisBus(Bus):
             await self._pub.ping()
         except (*_NETWORK_ERRORS, RedisError) as exc:
             await self.close()
-            raise StreamUnavailable(f"cannot reach Redis at {redact(self.url)}: {exc}") from exc
+            raise StreamUnavailable(f"cannot reach Redis at {redact_url(self.url)}: {exc}") from exc
         self._reader = asyncio.create_task(self._read_loop(), name="redis-bus-reader")
 
     async def close(self) -> None:
@@ -274,7 +270,7 @@ class RedisBus(Bus):
         subs = [s for group in self._subs.values() for s in group]
         return {
             "kind": self.kind,
-            "url": redact(self.url),
+            "url": redact_url(self.url),
             "connected": self.connected,
             "published": self.published,
             "publishFailed": self.publish_failed,

@@ -24,6 +24,7 @@ from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.common.reconnect import run_forever
+from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.budget import MAX_SUBSCRIPTIONS, Sub, allot
 from aegis.sources.kis.fields import BOOK_TR, TRADE_TR
@@ -178,7 +179,12 @@ class KisSource(Source):
         self.status.subscriptions = 0
         try:
             async with connect(
-                ws_url, ping_interval=None, open_timeout=10, close_timeout=1, max_size=2**22
+                ws_url,
+                ping_interval=None,
+                open_timeout=10,
+                close_timeout=1,
+                max_size=2**22,
+                logger=wire_logger("kis"),
             ) as ws:
                 log.info("kis: connected to %s", ws_url)
                 await self._sync(ws, approval)

@@ -21,6 +21,7 @@ from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.reconnect import run_forever
+from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.common.watchlist import prioritize
 from aegis.sources.kiwoom.auth import KiwoomAuth
 from aegis.sources.kiwoom.parse import MalformedPush, trade_tick
@@ -91,7 +92,7 @@ class KiwoomSource(Source):
         token = await self.auth.token()
         try:
             async with connect(self._ws, ping_interval=None, open_timeout=10, close_timeout=1,
-                               compression=None) as ws:  # fmt: skip
+                               compression=None, logger=wire_logger("kiwoom")) as ws:  # fmt: skip
                 await ws.send(json.dumps({"trnm": "LOGIN", "token": token}))
                 async with asyncio.timeout(10):
                     reply = json.loads(await ws.recv())
