@@ -109,7 +109,7 @@ def test_interval_spellings_are_one_subscription_and_one_name_in_rest(client: Te
                         "channel": "candles",
                         "interval": s,
                         "symbols": ["005930"],
-                    }  # fmt: skip
+                    }
                 ).decode()
             )
             ack = orjson.loads(ws.receive_text())

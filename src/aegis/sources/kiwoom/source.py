@@ -21,8 +21,8 @@ from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.reconnect import run_forever
-from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.common.watchlist import prioritize
+from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kiwoom.auth import KiwoomAuth
 from aegis.sources.kiwoom.parse import MalformedPush, trade_tick
 
