@@ -79,3 +79,24 @@ async def test_secrets_never_reach_logs_status_or_errors(
     for text in texts:
         for secret in secrets:
             assert secret not in text
+
+
+async def test_the_websocket_debug_log_never_shows_the_kis_approval_key(
+    settings: Settings,
+    fake_kis: FakeKis,
+    kis_creds: BrokerCredentials,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # AEGIS_LOG_LEVEL=DEBUG sets the root logger so
+    src = make_source(settings, fake_kis, kis_creds)
+    sink = CollectSink()
+    async with running(src, sink):
+        await sink.wait_until(lambda: src.status.subscriptions == 6)
+        approval = src.auth._approval if src.auth else None
+    assert approval
+    assert any(r.name.startswith("aegis.sources.kis") for r in caplog.records)
+    for r in caplog.records:
+        if r.name == "websockets.server":
+            continue  # the fake broker's side, not ours
+        text = r.getMessage()
+        assert approval[:12] not in text, f"{r.name}: {text}"
