@@ -7,6 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+
+from aegis.api.schemas import STREAM_MESSAGES
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 _UNAVAILABLE = "Starting up, or the stream hub is unavailable"
@@ -37,9 +40,17 @@ def install(app: FastAPI) -> None:
                     responses["400"] = _error("Invalid request")
                 if path != "/healthz" and "503" not in responses:
                     responses["503"] = _error(_UNAVAILABLE)
-        schemas = doc.get("components", {}).get("schemas", {})
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
+        # the streaming messages, so that clients generate their types from here too
+        _, streams = models_json_schema(
+            [(m, "serialization") for m in STREAM_MESSAGES],
+            by_alias=True,
+            ref_template="#/components/schemas/{model}",
+        )
+        for name, schema in streams.get("$defs", {}).items():
+            schemas.setdefault(name, schema)
         app.openapi_schema = doc
         return doc
 

@@ -202,3 +202,81 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorBody, "description": "Not found"},
     503: {"model": ErrorBody, "description": "Starting up, or the stream hub is unavailable"},
 }
+
+
+# --- WebSocket / SSE messages --------------------------------------------------------------
+# Not operations, so FastAPI does not list them: ``aegis.api.openapi`` adds them to the
+# document's components, from which the web client's types are generated. ``extra="forbid"``
+# lets a test hold the hub's hand-built payloads to exactly these shapes.
+
+
+class StreamMessage(Wire):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TickMessage(StreamMessage):
+    type: Literal["tick"]
+    symbol: str
+    price: float
+    volume: float
+    change: float | None  # null when the previous close is not known
+    change_percent: float | None
+    timestamp: str
+    source: str
+
+
+class CandleMessage(StreamMessage):
+    type: Literal["candle"]
+    symbol: str
+    interval: str
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    amount: float
+    source: str
+
+
+class QuotesMessage(StreamMessage):
+    type: Literal["quotes"]
+    data: list[QuoteOut]
+
+
+class AckMessage(StreamMessage):
+    type: Literal["subscribed", "unsubscribed"]
+    channel: Literal["ticks", "candles", "quotes"]
+    symbols: list[str] | None = None
+    interval: str | None = None
+
+
+class ErrorMessage(StreamMessage):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+class PingMessage(StreamMessage):
+    type: Literal["ping"]
+
+
+class PongMessage(StreamMessage):
+    type: Literal["pong"]
+
+
+class ConflatedMessage(StreamMessage):
+    type: Literal["conflated"]
+    count: int
+
+
+STREAM_MESSAGES: tuple[type[StreamMessage], ...] = (
+    TickMessage,
+    CandleMessage,
+    QuotesMessage,
+    AckMessage,
+    ErrorMessage,
+    PingMessage,
+    PongMessage,
+    ConflatedMessage,
+)

@@ -173,7 +173,14 @@ export interface components {
             data: components["schemas"]["CandleOut"][];
             meta: components["schemas"]["CandleMeta"];
         };
-        /** CandleMeta */
+        /**
+         * CandleMeta
+         * @example {
+         *       "interval": "1d",
+         *       "source": "kis",
+         *       "symbol": "005930"
+         *     }
+         */
         CandleMeta: {
             /** Symbol */
             symbol: string;
@@ -182,7 +189,18 @@ export interface components {
             /** Source */
             source: string;
         };
-        /** CandleOut */
+        /**
+         * CandleOut
+         * @example {
+         *       "amount": 2905120000000,
+         *       "close": 200500,
+         *       "high": 201500,
+         *       "low": 198100,
+         *       "open": 199000,
+         *       "time": 1773964800,
+         *       "volume": 14515608
+         *     }
+         */
         CandleOut: {
             /** Time */
             time: number;
@@ -206,7 +224,18 @@ export interface components {
             /** Sse */
             sse: number;
         };
-        /** Company */
+        /**
+         * Company
+         * @example {
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "kind": "stock",
+         *       "market": "KOSPI",
+         *       "name": "삼성전자",
+         *       "nameEn": "Samsung Electronics"
+         *     }
+         */
         Company: {
             /** Companyid */
             companyId: number;
@@ -238,7 +267,18 @@ export interface components {
             /** Pricescale */
             priceScale: number;
         };
-        /** CompanySummary */
+        /**
+         * CompanySummary
+         * @example {
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "kind": "stock",
+         *       "market": "KOSPI",
+         *       "name": "삼성전자",
+         *       "nameEn": "Samsung Electronics"
+         *     }
+         */
         CompanySummary: {
             /** Companyid */
             companyId: number;
@@ -304,7 +344,22 @@ export interface components {
             /** Data */
             data: components["schemas"]["QuoteOut"][];
         };
-        /** ErrorBody */
+        /**
+         * ErrorBody
+         * @example {
+         *       "code": "NOT_FOUND",
+         *       "message": "unknown symbol 999999",
+         *       "status": 404
+         *     }
+         * @example {
+         *       "code": "INVALID_REQUEST",
+         *       "details": {
+         *         "allowed": "…"
+         *       },
+         *       "message": "unknown interval '7m'; allowed: …",
+         *       "status": 400
+         *     }
+         */
         ErrorBody: {
             /** Status */
             status: number;
@@ -317,12 +372,27 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
-        /** QuoteOut */
+        /**
+         * QuoteOut
+         * @example {
+         *       "amount": 2905120000000,
+         *       "change": 1500,
+         *       "changePercent": 0.75,
+         *       "high": 201500,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "low": 198100,
+         *       "market": "KOSPI",
+         *       "marketCap": 1196915000000000,
+         *       "name": "삼성전자",
+         *       "open": 199000,
+         *       "prevClose": 199000,
+         *       "price": 200500,
+         *       "source": "kis",
+         *       "symbol": "005930",
+         *       "time": "2026-03-20T06:30:00.000Z",
+         *       "volume": 14515608
+         *     }
+         */
         QuoteOut: {
             /** Symbol */
             symbol: string;
@@ -418,18 +488,126 @@ export interface components {
              */
             riseColor: "red" | "green";
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
+        /** AckMessage */
+        AckMessage: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "subscribed" | "unsubscribed";
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "ticks" | "candles" | "quotes";
+            /**
+             * Symbols
+             * @default null
+             */
+            symbols: string[] | null;
+            /**
+             * Interval
+             * @default null
+             */
+            interval: string | null;
+        };
+        /** CandleMessage */
+        CandleMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "candle";
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+            /** Time */
+            time: number;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /** Volume */
+            volume: number;
+            /** Amount */
+            amount: number;
+            /** Source */
+            source: string;
+        };
+        /** ConflatedMessage */
+        ConflatedMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "conflated";
+            /** Count */
+            count: number;
+        };
+        /** ErrorMessage */
+        ErrorMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "error";
+            /** Code */
+            code: string;
             /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+            message: string;
+        };
+        /** PingMessage */
+        PingMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "ping";
+        };
+        /** PongMessage */
+        PongMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "pong";
+        };
+        /** QuotesMessage */
+        QuotesMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "quotes";
+            /** Data */
+            data: components["schemas"]["QuoteOut"][];
+        };
+        /** TickMessage */
+        TickMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "tick";
+            /** Symbol */
+            symbol: string;
+            /** Price */
+            price: number;
+            /** Volume */
+            volume: number;
+            /** Change */
+            change: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Timestamp */
+            timestamp: string;
+            /** Source */
+            source: string;
         };
     };
     responses: never;
@@ -462,7 +640,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_CompanySummary__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -480,13 +658,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -511,7 +689,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Company_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -529,13 +707,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -543,8 +721,11 @@ export interface operations {
     getCompanyOhlcv: {
         parameters: {
             query?: {
+                /** @description candle interval: Nm with N dividing 1440 (1m 3m 5m 10m 15m 30m …), Nh with N dividing 24 (1h 2h 4h …), 1d, 1w or 1M; spellings are normalised (02m → 2m) */
                 interval?: string;
+                /** @description first instant (inclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 start?: string | null;
+                /** @description last instant (exclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 end?: string | null;
                 limit?: number | null;
             };
@@ -565,7 +746,7 @@ export interface operations {
                     "application/json": components["schemas"]["CandleEnvelope"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -583,13 +764,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -597,8 +778,11 @@ export interface operations {
     getCandles: {
         parameters: {
             query?: {
+                /** @description candle interval: Nm with N dividing 1440 (1m 3m 5m 10m 15m 30m …), Nh with N dividing 24 (1h 2h 4h …), 1d, 1w or 1M; spellings are normalised (02m → 2m) */
                 interval?: string;
+                /** @description first instant (inclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 start?: string | null;
+                /** @description last instant (exclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 end?: string | null;
                 limit?: number | null;
             };
@@ -619,7 +803,7 @@ export interface operations {
                     "application/json": components["schemas"]["CandleEnvelope"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -637,13 +821,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -668,7 +852,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_QuoteOut__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -686,13 +870,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -713,6 +897,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_SystemStatus_"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -755,6 +948,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     streamStocks: {
@@ -768,22 +970,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description `event: tick` messages, as on the WebSocket (`data:` one JSON each) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": string;
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
