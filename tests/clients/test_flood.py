@@ -105,3 +105,23 @@ async def test_a_client_within_the_rate_is_never_throttled(
         await ws.send('{"action":"ping"}')
         await reply(ws, "pong")
     await ws.close()
+
+
+async def test_a_protocol_ping_flood_is_closed_with_1008_and_others_are_served(
+    server: tuple[str, Runtime, ScriptedSource],
+) -> None:
+    addr, rt, _ = server
+    assert rt.hub is not None
+    other = await connect(f"ws://{addr}/ws/stocks")
+    abuser = await connect(f"ws://{addr}/ws/stocks", max_queue=1)
+    with contextlib.suppress(ConnectionClosed):
+        for i in range(5_000):  # protocol pings: the app never sees them
+            await abuser.ping(i.to_bytes(4, "big"))
+    async with asyncio.timeout(30):
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await abuser.recv()
+    assert abuser.close_code == 1008
+    await other.send('{"action":"ping"}')
+    await reply(other, "pong")
+    await other.close()

@@ -5,17 +5,21 @@ and a WebSocket protocol that does not let one peer hold the event loop or the s
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
 
 from aegis.api.envelope import error_body
 from aegis.core.config import Settings
 
 WS_MAX_SIZE = 1 << 20
+PARSE_CHUNK = 16 * 1024  # bytes of incoming WebSocket data parsed per event-loop turn
+ABANDON_SECONDS = 5.0  # a misbehaving peer has this long to take its close frame
 # protocol-level pings a peer may send (the app never sees them, so they are limited here)
 PINGS_PER_SECOND = 5.0
 PING_BURST = 50
@@ -45,8 +49,11 @@ class EnvelopeHttpProtocol(HttpToolsProtocol):
 
 
 class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol with three rules for peers that send and do not read:
+    """uvicorn's WebSocket protocol with rules for peers that flood or do not read:
 
+    * what arrives is parsed ``PARSE_CHUNK`` bytes per event-loop turn, and only while the app
+      has taken the messages parsed before: a burst of tiny frames costs the loop a bounded
+      slice at a time, and the queue to the app stays short;
     * while the peer is not taking what the server writes (the transport is above its high-water
       mark), the server stops reading from it too: its frames wait in its own TCP buffers, not in
       the server's memory or event loop;
@@ -61,31 +68,58 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._write_blocked = False
+        self._discarding = False
+        self._eof_sent = False
+        self._unparsed = b""
+        self._pump_scheduled = False
         self._ping_tokens = float(PING_BURST)
         self._ping_at = time.monotonic()
         self._pings_over = 0
         self.pongs_skipped = 0
 
-    def pause_writing(self) -> None:
-        super().pause_writing()
-        self._write_blocked = True
-        if not self.transport.is_closing():
-            self.transport.pause_reading()
+    # --- reading: in slices, and only when the app and the peer keep up -------------------
+    def data_received(self, data: bytes) -> None:
+        if self._discarding:
+            return
+        self._unparsed += data
+        self._pump()
 
-    def resume_writing(self) -> None:
-        super().resume_writing()
-        self._write_blocked = False
-        if not self.read_paused and not self.transport.is_closing():
+    def _pump(self) -> None:
+        self._pump_scheduled = False
+        if self._unparsed and not self.read_paused and not self.transport.is_closing():
+            head, self._unparsed = self._unparsed[:PARSE_CHUNK], self._unparsed[PARSE_CHUNK:]
+            super().data_received(head)
+            if self._unparsed and not self._pump_scheduled:
+                self._pump_scheduled = True
+                self.loop.call_soon(self._pump)
+        self._sync_reading()
+
+    def _sync_reading(self) -> None:
+        if self.transport.is_closing() or self._discarding:
+            return
+        if self.read_paused or self._write_blocked or self._unparsed:
+            self.transport.pause_reading()
+        else:
             self.transport.resume_reading()
 
     async def receive(self) -> Any:
         message = await self.queue.get()
         if self.read_paused and self.queue.empty():
             self.read_paused = False
-            if not self._write_blocked:  # else resume_writing resumes reading
-                self.transport.resume_reading()
+            self._pump()
         return message
 
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._write_blocked = True
+        self._sync_reading()
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._write_blocked = False
+        self._sync_reading()
+
+    # --- pings ---------------------------------------------------------------------------
     def handle_ping(self) -> None:
         now = time.monotonic()
         self._ping_tokens = min(
@@ -105,23 +139,59 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.write(b"".join(self.conn.data_to_send()))
             self.close_sent = True
             self.queue.put_nowait({"type": "websocket.disconnect", "code": 1008})
-            self.transport.close()
+            self._abandon()
 
+    # --- closing -------------------------------------------------------------------------
     async def send(self, message: Any) -> None:
         closing = message["type"] == "websocket.close" and self.handshake_complete
-        if closing and self._write_blocked:
-            # the close frame would wait behind everything the peer has not read: drop it
-            if not self.close_sent:
-                self.close_sent = True
-                self.queue.put_nowait({"type": "websocket.disconnect", "code": 1006})
-            self.transport.abort()
+        if closing and self._write_blocked and not self.close_sent:
+            # the peer is not reading: the close frame goes behind what it has not read yet
+            # (bounded by the high-water mark), without waiting for room
+            code = message.get("code", 1000)
+            with contextlib.suppress(InvalidState):
+                self.conn.send_close(code, message.get("reason") or "")
+                self.transport.write(b"".join(self.conn.data_to_send()))
+            self.close_sent = True
+            self.queue.put_nowait({"type": "websocket.disconnect", "code": code})
+            self._abandon()
             return
         await super().send(message)
-        if closing and message.get("code") in ABANDON_CODES:
-            if self.close_timer is not None:
-                self.close_timer.cancel()
-                self.close_timer = None
-            self.transport.close()
+        if not closing:
+            return
+        if message.get("code") in ABANDON_CODES:
+            self._abandon()
+        else:
+            self._pump()  # read on to the peer's closing handshake
+
+    def _abandon(self) -> None:
+        """No closing handshake: what the peer sends from now on is dropped unparsed; what was
+        written (the close frame last) is flushed and followed by a FIN; the connection ends
+        when the peer closes its side, or is dropped after ``ABANDON_SECONDS``. Reading goes on
+        meanwhile, cheaply: closing a socket with unread input resets it, and the peer would
+        lose the close frame (and what came before it) that it has not read yet."""
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+        self._discarding = True
+        self._unparsed = b""
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+        self._finish(self.loop.time() + ABANDON_SECONDS)
+
+    def _finish(self, deadline: float) -> None:
+        self.close_timer = None
+        if self.transport.is_closing():
+            return
+        if self.loop.time() > deadline:
+            self.transport.abort()
+            return
+        if self.transport.get_write_buffer_size() == 0 and not self._eof_sent:
+            self._eof_sent = True
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            else:
+                self.transport.close()
+                return
+        self.close_timer = self.loop.call_later(0.05, self._finish, deadline)
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
