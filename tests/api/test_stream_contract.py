@@ -19,8 +19,8 @@ from aegis.api.schemas import (
     PingMessage,
     PongMessage,
     QuotesMessage,
-    StreamMessage,
     TickMessage,
+    Wire,
 )
 from aegis.core.config import Settings
 from aegis.domain.ticks import BUY, Tick
@@ -28,7 +28,7 @@ from tests.api.test_rest import T0, wait_for
 from tests.api.test_streams import push
 from tests.support.app import running_app
 
-MODELS: dict[str, type[StreamMessage]] = {
+MODELS: dict[str, type[Wire]] = {
     "tick": TickMessage,
     "candle": CandleMessage,
     "quotes": QuotesMessage,

@@ -225,17 +225,33 @@ class TickMessage(StreamMessage):
     source: str
 
 
-class CandleMessage(StreamMessage):
+class CandleMessage(CandleOut):
+    """A live candle: the REST candle's fields and which candle it is."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "candle",
+                    "symbol": "005930",
+                    "interval": "5m",
+                    "time": 1773964800,
+                    "open": 199000,
+                    "high": 199500,
+                    "low": 198900,
+                    "close": 199400,
+                    "volume": 120511,
+                    "amount": 24012000000,
+                    "source": "kis",
+                }
+            ]
+        },
+    )
+
     type: Literal["candle"]
     symbol: str
     interval: str
-    time: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    amount: float
     source: str
 
 
@@ -270,7 +286,7 @@ class ConflatedMessage(StreamMessage):
     count: int
 
 
-STREAM_MESSAGES: tuple[type[StreamMessage], ...] = (
+STREAM_MESSAGES: tuple[type[Wire], ...] = (
     TickMessage,
     CandleMessage,
     QuotesMessage,

@@ -511,17 +511,24 @@ export interface components {
              */
             interval: string | null;
         };
-        /** CandleMessage */
+        /**
+         * CandleMessage
+         * @description A live candle: the REST candle's fields and which candle it is.
+         * @example {
+         *       "amount": 24012000000,
+         *       "close": 199400,
+         *       "high": 199500,
+         *       "interval": "5m",
+         *       "low": 198900,
+         *       "open": 199000,
+         *       "source": "kis",
+         *       "symbol": "005930",
+         *       "time": 1773964800,
+         *       "type": "candle",
+         *       "volume": 120511
+         *     }
+         */
         CandleMessage: {
-            /**
-             * Type
-             * @constant
-             */
-            type: "candle";
-            /** Symbol */
-            symbol: string;
-            /** Interval */
-            interval: string;
             /** Time */
             time: number;
             /** Open */
@@ -536,6 +543,15 @@ export interface components {
             volume: number;
             /** Amount */
             amount: number;
+            /**
+             * Type
+             * @constant
+             */
+            type: "candle";
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
             /** Source */
             source: string;
         };
