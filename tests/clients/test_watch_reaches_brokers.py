@@ -153,3 +153,47 @@ async def test_kiwoom_follows_what_clients_watch_and_releases_when_the_budget_is
             await third.close()
     finally:
         await fake.stop()
+
+
+@pytest.mark.services
+async def test_server_mode_an_api_process_watch_reaches_the_ingesters_broker(
+    tmp_path: Path, market: FakeMarket, postgres_url: str, redis_url: str
+) -> None:
+    """`aegis ingest` and `aegis serve --no-ingest` as two runtimes on PostgreSQL and Redis: the
+    client of the API process is heard by the ingester's KIS source."""
+    from aegis.bus.redis import RedisBus
+    from aegis.store.postgres import PostgresStore
+
+    fake = FakeKis(market, ping_interval_s=0.2)
+    await fake.start()
+    creds = BrokerCredentials(SecretStr(fake_kis_mod.APP_KEY), SecretStr(fake_kis_mod.APP_SECRET))
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=postgres_url,
+        redis_url=redis_url,
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+        kis_ws_url=fake.ws_url,
+    )
+    upgrade_all(settings.store_url, settings.app_db_url)
+    src = KisSource(settings, creds=creds, backoff=Backoff(0.05, 0.5))
+    ingester = Runtime(
+        settings, store=PostgresStore(postgres_url), bus=RedisBus(redis_url), sources=[src],
+        ingest=True,
+    )  # fmt: skip
+    api = Runtime(
+        settings, store=PostgresStore(postgres_url), bus=RedisBus(redis_url), ingest=False
+    )
+    await ingester.start()
+    try:
+        async with serving(settings, api) as addr:
+            await until(lambda: fake.connections >= 1)
+            client = await subscribe(addr, "005930")
+            await until(lambda: "005930" in trade_subs(fake, "1"))
+            tick = await next_tick(client, "005930")
+            assert tick["source"] == "kis"
+            await client.close()
+        assert api.watch_collector is None  # only the ingester collects
+    finally:
+        await ingester.close()
+        await fake.stop()
