@@ -19,7 +19,11 @@ from aegis.core.config import Settings
 
 WS_MAX_SIZE = 1 << 20
 PARSE_CHUNK = 16 * 1024  # bytes of incoming WebSocket data parsed per event-loop turn
-ABANDON_SECONDS = 5.0  # a misbehaving peer has this long to take its close frame
+# how long a peer closed without a handshake has to take its close frame: an abuser (policy,
+# size) briefly, a merely slow reader (4008 and others) long enough to read what it was sent
+ABUSER_GRACE_SECONDS = 5.0
+SLOW_GRACE_SECONDS = 30.0
+ABUSE_CODES = frozenset({1008, 1009})
 # protocol-level pings a peer may send (the app never sees them, so they are limited here)
 PINGS_PER_SECOND = 5.0
 PING_BURST = 50
@@ -139,7 +143,7 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self.transport.write(b"".join(self.conn.data_to_send()))
             self.close_sent = True
             self.queue.put_nowait({"type": "websocket.disconnect", "code": 1008})
-            self._abandon()
+            self._abandon(1008)
 
     # --- closing -------------------------------------------------------------------------
     async def send(self, message: Any) -> None:
@@ -153,20 +157,20 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.transport.write(b"".join(self.conn.data_to_send()))
             self.close_sent = True
             self.queue.put_nowait({"type": "websocket.disconnect", "code": code})
-            self._abandon()
+            self._abandon(code)
             return
         await super().send(message)
         if not closing:
             return
         if message.get("code") in ABANDON_CODES:
-            self._abandon()
+            self._abandon(message["code"])
         else:
             self._pump()  # read on to the peer's closing handshake
 
-    def _abandon(self) -> None:
+    def _abandon(self, code: int) -> None:
         """No closing handshake: what the peer sends from now on is dropped unparsed; what was
         written (the close frame last) is flushed and followed by a FIN; the connection ends
-        when the peer closes its side, or is dropped after ``ABANDON_SECONDS``. Reading goes on
+        when the peer closes its side, or is dropped after its grace period. Reading goes on
         meanwhile, cheaply: closing a socket with unread input resets it, and the peer would
         lose the close frame (and what came before it) that it has not read yet."""
         if self.close_timer is not None:
@@ -175,7 +179,8 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self._unparsed = b""
         if not self.transport.is_closing():
             self.transport.resume_reading()
-        self._finish(self.loop.time() + ABANDON_SECONDS)
+        grace = ABUSER_GRACE_SECONDS if code in ABUSE_CODES else SLOW_GRACE_SECONDS
+        self._finish(self.loop.time() + grace)
 
     def _finish(self, deadline: float) -> None:
         self.close_timer = None
