@@ -152,3 +152,30 @@ def test_dashboard_survives_a_server_restart(server: Server, page: Page) -> None
         arg=before,
         timeout=LIVE_TIMEOUT_MS,
     )
+
+
+def test_the_security_policy_lets_the_dashboard_run_and_blocks_nothing_it_needs(
+    server: Server, page: Page
+) -> None:
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => "
+        "console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
+    resp = page.goto(server.url + "/stocks/005930")
+    assert resp is not None and "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+    page.wait_for_selector("html[data-ready=stock]")
+    page.goto(server.url + "/grid?size=2")
+    page.wait_for_function(
+        "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 4"
+    )
+    page.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=grid-cell]')]"
+        ".some(e => Number(e.dataset.updates) > 0)",
+        timeout=LIVE_TIMEOUT_MS,
+    )  # live data over the WebSocket: connect-src allows it
+    assert violations == []

@@ -58,6 +58,7 @@ class FakeKiwoom:
         self.refused_logins = 0
         self.pings_echoed = 0
         self.regs: list[list[str]] = []
+        self.removes: list[list[str]] = []
         self.malformed_sent = 0
         self._tokens: set[str] = set()
         self._refuse = False
@@ -91,6 +92,10 @@ class FakeKiwoom:
 
     def malform(self, n: int) -> None:
         self._malform += n
+
+    def registered(self) -> set[str]:
+        """Items registered on the live connections now."""
+        return {i for st in self._conns.values() for i in st["items"]}
 
     def refuse_next_login(self) -> None:
         self._refuse = True
@@ -140,6 +145,7 @@ class FakeKiwoom:
                         self.regs.append(items)
                         st["items"].update(items)
                     else:
+                        self.removes.append(items)
                         st["items"].difference_update(items)
                     q.put_nowait(json.dumps({"trnm": trnm, "return_code": 0, "return_msg": ""}))
         except ConnectionClosed:

@@ -42,7 +42,7 @@ async def test_client_full_for_longer_than_limit_is_marked_slow(
     assert ch.slow
 
 
-async def test_drain_resets_conflation_and_control_messages_are_never_dropped() -> None:
+async def test_drain_resets_conflation_and_control_messages_are_never_conflated_away() -> None:
     ch = ClientChannel(maxsize=1, drop_after=60)
     ch.offer("A", b"1")
     ch.offer("A", b"2")
@@ -62,3 +62,15 @@ async def test_drain_waits_until_something_arrives() -> None:
     assert await asyncio.wait_for(task, 1) == [b"x"]
     ch.close()
     assert await ch.drain() == []
+
+
+async def test_control_replies_to_a_non_reader_are_bounded_and_conflated_by_key() -> None:
+    ch = ClientChannel(maxsize=10, drop_after=60, control_max=8)
+    for _ in range(10_000):
+        ch.control(b'{"type":"pong"}', key="pong")
+    assert ch.backlog == 1  # one pending pong, however many pings arrived
+    accepted = sum(ch.control(b'{"type":"error"}') for _ in range(10_000))
+    assert accepted == 7 and ch.control_dropped == 10_000 - 7
+    assert ch.backlog == 8
+    out = await ch.drain()
+    assert out[0] == b'{"type":"pong"}' and len(out) == 8

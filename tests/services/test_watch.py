@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 import orjson
+import pytest
 
 from aegis.bus.memory import MemoryBus
 from aegis.services import watch
@@ -42,3 +43,23 @@ async def test_reports_from_two_processes_are_ranked_by_watchers(monkeypatch) ->
         await asyncio.sleep(0.01)
     await collector.close()
     assert src.watched[-1] == ["000660", "005930"]
+
+
+def test_one_clients_vote_is_capped() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from aegis.services.clients import ClientChannel
+    from aegis.services.stream import StreamHub, Subscriber
+
+    def client(symbols: list[str]) -> Subscriber:
+        return Subscriber(ClientChannel(), lambda: None, symbols=set(symbols))
+
+    hoarder = client([f"{i:06d}" for i in range(100, 300)])  # 200 symbols on one socket
+    dashboards = [client(["005930"]), client(["005930", "000660"])]
+    hub = cast(StreamHub, SimpleNamespace(subscribers={hoarder, *dashboards}))
+    weights = watch.watch_counts(hub, votes_per_client=10)
+    assert sum(w for s, w in weights.items() if s not in ("005930", "000660")) == pytest.approx(10)
+    assert weights["005930"] == 2
+    assert weights["000660"] == 1
+    assert max(w for s, w in weights.items() if s not in ("005930", "000660")) == 0.05

@@ -114,3 +114,46 @@ async def test_faults_are_survived_reported_and_never_duplicate(
         assert "LOGIN refused" in log
     if fault in ("drop", "stall") and src.counts["gaps"]:
         assert "shares missed" in log  # the outage is reported, not hidden
+
+
+async def test_the_websocket_debug_log_never_shows_the_token(
+    settings: Settings, fake_kw: FakeKiwoom, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    src = make(settings, fake_kw)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert fake_kw.logins == 1
+    mine = [r for r in caplog.records if r.name != "websockets.server"]  # not the fake's side
+    assert any(r.name.startswith("aegis.sources.kiwoom") for r in mine)
+    assert not [r.getMessage() for r in mine if "WQJC-fake" in r.getMessage()]
+
+
+async def test_watched_symbols_are_registered_live_and_unwatched_ones_released_when_needed(
+    settings: Settings, fake_kw: FakeKiwoom
+) -> None:
+    s = settings.model_copy(
+        update={"kiwoom_rest_url": fake_kw.rest_url, "kiwoom_ws_url": fake_kw.ws_url}
+    )
+    src = KiwoomSource(s, symbols=["005930"], max_symbols=2, backoff=Backoff(0.02, 0.2),
+                       creds=BrokerCredentials(SecretStr(APP_KEY), SecretStr(SECRET)))  # fmt: skip
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: fake_kw.registered() == {"005930"})
+        await src.watch(["000660"])
+        await sink.wait_until(lambda: fake_kw.registered() == {"005930", "000660"})
+        await src.watch(["035420"])  # 000660 is no longer watched and its slot is needed
+        await sink.wait_until(lambda: fake_kw.registered() == {"005930", "035420"})
+        await src.watch(["005930", "035420", "000270"])  # the operator's symbol never leaves
+        await asyncio.sleep(0.1)
+        assert fake_kw.removes == [["000660"]]
+        assert fake_kw.registered() == {"005930", "035420"}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

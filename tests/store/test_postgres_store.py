@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from aegis.core.errors import StoreError
+from aegis.core.redact import redact_url as redact
 from aegis.domain.ticks import Tick
 from aegis.store.migrate import upgrade
-from aegis.store.postgres import PostgresStore, asyncpg_dsn, redact
+from aegis.store.postgres import PostgresStore, asyncpg_dsn
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.services

@@ -19,12 +19,15 @@ from tests.support.sources import ScriptedSource
 
 @contextmanager
 def running_app(
-    tmp_path: Path, batches: Sequence[Sequence[Tick]] = (), **overrides: object
+    tmp_path: Path,
+    batches: Sequence[Sequence[Tick]] = (),
+    web_dist: Path | None = None,
+    **overrides: object,
 ) -> Iterator[tuple[TestClient, Runtime, ScriptedSource]]:
     settings = Settings(data_dir=tmp_path, **overrides)  # type: ignore[arg-type]
     upgrade_all(settings.store_url, settings.app_db_url)
     source = ScriptedSource(batches)
     rt = Runtime(settings, store=SQLiteStore(settings.sqlite_path), sources=[source])
-    app = create_app(settings, runtime=rt, web_dist=tmp_path / "no-web")
+    app = create_app(settings, runtime=rt, web_dist=web_dist or tmp_path / "no-web")
     with TestClient(app) as client:
         yield client, rt, source

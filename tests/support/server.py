@@ -12,6 +12,7 @@ from pathlib import Path
 import uvicorn
 
 from aegis.api.app import create_app
+from aegis.api.serving import uvicorn_options
 from aegis.core.config import Settings
 from aegis.services.runtime import Runtime
 from aegis.store.migrate import upgrade_all
@@ -34,13 +35,13 @@ def live_server(
     source = ScriptedSource()
     rt = Runtime(settings, store=SQLiteStore(settings.sqlite_path), sources=[source])
     port = free_port()
+    options = uvicorn_options(settings) | {"ws_ping_interval": ping, "ws_ping_timeout": ping}
     config = uvicorn.Config(
         create_app(settings, runtime=rt, web_dist=tmp_path / "none"),
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        ws_ping_interval=ping,
-        ws_ping_timeout=ping,
+        **options,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
-from aegis.api import errors, sse, static, ws
+from aegis.api import errors, openapi, security, sse, static, ws
 from aegis.api.etag import ETagMiddleware
 from aegis.api.metrics import make_registry
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
@@ -79,12 +80,25 @@ def create_app(
     app.add_middleware(ETagMiddleware)  # innermost: tags the JSON before gzip
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=3)
     app.add_middleware(RateLimitMiddleware)
+    dist = web_dist if web_dist is not None else static.find_dist()
+    if settings.allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(
+        security.SecurityHeaders,
+        script_hashes=security.inline_script_hashes(dist / "index.html" if dist else None),
+    )
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
     app.state.metrics_registry = make_registry(
         lambda: getattr(app.state, "runtime", None),
         lambda: getattr(app.state, "rate_limits", None),
     )
     errors.install(app)
+    openapi.install(app)
     api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)
     api.include_router(candles.router)
@@ -98,5 +112,5 @@ def create_app(
     app.include_router(system.health_router)
     app.include_router(sse.router)
     app.include_router(ws.router)
-    static.mount(app, web_dist if web_dist is not None else static.find_dist())
+    static.mount(app, dist)
     return app

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
+from fastapi import Query
 
 from aegis.api.envelope import JSONBytes
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import parse_instant
-from aegis.domain.intervals import parse_interval
+from aegis.domain.intervals import ALLOWED_TEXT, PATTERN, parse_interval
 from aegis.services.market import Market
 
 DEFAULT_LIMIT = 500
 _MESSAGE = "과거 주가 데이터 조회를 성공하였습니다."
+_TIME_TEXT = (
+    "ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or "
+    "epoch seconds; years 1 to 9999"
+)
+
+# Documented, not enforced by FastAPI: parse_interval answers with the allowed list, and makes
+# the name canonical (02m → 2m, 60m → 1h).
+IntervalQuery = Annotated[
+    str,
+    Query(
+        description=f"candle interval: {ALLOWED_TEXT}; spellings are normalised (02m → 2m)",
+        json_schema_extra={"pattern": PATTERN},
+        examples=["1m", "5m", "1h", "1d"],
+    ),
+]
+StartQuery = Annotated[
+    str | None,
+    Query(description=f"first instant (inclusive): {_TIME_TEXT}", examples=["2026-03-20"]),
+]
+EndQuery = Annotated[
+    str | None,
+    Query(description=f"last instant (exclusive): {_TIME_TEXT}", examples=["2026-03-21"]),
+]
 
 
 def _instant(name: str, text: str | None) -> int | None:
@@ -21,8 +47,8 @@ def _instant(name: str, text: str | None) -> int | None:
         return parse_instant(text)
     except ValueError as exc:
         raise InvalidRequest(
-            f"{name}={text!r} is not a time: use ISO 8601 (2026-01-02T09:00:00+09:00), "
-            "a date (2026-01-02, KST) or epoch seconds"
+            f"{name}={text[:40]!r} is not a time between years 1 and 9999: use ISO 8601 "
+            "(2026-01-02T09:00:00+09:00), a date (2026-01-02, KST) or epoch seconds"
         ) from exc
 
 

@@ -22,6 +22,24 @@ class Envelope(Wire, Generic[T]):
 
 
 class ErrorBody(Wire):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": 404,
+                    "code": "NOT_FOUND",
+                    "message": "unknown symbol 999999",
+                },
+                {
+                    "status": 400,
+                    "code": "INVALID_REQUEST",
+                    "message": "unknown interval '7m'; allowed: …",
+                    "details": {"allowed": "…"},
+                },
+            ]
+        }
+    )
+
     status: int
     code: str
     message: str
@@ -29,6 +47,22 @@ class ErrorBody(Wire):
 
 
 class CompanySummary(Wire):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "companyId": 1,
+                    "code": "005930",
+                    "name": "삼성전자",
+                    "nameEn": "Samsung Electronics",
+                    "market": "KOSPI",
+                    "industry": "통신 및 방송 장비 제조업",
+                    "kind": "stock",
+                }
+            ]
+        }
+    )
+
     company_id: int
     code: str
     name: str
@@ -52,6 +86,22 @@ class Company(CompanySummary):
 
 
 class CandleOut(Wire):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "time": 1773964800,
+                    "open": 199000,
+                    "high": 201500,
+                    "low": 198100,
+                    "close": 200500,
+                    "volume": 14515608,
+                    "amount": 2905120000000,
+                }
+            ]
+        }
+    )
+
     time: int
     open: float
     high: float
@@ -68,6 +118,10 @@ class CandleOut(Wire):
 
 
 class CandleMeta(Wire):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"symbol": "005930", "interval": "1d", "source": "kis"}]}
+    )
+
     symbol: str
     interval: str
     source: str | None = Field(
@@ -80,6 +134,31 @@ class CandleEnvelope(Envelope[list[CandleOut]]):
 
 
 class QuoteOut(Wire):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "symbol": "005930",
+                    "name": "삼성전자",
+                    "market": "KOSPI",
+                    "industry": "통신 및 방송 장비 제조업",
+                    "price": 200500,
+                    "change": 1500,
+                    "changePercent": 0.75,
+                    "volume": 14515608,
+                    "amount": 2905120000000,
+                    "open": 199000,
+                    "high": 201500,
+                    "low": 198100,
+                    "prevClose": 199000,
+                    "marketCap": 1196915000000000,
+                    "time": "2026-03-20T06:30:00.000Z",
+                    "source": "kis",
+                }
+            ]
+        }
+    )
+
     symbol: str
     name: str
     market: str
@@ -159,6 +238,101 @@ class SystemStatus(Wire):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorBody, "description": "Invalid request"},
+    400: {"model": ErrorBody, "description": "Invalid request (validation errors are 400 too)"},
     404: {"model": ErrorBody, "description": "Not found"},
+    503: {"model": ErrorBody, "description": "Starting up, or the stream hub is unavailable"},
 }
+
+
+# --- WebSocket / SSE messages --------------------------------------------------------------
+# Not operations, so FastAPI does not list them: ``aegis.api.openapi`` adds them to the
+# document's components, from which the web client's types are generated. ``extra="forbid"``
+# lets a test hold the hub's hand-built payloads to exactly these shapes.
+
+
+class StreamMessage(Wire):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TickMessage(StreamMessage):
+    type: Literal["tick"]
+    symbol: str
+    price: float
+    volume: float
+    change: float | None  # null when the previous close is not known
+    change_percent: float | None
+    timestamp: str
+    source: str
+
+
+class CandleMessage(CandleOut):
+    """A live candle: the REST candle's fields and which candle it is."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "candle",
+                    "symbol": "005930",
+                    "interval": "5m",
+                    "time": 1773964800,
+                    "open": 199000,
+                    "high": 199500,
+                    "low": 198900,
+                    "close": 199400,
+                    "volume": 120511,
+                    "amount": 24012000000,
+                    "source": "kis",
+                }
+            ]
+        },
+    )
+
+    type: Literal["candle"]
+    symbol: str
+    interval: str
+    source: str
+
+
+class QuotesMessage(StreamMessage):
+    type: Literal["quotes"]
+    data: list[QuoteOut]
+
+
+class AckMessage(StreamMessage):
+    type: Literal["subscribed", "unsubscribed"]
+    channel: Literal["ticks", "candles", "quotes"]
+    symbols: list[str] | None = None
+    interval: str | None = None
+
+
+class ErrorMessage(StreamMessage):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+class PingMessage(StreamMessage):
+    type: Literal["ping"]
+
+
+class PongMessage(StreamMessage):
+    type: Literal["pong"]
+
+
+class ConflatedMessage(StreamMessage):
+    type: Literal["conflated"]
+    count: int
+
+
+STREAM_MESSAGES: tuple[type[Wire], ...] = (
+    TickMessage,
+    CandleMessage,
+    QuotesMessage,
+    AckMessage,
+    ErrorMessage,
+    PingMessage,
+    PongMessage,
+    ConflatedMessage,
+)

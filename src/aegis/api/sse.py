@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import StreamingResponse
 
 from aegis.api.deps import HubDep, RuntimeDep
+from aegis.api.schemas import ERROR_RESPONSES
 from aegis.core.errors import InvalidRequest, NotFound
 from aegis.services.clients import ClientChannel
 from aegis.services.stream import StreamHub, Subscriber
@@ -19,7 +20,13 @@ router = APIRouter(tags=["streams"])
     "/api/stream/stocks",
     operation_id="streamStocks",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {
+            "description": "`event: tick` messages, as on the WebSocket (`data:` one JSON each)",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **ERROR_RESPONSES,
+    },
 )
 async def stream_stocks(
     request: Request, rt: RuntimeDep, hub: HubDep, symbols: str

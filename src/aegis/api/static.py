@@ -33,8 +33,14 @@ def mount(app: FastAPI, dist: Path | None) -> None:
                 error_body(404, "NOT_FOUND", "web dashboard not built: run `make run`"),
                 status_code=404,
             )
-        target = (dist / path).resolve()
-        if path and target.is_file() and dist in target.parents:
+        if "\x00" in path:  # no file has a NUL in its name; the OS would refuse to look
+            raise HTTPException(404, "no such file")
+        try:
+            target = (dist / path).resolve()
+            found = bool(path) and target.is_file() and dist in target.parents
+        except (OSError, ValueError):  # a name too long or otherwise impossible
+            found = False
+        if found:
             headers = (
                 {"Cache-Control": "public, max-age=31536000, immutable"}
                 if "/assets/" in target.as_posix()

@@ -8,7 +8,8 @@ import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from aegis.core.errors import NotFound, SlowConsumer, StreamUnavailable
+from aegis.api.security import origin_allowed
+from aegis.core.errors import AegisError, NotFound, SlowConsumer, StreamUnavailable
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
 from aegis.services.sessions import StreamSession
@@ -16,18 +17,41 @@ from aegis.services.stream import Subscriber
 
 router = APIRouter()
 CLOSE_WAIT_SECONDS = 2.0
+MAX_REASON_BYTES = 123  # RFC 6455 §5.5: a close frame's payload is at most 125 bytes
 log = logging.getLogger(__name__)
+
+
+def close_reason(text: str) -> str:
+    """``text`` cut to fit a close frame, never inside a UTF-8 sequence."""
+    raw = text.encode()
+    if len(raw) <= MAX_REASON_BYTES:
+        return text
+    return raw[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    # the close frame may queue behind what a non-reading client has not taken: don't wait long
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(ws.close(code, close_reason(reason)), CLOSE_WAIT_SECONDS)
 
 
 async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     rt: Runtime | None = getattr(ws.app.state, "runtime", None)
+    if rt is not None and not origin_allowed(
+        ws.headers.get("origin"), ws.headers.get("host"), rt.settings.allowed_origins
+    ):
+        # refused before the handshake completes: the browser sees 403
+        await ws.close(1008, "origin not allowed")
+        return
     await ws.accept()
     if rt is None or rt.hub is None:
         await ws.close(StreamUnavailable.ws_close_code, "stream unavailable")
         return
     settings = rt.settings
     batch = ws.query_params.get("batch") in ("1", "true")
-    channel = ClientChannel(settings.ws_queue_size, settings.ws_drop_after_seconds)
+    channel = ClientChannel(
+        settings.ws_queue_size, settings.ws_drop_after_seconds, settings.ws_control_queue_size
+    )
     writer: asyncio.Task[None] | None = None
 
     hub = rt.hub
@@ -41,25 +65,29 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     sub = Subscriber(channel, on_slow)
     hub.add(sub)
     session = StreamSession(
-        hub, sub, max_symbols=settings.ws_max_symbols, max_bytes=settings.ws_max_message_bytes
+        hub,
+        sub,
+        max_symbols=settings.ws_max_symbols,
+        max_bytes=settings.ws_max_message_bytes,
+        rate=settings.ws_messages_per_second,
+        burst=settings.ws_message_burst,
     )
     writer = asyncio.create_task(_write(ws, channel, batch, settings.ws_batch_window_seconds))
     heartbeat = asyncio.create_task(_heartbeat(channel, settings.ws_heartbeat_seconds))
     try:
         if initial:
             if initial[0] not in hub.market.by_symbol:
-                await ws.close(NotFound.ws_close_code, f"unknown symbol {initial[0]}")
+                await _close(ws, NotFound.ws_close_code, f"unknown symbol {initial[0]}")
                 return
             hub.subscribe_ticks(sub, initial)
         receiver = asyncio.create_task(_read(ws, session))
         done, _ = await asyncio.wait({writer, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if writer in done and channel.slow:
             log.warning("closing slow websocket client (%d conflated)", channel.conflated_total)
-            # the close frame queues behind what the client has not read yet; don't wait for it
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    ws.close(SlowConsumer.ws_close_code, "slow consumer"), CLOSE_WAIT_SECONDS
-                )
+            await _close(ws, SlowConsumer.ws_close_code, "slow consumer")
+        elif receiver in done and isinstance(exc := receiver.exception(), AegisError):
+            log.warning("closing websocket client: %s", exc.message)
+            await _close(ws, exc.ws_close_code, exc.message)
         receiver.cancel()
     finally:
         heartbeat.cancel()
@@ -80,7 +108,7 @@ async def _read(ws: WebSocket, session: StreamSession) -> None:
                     text = data.decode()
                 except UnicodeDecodeError:
                     text = "\x00"  # answered as "not JSON"
-            await session.handle_text(text)
+            await session.handle_text(text)  # TooManyMessages ends the connection
     except WebSocketDisconnect:
         return
 
@@ -107,7 +135,7 @@ async def _heartbeat(channel: ClientChannel, every: float) -> None:
     # protocol-level ping/pong that uvicorn runs (ws_ping_interval / ws_ping_timeout).
     while True:
         await asyncio.sleep(every)
-        channel.control(b'{"type":"ping"}')
+        channel.control(b'{"type":"ping"}', key="ping")
 
 
 @router.websocket("/ws/stocks")

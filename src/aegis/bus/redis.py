@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import time
 from collections import defaultdict
@@ -33,6 +32,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from aegis.bus.base import GAP, Bus, Subscription
 from aegis.core.errors import StreamUnavailable
+from aegis.core.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +43,6 @@ BLOCK_MS = 1000  # a blocking read returns at least this often, to notice new to
 READ_COUNT = 1000
 DEFAULT_MAXLEN = 100_000  # entries kept per stream (about an hour of tick batches)
 PAYLOAD, NUMBER = b"p", b"n"
-
-
-def redact(url: str) -> str:
-    return re.sub(r"//([^:/@]*):[^@]*@", r"//\1:***@", url)
 
 
 class _RedisSubscription(Subscription):
@@ -165,7 +161,7 @@ class RedisBus(Bus):
             await self._pub.ping()
         except (*_NETWORK_ERRORS, RedisError) as exc:
             await self.close()
-            raise StreamUnavailable(f"cannot reach Redis at {redact(self.url)}: {exc}") from exc
+            raise StreamUnavailable(f"cannot reach Redis at {redact_url(self.url)}: {exc}") from exc
         self._reader = asyncio.create_task(self._read_loop(), name="redis-bus-reader")
 
     async def close(self) -> None:
@@ -320,7 +316,7 @@ class RedisBus(Bus):
         subs = [s for group in self._subs.values() for s in group]
         return {
             "kind": self.kind,
-            "url": redact(self.url),
+            "url": redact_url(self.url),
             "connected": self.connected,
             "published": self.published,
             "publishFailed": self.publish_failed,

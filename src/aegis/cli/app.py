@@ -48,6 +48,7 @@ def serve(
     import uvicorn
 
     from aegis.api.app import create_app
+    from aegis.api.serving import uvicorn_options
     from aegis.store.migrate import upgrade_all
 
     settings = settings_with(
@@ -71,10 +72,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        ws_max_size=1 << 20,
-        ws_ping_interval=settings.ws_heartbeat_seconds,
-        ws_ping_timeout=settings.ws_heartbeat_seconds,
-        timeout_graceful_shutdown=5,
+        **uvicorn_options(settings),
         log_config=None,  # uvicorn's loggers go through ours (request ids, JSON lines)
     )
 

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
     rate_limit_user: str = "1200/minute"
     rate_limit_ws: str = "60/minute"
 
+    # Hostile clients and exposure (issue 7: watch votes, floods, origins)
+    ws_watch_votes_per_client: float = 10.0  # one client's total weight in the broker budget
+    ws_messages_per_second: float = 20.0  # inbound client messages, sustained …
+    ws_message_burst: int = 100  # … and in a burst; past that: throttled, then closed (1008)
+    ws_control_queue_size: int = 64  # replies (errors, pongs, acks) waiting for a non-reader
+    # Origins allowed for WebSocket/SSE/CORS beyond the server's own ("*" allows any); empty:
+    # same origin only. Clients without an Origin header (CLI tools, servers) are not browsers.
+    allowed_origins: list[str] = Field(default_factory=list)
+
     @property
     def sqlite_path(self) -> Path:
         # Simulated data lives in its own file, so that switching to a broker never shows

@@ -130,3 +130,11 @@ class NotReady(AegisError):
     status = 503
     code = "NOT_READY"
     ws_close_code = 1013
+
+
+class TooManyMessages(TooManyRequests):
+    """A streaming client kept sending past its rate limit: the connection is closed with
+    1008 (policy violation)."""
+
+    code = "TOO_MANY_MESSAGES"
+    ws_close_code = 1008

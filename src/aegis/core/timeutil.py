@@ -9,6 +9,9 @@ KST = ZoneInfo("Asia/Seoul")
 KST_OFFSET_US = 9 * 3600 * 1_000_000  # Korea has no DST since 1988
 US_PER_S = 1_000_000
 US_PER_DAY = 86_400 * US_PER_S
+# the instants a query may name: years 1 … 9999 (what datetime and a 64-bit column both hold)
+MIN_US = -62_135_596_800 * US_PER_S
+MAX_US = 253_402_300_799 * US_PER_S
 
 
 def now_us() -> int:
@@ -41,13 +44,23 @@ def kst_midnight_us(d: date) -> int:
 
 
 def parse_instant(text: str) -> int:
-    """ISO 8601 (offset required, a bare date is taken as KST midnight) or epoch seconds."""
+    """ISO 8601 (offset required, a bare date is taken as KST midnight) or epoch seconds.
+    ValueError for anything else, and for instants outside years 1 … 9999."""
     text = text.strip()
     if text.lstrip("-").isdigit():
-        return int(text) * US_PER_S
-    if len(text) == 10:
-        return kst_midnight_us(date.fromisoformat(text))
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=KST)
-    return to_us(dt)
+        if len(text) > 13:  # more digits than any second before year 9999
+            raise ValueError("epoch seconds out of range")
+        us = int(text) * US_PER_S
+    elif len(text) == 10:
+        us = kst_midnight_us(date.fromisoformat(text))
+    else:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=KST)
+        try:
+            us = to_us(dt)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00-01:00 is before year 1 in UTC
+            raise ValueError("instant out of range") from exc
+    if not MIN_US <= us <= MAX_US:
+        raise ValueError("instant out of range (years 1 to 9999)")
+    return us

@@ -16,7 +16,8 @@ from aegis.core.timeutil import KST_OFFSET_US, US_PER_DAY, kst_day, kst_midnight
 US_PER_MIN = 60_000_000
 STORED = ("1m", "5m", "15m", "1h", "1d")
 _STORED_MINUTES = {"1m": 1, "5m": 5, "15m": 15, "1h": 60, "1d": 1440}
-_PATTERN = re.compile(r"^(\d{1,4})(m|h|d|w|M)$")
+PATTERN = r"^\d{1,4}[mhdwM]$"  # as documented in OpenAPI; names are then made canonical
+_PATTERN = re.compile(r"(\d{1,4})(m|h|d|w|M)", re.ASCII)
 ALLOWED_TEXT = (
     "Nm with N dividing 1440 (1m 3m 5m 10m 15m 30m …), Nh with N dividing 24 (1h 2h 4h …), "
     "1d, 1w or 1M"
@@ -59,8 +60,18 @@ class Interval:
         return kst_midnight_us(nxt)
 
 
+def canonical_name(minutes: int) -> str:
+    if minutes == 1440:
+        return "1d"
+    if minutes % 60 == 0:
+        return f"{minutes // 60}h"
+    return f"{minutes}m"
+
+
 def parse_interval(text: str) -> Interval:
-    m = _PATTERN.match(text)
+    """One ``Interval`` per length, whatever the spelling: ``2m``, ``02m`` and ``002m`` are all
+    ``2m``; ``60m`` is ``1h`` and ``24h`` is ``1d`` (one cache entry, one subscription)."""
+    m = _PATTERN.fullmatch(text)
     if not m:
         raise InvalidRequest(
             f"unknown interval {text!r}; allowed: {ALLOWED_TEXT}", details={"allowed": ALLOWED_TEXT}
@@ -71,15 +82,13 @@ def parse_interval(text: str) -> Interval:
             raise InvalidRequest(
                 f"interval {text!r}: only 1{unit} is supported; allowed: {ALLOWED_TEXT}"
             )
-        return Interval(text, unit, 0, "1d")
+        return Interval(f"1{unit}", unit, 0, "1d")
     minutes = n * {"m": 1, "h": 60, "d": 1440}[unit]
     if unit == "d" and n != 1:
         raise InvalidRequest(f"interval {text!r}: use 1d or 1w; allowed: {ALLOWED_TEXT}")
     if minutes == 0 or 1440 % minutes != 0:
         raise InvalidRequest(f"interval {text!r} does not divide a day; allowed: {ALLOWED_TEXT}")
-    name = {1: "1m", 60: "1h", 1440: "1d"}.get(minutes, text)
-    if unit == "m" and minutes % 60 == 0 and minutes < 1440:
-        name = f"{minutes // 60}h"
+    name = canonical_name(minutes)
     base = max(
         (s for s, sm in _STORED_MINUTES.items() if minutes % sm == 0),
         key=_STORED_MINUTES.__getitem__,

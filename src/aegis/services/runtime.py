@@ -157,7 +157,13 @@ class Runtime:
         # after ticks were lost on the bus, live candles and quotes are rebuilt from the store
         self.hub = StreamHub(self.bus, market, resync=lambda: self._restore_live(market))
         await self.hub.start()
-        self.watch_reporter = WatchReporter(self.bus, self.hub)
+        if self.ingesting:
+            # listening before any report is published: the first client's watch is not lost
+            self.watch_collector = WatchCollector(self.bus, sources)
+            await self.watch_collector.start()
+        self.watch_reporter = WatchReporter(
+            self.bus, self.hub, self.settings.ws_watch_votes_per_client
+        )
         self.watch_reporter.start()
         if self.ingesting:
             self.ingest = IngestService(

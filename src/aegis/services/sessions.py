@@ -1,13 +1,20 @@
 """A streaming client's conversation, free of transport: parse a client message, apply it to the
-hub, answer. Errors become error messages; the session and its other subscriptions stay."""
+hub, answer. Errors become error messages; the session and its other subscriptions stay.
+
+Inbound messages are rate-limited (a token bucket: ``rate`` per second, ``burst`` at once).
+Messages past the limit are dropped unread with one pending "too many messages" reply; a client
+that sends ``burst`` more of them without pause is a flood and ``TooManyMessages`` ends it (the
+transport closes with 1008). Replies go through the channel's bounded control queue, so a client
+that sends and never reads costs a fixed amount of memory and little time."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
 
-from aegis.core.errors import AegisError, InvalidRequest, NotFound
+from aegis.core.errors import AegisError, InvalidRequest, NotFound, TooManyMessages
 from aegis.domain.intervals import parse_interval
 from aegis.services.stream import StreamHub, Subscriber
 
@@ -21,18 +28,52 @@ def error_message(exc: AegisError) -> bytes:
 
 class StreamSession:
     def __init__(
-        self, hub: StreamHub, sub: Subscriber, *, max_symbols: int, max_bytes: int
+        self,
+        hub: StreamHub,
+        sub: Subscriber,
+        *,
+        max_symbols: int,
+        max_bytes: int,
+        rate: float = 20.0,
+        burst: int = 100,
     ) -> None:
         self.hub = hub
         self.sub = sub
         self.max_symbols = max_symbols
         self.max_bytes = max_bytes
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._last = time.monotonic()
+        self.throttled = 0  # messages dropped for the rate limit, in all
+        self._over = 0  # … since the last one that was allowed
 
     async def handle_text(self, text: str) -> None:
+        """Raises ``TooManyMessages`` when the client floods: the caller closes the transport."""
+        if not self._allow():
+            self.throttled += 1
+            self._over += 1
+            if self._over > self.burst:
+                raise TooManyMessages(
+                    f"more than {self.rate:g} messages per second: connection closed"
+                )
+            exc = TooManyMessages(f"more than {self.rate:g} messages per second: message ignored")
+            self.sub.channel.control(error_message(exc), key=exc.code)
+            return
+        self._over = 0
         try:
             await self._handle(text)
         except AegisError as exc:
             self.sub.channel.control(error_message(exc))
+
+    def _allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
     async def _handle(self, text: str) -> None:
         if len(text.encode()) > self.max_bytes:
@@ -47,7 +88,7 @@ class StreamSession:
         if action not in ACTIONS:
             raise InvalidRequest(f"unknown action {action!r}; allowed: {', '.join(ACTIONS)}")
         if action == "ping":
-            self.sub.channel.control(b'{"type":"pong"}')
+            self.sub.channel.control(b'{"type":"pong"}', key="pong")
             return
         if action == "pong":
             return

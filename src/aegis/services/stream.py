@@ -108,6 +108,8 @@ class StreamHub:
         self.messages_out = 0
         self.lag_ms = 0.0
         self._rate: list[tuple[float, int]] = []
+        # set when any client's symbols change: the watch reporter tells the ingester at once
+        self.watch_changed = asyncio.Event()
 
     async def start(self) -> None:
         sub = await self.bus.subscribe(TICKS, maxsize=100_000)
@@ -260,16 +262,19 @@ class StreamHub:
             self._drop_candle_sub(sub, key)
         self._quote_subs.discard(sub)
         sub.channel.close()
+        self.watch_changed.set()
 
     def subscribe_ticks(self, sub: Subscriber, symbols: Sequence[str]) -> None:
         for s in symbols:
             sub.symbols.add(s)
             self._by_symbol[s].add(sub)
+        self.watch_changed.set()
 
     def unsubscribe_ticks(self, sub: Subscriber, symbols: Sequence[str]) -> None:
         for s in symbols:
             sub.symbols.discard(s)
             self._by_symbol[s].discard(sub)
+        self.watch_changed.set()
 
     async def subscribe_candles(
         self, sub: Subscriber, symbols: Sequence[str], iv: Interval
@@ -284,10 +289,12 @@ class StreamHub:
                     self._derived_of[s].add(iv.name)
             sub.candles.add(key)
             self._by_candle[key].add(sub)
+        self.watch_changed.set()
 
     def unsubscribe_candles(self, sub: Subscriber, symbols: Sequence[str], iv: Interval) -> None:
         for s in symbols:
             self._drop_candle_sub(sub, (s, iv.name))
+        self.watch_changed.set()
 
     def _drop_candle_sub(self, sub: Subscriber, key: tuple[str, str]) -> None:
         sub.candles.discard(key)

@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from aegis.core.errors import StoreError
+from aegis.core.redact import redact_url
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
@@ -69,10 +70,6 @@ def asyncpg_dsn(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql://", url)
 
 
-def redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 def _unnest(types: Sequence[str]) -> str:
     return ", ".join(f"${i}::{t}" for i, t in enumerate(types, 1))
 
@@ -110,7 +107,9 @@ class PostgresStore(Store):
                 init=self._init_connection,
             )
         except (OSError, asyncpg.PostgresError) as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {redact(self.url)}: {exc}") from exc
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {redact_url(self.url)}: {exc}"
+            ) from exc
         async with self.pool.acquire() as conn:
             version = None
             if await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
@@ -119,7 +118,7 @@ class PostgresStore(Store):
         if version != current_head():
             await self.close()  # outside ``acquire``: closing waits for every connection back
             raise StoreError(
-                f"database {redact(self.url)} is at schema {version}, expected "
+                f"database {redact_url(self.url)} is at schema {version}, expected "
                 f"{current_head()}: run `aegis db upgrade`"
             )
 
@@ -381,7 +380,7 @@ class PostgresStore(Store):
         pool = self._pool
         return {
             "kind": self.kind,
-            "url": redact(self.url),
+            "url": redact_url(self.url),
             "timescale": self.timescale,
             "poolSize": pool.get_size() if pool is not None else 0,
             "poolIdle": pool.get_idle_size() if pool is not None else 0,

@@ -429,6 +429,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready to serve: store reachable, bus connected, no source failed (for load balancers and
+         *     orchestrators; `/healthz` only says the process is alive).
+         */
+        get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -480,16 +501,37 @@ export interface components {
             data: components["schemas"]["CandleOut"][];
             meta: components["schemas"]["CandleMeta"];
         };
-        /** CandleMeta */
+        /**
+         * CandleMeta
+         * @example {
+         *       "interval": "1d",
+         *       "source": "kis",
+         *       "symbol": "005930"
+         *     }
+         */
         CandleMeta: {
             /** Symbol */
             symbol: string;
             /** Interval */
             interval: string;
-            /** Source */
-            source: string;
+            /**
+             * Source
+             * @description the newest candle's source (each candle carries its own); null when empty
+             */
+            source: string | null;
         };
-        /** CandleOut */
+        /**
+         * CandleOut
+         * @example {
+         *       "amount": 2905120000000,
+         *       "close": 200500,
+         *       "high": 201500,
+         *       "low": 198100,
+         *       "open": 199000,
+         *       "time": 1773964800,
+         *       "volume": 14515608
+         *     }
+         */
         CandleOut: {
             /** Time */
             time: number;
@@ -503,8 +545,16 @@ export interface components {
             close: number;
             /** Volume */
             volume: number;
-            /** Amount */
-            amount: number;
+            /**
+             * Amount
+             * @description traded value; null where the data do not give it (never an estimate)
+             */
+            amount: number | null;
+            /**
+             * Source
+             * @description where this candle comes from: sim, kis, kiwoom, binance, import, backfill (unknown: stored before sources were recorded)
+             */
+            source: string;
         };
         /** ClientCounts */
         ClientCounts: {
@@ -513,7 +563,18 @@ export interface components {
             /** Sse */
             sse: number;
         };
-        /** CompanyProfile */
+        /**
+         * CompanyProfile
+         * @example {
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "kind": "stock",
+         *       "market": "KOSPI",
+         *       "name": "삼성전자",
+         *       "nameEn": "Samsung Electronics"
+         *     }
+         */
         CompanyProfile: {
             /** Companyid */
             companyId: number;
@@ -544,6 +605,11 @@ export interface components {
             prevClose: number | null;
             /** Pricescale */
             priceScale: number;
+            /**
+             * Source
+             * @description where prevClose and marketCap come from: the quoted day's candle source (sim, kis, …) or import (the shipped real listing)
+             */
+            source: string;
             /** Representative */
             representative: string | null;
             /** Homepage */
@@ -562,7 +628,18 @@ export interface components {
             /** Profilesource */
             profileSource: string | null;
         };
-        /** CompanySummary */
+        /**
+         * CompanySummary
+         * @example {
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "kind": "stock",
+         *       "market": "KOSPI",
+         *       "name": "삼성전자",
+         *       "nameEn": "Samsung Electronics"
+         *     }
+         */
         CompanySummary: {
             /** Companyid */
             companyId: number;
@@ -908,7 +985,22 @@ export interface components {
             /** Data */
             data: components["schemas"]["RankedCompany"][];
         };
-        /** ErrorBody */
+        /**
+         * ErrorBody
+         * @example {
+         *       "code": "NOT_FOUND",
+         *       "message": "unknown symbol 999999",
+         *       "status": 404
+         *     }
+         * @example {
+         *       "code": "INVALID_REQUEST",
+         *       "details": {
+         *         "allowed": "…"
+         *       },
+         *       "message": "unknown interval '7m'; allowed: …",
+         *       "status": 400
+         *     }
+         */
         ErrorBody: {
             /** Status */
             status: number;
@@ -1006,11 +1098,6 @@ export interface components {
             reason: string | null;
             dart: components["schemas"]["DartStatus"];
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** IndexCandle */
         IndexCandle: {
             /** Time */
@@ -1073,6 +1160,26 @@ export interface components {
             asOf: string | null;
             /** Classification */
             classification: string;
+        };
+        /**
+         * IngestLeadership
+         * @description Which process ingests (holds the ingest lock) and which wait as standbys.
+         */
+        IngestLeadership: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "file" | "postgres-advisory-lock";
+            /** Leader */
+            leader: string | null;
+            /** Standbys */
+            standbys: string[];
+            /**
+             * Thisprocess
+             * @enum {string}
+             */
+            thisProcess: "leader" | "standby" | "api";
         };
         /** LoginIn */
         LoginIn: {
@@ -1140,7 +1247,27 @@ export interface components {
             /** Username */
             username?: string | null;
         };
-        /** QuoteOut */
+        /**
+         * QuoteOut
+         * @example {
+         *       "amount": 2905120000000,
+         *       "change": 1500,
+         *       "changePercent": 0.75,
+         *       "high": 201500,
+         *       "industry": "통신 및 방송 장비 제조업",
+         *       "low": 198100,
+         *       "market": "KOSPI",
+         *       "marketCap": 1196915000000000,
+         *       "name": "삼성전자",
+         *       "open": 199000,
+         *       "prevClose": 199000,
+         *       "price": 200500,
+         *       "source": "kis",
+         *       "symbol": "005930",
+         *       "time": "2026-03-20T06:30:00.000Z",
+         *       "volume": 14515608
+         *     }
+         */
         QuoteOut: {
             /** Symbol */
             symbol: string;
@@ -1159,7 +1286,7 @@ export interface components {
             /** Volume */
             volume: number;
             /** Amount */
-            amount: number;
+            amount: number | null;
             /** Open */
             open: number;
             /** High */
@@ -1172,7 +1299,10 @@ export interface components {
             marketCap: number | null;
             /** Time */
             time: string;
-            /** Source */
+            /**
+             * Source
+             * @description the quoted day candle's source: sim, kis, kiwoom, …
+             */
             source: string;
         };
         /** RankedCompany */
@@ -1242,6 +1372,50 @@ export interface components {
             /** Reports */
             reports: components["schemas"]["Report"][];
             dart: components["schemas"]["DartStatus"];
+        };
+        /** RetentionRemoval */
+        RetentionRemoval: {
+            /**
+             * At
+             * @description when the pass ran (UTC)
+             */
+            at: string;
+            /**
+             * Target
+             * @description "ticks" or "candles_<interval>"
+             */
+            target: string;
+            /**
+             * Before
+             * @description rows older than this were removed (UTC)
+             */
+            before: string;
+            /** Rows */
+            rows: number;
+        };
+        /** RetentionStatus */
+        RetentionStatus: {
+            /** Tickdays */
+            tickDays: number | null;
+            /** Candledays */
+            candleDays: {
+                [key: string]: number | null;
+            };
+            /**
+             * Keptsources
+             * @description sources never removed by the windows (AEGIS_RETENTION_KEEPS_HISTORY)
+             */
+            keptSources: string[];
+            /**
+             * Lastrun
+             * @description this process's last pass; null if it runs none
+             */
+            lastRun: string | null;
+            /**
+             * Removed
+             * @description what passes removed, newest first
+             */
+            removed: components["schemas"]["RetentionRemoval"][];
         };
         /** SignupIn */
         SignupIn: {
@@ -1333,6 +1507,8 @@ export interface components {
              * @enum {string}
              */
             riseColor: "red" | "green";
+            leadership: components["schemas"]["IngestLeadership"];
+            retention: components["schemas"]["RetentionStatus"];
         };
         /** TokenOut */
         TokenOut: {
@@ -1371,19 +1547,6 @@ export interface components {
             /** Createdat */
             createdAt: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
         /** Valuation */
         Valuation: {
             /** Companyid */
@@ -1420,6 +1583,146 @@ export interface components {
              */
             marketCap: number | null;
         };
+        /** AckMessage */
+        AckMessage: {
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "subscribed" | "unsubscribed";
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "ticks" | "candles" | "quotes";
+            /**
+             * Symbols
+             * @default null
+             */
+            symbols: string[] | null;
+            /**
+             * Interval
+             * @default null
+             */
+            interval: string | null;
+        };
+        /**
+         * CandleMessage
+         * @description A live candle: the REST candle's fields and which candle it is.
+         * @example {
+         *       "amount": 24012000000,
+         *       "close": 199400,
+         *       "high": 199500,
+         *       "interval": "5m",
+         *       "low": 198900,
+         *       "open": 199000,
+         *       "source": "kis",
+         *       "symbol": "005930",
+         *       "time": 1773964800,
+         *       "type": "candle",
+         *       "volume": 120511
+         *     }
+         */
+        CandleMessage: {
+            /** Time */
+            time: number;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /** Volume */
+            volume: number;
+            /**
+             * Amount
+             * @description traded value; null where the data do not give it (never an estimate)
+             */
+            amount: number | null;
+            /** Source */
+            source: string;
+            /**
+             * Type
+             * @constant
+             */
+            type: "candle";
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+        };
+        /** ConflatedMessage */
+        ConflatedMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "conflated";
+            /** Count */
+            count: number;
+        };
+        /** ErrorMessage */
+        ErrorMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "error";
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /** PingMessage */
+        PingMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "ping";
+        };
+        /** PongMessage */
+        PongMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "pong";
+        };
+        /** QuotesMessage */
+        QuotesMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "quotes";
+            /** Data */
+            data: components["schemas"]["QuoteOut"][];
+        };
+        /** TickMessage */
+        TickMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "tick";
+            /** Symbol */
+            symbol: string;
+            /** Price */
+            price: number;
+            /** Volume */
+            volume: number;
+            /** Change */
+            change: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Timestamp */
+            timestamp: string;
+            /** Source */
+            source: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1451,7 +1754,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_CompanySummary__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1469,13 +1772,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1500,7 +1803,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_CompanyProfile_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1518,13 +1821,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1532,8 +1835,11 @@ export interface operations {
     getCompanyOhlcv: {
         parameters: {
             query?: {
+                /** @description candle interval: Nm with N dividing 1440 (1m 3m 5m 10m 15m 30m …), Nh with N dividing 24 (1h 2h 4h …), 1d, 1w or 1M; spellings are normalised (02m → 2m) */
                 interval?: string;
+                /** @description first instant (inclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 start?: string | null;
+                /** @description last instant (exclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 end?: string | null;
                 limit?: number | null;
             };
@@ -1554,7 +1860,7 @@ export interface operations {
                     "application/json": components["schemas"]["CandleEnvelope"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1572,13 +1878,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1586,8 +1892,11 @@ export interface operations {
     getCandles: {
         parameters: {
             query?: {
+                /** @description candle interval: Nm with N dividing 1440 (1m 3m 5m 10m 15m 30m …), Nh with N dividing 24 (1h 2h 4h …), 1d, 1w or 1M; spellings are normalised (02m → 2m) */
                 interval?: string;
+                /** @description first instant (inclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 start?: string | null;
+                /** @description last instant (exclusive): ISO 8601 with an offset (2026-01-02T09:00:00+09:00), a date (2026-01-02, KST midnight) or epoch seconds; years 1 to 9999 */
                 end?: string | null;
                 limit?: number | null;
             };
@@ -1608,7 +1917,7 @@ export interface operations {
                     "application/json": components["schemas"]["CandleEnvelope"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1626,13 +1935,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1657,7 +1966,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_QuoteOut__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1675,13 +1984,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1702,6 +2011,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_SystemStatus_"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1730,7 +2048,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Financials_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1748,13 +2066,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1782,7 +2100,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Reports_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1800,13 +2118,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1835,7 +2153,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_Valuation_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1853,13 +2171,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1889,7 +2207,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_IndexOut_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1907,13 +2225,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1936,7 +2254,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1947,6 +2265,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1976,7 +2303,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_IndustryOut_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1994,13 +2321,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2027,7 +2354,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2045,13 +2372,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2076,7 +2403,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2094,13 +2421,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2128,7 +2455,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2146,13 +2473,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2175,7 +2502,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_list_ComparisonSummary__"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2186,6 +2513,15 @@ export interface operations {
             };
             /** @description Not found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2217,7 +2553,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ComparisonSummary_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2235,13 +2571,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2269,7 +2605,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_ComparisonDetail_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2287,13 +2623,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2318,7 +2654,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope_NoneType_"];
                 };
             };
-            /** @description Invalid request */
+            /** @description Invalid request (validation errors are 400 too) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,13 +2672,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2387,13 +2723,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2438,17 +2774,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Too many failed logins (Retry-After header) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many failed logins (Retry-After header) */
-            429: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2498,13 +2834,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2545,6 +2881,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     getMe: {
@@ -2576,6 +2921,15 @@ export interface operations {
             };
             /** @description Missing, expired, revoked or invalid access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2625,17 +2979,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Too many wrong passwords */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many wrong passwords */
-            429: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2694,13 +3048,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2745,17 +3099,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Too many wrong passwords */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Too many wrong passwords */
-            429: {
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2787,6 +3141,35 @@ export interface operations {
             };
         };
     };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not ready (details.checks says why) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     metrics: {
         parameters: {
             query?: never;
@@ -2803,6 +3186,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     streamStocks: {
@@ -2816,22 +3208,40 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description `event: tick` messages, as on the WebSocket (`data:` one JSON each) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": string;
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

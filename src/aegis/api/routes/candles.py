@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aegis.api.candles_query import candles_response
+from aegis.api.candles_query import EndQuery, IntervalQuery, StartQuery, candles_response
 from aegis.api.deps import MarketDep, RuntimeDep
 from aegis.api.envelope import JSONBytes
 from aegis.api.schemas import ERROR_RESPONSES, CandleEnvelope
@@ -24,9 +24,9 @@ async def get_candles(
     rt: RuntimeDep,
     market: MarketDep,
     code: str,
-    interval: str = "1m",
-    start: str | None = None,
-    end: str | None = None,
+    interval: IntervalQuery = "1m",
+    start: StartQuery = None,
+    end: EndQuery = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> JSONBytes:
     return await candles_response(

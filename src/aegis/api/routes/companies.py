@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from aegis.api.candles_query import candles_response
+from aegis.api.candles_query import EndQuery, IntervalQuery, StartQuery, candles_response
 from aegis.api.deps import MarketDep, ResearchDep, RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import (
@@ -97,9 +97,9 @@ async def get_company_ohlcv(
     rt: RuntimeDep,
     market: MarketDep,
     company_id: int,
-    interval: str = "1d",
-    start: str | None = None,
-    end: str | None = None,
+    interval: IntervalQuery = "1d",
+    start: StartQuery = None,
+    end: EndQuery = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
 ) -> JSONBytes:
     inst = market.company(company_id)

@@ -24,6 +24,7 @@ from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.common.reconnect import run_forever
+from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.budget import MAX_SUBSCRIPTIONS, Sub, allot
 from aegis.sources.kis.fields import BOOK_TR, TRADE_TR
@@ -131,8 +132,13 @@ class KisSource(Source):
         self._resub.set()
 
     def desired(self) -> list[Sub]:
+        followed = [key for tr_id, key in self._sent if tr_id == TRADE_TR]
         return allot(
-            self._watched, self._configured, limit=self._max_subs, book_symbols=self._book_symbols
+            self._configured,
+            self._watched,
+            followed,
+            limit=self._max_subs,
+            book_symbols=self._book_symbols,
         )
 
     async def run(self, sink: TickSink) -> None:
@@ -173,7 +179,12 @@ class KisSource(Source):
         self.status.subscriptions = 0
         try:
             async with connect(
-                ws_url, ping_interval=None, open_timeout=10, close_timeout=1, max_size=2**22
+                ws_url,
+                ping_interval=None,
+                open_timeout=10,
+                close_timeout=1,
+                max_size=2**22,
+                logger=wire_logger("kis"),
             ) as ws:
                 log.info("kis: connected to %s", ws_url)
                 await self._sync(ws, approval)

@@ -21,6 +21,8 @@ from aegis.sources.base import Source, SourceState, TickSink
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.reconnect import run_forever
+from aegis.sources.common.watchlist import prioritize
+from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kiwoom.auth import KiwoomAuth
 from aegis.sources.kiwoom.parse import MalformedPush, trade_tick
 
@@ -29,6 +31,7 @@ log = logging.getLogger("aegis.sources.kiwoom")
 REAL_REST = "https://api.kiwoom.com"
 REAL_WS = "wss://api.kiwoom.com:10000/api/dostk/websocket"
 MAX_ITEMS = 100  # per REG data entry
+MAX_SYMBOLS = 100  # followed at once (Kiwoom documents no number: one REG entry's worth)
 
 
 class KiwoomSource(Source):
@@ -37,13 +40,16 @@ class KiwoomSource(Source):
     def __init__(self, settings: Settings, *, symbols: Sequence[str] = (),
                  creds: BrokerCredentials | None = None, store: CredentialStore | None = None,
                  backoff: Backoff | None = None, stall_timeout_s: float = 90.0,
-                 healthy_after_s: float = 5.0) -> None:  # fmt: skip
+                 healthy_after_s: float = 5.0, max_symbols: int = MAX_SYMBOLS) -> None:  # fmt: skip
         super().__init__()
         self._settings = settings
         self._store = store or CredentialStore.from_settings(settings)
         self._creds = creds
         self._configured = list(symbols)
         self._watched: list[str] = []
+        self._registered: list[str] = []
+        self._resub = asyncio.Event()
+        self._max_symbols = max_symbols
         self._rest = (settings.kiwoom_rest_url or REAL_REST).rstrip("/")
         self._ws = settings.kiwoom_ws_url or REAL_WS
         self._backoff = backoff or Backoff(1.0, 60.0)
@@ -58,10 +64,11 @@ class KiwoomSource(Source):
         return f"KiwoomSource(state={self.status.state.value})"
 
     def symbols(self) -> list[str]:
-        return list(dict.fromkeys([*self._watched, *self._configured]))
+        return prioritize(self._configured, self._watched, self._registered, self._max_symbols)
 
     async def watch(self, symbols: Sequence[str]) -> None:
-        self._watched = list(symbols)  # applied at the next (re)connect
+        self._watched = list(symbols)
+        self._resub.set()
 
     async def run(self, sink: TickSink) -> None:
         creds = self._creds or resolve(self._settings, "kiwoom", self._store)
@@ -85,7 +92,7 @@ class KiwoomSource(Source):
         token = await self.auth.token()
         try:
             async with connect(self._ws, ping_interval=None, open_timeout=10, close_timeout=1,
-                               compression=None) as ws:  # fmt: skip
+                               compression=None, logger=wire_logger("kiwoom")) as ws:  # fmt: skip
                 await ws.send(json.dumps({"trnm": "LOGIN", "token": token}))
                 async with asyncio.timeout(10):
                     reply = json.loads(await ws.recv())
@@ -96,18 +103,48 @@ class KiwoomSource(Source):
                         "token dropped, re-authenticating"
                     )
                 log.info("kiwoom: logged in")
-                syms = self.symbols()
-                for i in range(0, len(syms), MAX_ITEMS):
-                    await ws.send(json.dumps({"trnm": "REG", "grp_no": "1", "refresh": "1",
-                        "data": [{"item": syms[i:i + MAX_ITEMS], "type": ["0B"]}]}))  # fmt: skip
-                self.status.subscriptions = len(syms)
+                await self._sync(ws, [])  # a new connection holds nothing yet
                 self.set_state(SourceState.LIVE)
-                await self._read(ws, sink)
+                resync = asyncio.create_task(self._resync_loop(ws))
+                try:
+                    await self._read(ws, sink)
+                finally:
+                    resync.cancel()
+                    await asyncio.gather(resync, return_exceptions=True)
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else "none"
             raise SourceError(f"connection lost (close code {code})") from None
         finally:
             self.status.subscriptions = 0
+
+    async def _resync_loop(self, ws: ClientConnection) -> None:
+        while True:
+            await self._resub.wait()
+            self._resub.clear()
+            await self._sync(ws, self._registered)
+
+    async def _sync(self, ws: ClientConnection, held: list[str]) -> None:
+        """REG what is newly wanted, REMOVE what lost its place (protocols.md §B.3)."""
+        want = self.symbols()
+        drop = [s for s in held if s not in set(want)]
+        add = [s for s in want if s not in set(held)]
+        for trnm, items in (("REMOVE", drop), ("REG", add)):
+            for i in range(0, len(items), MAX_ITEMS):
+                chunk = items[i : i + MAX_ITEMS]
+                msg: dict[str, Any] = {
+                    "trnm": trnm,
+                    "grp_no": "1",
+                    "data": [{"item": chunk, "type": ["0B"]}],
+                }
+                if trnm == "REG":
+                    msg["refresh"] = "1"  # keep what is registered already
+                await ws.send(json.dumps(msg))
+        for s in drop:
+            self._last_seq.pop(s, None)  # not followed any more: no gap to report later
+        self._registered = want
+        self.status.subscriptions = len(want)
+        if drop or add:
+            log.info("kiwoom: following %d symbols (+%d −%d)", len(want), len(add), len(drop))
 
     async def _read(self, ws: ClientConnection, sink: TickSink) -> None:
         day = kst_day(now_us()).strftime("%Y%m%d")
