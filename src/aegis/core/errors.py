@@ -78,3 +78,29 @@ class ImportFormatError(InvalidRequest):
     """A file given to ``aegis import`` could not be read as the expected format."""
 
     code = "IMPORT_FORMAT"
+
+
+# --- trading ---------------------------------------------------------------------------------
+class OrderRejected(InvalidRequest):
+    """An order refused before it reached a broker; ``details.reason`` says why (TICK_SIZE,
+    PRICE_LIMIT, INSUFFICIENT_CASH, …). Nothing was changed."""
+
+    code = "ORDER_REJECTED"
+
+    def __init__(self, reason: str, message: str, **details: Any) -> None:
+        super().__init__(message, details={"reason": reason, **details})
+        self.reason = reason
+
+
+class OrderConflict(AegisError):
+    """The order cannot take this action in its state (cancel a filled order, …)."""
+
+    status = 409
+    code = "ORDER_STATE"
+
+
+class BrokerError(AegisError):
+    """A broker failed (network, protocol, auth). Never carries secrets."""
+
+    status = 502
+    code = "BROKER_ERROR"
