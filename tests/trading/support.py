@@ -5,11 +5,20 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.timeutil import KST, to_us
 from aegis.domain.ticks import Tick
-from aegis.trading.models import Limits, OrderRequest, OrderType, Side
+from aegis.trading import tables
+from aegis.trading.book import Account
+from aegis.trading.brokers.base import (
+    Broker,
+    BrokerOrderView,
+    BrokerRejected,
+    BrokerTimeout,
+)
+from aegis.trading.models import Limits, Order, OrderRequest, OrderStatus, OrderType, Side
 from aegis.trading.service import TradingConfig, TradingService
 from aegis.trading.views import PriceBoard
 
@@ -50,6 +59,13 @@ class Desk:
         self.board = Board()
         self.config = config or TradingConfig()
         self.service = TradingService(db, self.board, config=self.config)
+        self.live: dict[int, Broker] = {}  # live accounts' brokers, kept across restarts
+
+    async def live_account(self, user: int, broker: Broker) -> Account:
+        acc = await self.service.account_for(user, "kis")
+        self.live[acc.account_id] = broker
+        self.service.brokers[acc.account_id] = broker
+        return acc
 
     async def restart(self) -> TradingService:
         """A new process over the same database: state from the event log only."""
@@ -57,6 +73,7 @@ class Desk:
         clock = self.service.paper.clock
         self.service = TradingService(self.db, self.board, config=self.config)
         self.service.paper.clock = clock
+        self.service.brokers = dict(self.live)
         await self.service.start()
         return self.service
 
@@ -79,3 +96,57 @@ def market(side: Side, qty: int, symbol: str = SAMSUNG, cid: str | None = None) 
 
 
 NO_LIMITS = Limits()
+
+
+async def count(db: AsyncEngine, table: sa.Table) -> int:
+    async with db.connect() as conn:
+        q = sa.select(sa.func.count()).select_from(table)
+        return int((await conn.execute(q)).scalar_one())
+
+
+async def event_count(db: AsyncEngine) -> int:
+    return await count(db, tables.events)
+
+
+class ScriptedBroker(Broker):
+    """A live broker under test: each submit does what ``next_submit`` says; it remembers
+    every order it really received (``received``), which is what ``lookup`` reports."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.next_submit = "ok"  # ok | reject | timeout | disconnect | timeout-after-receipt
+        self.received: dict[str, BrokerOrderView] = {}
+        self.submits = 0
+        self.cancels = 0
+
+    async def submit(self, order: Order) -> str:
+        self.submits += 1
+        mode = self.next_submit
+        if mode == "reject":
+            raise BrokerRejected("40250000", "모의투자 주문가능금액이 부족합니다.")
+        if mode == "timeout":
+            raise BrokerTimeout("no answer")
+        if mode == "disconnect":
+            raise ConnectionResetError("peer closed")
+        broker_id = f"{self.submits:010d}"
+        self.received[order.order_id] = BrokerOrderView(broker_id, OrderStatus.ACCEPTED, 0, 0)
+        if mode == "timeout-after-receipt":
+            raise BrokerTimeout("the answer was lost")
+        return broker_id
+
+    async def cancel(self, order: Order) -> None:
+        self.cancels += 1
+        v = self.received[order.order_id]
+        self.received[order.order_id] = BrokerOrderView(
+            v.broker_order_id, OrderStatus.CANCELLED, v.filled_quantity, v.average_price
+        )
+
+    async def lookup(self, order: Order) -> BrokerOrderView | None:
+        return self.received.get(order.order_id)
+
+    def fill(self, order_id: str, qty: int, price: int) -> None:
+        v = self.received[order_id]
+        self.received[order_id] = BrokerOrderView(
+            v.broker_order_id, v.status, v.filled_quantity + qty, price
+        )

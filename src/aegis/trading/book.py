@@ -146,6 +146,14 @@ class Account:
         self.realized_by_day.clear()
         self.state = SafetyState.ACTIVE
 
+    def _on_account_synced(self, d: dict[str, Any], ts: int) -> None:
+        """A live account adopts its broker's balance (first connection)."""
+        self.initial_cash = self.cash = int(d["cash"])
+        self.positions = {
+            sym: Position(sym, int(p["quantity"]), int(p["cost"]))
+            for sym, p in d["positions"].items()
+        }
+
     def _on_order_new(self, d: dict[str, Any], ts: int) -> None:
         o = Order(
             order_id=d["orderId"],

@@ -28,7 +28,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.trading.book import Account
-from aegis.trading.brokers.base import Broker, BrokerRejected, BrokerTimeout
+from aegis.trading.brokers.base import Broker, BrokerBalance, BrokerRejected, BrokerTimeout
 from aegis.trading.brokers.paper import PaperBroker, PaperExpiry, PaperFill
 from aegis.trading.eventlog import Event, EventLog, NewEvent, fill_data
 from aegis.trading.feed import EventFeed
@@ -208,6 +208,55 @@ class TradingService:
         async with acc.lock:
             await self._cancel_all(acc, "ACCOUNT_RESET")
             await self._record(acc, [NewEvent("account.reset", {"cash": cash}, now_us())])
+
+    # --- reconciliation -----------------------------------------------------------------------
+    async def adopt_balance(self, acc: Account, balance: BrokerBalance) -> None:
+        """A live account's first connection: its cash and positions are the broker's."""
+        positions = {
+            s: {"quantity": p.quantity, "cost": round(p.average_price * p.quantity)}
+            for s, p in balance.positions.items()
+            if p.quantity
+        }
+        async with acc.lock:
+            await self._record(
+                acc,
+                [
+                    NewEvent(
+                        "account.synced", {"cash": balance.cash, "positions": positions}, now_us()
+                    )
+                ],
+            )
+
+    async def reconcile(self, acc: Account, balance: BrokerBalance) -> dict[str, Any]:
+        """Compare our books with the broker's balance. Any difference halts the account and
+        says exactly what differs (a trigger and a ``reconcile.result`` event)."""
+        async with acc.lock:
+            # working orders first: fills we missed become fills here
+            broker = self.broker_for(acc)
+            for o in list(acc.working_orders()):
+                await self._resolve(acc, o, broker)
+            diffs: list[dict[str, Any]] = []
+            if balance.cash != acc.cash:
+                diffs.append({"field": "cash", "ours": acc.cash, "broker": balance.cash})
+            symbols = {s for s, p in acc.positions.items() if p.quantity} | {
+                s for s, p in balance.positions.items() if p.quantity
+            }
+            for s in sorted(symbols):
+                ours = acc.position_qty(s)
+                theirs = balance.positions[s].quantity if s in balance.positions else 0
+                if ours != theirs:
+                    diffs.append({"field": "position", "symbol": s, "ours": ours, "broker": theirs})
+            result = {"ok": not diffs, "differences": diffs}
+            await self._record(acc, [NewEvent("reconcile.result", result, now_us())])
+            self.feed.publish(acc.user_id, {"type": "reconcile", **result})
+            if diffs and acc.state is not SafetyState.HALTED:
+                text = "; ".join(
+                    f"{d['field']}{' ' + d['symbol'] if 'symbol' in d else ''}: "
+                    f"ours {d['ours']}, broker {d['broker']}"
+                    for d in diffs
+                )
+                await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
+            return result
 
     # --- the order path -----------------------------------------------------------------------
     async def place(self, acc: Account, req: OrderRequest) -> tuple[Order, bool]:
