@@ -157,8 +157,15 @@ def _register_bench() -> None:
     app.add_typer(bench_app, name="bench")
 
 
+def _register_trading() -> None:
+    from aegis.cli.trading import backtest
+
+    app.command("backtest")(backtest)
+
+
 _register_sources()
 _register_bench()
+_register_trading()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,9 @@ from aegis.services.stream import StreamHub
 from aegis.services.watch import WatchCollector, WatchReporter
 from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
+
+if TYPE_CHECKING:
+    from aegis.trading.service import TradingService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ class Runtime:
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
         self.started = time.time()
+        self.trading: TradingService | None = None  # orders, portfolios, safety (aegis.trading)
 
     async def start(self) -> None:
         try:
@@ -113,6 +118,9 @@ class Runtime:
         await self.hub.start()
         self.watch_reporter = WatchReporter(self.bus, self.hub)
         self.watch_reporter.start()
+        from aegis.trading.runtime import start_trading
+
+        self.trading = await start_trading(self.settings, self.db, self.market, self.bus)
         if self.ingesting:
             self.ingest = IngestService(
                 self.store, self.bus, known_symbols=set(self.market.by_symbol)
@@ -191,6 +199,8 @@ class Runtime:
             await self.watch_collector.close()
         if self.ingest is not None:
             await self.ingest.close()
+        if self.trading is not None:
+            await self.trading.close()
         if self.hub is not None:
             await self.hub.close()
         await self.bus.close()

@@ -1,0 +1,38 @@
+"""Wiring the trading service into a running process (called by ``services.runtime``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.bus.base import Bus
+from aegis.core.config import Settings
+from aegis.services.market import Market
+from aegis.trading.fees import FeeSchedule, parse_tax_rates
+from aegis.trading.prices import MarketPrices
+from aegis.trading.service import TradingConfig, TradingService
+
+
+def config_from(settings: Settings) -> TradingConfig:
+    return TradingConfig(
+        fees=FeeSchedule(
+            Decimal(settings.trading_commission_rate), parse_tax_rates(settings.trading_tax_rates)
+        ),
+        paper_cash=settings.trading_paper_cash,
+        broker_timeout=settings.trading_broker_timeout_seconds,
+        duplicate_window_us=int(settings.trading_duplicate_window_seconds * 1_000_000),
+    )
+
+
+async def start_trading(
+    settings: Settings, db: AsyncEngine, market: Market, bus: Bus
+) -> TradingService:
+    prices = MarketPrices(market)
+    service = TradingService(
+        db, prices, config=config_from(settings), bus=bus, known_symbol=prices.tradable
+    )
+    # the market clock starts at the newest trade the market already knows
+    service.paper.clock = max((q.last_ts for q in market.quotes()), default=0)
+    await service.start()
+    return service
