@@ -86,8 +86,9 @@ async def test_restart_between_send_and_fill_notice_loses_nothing(app_db: AsyncE
     assert o.status is OrderStatus.ACCEPTED
     assert o.broker_order_id is not None
     # notice for 3 arrives and is recorded; then the process dies; 7 more fill while down
-    await desk.service.broker_fill(acc, o.broker_order_id, 3, 71_500, kst(10, 0, 1))
     broker.fill(o.order_id, 3, 71_500)
+    await desk.service.sync_order(acc, o.broker_order_id)
+    assert o.filled_quantity == 3
     broker.fill(o.order_id, 7, 71_500)
     for _ in range(2):  # twice: a second restart must not add anything
         svc = await desk.restart()
@@ -97,7 +98,9 @@ async def test_restart_between_send_and_fill_notice_loses_nothing(app_db: AsyncE
         assert acc.positions[SAMSUNG].quantity == 10
         assert await count(app_db, tables.fills) == 2
     # a late duplicate notice for the filled order changes nothing
-    assert await svc.broker_fill(acc, o.broker_order_id, 7, 71_500, kst(10, 0, 3)) is None
+    await svc.sync_order(acc, o.broker_order_id)
+    assert acc.orders[o.order_id].filled_quantity == 10
+    assert await count(app_db, tables.fills) == 2
 
 
 async def test_kill_switch_cancels_everything_and_switches_off(app_db: AsyncEngine) -> None:

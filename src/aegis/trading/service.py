@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,13 @@ from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.trading.book import Account
-from aegis.trading.brokers.base import Broker, BrokerBalance, BrokerRejected, BrokerTimeout
+from aegis.trading.brokers.base import (
+    Broker,
+    BrokerBalance,
+    BrokerRejected,
+    BrokerTimeout,
+    broker_key,
+)
 from aegis.trading.brokers.paper import PaperBroker, PaperExpiry, PaperFill
 from aegis.trading.eventlog import Event, EventLog, NewEvent, fill_data
 from aegis.trading.feed import EventFeed
@@ -151,7 +157,11 @@ class TradingService:
             return
         missing = view.filled_quantity - o.filled_quantity
         if missing > 0:
-            await self._fill(acc, o, missing, view.average_price, now_us(), "reconciled")
+            price = view.average_price
+            if view.filled_amount:
+                # the fills we have not booked yet, exactly (to the won, truncated)
+                price = (view.filled_amount - o.filled_amount) // missing
+            await self._fill(acc, o, missing, price, now_us(), "broker")
         if o.working and view.status is not o.status:
             target = view.status
             if target is OrderStatus.ACCEPTED and o.filled_quantity:
@@ -227,25 +237,26 @@ class TradingService:
                 ],
             )
 
-    async def reconcile(self, acc: Account, balance: BrokerBalance) -> dict[str, Any]:
-        """Compare our books with the broker's balance. Any difference halts the account and
-        says exactly what differs (a trigger and a ``reconcile.result`` event)."""
+    async def reconcile(
+        self, acc: Account, balance: BrokerBalance | Callable[[], Awaitable[BrokerBalance]]
+    ) -> dict[str, Any]:
+        """Compare our books with the broker's balance. A difference seen twice in a row
+        (fills in flight can make one read differ for a moment) halts the account and says
+        exactly what differs (a trigger and a ``reconcile.result`` event)."""
+
+        async def fetch() -> BrokerBalance:
+            return balance if isinstance(balance, BrokerBalance) else await balance()
+
         async with acc.lock:
-            # working orders first: fills we missed become fills here
             broker = self.broker_for(acc)
-            for o in list(acc.working_orders()):
-                await self._resolve(acc, o, broker)
             diffs: list[dict[str, Any]] = []
-            if balance.cash != acc.cash:
-                diffs.append({"field": "cash", "ours": acc.cash, "broker": balance.cash})
-            symbols = {s for s, p in acc.positions.items() if p.quantity} | {
-                s for s, p in balance.positions.items() if p.quantity
-            }
-            for s in sorted(symbols):
-                ours = acc.position_qty(s)
-                theirs = balance.positions[s].quantity if s in balance.positions else 0
-                if ours != theirs:
-                    diffs.append({"field": "position", "symbol": s, "ours": ours, "broker": theirs})
+            for _ in range(2):
+                # working orders first: fills we missed become fills here
+                for o in list(acc.working_orders()):
+                    await self._resolve(acc, o, broker)
+                diffs = self._differences(acc, await fetch())
+                if not diffs:
+                    break
             result = {"ok": not diffs, "differences": diffs}
             await self._record(acc, [NewEvent("reconcile.result", result, now_us())])
             self.feed.publish(acc.user_id, {"type": "reconcile", **result})
@@ -257,6 +268,21 @@ class TradingService:
                 )
                 await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
             return result
+
+    @staticmethod
+    def _differences(acc: Account, balance: BrokerBalance) -> list[dict[str, Any]]:
+        diffs: list[dict[str, Any]] = []
+        if balance.cash != acc.cash:
+            diffs.append({"field": "cash", "ours": acc.cash, "broker": balance.cash})
+        symbols = {s for s, p in acc.positions.items() if p.quantity} | {
+            s for s, p in balance.positions.items() if p.quantity
+        }
+        for s in sorted(symbols):
+            ours = acc.position_qty(s)
+            theirs = balance.positions[s].quantity if s in balance.positions else 0
+            if ours != theirs:
+                diffs.append({"field": "position", "symbol": s, "ours": ours, "broker": theirs})
+        return diffs
 
     # --- the order path -----------------------------------------------------------------------
     async def place(self, acc: Account, req: OrderRequest) -> tuple[Order, bool]:
@@ -533,19 +559,26 @@ class TradingService:
                 else:
                     await self._status(acc, o, OrderStatus.EXPIRED, "SESSION_END")
 
-    async def broker_fill(
-        self, acc: Account, broker_order_id: str, qty: int, price: int, ts: int
-    ) -> Fill | None:
-        """A live broker's fill notice."""
+    async def sync_order(self, acc: Account, broker_order_id: str) -> Order | None:
+        """A live broker said something happened to one of our orders (a fill notice): take
+        its cumulative fills from the broker's own view. Fills are always booked as "the
+        broker's total minus ours", so a notice and a reconciliation that overlap can never
+        count the same shares twice."""
+        key = broker_key(broker_order_id)
         async with acc.lock:
-            o = next((x for x in acc.orders.values() if x.broker_order_id == broker_order_id), None)
+            o = next(
+                (
+                    x
+                    for x in acc.orders.values()
+                    if x.broker_order_id and broker_key(x.broker_order_id) == key
+                ),
+                None,
+            )
             if o is None:
-                log.warning("fill for unknown broker order %s", broker_order_id)
+                log.warning("notice for an order that is not ours: %s", key)
                 return None
-            qty = min(qty, o.remaining)
-            if qty <= 0:
-                return None
-            return await self._fill(acc, o, qty, price, ts, None)
+            await self._resolve(acc, o, self.broker_for(acc))
+            return o
 
     async def _fill(
         self, acc: Account, o: Order, qty: int, price: int, ts: int, note: str | None

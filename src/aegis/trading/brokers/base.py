@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from aegis.trading.models import Order, OrderStatus
 
 
+def broker_key(broker_order_id: str) -> str:
+    """The order number of a broker id (``ORGNO:ODNO`` for KIS) without zero padding: fill
+    notices and inquiries pad it differently."""
+    return broker_order_id.rsplit(":", 1)[-1].lstrip("0")
+
+
 class BrokerRejected(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -29,6 +35,7 @@ class BrokerOrderView:
     status: OrderStatus  # ACCEPTED (open), FILLED, CANCELLED, REJECTED
     filled_quantity: int
     average_price: int  # of the fills, won (truncated)
+    filled_amount: int = 0  # Σ price × qty of the fills, when the broker tells it
 
 
 @dataclass(frozen=True, slots=True)
