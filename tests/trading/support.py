@@ -61,6 +61,12 @@ class Desk:
         self.service = TradingService(db, self.board, config=self.config)
         self.live: dict[int, Broker] = {}  # live accounts' brokers, kept across restarts
 
+    async def start(self, users: int = 9) -> TradingService:
+        """Users 1..``users`` exist (accounts belong to users), then the service starts."""
+        await make_users(self.db, users)
+        await self.service.start()
+        return self.service
+
     async def live_account(self, user: int, broker: Broker) -> Account:
         acc = await self.service.account_for(user, "kis")
         self.live[acc.account_id] = broker
@@ -150,3 +156,24 @@ class ScriptedBroker(Broker):
         self.received[order_id] = BrokerOrderView(
             v.broker_order_id, v.status, v.filled_quantity + qty, price
         )
+
+
+async def make_users(db: AsyncEngine, n: int) -> None:
+    from datetime import UTC
+
+    from aegis.accounts.tables import users
+
+    async with db.begin() as conn:
+        have = set((await conn.execute(sa.select(users.c.id))).scalars())
+        for i in range(1, n + 1):
+            if i not in have:
+                await conn.execute(
+                    users.insert().values(
+                        id=i,
+                        email=f"t{i}@example.com",
+                        username=f"trader{i}",
+                        password_hash="x",
+                        is_admin=False,
+                        created_at=datetime.now(UTC),
+                    )
+                )

@@ -21,7 +21,7 @@ from tests.trading.support import (
 
 async def _live(app_db: AsyncEngine) -> tuple[Desk, ScriptedBroker]:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     broker = ScriptedBroker()
     acc = await desk.live_account(1, broker)
@@ -105,7 +105,7 @@ async def test_restart_between_send_and_fill_notice_loses_nothing(app_db: AsyncE
 
 async def test_kill_switch_cancels_everything_and_switches_off(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     a, _ = await desk.service.place(acc, limit(Side.BUY, 1, 70_000))
@@ -121,7 +121,7 @@ async def test_kill_switch_cancels_everything_and_switches_off(app_db: AsyncEngi
 
 async def test_daily_loss_halts_the_account(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     await desk.service.set_limits(acc, Limits(max_daily_loss=10_000))

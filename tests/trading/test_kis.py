@@ -83,7 +83,7 @@ async def _connect(
     app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
 ) -> tuple[Desk, LiveAccount]:
     desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
     creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)

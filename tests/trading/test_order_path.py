@@ -21,7 +21,7 @@ async def event_count(db: AsyncEngine) -> int:
 async def test_paper_round_trip_has_exact_fees_tax_and_pnl(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
     svc = desk.service
-    await svc.start()
+    await desk.start()
     desk.open_market()
     acc = await svc.account_for(1)
     assert acc.cash == 10_000_000
@@ -54,7 +54,7 @@ async def test_paper_round_trip_has_exact_fees_tax_and_pnl(app_db: AsyncEngine) 
 
 async def test_market_order_fills_at_next_trades_bounded_by_volume(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, market(Side.BUY, 5))
@@ -68,7 +68,7 @@ async def test_market_order_fills_at_next_trades_bounded_by_volume(app_db: Async
 
 async def test_limit_order_waits_until_the_tape_reaches_it(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, limit(Side.BUY, 5, 71_000))
@@ -80,7 +80,7 @@ async def test_limit_order_waits_until_the_tape_reaches_it(app_db: AsyncEngine) 
 
 async def test_client_order_id_makes_a_retry_idempotent(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     first, created = await desk.service.place(acc, limit(Side.BUY, 1, 71_500, cid="abc"))
@@ -93,7 +93,7 @@ async def test_restart_rebuilds_state_and_keeps_filling_without_duplicates(
     app_db: AsyncEngine,
 ) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(7)
     o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500, cid="k1"))
@@ -121,7 +121,7 @@ async def test_cancel_releases_cash_and_a_filled_order_cannot_be_cancelled(
     app_db: AsyncEngine,
 ) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_000))
@@ -141,7 +141,7 @@ async def test_cancel_releases_cash_and_a_filled_order_cannot_be_cancelled(
 
 async def test_day_orders_expire_after_the_close(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market(kst(15, 0))
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 70_000))
@@ -151,7 +151,7 @@ async def test_day_orders_expire_after_the_close(app_db: AsyncEngine) -> None:
 
 async def test_closing_auction_orders_fill_at_the_auction_print(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market(kst(15, 25))
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 72_000))
@@ -165,7 +165,7 @@ async def test_closing_auction_orders_fill_at_the_auction_print(app_db: AsyncEng
 
 async def test_no_fills_outside_the_session(app_db: AsyncEngine) -> None:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market(kst(15, 10))
     acc = await desk.service.account_for(1)
     o, _ = await desk.service.place(acc, market(Side.BUY, 1))

@@ -13,7 +13,7 @@ from tests.trading.support import SAMSUNG, Desk, event_count, kst, limit, market
 
 async def _desk(app_db: AsyncEngine) -> Desk:
     desk = Desk(app_db)
-    await desk.service.start()
+    await desk.start()
     desk.open_market()
     return desk
 

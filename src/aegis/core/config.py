@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Accounts (aegis.accounts): JWT signing secret (server mode refuses to start without a
+    # strong one; embedded mode keeps a generated one in data_dir), token lifetimes, login
+    # throttling, and the anonymous WebSocket symbol budget.
+    auth_secret: SecretStr | None = None
+    auth_access_ttl_seconds: int = 900
+    auth_refresh_ttl_days: int = 30
+    auth_login_failures: int = 10  # failed logins per email or per IP …
+    auth_login_window_seconds: int = 300  # … within this window → 429
+    ws_anonymous_max_symbols: int = 50
+
     # --- trading (aegis.trading) ---
     trading_paper_cash: int = 10_000_000  # won, each user's paper account
     trading_commission_rate: str = "0.00015"  # 0.015 % per side, truncated to whole won

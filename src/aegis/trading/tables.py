@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+import aegis.accounts.tables  # noqa: F401 - the users table the foreign keys point to
 from aegis.db.metadata import metadata
 
 accounts = sa.Table(
     "trading_accounts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     sa.Column("kind", sa.Text, nullable=False),  # "paper" | "kis"
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("user_id", "kind"),
@@ -62,7 +63,8 @@ backtests = sa.Table(
     "trading_backtests",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("user_id", sa.Integer),
+    # None: run from the command line
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
     sa.Column("strategy", sa.Text, nullable=False),
     sa.Column("params", sa.Text, nullable=False),  # JSON
     sa.Column("report", sa.Text, nullable=False),  # JSON

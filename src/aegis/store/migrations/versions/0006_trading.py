@@ -1,7 +1,7 @@
 """Trading: accounts, the append-only event log, fills, backtest reports.
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0003 (users: accounts belong to users; the lead re-chains revisions at merge)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -21,7 +21,12 @@ def upgrade() -> None:
     op.create_table(
         "trading_accounts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("user_id", sa.Integer, nullable=False),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_trading_accounts_user_id_users"),
+            nullable=False,
+        ),
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
         sa.UniqueConstraint("user_id", "kind", name="uq_trading_accounts_user_id_kind"),
@@ -73,7 +78,13 @@ def upgrade() -> None:
     op.create_table(
         "trading_backtests",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("user_id", sa.Integer),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey(
+                "users.id", ondelete="CASCADE", name="fk_trading_backtests_user_id_users"
+            ),
+        ),
         sa.Column("strategy", sa.Text, nullable=False),
         sa.Column("params", sa.Text, nullable=False),
         sa.Column("report", sa.Text, nullable=False),
