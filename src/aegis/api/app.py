@@ -11,7 +11,19 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
-from aegis.api.routes import candles, companies, quotes, system, users
+from aegis.api.routes import (
+    backtests,
+    candles,
+    companies,
+    orders,
+    portfolio,
+    quotes,
+    system,
+    trades,
+    trading_system,
+    trading_ws,
+    users,
+)
 from aegis.core.config import Settings, get_settings
 from aegis.services.runtime import Runtime
 
@@ -46,9 +58,12 @@ def create_app(
     api.include_router(quotes.router)
     api.include_router(system.router)
     api.include_router(users.router)
+    for trading_router in (orders, portfolio, trades, trading_system, backtests):
+        api.include_router(trading_router.router)
     app.include_router(api)
     app.include_router(system.health_router)
     app.include_router(sse.router)
     app.include_router(ws.router)
+    app.include_router(trading_ws.router)
     static.mount(app, web_dist if web_dist is not None else static.find_dist())
     return app

@@ -613,7 +613,7 @@ class TradingService:
         stored = await self.log.append(acc.account_id, new, fill)
         for e in stored:
             acc.apply(e.event_id, e.kind, e.data, e.ts)
-            if e.order_id is not None and e.kind != "order.fill":
+            if e.order_id is not None:
                 self.feed.publish(
                     acc.user_id, {"type": "order", **order_view(acc.orders[e.order_id])}
                 )

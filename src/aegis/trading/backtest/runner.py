@@ -58,7 +58,10 @@ async def run_backtest(
     bt = Backtest(strategy, symbols, cash, fees or FeeSchedule())
     t0 = time.perf_counter()
     # the replay is pure CPU: off the event loop
-    await asyncio.to_thread(bt.run, series)
+    try:
+        await asyncio.to_thread(bt.run, series)
+    except ValueError as exc:  # bad parameters, found when the strategy starts
+        raise InvalidRequest(f"strategy {strategy.name}: {exc}") from exc
     elapsed = time.perf_counter() - t0
     return bt.report(
         {
