@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
 from aegis.api.routes import (
+    alerts,
     backtests,
     candles,
     companies,
@@ -58,7 +59,7 @@ def create_app(
     api.include_router(quotes.router)
     api.include_router(system.router)
     api.include_router(users.router)
-    for trading_router in (orders, portfolio, trades, trading_system, backtests):
+    for trading_router in (orders, portfolio, trades, trading_system, backtests, alerts):
         api.include_router(trading_router.router)
     app.include_router(api)
     app.include_router(system.health_router)

@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.bus.base import Bus
 from aegis.core.config import Settings
 from aegis.services.market import Market
+from aegis.trading.alerts import AlertBook
 from aegis.trading.fees import FeeSchedule, parse_tax_rates
+from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
 from aegis.trading.service import TradingConfig, TradingService
 
@@ -35,4 +37,17 @@ async def start_trading(
     # the market clock starts at the newest trade the market already knows
     service.paper.clock = max((q.last_ts for q in market.quotes()), default=0)
     await service.start()
+    alerts = AlertBook(db, service.feed, prices)
+    await alerts.load()
+    service.tape_listeners.append(alerts.on_ticks)
+    service.alerts = alerts
+    if settings.telegram_bot_token is not None:
+        notifier = Notifier(
+            db,
+            service.feed,
+            TelegramClient(settings.telegram_bot_token, settings.telegram_api_url),
+            prices.name,
+        )
+        notifier.start()
+        service.closers.append(notifier.close)
     return service

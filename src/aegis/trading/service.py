@@ -27,6 +27,7 @@ from aegis.core.errors import InvalidRequest, NotFound, OrderConflict, OrderReje
 from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
+from aegis.trading.alerts import AlertBook
 from aegis.trading.book import Account
 from aegis.trading.brokers.base import (
     Broker,
@@ -96,6 +97,10 @@ class TradingService:
         self.fills_recorded = 0
         # set after each recorded fill (benchmarks, tests): no polling with sleeps
         self.fill_event = asyncio.Event()
+        # after the order path: price alerts and the like watch the same tape
+        self.tape_listeners: list[Callable[[Sequence[Tick]], Awaitable[None]]] = []
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+        self.alerts: AlertBook | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -113,6 +118,9 @@ class TradingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks.clear()
+        for close in self.closers:
+            await close()
+        self.closers.clear()
 
     def now(self) -> int:
         """The market clock: the tape's latest trade time (or the injected clock)."""
@@ -702,6 +710,11 @@ class TradingService:
                     await self.apply_tape(ticks)
                 except Exception:
                     log.exception("tape batch failed")
+                for listener in self.tape_listeners:
+                    try:
+                        await listener(ticks)
+                    except Exception:
+                        log.exception("tape listener failed")
         finally:
             await sub.close()
 

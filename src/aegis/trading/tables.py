@@ -71,3 +71,27 @@ backtests = sa.Table(
     sa.Column("png", sa.LargeBinary),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+notify = sa.Table(
+    "trading_notify",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("telegram_chat_id", sa.Text, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+)
+
+alerts = sa.Table(
+    "trading_alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("symbol", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("triggered_at", sa.BigInteger),
+    sa.Column("triggered_price", sa.BigInteger),
+)

@@ -91,9 +91,39 @@ def upgrade() -> None:
         sa.Column("png", sa.LargeBinary),
         sa.Column("created_at", sa.BigInteger, nullable=False),
     )
+    op.create_table(
+        "trading_notify",
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_trading_notify_user_id_users"),
+            primary_key=True,
+        ),
+        sa.Column("telegram_chat_id", sa.Text, nullable=False),
+        sa.Column("enabled", sa.Boolean, nullable=False),
+    )
+    op.create_table(
+        "trading_alerts",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "user_id",
+            sa.Integer,
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_trading_alerts_user_id_users"),
+            nullable=False,
+        ),
+        sa.Column("symbol", sa.Text, nullable=False),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("triggered_at", sa.BigInteger),
+        sa.Column("triggered_price", sa.BigInteger),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("trading_alerts")
+    op.drop_table("trading_notify")
     op.drop_table("trading_backtests")
     op.drop_index("ix_trading_fills_account_id_ts", "trading_fills")
     op.drop_table("trading_fills")
