@@ -116,6 +116,7 @@ class SystemStatus(Wire):
     bus: dict[str, object]
     ingest: dict[str, object] | None
     rise_color: Literal["red", "green"]
+    trading: dict[str, int] | None = None
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -736,5 +736,16 @@ class TradingService:
             "openOrders": sum(1 for _ in acc.working_orders()),
         }
 
+    def summary(self) -> dict[str, int]:
+        accs = list(self.accounts.values())
+        return {
+            "accounts": len(accs),
+            "active": sum(1 for a in accs if a.state is SafetyState.ACTIVE),
+            "reducing": sum(1 for a in accs if a.state is SafetyState.REDUCING),
+            "halted": sum(1 for a in accs if a.state is SafetyState.HALTED),
+            "tradingOff": sum(1 for a in accs if not a.enabled),
+            "openOrders": sum(1 for a in accs for _ in a.working_orders()),
+        }
+
     def all_accounts(self) -> Iterable[Account]:
         return list(self.accounts.values())

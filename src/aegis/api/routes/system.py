@@ -52,6 +52,9 @@ async def system_status(rt: RuntimeDep) -> JSONBytes:
         "bus": rt.bus.describe(),
         "ingest": ingest,
         "riseColor": rt.settings.rise_color,
+        # trading safety (aegis.trading): counts over all accounts; details per account at
+        # GET /system/trading
+        "trading": None if rt.trading is None else rt.trading.summary(),
     }
     return ok(data, "시스템 상태")
 
