@@ -213,7 +213,7 @@ class Account:
         o.filled_quantity += qty
         o.filled_amount += amount
         o.fills += 1
-        o.updated_at = ts
+        o.updated_at = max(o.updated_at, ts)  # ts is the trade's (tape) time
         if o.remaining == 0:
             o.status = OrderStatus.FILLED
         elif o.status in (OrderStatus.NEW, OrderStatus.ACCEPTED, OrderStatus.UNKNOWN):
