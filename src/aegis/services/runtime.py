@@ -124,7 +124,7 @@ class Runtime:
         self.watch_reporter.start()
         from aegis.trading.runtime import start_trading
 
-        self.trading = await start_trading(self.settings, self.db, self.market, self.bus)
+        self.trading = await start_trading(self.settings, self.db, self.market, self.hub)
         if self.ingesting:
             self.ingest = IngestService(
                 self.store, self.bus, known_symbols=set(self.market.by_symbol)

@@ -94,6 +94,8 @@ class StreamHub:
         self.messages_out = 0
         self.lag_ms = 0.0
         self._rate: list[tuple[float, int]] = []
+        # other consumers of the decoded batches (trading): one decode per process
+        self.batch_listeners: list[Callable[[Sequence[Tick]], None]] = []
 
     async def start(self) -> None:
         sub = await self.bus.subscribe(TICKS, maxsize=100_000)
@@ -173,6 +175,8 @@ class StreamHub:
         self._rate.append((now, n))
         if published_us is not None:
             self.lag_ms = (now_us() - published_us) / 1000
+        for listener in self.batch_listeners:
+            listener(ticks)
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of

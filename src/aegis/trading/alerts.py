@@ -181,6 +181,9 @@ class AlertBook:
         if a is not None:
             self._by_symbol.get(a.symbol, set()).discard(alert_id)
 
+    def watches(self, symbol: str) -> bool:
+        return bool(self._by_symbol.get(symbol))
+
     async def on_ticks(self, ticks: Sequence[Tick]) -> None:
         for t in ticks:
             ids = self._by_symbol.get(t.symbol)

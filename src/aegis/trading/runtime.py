@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.bus.base import Bus
 from aegis.core.config import Settings
 from aegis.services.market import Market
+from aegis.services.stream import StreamHub
 from aegis.trading.alerts import AlertBook
 from aegis.trading.fees import FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
@@ -28,18 +28,19 @@ def config_from(settings: Settings) -> TradingConfig:
 
 
 async def start_trading(
-    settings: Settings, db: AsyncEngine, market: Market, bus: Bus
+    settings: Settings, db: AsyncEngine, market: Market, hub: StreamHub
 ) -> TradingService:
+    """The service takes the hub's decoded tick batches (no second bus subscription)."""
     prices = MarketPrices(market)
-    service = TradingService(
-        db, prices, config=config_from(settings), bus=bus, known_symbol=prices.tradable
-    )
+    service = TradingService(db, prices, config=config_from(settings), known_symbol=prices.tradable)
     # the market clock starts at the newest trade the market already knows
     service.paper.clock = max((q.last_ts for q in market.quotes()), default=0)
     await service.start()
     alerts = AlertBook(db, service.feed, prices)
     await alerts.load()
     service.tape_listeners.append(alerts.on_ticks)
+    service.tape_filters.append(alerts.watches)
+    hub.batch_listeners.append(service.feed_ticks)
     service.alerts = alerts
     if settings.telegram_bot_token is not None:
         notifier = Notifier(

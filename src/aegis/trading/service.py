@@ -100,6 +100,9 @@ class TradingService:
         # after the order path: price alerts and the like watch the same tape
         self.tape_listeners: list[Callable[[Sequence[Tick]], Awaitable[None]]] = []
         self.closers: list[Callable[[], Awaitable[None]]] = []
+        # symbols other tape listeners want (alerts); paper orders' symbols always pass
+        self.tape_filters: list[Callable[[str], bool]] = []
+        self._pending: asyncio.Queue[list[Tick]] = asyncio.Queue()
         self.alerts: AlertBook | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -110,6 +113,7 @@ class TradingService:
         if self.bus is not None:
             sub = await self.bus.subscribe(TICKS, maxsize=100_000)
             self._tasks.append(asyncio.create_task(self._consume(sub), name="trading-tape"))
+        self._tasks.append(asyncio.create_task(self._drain(), name="trading-ticks"))
         self._tasks.append(asyncio.create_task(self._safety_loop(), name="trading-safety"))
 
     async def close(self) -> None:
@@ -689,6 +693,10 @@ class TradingService:
     async def _safety_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
+            try:
+                await self.apply_tape([])  # day orders whose session ended by the clock
+            except Exception:
+                log.exception("expiry check failed")
             for acc in list(self.accounts.values()):
                 if acc.limits.max_daily_loss and acc.state is not SafetyState.HALTED:
                     try:
@@ -698,6 +706,39 @@ class TradingService:
                         log.exception("daily loss check failed")
 
     # --- tape -----------------------------------------------------------------------------------
+    def feed_ticks(self, ticks: Sequence[Tick]) -> None:
+        """The stream hub's decoded batches (synchronous, on the hub's path): keep only the
+        trades someone here needs; the rest costs one set look-up each."""
+        paper = self.paper
+        book = paper.book
+        filters = self.tape_filters
+        wanted: list[Tick] = []
+        latest = paper.clock
+        for t in ticks:
+            if t.ts > latest:
+                latest = t.ts
+            if book.get(t.symbol) or any(f(t.symbol) for f in filters):
+                wanted.append(t)
+        paper.clock = latest
+        if wanted:
+            self._pending.put_nowait(wanted)
+
+    async def _drain(self) -> None:
+        while True:
+            ticks = await self._pending.get()
+            await self._process(ticks)
+
+    async def _process(self, ticks: Sequence[Tick]) -> None:
+        try:
+            await self.apply_tape(ticks)
+        except Exception:
+            log.exception("tape batch failed")
+        for listener in self.tape_listeners:
+            try:
+                await listener(ticks)
+            except Exception:
+                log.exception("tape listener failed")
+
     async def _consume(self, sub: Subscription) -> None:
         try:
             async for payload in sub:
@@ -706,15 +747,7 @@ class TradingService:
                 except Exception:
                     log.exception("undecodable tick batch; skipped")
                     continue
-                try:
-                    await self.apply_tape(ticks)
-                except Exception:
-                    log.exception("tape batch failed")
-                for listener in self.tape_listeners:
-                    try:
-                        await listener(ticks)
-                    except Exception:
-                        log.exception("tape listener failed")
+                await self._process(ticks)
         finally:
             await sub.close()
 
