@@ -40,15 +40,21 @@ async def trading_status(acc: AccountDep, trading: TradingDep) -> JSONBytes:
     return ok(trading.status(acc), "매매 상태")
 
 
+async def _switch(
+    enabled: bool, acc: Account, trading: TradingDep, user: CurrentUserDep, every: bool
+) -> JSONBytes:
+    for a in _targets(acc, trading, user, every):
+        await trading.set_enabled(a, enabled, user.username)
+    return ok(trading.status(acc), "자동매매를 켰습니다." if enabled else "자동매매를 껐습니다.")
+
+
 @router.post(
     "/on", operation_id="tradingOn", response_model=Envelope[TradingStatusOut], responses=ERRORS
 )
 async def trading_on(
     acc: AccountDep, trading: TradingDep, user: CurrentUserDep, every: AllFlag = False
 ) -> JSONBytes:
-    for a in _targets(acc, trading, user, every):
-        await trading.set_enabled(a, True, user.username)
-    return ok(trading.status(acc), "자동매매를 켰습니다.")
+    return await _switch(True, acc, trading, user, every)
 
 
 @router.post(
@@ -57,9 +63,7 @@ async def trading_on(
 async def trading_off(
     acc: AccountDep, trading: TradingDep, user: CurrentUserDep, every: AllFlag = False
 ) -> JSONBytes:
-    for a in _targets(acc, trading, user, every):
-        await trading.set_enabled(a, False, user.username)
-    return ok(trading.status(acc), "자동매매를 껐습니다.")
+    return await _switch(False, acc, trading, user, every)
 
 
 @router.post(

@@ -207,7 +207,7 @@ class KisTrading:
             raise BrokerError(f"KIS {tr_id}: accepted without an order number")
         return orgno, odno
 
-    async def cancel(self, orgno: str, odno: str) -> str:
+    async def _rvsecncl(self, orgno: str, odno: str, code: str, qty: int, price: int) -> str:
         data = await self.post_once(
             CANCEL_PATH,
             tr("TTTC0013U", self.paper),
@@ -217,34 +217,23 @@ class KisTrading:
                 "KRX_FWDG_ORD_ORGNO": orgno,
                 "ORGN_ODNO": odno,
                 "ORD_DVSN": "00",
-                "RVSE_CNCL_DVSN_CD": "02",
-                "ORD_QTY": "0",
-                "ORD_UNPR": "0",
-                "QTY_ALL_ORD_YN": "Y",
+                "RVSE_CNCL_DVSN_CD": code,
+                "ORD_QTY": str(qty),
+                "ORD_UNPR": str(price),
+                "QTY_ALL_ORD_YN": "Y" if qty == 0 else "N",
                 "EXCG_ID_DVSN_CD": "KRX",
             },
         )
         return str(_upper(data.get("output") or {}).get("ODNO", ""))
 
+    async def cancel(self, orgno: str, odno: str) -> str:
+        """Cancel all that is left (quantity 0 + QTY_ALL_ORD_YN Y)."""
+        return await self._rvsecncl(orgno, odno, "02", 0, 0)
+
     async def modify(self, orgno: str, odno: str, quantity: int, price: int) -> str:
-        """Change price (and quantity) of what is left; returns the new order number."""
-        data = await self.post_once(
-            CANCEL_PATH,
-            tr("TTTC0013U", self.paper),
-            {
-                "CANO": self.account.cano,
-                "ACNT_PRDT_CD": self.account.product,
-                "KRX_FWDG_ORD_ORGNO": orgno,
-                "ORGN_ODNO": odno,
-                "ORD_DVSN": "00",
-                "RVSE_CNCL_DVSN_CD": "01",
-                "ORD_QTY": str(quantity),
-                "ORD_UNPR": str(price),
-                "QTY_ALL_ORD_YN": "Y" if quantity == 0 else "N",
-                "EXCG_ID_DVSN_CD": "KRX",
-            },
-        )
-        return str(_upper(data.get("output") or {}).get("ODNO", ""))
+        """Change the price (and quantity; 0 = all that is left); returns the new order
+        number."""
+        return await self._rvsecncl(orgno, odno, "01", quantity, price)
 
     async def buyable(self, symbol: str, price: int | None = None) -> tuple[int, int]:
         """(cash available for orders, shares buyable without 미수) at ``price``."""
