@@ -225,3 +225,27 @@ def test_backtest_over_the_shipped_history(app: App) -> None:
     assert bad.status_code == 404
     bad = client.post("/api/v1/backtests", headers=h, json={**body, "params": {"fast": 50}})
     assert bad.status_code == 400
+
+
+def test_strategy_runs_start_list_stop(app: App) -> None:
+    client, _, _ = app
+    h = auth_headers(client)
+    names = [s["name"] for s in client.get("/api/v1/strategies", headers=h).json()["data"]]
+    assert {"ma_cross", "breakout", "rsi"} <= set(names)
+    body = {"strategy": "rsi", "symbols": [SAMSUNG], "interval": "1m", "params": {"period": 5}}
+    r = client.post("/api/v1/strategies/runs", headers=h, json=body)
+    assert r.status_code == 201, r.json()
+    run = r.json()["data"]
+    assert run["params"]["period"] == 5
+    runs = client.get("/api/v1/strategies/runs", headers=h).json()["data"]
+    assert [x["runnerId"] for x in runs] == [run["runnerId"]]
+    other = auth_headers(client)
+    assert (
+        client.delete(f"/api/v1/strategies/runs/{run['runnerId']}", headers=other).status_code
+        == 404
+    )
+    assert client.delete(f"/api/v1/strategies/runs/{run['runnerId']}", headers=h).status_code == 200
+    bad = client.post("/api/v1/strategies/runs", headers=h, json={**body, "symbols": ["999999"]})
+    assert bad.status_code == 400
+    bad = client.post("/api/v1/strategies/runs", headers=h, json={**body, "strategy": "nope"})
+    assert bad.status_code == 404

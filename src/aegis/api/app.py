@@ -19,6 +19,7 @@ from aegis.api.routes import (
     orders,
     portfolio,
     quotes,
+    strategies,
     system,
     trades,
     trading_system,
@@ -59,7 +60,8 @@ def create_app(
     api.include_router(quotes.router)
     api.include_router(system.router)
     api.include_router(users.router)
-    for trading_router in (orders, portfolio, trades, trading_system, backtests, alerts):
+    trading_routers = (orders, portfolio, trades, trading_system, backtests, alerts, strategies)
+    for trading_router in trading_routers:
         api.include_router(trading_router.router)
     app.include_router(api)
     app.include_router(system.health_router)

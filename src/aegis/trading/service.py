@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -58,6 +58,17 @@ log = logging.getLogger(__name__)
 
 PAPER = "paper"
 LIVE = "kis"
+
+
+class Runner(Protocol):
+    """A running strategy (``aegis.trading.runner.StrategyRunner``)."""
+
+    runner_id: int
+    account: Account
+
+    def view(self) -> dict[str, Any]: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -104,6 +115,7 @@ class TradingService:
         self.tape_filters: list[Callable[[str], bool]] = []
         self._pending: asyncio.Queue[list[Tick]] = asyncio.Queue()
         self.alerts: AlertBook | None = None
+        self.runners: dict[int, Runner] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -122,6 +134,9 @@ class TradingService:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         self._tasks.clear()
+        for r in list(self.runners.values()):
+            await r.stop()
+        self.runners.clear()
         for close in self.closers:
             await close()
         self.closers.clear()
@@ -726,9 +741,10 @@ class TradingService:
     async def _drain(self) -> None:
         while True:
             ticks = await self._pending.get()
-            await self._process(ticks)
+            await self.process_ticks(ticks)
 
-    async def _process(self, ticks: Sequence[Tick]) -> None:
+    async def process_ticks(self, ticks: Sequence[Tick]) -> None:
+        """Paper matching, then the other tape listeners (alerts, strategy runners)."""
         try:
             await self.apply_tape(ticks)
         except Exception:
@@ -747,7 +763,7 @@ class TradingService:
                 except Exception:
                     log.exception("undecodable tick batch; skipped")
                     continue
-                await self._process(ticks)
+                await self.process_ticks(ticks)
         finally:
             await sub.close()
 
