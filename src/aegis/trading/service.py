@@ -723,20 +723,24 @@ class TradingService:
     # --- tape -----------------------------------------------------------------------------------
     def feed_ticks(self, ticks: Sequence[Tick]) -> None:
         """The stream hub's decoded batches (synchronous, on the hub's path): keep only the
-        trades someone here needs; the rest costs one set look-up each."""
-        paper = self.paper
-        book = paper.book
-        filters = self.tape_filters
-        wanted: list[Tick] = []
-        latest = paper.clock
-        for t in ticks:
-            if t.ts > latest:
-                latest = t.ts
-            if book.get(t.symbol) or any(f(t.symbol) for f in filters):
-                wanted.append(t)
-        paper.clock = latest
-        if wanted:
-            self._pending.put_nowait(wanted)
+        trades someone here needs; the rest costs one set look-up each. Never raises: a
+        failure here must not stop the hub."""
+        try:
+            paper = self.paper
+            book = paper.book
+            filters = self.tape_filters
+            wanted: list[Tick] = []
+            latest = paper.clock
+            for t in ticks:
+                if t.ts > latest:
+                    latest = t.ts
+                if book.get(t.symbol) or any(f(t.symbol) for f in filters):
+                    wanted.append(t)
+            paper.clock = latest
+            if wanted:
+                self._pending.put_nowait(wanted)
+        except Exception:
+            log.exception("trading could not take a tick batch")
 
     async def _drain(self) -> None:
         while True:
