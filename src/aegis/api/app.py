@@ -17,13 +17,21 @@ from aegis.api.metrics import make_registry
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
 from aegis.api.requestid import RequestIdMiddleware
 from aegis.api.routes import (
+    alerts,
+    backtests,
     candles,
     companies,
     comparisons,
     industries,
+    orders,
+    portfolio,
     quotes,
     research,
+    strategies,
     system,
+    trades,
+    trading_system,
+    trading_ws,
     users,
 )
 from aegis.core.config import Settings, get_settings
@@ -108,9 +116,13 @@ def create_app(
     api.include_router(industries.router)
     api.include_router(comparisons.router)
     api.include_router(users.router)
+    trading_routers = (orders, portfolio, trades, trading_system, backtests, alerts, strategies)
+    for trading_router in trading_routers:
+        api.include_router(trading_router.router)
     app.include_router(api)
     app.include_router(system.health_router)
     app.include_router(sse.router)
     app.include_router(ws.router)
+    app.include_router(trading_ws.router)
     static.mount(app, dist)
     return app

@@ -235,6 +235,7 @@ class SystemStatus(Wire):
     rise_color: Literal["red", "green"]
     leadership: IngestLeadership
     retention: RetentionStatus
+    trading: dict[str, int] | None = None
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

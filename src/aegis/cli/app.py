@@ -197,9 +197,16 @@ def _register_users() -> None:
     app.add_typer(users_app, name="users")
 
 
+def _register_trading() -> None:
+    from aegis.cli.trading import backtest
+
+    app.command("backtest")(backtest)
+
+
 _register_sources()
 _register_bench()
 _register_users()
+_register_trading()
 
 
 def main() -> None:

@@ -151,3 +151,46 @@ def sim_realism(
     if plots:
         for path in b.plot(res, Path(plots)):
             console.print(f"plot: {path}")
+
+
+@bench_app.command("trading")
+def trading(
+    orders: Annotated[int, typer.Option(help="market orders to time")] = 500,
+    rate: Annotated[float, typer.Option(help="tape trades per second")] = 5_000,
+    symbols: Annotated[int, typer.Option(help="symbols the tape trades")] = 10,
+    bt_symbols: Annotated[int, typer.Option(help="backtest symbols")] = 10,
+    days: Annotated[int, typer.Option(help="backtest trading days of 1m candles")] = 250,
+) -> None:
+    """Order → paper fill latency with the tape running; backtest speed over 1m candles."""
+    from aegis.bench import trading as b
+
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · simulated data")
+    lat = b.run_latency(orders, rate, symbols)
+    console.print(
+        f"paper fills, tape {lat.rate:,.0f} trades/s over {lat.symbols} symbols "
+        f"({lat.ticks:,} trades), {lat.orders} market orders:"
+    )
+    console.print(
+        f"  trade batch → fill committed: p50 {lat.fill_p50_ms:.2f} ms, "
+        f"[bold]p99 {lat.fill_p99_ms:.2f} ms[/bold]"
+    )
+    console.print(
+        f"  place() → fill (incl. waiting for the next trade): p50 {lat.order_p50_ms:.2f} ms, "
+        f"p99 {lat.order_p99_ms:.2f} ms"
+    )
+    console.print(
+        f"  baseline, one bare SQLite commit: p50 {lat.commit_p50_ms:.2f} ms, "
+        f"p99 {lat.commit_p99_ms:.2f} ms"
+    )
+    res = b.run_backtest(bt_symbols, days)
+    console.print(
+        f"backtest ma_cross(20,60), {res.symbols} symbols × {days} days of 1m candles = "
+        f"{res.candles:,} candles: load {res.load_seconds:.2f} s + replay "
+        f"[bold]{res.replay_seconds:.2f} s[/bold] ({res.candles / res.replay_seconds:,.0f} "
+        f"candles/s), {res.trades} fills"
+    )
+    if res.pandas_seconds is not None:
+        console.print(
+            f"  baseline, pandas rolling-mean crossings only (no fills, no accounting): "
+            f"{res.pandas_seconds:.2f} s"
+        )

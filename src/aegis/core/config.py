@@ -109,6 +109,28 @@ class Settings(BaseSettings):
     # Origins allowed for WebSocket/SSE/CORS beyond the server's own ("*" allows any); empty:
     # same origin only. Clients without an Origin header (CLI tools, servers) are not browsers.
     allowed_origins: list[str] = Field(default_factory=list)
+    # --- trading (aegis.trading) ---
+    trading_paper_cash: int = 10_000_000  # won, each user's paper account
+    trading_commission_rate: str = "0.00015"  # 0.015 % per side, truncated to whole won
+    # sell tax by trade date (from that day on), shared docs/krx_rules.md §4
+    trading_tax_rates: dict[str, str] = Field(
+        default_factory=lambda: {
+            "2021-01-01": "0.0023",
+            "2023-01-01": "0.0020",
+            "2024-01-01": "0.0018",
+            "2025-01-01": "0.0015",
+            "2026-01-01": "0.0020",
+        }
+    )
+    trading_broker_timeout_seconds: float = 5.0
+    trading_duplicate_window_seconds: float = 2.0
+    trading_reconcile_seconds: float = 180.0
+    trading_strategies_dir: Path | None = None  # user strategies (*.py)
+    kis_account: str | None = None  # live trading account "CANO-ACNT_PRDT_CD", e.g. 50123456-01
+    kis_hts_id: str | None = None  # HTS login id: the key of the realtime fill notices
+    kis_trading_ws_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
 
     @property
     def sqlite_path(self) -> Path:

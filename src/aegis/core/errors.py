@@ -138,3 +138,29 @@ class TooManyMessages(TooManyRequests):
 
     code = "TOO_MANY_MESSAGES"
     ws_close_code = 1008
+
+
+# --- trading ---------------------------------------------------------------------------------
+class OrderRejected(InvalidRequest):
+    """An order refused before it reached a broker; ``details.reason`` says why (TICK_SIZE,
+    PRICE_LIMIT, INSUFFICIENT_CASH, …). Nothing was changed."""
+
+    code = "ORDER_REJECTED"
+
+    def __init__(self, reason: str, message: str, **details: Any) -> None:
+        super().__init__(message, details={"reason": reason, **details})
+        self.reason = reason
+
+
+class OrderConflict(AegisError):
+    """The order cannot take this action in its state (cancel a filled order, …)."""
+
+    status = 409
+    code = "ORDER_STATE"
+
+
+class BrokerError(AegisError):
+    """A broker failed (network, protocol, auth). Never carries secrets."""
+
+    status = 502
+    code = "BROKER_ERROR"

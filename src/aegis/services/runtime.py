@@ -11,6 +11,7 @@ import signal
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +32,9 @@ from aegis.services.stream import StreamHub
 from aegis.services.watch import WatchCollector, WatchReporter
 from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
+
+if TYPE_CHECKING:
+    from aegis.trading.service import TradingService
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +112,7 @@ class Runtime:
         self.leadership: Leadership | None = None
         self.started = time.time()
         self.retention_ran: int | None = None  # UTC µs of this process's last retention pass
+        self.trading: TradingService | None = None  # orders, portfolios, safety (aegis.trading)
 
     async def start(self) -> None:
         try:
@@ -165,6 +170,9 @@ class Runtime:
             self.bus, self.hub, self.settings.ws_watch_votes_per_client
         )
         self.watch_reporter.start()
+        from aegis.trading.runtime import start_trading
+
+        self.trading = await start_trading(self.settings, self.db, self.market, self.hub)
         if self.ingesting:
             self.ingest = IngestService(
                 self.store,
@@ -300,6 +308,8 @@ class Runtime:
             await self.watch_collector.close()
         if self.ingest is not None:
             await self.ingest.close()
+        if self.trading is not None:
+            await self.trading.close()
         if self.hub is not None:
             await self.hub.close()
         await self.bus.close()

@@ -110,6 +110,8 @@ class StreamHub:
         self._rate: list[tuple[float, int]] = []
         # set when any client's symbols change: the watch reporter tells the ingester at once
         self.watch_changed = asyncio.Event()
+        # other consumers of the decoded batches (trading): one decode per process
+        self.batch_listeners: list[Callable[[Sequence[Tick]], None]] = []
 
     async def start(self) -> None:
         sub = await self.bus.subscribe(TICKS, maxsize=100_000)
@@ -207,6 +209,8 @@ class StreamHub:
         self._rate.append((now, n))
         if published_us is not None:
             self.lag_ms = (now_us() - published_us) / 1000
+        for listener in self.batch_listeners:
+            listener(ticks)
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of

@@ -5,6 +5,7 @@ import { writable } from "svelte/store";
 export type Route =
   | { name: "market" }
   | { name: "grid" }
+  | { name: "trading" }
   | { name: "stock"; code: string }
   | { name: "industries" }
   | { name: "rankings" }
@@ -18,6 +19,7 @@ export function matchRoute(pathname: string): Route {
   if (path === "/industries") return { name: "industries" };
   if (path === "/rankings") return { name: "rankings" };
   if (path === "/comparisons") return { name: "comparisons" };
+  if (path === "/trading") return { name: "trading" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };
   return { name: "notfound", path };

@@ -55,6 +55,9 @@ async def system_status(rt: RuntimeDep) -> JSONBytes:
         "riseColor": rt.settings.rise_color,
         "leadership": await rt.leadership_status(),
         "retention": await _retention(rt),
+        # trading safety (aegis.trading): counts over all accounts; details per account at
+        # GET /system/trading
+        "trading": None if rt.trading is None else rt.trading.summary(),
     }
     return ok(data, "시스템 상태")
 

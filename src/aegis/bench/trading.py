@@ -1,0 +1,245 @@
+"""``aegis bench trading``: order → paper fill latency with the tape at a given trade rate, and
+backtest speed over minute candles. Data here is simulated (a random walk), labelled as such.
+
+Latency is measured two ways in one run:
+- **match → fill stored**: from a trade batch reaching the trading service to the fill being
+  committed to the event log (what the order path itself costs);
+- **order → fill**: from ``place()`` to the fill, which also waits for the symbol's next trade
+  (with ``rate`` trades/s over ``symbols`` symbols that wait dominates).
+The baseline in the same run is one bare SQLite commit of the same size (the storage floor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from aegis.core.timeutil import KST, to_us
+from aegis.db import create_app_engine
+from aegis.domain.candles import Candle
+from aegis.domain.sources import SIM
+from aegis.domain.ticks import Tick
+from aegis.store.migrate import upgrade
+from aegis.trading.models import OrderRequest, OrderType, Side
+from aegis.trading.service import TradingService
+from aegis.trading.views import PriceBoard
+
+
+@dataclass
+class LatencyResult:
+    orders: int
+    rate: float
+    symbols: int
+    fill_p50_ms: float
+    fill_p99_ms: float
+    order_p50_ms: float
+    order_p99_ms: float
+    commit_p50_ms: float
+    commit_p99_ms: float
+    ticks: int
+
+
+@dataclass
+class BacktestResult:
+    symbols: int
+    candles: int
+    load_seconds: float
+    replay_seconds: float
+    trades: int
+    pandas_seconds: float | None
+
+
+class _Board(PriceBoard):
+    def __init__(self, symbols: list[str]) -> None:
+        self.last = dict.fromkeys(symbols, 70_000)
+
+    def last_price(self, symbol: str) -> int | None:
+        return self.last.get(symbol)
+
+    def prev_close(self, symbol: str) -> int | None:
+        return 70_000 if symbol in self.last else None
+
+
+def _pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else 0.0
+
+
+async def _latency(orders: int, rate: float, n_symbols: int, db_url: str) -> LatencyResult:
+    upgrade(db_url)
+    engine = create_app_engine(db_url)
+    symbols = [f"{i:06d}" for i in range(1, n_symbols + 1)]
+    board = _Board(symbols)
+    svc = TradingService(engine, board, known_symbol=lambda s: s in board.last)
+    await svc.start()
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "INSERT INTO users (id, email, username, password_hash, is_admin, created_at) "
+                "VALUES (1, 'bench@example.com', 'bench', 'x', false, CURRENT_TIMESTAMP)"
+            )
+        )
+    acc = await svc.account_for(1)
+    acc.cash = 10**15  # the bench buys many times; cash is not what is measured
+    listener = svc.feed.listen(1)
+    rng = random.Random(7)
+    clock = to_us(datetime(2026, 3, 2, 10, 0, tzinfo=KST))
+    svc.paper.clock = clock
+    batch_every = 0.005
+    per_batch = max(1, int(rate * batch_every))
+    fill_lat: list[float] = []
+    seq = 0
+    ticks = 0
+    stop = asyncio.Event()
+    batch_started: dict[int, float] = {}
+
+    async def tape() -> None:
+        nonlocal seq, clock, ticks
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while not stop.is_set():
+            batch = []
+            for _ in range(per_batch):
+                seq += 1
+                clock += int(1_000_000 / rate)
+                sym = symbols[rng.randrange(n_symbols)]
+                batch.append(Tick(sym, clock, 70_000, 10, 0, seq, "sim"))
+            t0 = time.perf_counter()
+            for t in batch:
+                batch_started[t.seq] = t0
+            await svc.apply_tape(batch)
+            ticks += len(batch)
+            next_at += batch_every
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+
+    runner = asyncio.create_task(tape())
+    order_lat: list[float] = []
+    for i in range(orders):
+        t0 = time.perf_counter()
+        sym = symbols[i % n_symbols]
+        o, _ = await svc.place(
+            acc, OrderRequest(sym, Side.BUY, OrderType.MARKET, 1, None, f"bench-{i}")
+        )
+        while True:
+            msg = await listener.queue.get()
+            if msg.get("type") == "fill" and msg.get("orderId") == o.order_id:
+                break
+        t1 = time.perf_counter()
+        order_lat.append(t1 - t0)
+        # the batch that filled it started being matched at batch_started[...]
+        fill_seq = max(batch_started) if batch_started else 0
+        fill_lat.append(t1 - batch_started.get(fill_seq, t1))
+        batch_started.clear()
+    stop.set()
+    await runner
+    await svc.close()
+    commits: list[float] = []
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_floor (x TEXT)"))
+        await conn.commit()
+    for _ in range(200):
+        t0 = time.perf_counter()
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("INSERT INTO bench_floor VALUES ('x')"))
+        commits.append(time.perf_counter() - t0)
+    await engine.dispose()
+    return LatencyResult(
+        orders,
+        rate,
+        n_symbols,
+        _pct(fill_lat, 0.5),
+        _pct(fill_lat, 0.99),
+        _pct(order_lat, 0.5),
+        _pct(order_lat, 0.99),
+        _pct(commits, 0.5),
+        _pct(commits, 0.99),
+        ticks,
+    )
+
+
+def run_latency(orders: int = 500, rate: float = 5_000, symbols: int = 10) -> LatencyResult:
+    with tempfile.TemporaryDirectory() as d:
+        return asyncio.run(_latency(orders, rate, symbols, f"sqlite:///{Path(d) / 'app.db'}"))
+
+
+def _minute_candles(symbol: str, days: int, rng: random.Random) -> list[Candle]:
+    from datetime import date, timedelta
+
+    from aegis.core.timeutil import kst_midnight_us
+
+    out = []
+    price = 50_000
+    day = date(2025, 1, 1)
+    made = 0
+    while made < days:
+        day += timedelta(days=1)
+        if day.weekday() >= 5:
+            continue
+        made += 1
+        start = kst_midnight_us(day) + 9 * 3_600_000_000
+        for m in range(390):
+            o = price
+            price = max(1_000, price + rng.choice((-100, -50, 0, 50, 100)))
+            hi, lo = max(o, price) + 50, min(o, price) - 50
+            t = start + m * 60_000_000
+            out.append(
+                Candle(symbol, "1m", t, o, hi, lo, price, 100, 100 * price, 1, t, 0, t, 0, SIM)
+            )
+    return out
+
+
+async def _backtest(symbols: int, days: int, pandas: bool, dirpath: Path) -> BacktestResult:
+    from aegis.store.sqlite import SQLiteStore
+    from aegis.trading.backtest.engine import Backtest
+    from aegis.trading.backtest.runner import load_bars
+    from aegis.trading.strategies.builtin import MovingAverageCross
+
+    db = dirpath / "store.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    rng = random.Random(3)
+    names = [f"{i:06d}" for i in range(1, symbols + 1)]
+    series_c = {s: _minute_candles(s, days, rng) for s in names}
+    for cs in series_c.values():
+        await store.upsert_candles(cs)
+    start = min(c.start for cs in series_c.values() for c in cs)
+    end = max(c.start for cs in series_c.values() for c in cs) + 60_000_000
+    t0 = time.perf_counter()
+    series = {s: await load_bars(store, s, "1m", start, end) for s in names}
+    t1 = time.perf_counter()
+    bt = Backtest(MovingAverageCross(fast=20, slow=60), names)
+    bt.run(series)
+    t2 = time.perf_counter()
+    await store.close()
+    pandas_s = None
+    if pandas:
+        import pandas as pd
+
+        t3 = time.perf_counter()
+        for bars in series.values():
+            close = pd.Series([b.close for b in bars])
+            fast, slow = close.rolling(20).mean(), close.rolling(60).mean()
+            above = fast > slow
+            _ = (above != above.shift()).sum()
+        pandas_s = time.perf_counter() - t3
+    return BacktestResult(
+        symbols,
+        sum(len(v) for v in series.values()),
+        t1 - t0,
+        t2 - t1,
+        bt.report({})["trades"],
+        pandas_s,
+    )
+
+
+def run_backtest(symbols: int = 10, days: int = 250, pandas: bool = True) -> BacktestResult:
+    with tempfile.TemporaryDirectory() as d:
+        return asyncio.run(_backtest(symbols, days, pandas, Path(d)))

@@ -1,0 +1,54 @@
+"""Commission and securities transaction tax, exact and truncated to whole won.
+
+Rates are decimals (0.00015 = 0.015 %); amount × rate is exact in :class:`~decimal.Decimal` and
+then truncated. The sell tax depends on the trade date (shared docs/krx_rules.md §4); the table
+maps an effective trade date to the rate from that day on.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+DEFAULT_COMMISSION = Decimal("0.00015")
+# trade date from which a rate applies → rate (KOSPI/KOSDAQ; 2025/2026 per krx_rules.md §4)
+DEFAULT_TAX_RATES: dict[str, str] = {
+    "2021-01-01": "0.0023",
+    "2023-01-01": "0.0020",
+    "2024-01-01": "0.0018",
+    "2025-01-01": "0.0015",
+    "2026-01-01": "0.0020",
+}
+
+
+def _truncate(amount: int, rate: Decimal) -> int:
+    return int(Decimal(amount) * rate)  # int() truncates toward zero; amounts are ≥ 0
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    commission_rate: Decimal = DEFAULT_COMMISSION
+    tax_rates: tuple[tuple[date, Decimal], ...] = field(
+        default_factory=lambda: parse_tax_rates(DEFAULT_TAX_RATES)
+    )
+
+    def commission(self, amount: int) -> int:
+        return _truncate(amount, self.commission_rate)
+
+    def tax_rate(self, day: date) -> Decimal:
+        days = [d for d, _ in self.tax_rates]
+        i = bisect_right(days, day) - 1
+        return self.tax_rates[i][1] if i >= 0 else Decimal(0)
+
+    def tax(self, amount: int, day: date) -> int:
+        return _truncate(amount, self.tax_rate(day))
+
+    def buy_hold(self, amount: int) -> int:
+        """Cash a buy of ``amount`` needs: the amount plus its commission."""
+        return amount + self.commission(amount)
+
+
+def parse_tax_rates(table: dict[str, str]) -> tuple[tuple[date, Decimal], ...]:
+    return tuple(sorted((date.fromisoformat(k), Decimal(v)) for k, v in table.items()))

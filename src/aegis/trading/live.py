@@ -1,0 +1,104 @@
+"""A live KIS account at work: its broker, the fill-notice stream feeding fills into the
+service, and reconciliation with the broker's balance at start, after every reconnect of the
+notice stream, and every few minutes. A mismatch halts the account (see
+``TradingService.reconcile``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import httpx
+
+from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.sources.kis.auth import KisAuth
+from aegis.trading.book import Account
+from aegis.trading.brokers.kis import (
+    FillNotice,
+    KisAccount,
+    KisBroker,
+    KisNoticeStream,
+    KisTrading,
+)
+from aegis.trading.service import TradingService
+
+log = logging.getLogger("aegis.trading.live")
+
+REAL_REST = "https://openapi.koreainvestment.com:9443"
+PAPER_REST = "https://openapivts.koreainvestment.com:29443"
+REAL_WS = "ws://ops.koreainvestment.com:21000"
+PAPER_WS = "ws://ops.koreainvestment.com:31000"
+
+
+class LiveAccount:
+    def __init__(
+        self,
+        service: TradingService,
+        account: Account,
+        creds: BrokerCredentials,
+        store: CredentialStore,
+        kis_account: KisAccount,
+        hts_id: str,
+        *,
+        rest_url: str | None = None,
+        ws_url: str | None = None,
+        reconcile_seconds: float = 180.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self.service = service
+        self.account = account
+        self.http = httpx.AsyncClient(
+            base_url=rest_url or (PAPER_REST if creds.paper else REAL_REST),
+            timeout=httpx.Timeout(timeout),
+        )
+        self.auth = KisAuth(self.http, creds, store, cache_name="kis-trading")
+        self.client = KisTrading(self.http, creds, self.auth, kis_account)
+        self.broker = KisBroker(self.client)
+        self.stream = KisNoticeStream(
+            ws_url or (PAPER_WS if creds.paper else REAL_WS),
+            self.auth,
+            hts_id,
+            creds.paper,
+            self.on_notice,
+            self.reconcile,
+        )
+        self.reconcile_seconds = reconcile_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+        self.last_result: dict[str, object] | None = None
+
+    async def start(self) -> None:
+        self.service.brokers[self.account.account_id] = self.broker
+        if self.account.last_event_id <= 1 and not self.account.orders:
+            # first connection: the books start from the broker's balance
+            await self.service.adopt_balance(self.account, await self.client.balance())
+        await self.reconcile()
+        self._tasks.append(asyncio.create_task(self.stream.run(), name="kis-notices"))
+        self._tasks.append(asyncio.create_task(self._periodic(), name="kis-reconcile"))
+
+    async def close(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await self.http.aclose()
+
+    async def reconcile(self) -> None:
+        try:
+            self.last_result = await self.service.reconcile(self.account, self.client.balance)
+        except Exception as exc:
+            log.warning("reconciliation failed: %s", type(exc).__name__)
+
+    async def _periodic(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_seconds)
+            await self.reconcile()
+
+    async def on_notice(self, n: FillNotice) -> None:
+        if not n.is_fill or n.rejected or n.quantity <= 0:
+            return  # acceptance notices: the REST answer (or reconciliation) is authoritative
+        try:
+            await self.service.sync_order(self.account, f"{n.orgno}:{n.odno}")
+        except Exception as exc:
+            # the next notice, reconnect or periodic reconciliation books it
+            log.warning("fill notice for %s not synced: %s", n.odno, type(exc).__name__)

@@ -1,0 +1,54 @@
+"""Wiring the trading service into a running process (called by ``services.runtime``)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.core.config import Settings
+from aegis.services.market import Market
+from aegis.services.stream import StreamHub
+from aegis.trading.alerts import AlertBook
+from aegis.trading.fees import FeeSchedule, parse_tax_rates
+from aegis.trading.notify import Notifier, TelegramClient
+from aegis.trading.prices import MarketPrices
+from aegis.trading.service import TradingConfig, TradingService
+
+
+def config_from(settings: Settings) -> TradingConfig:
+    return TradingConfig(
+        fees=FeeSchedule(
+            Decimal(settings.trading_commission_rate), parse_tax_rates(settings.trading_tax_rates)
+        ),
+        paper_cash=settings.trading_paper_cash,
+        broker_timeout=settings.trading_broker_timeout_seconds,
+        duplicate_window_us=int(settings.trading_duplicate_window_seconds * 1_000_000),
+    )
+
+
+async def start_trading(
+    settings: Settings, db: AsyncEngine, market: Market, hub: StreamHub
+) -> TradingService:
+    """The service takes the hub's decoded tick batches (no second bus subscription)."""
+    prices = MarketPrices(market)
+    service = TradingService(db, prices, config=config_from(settings), known_symbol=prices.tradable)
+    # the market clock starts at the newest trade the market already knows
+    service.paper.clock = max((q.last_ts for q in market.quotes()), default=0)
+    await service.start()
+    alerts = AlertBook(db, service.feed, prices)
+    await alerts.load()
+    service.tape_listeners.append(alerts.on_ticks)
+    service.tape_filters.append(alerts.watches)
+    hub.batch_listeners.append(service.feed_ticks)
+    service.alerts = alerts
+    if settings.telegram_bot_token is not None:
+        notifier = Notifier(
+            db,
+            service.feed,
+            TelegramClient(settings.telegram_bot_token, settings.telegram_api_url),
+            prices.name,
+        )
+        notifier.start()
+        service.closers.append(notifier.close)
+    return service

@@ -1,0 +1,1 @@
+"""Strategies: one small interface run unchanged live, on paper and in backtests."""

@@ -1,0 +1,90 @@
+"""The trade log: fills of an account filtered and paginated in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.core.errors import InvalidRequest
+from aegis.core.timeutil import iso_z, kst_day, kst_midnight_us
+
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class TradeQuery:
+    page: int = 1
+    page_size: int = 50
+    symbol: str | None = None
+    side: str | None = None
+    start: int | None = None  # UTC µs, inclusive
+    end: int | None = None  # exclusive
+
+    def check(self) -> None:
+        if self.page < 1:
+            raise InvalidRequest("page starts at 1")
+        if not 1 <= self.page_size <= MAX_PAGE_SIZE:
+            raise InvalidRequest(f"pageSize must be 1–{MAX_PAGE_SIZE}")
+        if self.side not in (None, "BUY", "SELL"):
+            raise InvalidRequest("side must be BUY or SELL")
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise InvalidRequest("start must be before end")
+
+
+def today_query(now_us: int, page_size: int = MAX_PAGE_SIZE) -> TradeQuery:
+    start = kst_midnight_us(kst_day(now_us))
+    return TradeQuery(1, page_size, start=start, end=start + 86_400_000_000)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    return {
+        "tradeId": r.trade_id,
+        "orderId": r.order_id,
+        "symbol": r.symbol,
+        "side": r.side,
+        "price": r.price,
+        "quantity": r.quantity,
+        "amount": r.price * r.quantity,
+        "commission": r.commission,
+        "tax": r.tax,
+        "realizedPnl": r.realized_pnl,
+        "time": iso_z(r.ts),
+        "strategy": r.strategy,
+    }
+
+
+async def query_trades(
+    db: AsyncEngine, account_id: int, q: TradeQuery
+) -> tuple[list[dict[str, Any]], int]:
+    from aegis.trading.tables import fills
+
+    q.check()
+    cond = [fills.c.account_id == account_id]
+    if q.symbol:
+        cond.append(fills.c.symbol == q.symbol)
+    if q.side:
+        cond.append(fills.c.side == q.side)
+    if q.start is not None:
+        cond.append(fills.c.ts >= q.start)
+    if q.end is not None:
+        cond.append(fills.c.ts < q.end)
+    where = sa.and_(*cond)
+    async with db.connect() as conn:
+        total = int(
+            (
+                await conn.execute(sa.select(sa.func.count()).select_from(fills).where(where))
+            ).scalar_one()
+        )
+        rows = (
+            await conn.execute(
+                sa.select(fills)
+                .where(where)
+                .order_by(fills.c.ts.desc(), fills.c.trade_id.desc())
+                .limit(q.page_size)
+                .offset((q.page - 1) * q.page_size)
+            )
+        ).all()
+    return [_row(r) for r in rows], total

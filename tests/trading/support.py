@@ -1,0 +1,179 @@
+"""A trading service over a scripted tape: prices are set by the ticks the test feeds."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.core.timeutil import KST, to_us
+from aegis.domain.ticks import Tick
+from aegis.trading import tables
+from aegis.trading.book import Account
+from aegis.trading.brokers.base import (
+    Broker,
+    BrokerOrderView,
+    BrokerRejected,
+    BrokerTimeout,
+)
+from aegis.trading.models import Limits, Order, OrderRequest, OrderStatus, OrderType, Side
+from aegis.trading.service import TradingConfig, TradingService
+from aegis.trading.views import PriceBoard
+
+DAY = date(2026, 3, 2)  # a Monday
+SAMSUNG = "005930"
+HYNIX = "000660"
+_seq = itertools.count(1)
+
+
+def kst(h: int, m: int, s: int = 0, day: date = DAY) -> int:
+    return to_us(datetime(day.year, day.month, day.day, h, m, s, tzinfo=KST))
+
+
+def tick(symbol: str, price: int, volume: int, ts: int) -> Tick:
+    return Tick(symbol, ts, price, volume, 0, next(_seq), "test")
+
+
+class Board(PriceBoard):
+    def __init__(self) -> None:
+        self.last: dict[str, int] = {SAMSUNG: 71_500, HYNIX: 180_000}
+        self.prev: dict[str, int] = {SAMSUNG: 71_000, HYNIX: 180_000}
+
+    def name(self, symbol: str) -> str:
+        return {SAMSUNG: "삼성전자", HYNIX: "SK하이닉스"}.get(symbol, symbol)
+
+    def last_price(self, symbol: str) -> int | None:
+        return self.last.get(symbol)
+
+    def prev_close(self, symbol: str) -> int | None:
+        return self.prev.get(symbol)
+
+
+class Desk:
+    """The service plus its tape, for tests."""
+
+    def __init__(self, db: AsyncEngine, config: TradingConfig | None = None) -> None:
+        self.db = db
+        self.board = Board()
+        self.config = config or TradingConfig()
+        self.service = TradingService(db, self.board, config=self.config)
+        self.live: dict[int, Broker] = {}  # live accounts' brokers, kept across restarts
+
+    async def start(self, users: int = 9) -> TradingService:
+        """Users 1..``users`` exist (accounts belong to users), then the service starts."""
+        await make_users(self.db, users)
+        await self.service.start()
+        return self.service
+
+    async def live_account(self, user: int, broker: Broker) -> Account:
+        acc = await self.service.account_for(user, "kis")
+        self.live[acc.account_id] = broker
+        self.service.brokers[acc.account_id] = broker
+        return acc
+
+    async def restart(self) -> TradingService:
+        """A new process over the same database: state from the event log only."""
+        await self.service.close()
+        clock = self.service.paper.clock
+        self.service = TradingService(self.db, self.board, config=self.config)
+        self.service.paper.clock = clock
+        self.service.brokers = dict(self.live)
+        await self.service.start()
+        return self.service
+
+    async def trade(self, symbol: str, price: int, volume: int, ts: int) -> None:
+        self.board.last[symbol] = price
+        await self.service.apply_tape([tick(symbol, price, volume, ts)])
+
+    def open_market(self, ts: int | None = None) -> None:
+        self.service.paper.clock = ts or kst(10, 0)
+
+
+def limit(
+    side: Side, qty: int, price: int, symbol: str = SAMSUNG, cid: str | None = None
+) -> OrderRequest:
+    return OrderRequest(symbol, side, OrderType.LIMIT, qty, price, cid)
+
+
+def market(side: Side, qty: int, symbol: str = SAMSUNG, cid: str | None = None) -> OrderRequest:
+    return OrderRequest(symbol, side, OrderType.MARKET, qty, None, cid)
+
+
+NO_LIMITS = Limits()
+
+
+async def count(db: AsyncEngine, table: sa.Table) -> int:
+    async with db.connect() as conn:
+        q = sa.select(sa.func.count()).select_from(table)
+        return int((await conn.execute(q)).scalar_one())
+
+
+async def event_count(db: AsyncEngine) -> int:
+    return await count(db, tables.events)
+
+
+class ScriptedBroker(Broker):
+    """A live broker under test: each submit does what ``next_submit`` says; it remembers
+    every order it really received (``received``), which is what ``lookup`` reports."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.next_submit = "ok"  # ok | reject | timeout | disconnect | timeout-after-receipt
+        self.received: dict[str, BrokerOrderView] = {}
+        self.submits = 0
+        self.cancels = 0
+
+    async def submit(self, order: Order) -> str:
+        self.submits += 1
+        mode = self.next_submit
+        if mode == "reject":
+            raise BrokerRejected("40250000", "모의투자 주문가능금액이 부족합니다.")
+        if mode == "timeout":
+            raise BrokerTimeout("no answer")
+        if mode == "disconnect":
+            raise ConnectionResetError("peer closed")
+        broker_id = f"{self.submits:010d}"
+        self.received[order.order_id] = BrokerOrderView(broker_id, OrderStatus.ACCEPTED, 0, 0)
+        if mode == "timeout-after-receipt":
+            raise BrokerTimeout("the answer was lost")
+        return broker_id
+
+    async def cancel(self, order: Order) -> None:
+        self.cancels += 1
+        v = self.received[order.order_id]
+        self.received[order.order_id] = BrokerOrderView(
+            v.broker_order_id, OrderStatus.CANCELLED, v.filled_quantity, v.average_price
+        )
+
+    async def lookup(self, order: Order) -> BrokerOrderView | None:
+        return self.received.get(order.order_id)
+
+    def fill(self, order_id: str, qty: int, price: int) -> None:
+        v = self.received[order_id]
+        self.received[order_id] = BrokerOrderView(
+            v.broker_order_id, v.status, v.filled_quantity + qty, price
+        )
+
+
+async def make_users(db: AsyncEngine, n: int) -> None:
+    from datetime import UTC
+
+    from aegis.accounts.tables import users
+
+    async with db.begin() as conn:
+        have = set((await conn.execute(sa.select(users.c.id))).scalars())
+        for i in range(1, n + 1):
+            if i not in have:
+                await conn.execute(
+                    users.insert().values(
+                        id=i,
+                        email=f"t{i}@example.com",
+                        username=f"trader{i}",
+                        password_hash="x",
+                        is_admin=False,
+                        created_at=datetime.now(UTC),
+                    )
+                )

@@ -1,0 +1,152 @@
+"""Broker faults: refusals, timeouts, disconnects, a restart between sending and the fill.
+An order is never sent twice; every fill the broker reports is recorded exactly once."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.trading import tables
+from aegis.trading.brokers.base import BrokerBalance, BrokerPosition
+from aegis.trading.models import Limits, OrderStatus, SafetyState, Side
+from tests.trading.support import (
+    SAMSUNG,
+    Desk,
+    ScriptedBroker,
+    count,
+    kst,
+    limit,
+    market,
+)
+
+
+async def _live(app_db: AsyncEngine) -> tuple[Desk, ScriptedBroker]:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    broker = ScriptedBroker()
+    acc = await desk.live_account(1, broker)
+    await desk.service.adopt_balance(acc, BrokerBalance(10_000_000, {}))
+    return desk, broker
+
+
+async def test_broker_refusal_stores_rejected_and_releases_cash(app_db: AsyncEngine) -> None:
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    broker.next_submit = "reject"
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 1, 71_500))
+    assert o.status is OrderStatus.REJECTED and o.reason is not None
+    assert "40250000" in o.reason and acc.reserved_cash() == 0
+
+
+async def test_timeout_leaves_unknown_and_never_resends(app_db: AsyncEngine) -> None:
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    broker.next_submit = "timeout"
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 1, 71_500, cid="t1"))
+    assert o.status is OrderStatus.UNKNOWN
+    assert acc.reserved_cash() > 0  # the cash stays held: the order may be live
+    broker.next_submit = "ok"
+    again, created = await desk.service.place(acc, limit(Side.BUY, 1, 71_500, cid="t1"))
+    assert again is o and not created and broker.submits == 1
+    # reconciliation: the broker never got it → closed, cash released
+    svc = await desk.restart()
+    acc = await svc.account_for(1, "kis")
+    assert acc.orders[o.order_id].status is OrderStatus.CANCELLED
+    assert acc.reserved_cash() == 0 and broker.submits == 1
+
+
+async def test_lost_answer_is_recovered_from_the_broker_with_its_fills(
+    app_db: AsyncEngine,
+) -> None:
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    broker.next_submit = "timeout-after-receipt"
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+    assert o.status is OrderStatus.UNKNOWN
+    broker.fill(o.order_id, 4, 71_500)
+    svc = await desk.restart()
+    acc = await svc.account_for(1, "kis")
+    o2 = acc.orders[o.order_id]
+    assert o2.status is OrderStatus.PARTIALLY_FILLED and o2.filled_quantity == 4
+    assert acc.positions[SAMSUNG].quantity == 4 and broker.submits == 1
+
+
+async def test_disconnect_during_an_order_is_unknown(app_db: AsyncEngine) -> None:
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    broker.next_submit = "disconnect"
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 1, 71_500))
+    assert o.status is OrderStatus.UNKNOWN
+
+
+async def test_restart_between_send_and_fill_notice_loses_nothing(app_db: AsyncEngine) -> None:
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+    assert o.status is OrderStatus.ACCEPTED
+    assert o.broker_order_id is not None
+    # notice for 3 arrives and is recorded; then the process dies; 7 more fill while down
+    broker.fill(o.order_id, 3, 71_500)
+    await desk.service.sync_order(acc, o.broker_order_id)
+    assert o.filled_quantity == 3
+    broker.fill(o.order_id, 7, 71_500)
+    for _ in range(2):  # twice: a second restart must not add anything
+        svc = await desk.restart()
+        acc = await svc.account_for(1, "kis")
+        o2 = acc.orders[o.order_id]
+        assert o2.status is OrderStatus.FILLED and o2.filled_quantity == 10
+        assert acc.positions[SAMSUNG].quantity == 10
+        assert await count(app_db, tables.fills) == 2
+    # a late duplicate notice for the filled order changes nothing
+    await svc.sync_order(acc, o.broker_order_id)
+    assert acc.orders[o.order_id].filled_quantity == 10
+    assert await count(app_db, tables.fills) == 2
+
+
+async def test_kill_switch_cancels_everything_and_switches_off(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    a, _ = await desk.service.place(acc, limit(Side.BUY, 1, 70_000))
+    b, _ = await desk.service.place(acc, limit(Side.BUY, 2, 69_000))
+    failed = await desk.service.kill(acc)
+    assert failed == [] and not acc.enabled
+    assert a.status is OrderStatus.CANCELLED and b.status is OrderStatus.CANCELLED
+    assert any(t.kind == "KILL_SWITCH" for t in acc.triggers)
+    svc = await desk.restart()
+    acc = await svc.account_for(1)
+    assert not acc.enabled and acc.triggers[-1].kind == "KILL_SWITCH"
+
+
+async def test_daily_loss_halts_the_account(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    await desk.service.set_limits(acc, Limits(max_daily_loss=10_000))
+    await desk.service.place(acc, market(Side.BUY, 100))
+    await desk.trade(SAMSUNG, 71_500, 1_000, kst(10, 0, 1))
+    sell, _ = await desk.service.place(acc, market(Side.SELL, 100))
+    await desk.trade(SAMSUNG, 71_300, 1_000, kst(10, 0, 2))  # -20,000 and fees
+    assert sell.status is OrderStatus.FILLED
+    assert acc.state is SafetyState.HALTED
+    assert any(t.kind == "STATE_HALTED" for t in acc.triggers)
+
+
+async def test_reconciliation_mismatch_halts_with_the_exact_difference(
+    app_db: AsyncEngine,
+) -> None:
+    desk, _ = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    ok = await desk.service.reconcile(acc, BrokerBalance(10_000_000, {}))
+    assert ok["ok"] and acc.state is SafetyState.ACTIVE
+    result = await desk.service.reconcile(
+        acc, BrokerBalance(9_990_000, {SAMSUNG: BrokerPosition(SAMSUNG, 3, 71_500.0)})
+    )
+    assert result["differences"] == [
+        {"field": "cash", "ours": 10_000_000, "broker": 9_990_000},
+        {"field": "position", "symbol": SAMSUNG, "ours": 0, "broker": 3},
+    ]
+    assert acc.state is SafetyState.HALTED
+    assert "cash: ours 10000000, broker 9990000" in acc.triggers[-1].message

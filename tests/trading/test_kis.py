@@ -1,0 +1,181 @@
+"""The KIS broker against the local fake: orders, refusals, lost answers, partial fills via
+encrypted notices, a dropped notice stream, paging, reconciliation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.trading.brokers.kis import (
+    FillNoticeDecoder,
+    KisAccount,
+    decrypt,
+    parse_notice,
+)
+from aegis.trading.live import LiveAccount
+from aegis.trading.models import OrderStatus, SafetyState, Side
+from aegis.trading.service import TradingConfig
+from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
+from tests.trading.support import SAMSUNG, Desk, limit
+
+KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
+IV = "a1B2c3D4e5F6g7H8"
+FILL_CT = (
+    "kvCNYqP9pwDByn7z0mirG+Efkzs2e2gqBD/08cTgA8Z+WmgWXUy/aZ0WTKis+f1xxi8Zv7FkXvHwlEZTXzIYcAGrrSWO"
+    "NqCuUbrGN+qx+7xvShAfdY9OaIv7sXBZtJhUM+DtCd1omfIMAFJPUADowlmqX4ZfCSUWxxXlvlc1VOM="
+)
+
+
+def test_fill_notice_decrypts_the_documented_vector() -> None:
+    plain = decrypt(FILL_CT, KEY, IV)
+    (n,) = parse_notice(plain)
+    assert (n.odno, n.orgno, n.side, n.symbol) == ("0000117057", "91252", Side.BUY, "005930")
+    assert (n.quantity, n.price, n.time, n.is_fill, n.rejected) == (
+        3,
+        71_500,
+        "093015",
+        True,
+        False,
+    )
+
+
+def test_decoder_takes_key_from_the_subscribe_reply_and_old_layouts_parse() -> None:
+    d = FillNoticeDecoder()
+    with pytest.raises(ValueError):
+        d.feed(f"1|H0STCNI0|001|{FILL_CT}")
+    reply = '{"header":{"tr_id":"H0STCNI0","encrypt":"Y"},"body":{"rt_cd":"0","msg1":"SUBSCRIBE SUCCESS","output":{"iv":"%s","key":"%s"}}}'  # noqa: E501
+    assert d.feed(reply % (IV, KEY)) == []
+    assert d.feed(f"1|H0STCNI0|001|{FILL_CT}")[0].quantity == 3
+    old = (
+        "id^5012345601^0000000001^0^01^0^00^0^000660^5^180000^100000^0^2^2^91252^5^x^y^0^^nm^180000"
+    )
+    (n,) = parse_notice(old)
+    assert (n.side, n.symbol, n.quantity, n.is_fill) == (Side.SELL, "000660", 5, True)
+
+
+async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not cond():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeKisTrading]:
+    f = FakeKisTrading(page_size=2)
+    f.hang_seconds = 3.0
+    await f.start()
+    try:
+        yield f
+    finally:
+        await f.stop()
+
+
+async def _connect(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> tuple[Desk, LiveAccount]:
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1, "kis")
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    live = LiveAccount(
+        desk.service,
+        acc,
+        creds,
+        CredentialStore(tmp_path, "test-secret"),
+        KisAccount.parse("50123456-01"),
+        HTS_ID,
+        rest_url=fake.rest_url,
+        ws_url=fake.ws_url,
+        reconcile_seconds=3600,
+    )
+    await live.start()
+    await until(lambda: live.stream.connections >= 1, "notice subscription")
+    return desk, live
+
+
+async def test_order_partial_fills_lost_notice_and_reconnect(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    desk, live = await _connect(app_db, fake, tmp_path)
+    try:
+        acc = live.account
+        assert acc.cash == 10_000_000  # adopted from the balance
+        o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.status is OrderStatus.ACCEPTED and o.broker_order_id == "91252:0000117001"
+        assert fake.notice_subs == [HTS_ID]
+        await fake.fill("0000117001", 3, 71_500)
+        await until(lambda: o.filled_quantity == 3, "the first notice")
+        assert o.status is OrderStatus.PARTIALLY_FILLED
+        # 7 more fill while the notice stream is down: the notice is lost
+        await fake.fill("0000117001", 7, 71_500, notify=False)
+        await fake.drop_notices()
+        await until(lambda: live.stream.connections >= 2, "the reconnect")
+        await until(lambda: o.status is OrderStatus.FILLED, "reconciliation after reconnect")
+        assert acc.positions[SAMSUNG].quantity == 10 and fake.order_posts == 1
+        # same fees both sides: the books agree with the broker to the won
+        assert live.last_result == {"ok": True, "differences": []}
+        assert acc.cash == fake.cash
+    finally:
+        await live.close()
+
+
+async def test_refusal_timeouts_and_cancel(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        fake.refuse_next = ("40250000", "모의투자 주문가능금액이 부족합니다.")
+        refused, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        assert refused.status is OrderStatus.REJECTED
+        assert refused.reason == "40250000: 모의투자 주문가능금액이 부족합니다."
+
+        fake.hang_next = "after"  # taken, answer lost
+        taken, _ = await svc.place(acc, limit(Side.BUY, 2, 71_000))
+        fake.hang_next = "before"  # never taken
+        lost, _ = await svc.place(acc, limit(Side.BUY, 3, 70_900))
+        assert taken.status is OrderStatus.UNKNOWN and lost.status is OrderStatus.UNKNOWN
+        assert fake.order_posts == 3  # each sent once, none retried
+        await live.reconcile()
+        assert taken.status is OrderStatus.ACCEPTED and taken.broker_order_id is not None
+        assert lost.status is OrderStatus.CANCELLED and lost.reason == "NOT_AT_BROKER"
+
+        await svc.cancel(acc, taken.order_id)
+        assert taken.status is OrderStatus.CANCELLED and fake.cancel_posts == 1
+        assert fake.orders[taken.broker_order_id.split(":")[1]].cancelled
+        assert acc.reserved_cash() == 0
+    finally:
+        await live.close()
+
+
+async def test_buyable_balance_paging_and_mismatch_halt(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    fake.positions = {"000660": (2, 360_000), SAMSUNG: (5, 357_500), "035420": (1, 200_000)}
+    _, live = await _connect(app_db, fake, tmp_path)
+    try:
+        cash, qty = await live.client.buyable(SAMSUNG, 71_500)
+        assert cash == 10_000_000 and qty == 139
+        bal = await live.client.balance()  # 4 rows over 2 pages; the sold-out row dropped
+        assert sorted(bal.positions) == ["000660", "005930", "035420"]
+        assert bal.positions[SAMSUNG].average_price == 71_500
+        assert live.account.positions[SAMSUNG].quantity == 5  # adopted
+        fake.positions["000660"] = (1, 180_000)  # sold outside AEGIS
+        await live.reconcile()
+        assert live.account.state is SafetyState.HALTED
+        assert live.last_result == {
+            "ok": False,
+            "differences": [{"field": "position", "symbol": "000660", "ours": 2, "broker": 1}],
+        }
+    finally:
+        await live.close()

@@ -1,0 +1,173 @@
+"""The order path on both databases: fills against the tape, exact fees/tax/P&L, the state
+machine, idempotent retries, restarts rebuilt from the event log."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.trading import tables
+from aegis.trading.models import OrderStatus, Side
+from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market
+
+
+async def event_count(db: AsyncEngine) -> int:
+    async with db.connect() as conn:
+        return int(
+            (await conn.execute(sa.select(sa.func.count()).select_from(tables.events))).scalar_one()
+        )
+
+
+async def test_paper_round_trip_has_exact_fees_tax_and_pnl(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    svc = desk.service
+    await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    assert acc.cash == 10_000_000
+
+    buy, created = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+    assert created and buy.status is OrderStatus.ACCEPTED
+    # 10 × 71,500 + commission held
+    assert acc.available_cash() == 10_000_000 - 715_000 - 107
+
+    await desk.trade(SAMSUNG, 71_500, 3, kst(10, 0, 1))
+    assert buy.status is OrderStatus.PARTIALLY_FILLED and buy.filled_quantity == 3
+    await desk.trade(SAMSUNG, 71_400, 100, kst(10, 0, 2))
+    assert buy.status is OrderStatus.FILLED
+    assert buy.average_fill_price == 71_500  # resting, traded through: filled at the limit
+    # commissions per fill, truncated: 214,500 → 32; 500,500 → 75
+    assert acc.cash == 10_000_000 - 715_000 - 32 - 75
+    pos = acc.positions[SAMSUNG]
+    assert (pos.quantity, pos.cost, pos.average_price) == (10, 715_000, 71_500)
+
+    sell, _ = await svc.place(acc, market(Side.SELL, 10))
+    await desk.trade(SAMSUNG, 72_000, 50, kst(10, 1))
+    assert sell.status is OrderStatus.FILLED
+    # 720,000: commission 108, tax 0.20 % = 1,440; P&L net of both commissions and the tax
+    assert acc.positions[SAMSUNG].realized_pnl == 720_000 - 715_000 - 107 - 108 - 1_440
+    assert acc.cash == 10_000_000 + 3_345
+    view = svc.portfolio(acc)
+    assert view["realizedPnl"] == 3_345 and view["positions"] == []
+    assert view["totalValue"] == 10_003_345
+
+
+async def test_market_order_fills_at_next_trades_bounded_by_volume(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, market(Side.BUY, 5))
+    await desk.trade(SAMSUNG, 71_600, 2, kst(10, 0, 1))
+    await desk.trade(SAMSUNG, 71_700, 10, kst(10, 0, 2))
+    assert o.status is OrderStatus.FILLED
+    assert o.filled_amount == 2 * 71_600 + 3 * 71_700
+    # the market buy held cash at the upper limit; what is left is released
+    assert acc.reserved_cash() == 0
+
+
+async def test_limit_order_waits_until_the_tape_reaches_it(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 5, 71_000))
+    await desk.trade(SAMSUNG, 71_100, 100, kst(10, 0, 1))
+    assert o.status is OrderStatus.ACCEPTED and o.filled_quantity == 0
+    await desk.trade(SAMSUNG, 71_000, 100, kst(10, 0, 2))
+    assert o.status is OrderStatus.FILLED and o.filled_amount == 5 * 71_000
+
+
+async def test_client_order_id_makes_a_retry_idempotent(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    first, created = await desk.service.place(acc, limit(Side.BUY, 1, 71_500, cid="abc"))
+    again, created_again = await desk.service.place(acc, limit(Side.BUY, 1, 71_500, cid="abc"))
+    assert created and not created_again and again is first
+    assert len(acc.orders) == 1
+
+
+async def test_restart_rebuilds_state_and_keeps_filling_without_duplicates(
+    app_db: AsyncEngine,
+) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(7)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500, cid="k1"))
+    await desk.trade(SAMSUNG, 71_500, 4, kst(10, 0, 1))
+    before = (acc.cash, acc.positions[SAMSUNG].quantity, o.filled_quantity, o.status)
+
+    svc = await desk.restart()
+    acc2 = await svc.account_for(7)
+    o2 = acc2.orders[o.order_id]
+    assert (acc2.cash, acc2.positions[SAMSUNG].quantity, o2.filled_quantity, o2.status) == before
+    # the retry after the restart finds the same order
+    same, created = await svc.place(acc2, limit(Side.BUY, 10, 71_500, cid="k1"))
+    assert same is o2 and not created
+    # the rest fills once, from the rebuilt paper book
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 5))
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 6))
+    assert o2.status is OrderStatus.FILLED and o2.filled_quantity == 10
+    assert acc2.positions[SAMSUNG].quantity == 10
+    async with app_db.connect() as conn:
+        n = (await conn.execute(sa.select(sa.func.count()).select_from(tables.fills))).scalar()
+    assert n == 2
+
+
+async def test_cancel_releases_cash_and_a_filled_order_cannot_be_cancelled(
+    app_db: AsyncEngine,
+) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_000))
+    await desk.service.cancel(acc, o.order_id)
+    assert o.status is OrderStatus.CANCELLED and acc.available_cash() == acc.cash
+    await desk.trade(SAMSUNG, 70_000, 100, kst(10, 0, 1))
+    assert o.filled_quantity == 0  # gone from the paper book too
+    from aegis.core.errors import OrderConflict
+
+    try:
+        await desk.service.cancel(acc, o.order_id)
+    except OrderConflict as exc:
+        assert exc.status == 409
+    else:  # pragma: no cover
+        raise AssertionError("cancelled twice")
+
+
+async def test_day_orders_expire_after_the_close(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market(kst(15, 0))
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 70_000))
+    await desk.trade(HYNIX, 180_000, 1, kst(15, 35))
+    assert o.status is OrderStatus.EXPIRED and acc.reserved_cash() == 0
+
+
+async def test_closing_auction_orders_fill_at_the_auction_print(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market(kst(15, 25))
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 72_000))
+    # continuous trades after entry do not fill an auction order (none happen in the auction,
+    # but a late print must not either)
+    await desk.trade(SAMSUNG, 71_000, 100, kst(15, 19))
+    assert o.filled_quantity == 0
+    await desk.trade(SAMSUNG, 71_800, 1_000, kst(15, 30))
+    assert o.status is OrderStatus.FILLED and o.filled_amount == 10 * 71_800
+
+
+async def test_no_fills_outside_the_session(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market(kst(15, 10))
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, market(Side.BUY, 1))
+    await desk.trade(SAMSUNG, 71_500, 10, kst(15, 22))  # inside the closing auction period
+    assert o.filled_quantity == 0

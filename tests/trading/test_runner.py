@@ -1,0 +1,69 @@
+"""The same strategy code on paper: candles built from the tape, orders through every guard,
+fills back to the strategy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.trading.models import OrderStatus, Side
+from aegis.trading.runner import StrategyRunner
+from aegis.trading.strategies.base import Bar, Context, FillInfo, Strategy
+from tests.trading.support import SAMSUNG, Desk, kst, tick
+
+
+class BuyThenSell(Strategy):
+    name = "buy_then_sell"
+    defaults: ClassVar[dict[str, Any]] = {"qty": 3}
+
+    def on_start(self, ctx: Context) -> None:
+        self.bars: list[Bar] = []
+        self.fills: list[FillInfo] = []
+
+    def on_candle(self, ctx: Context, bar: Bar) -> None:
+        self.bars.append(bar)
+        if len(self.bars) == 1:
+            ctx.buy(bar.symbol, int(self.params["qty"]))
+        elif len(self.bars) == 2 and ctx.position(bar.symbol):
+            ctx.sell(bar.symbol, ctx.position(bar.symbol))
+        elif len(self.bars) == 3:
+            ctx.buy(bar.symbol, 10_000)  # far over cash: refused by the guards
+
+    def on_fill(self, ctx: Context, fill: FillInfo) -> None:
+        self.fills.append(fill)
+
+
+async def test_strategy_runs_on_paper_through_the_order_path(app_db: AsyncEngine) -> None:
+    desk = Desk(app_db)
+    svc = await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    strat = BuyThenSell()
+    runner = StrategyRunner(svc, acc, strat, [SAMSUNG], "1m")
+    runner.start()
+
+    async def trade(price: int, ts: int) -> None:
+        desk.board.last[SAMSUNG] = price
+        await svc.process_ticks([tick(SAMSUNG, price, 100, ts)])
+
+    await trade(71_500, kst(10, 0, 1))
+    await trade(71_600, kst(10, 0, 30))
+    await trade(71_700, kst(10, 1, 0))  # closes 10:00 → buy 3 (market)
+    assert strat.bars[0].close == 71_600 and strat.bars[0].high == 71_600
+    await trade(71_800, kst(10, 1, 5))  # fills the buy
+    buy = next(o for o in acc.orders.values() if o.side is Side.BUY)
+    assert buy.status is OrderStatus.FILLED and buy.strategy == "buy_then_sell"
+    await trade(71_900, kst(10, 2, 0))  # closes 10:01 → sell 3
+    await trade(72_000, kst(10, 2, 5))
+    await trade(72_100, kst(10, 3, 0))  # closes 10:02 → refused buy
+    assert acc.position_qty(SAMSUNG) == 0
+    assert runner.orders == 2 and runner.refusals == [f"BUY 10000 {SAMSUNG}: INSUFFICIENT_CASH"]
+    for _ in range(200):
+        if len(strat.fills) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert [f.side for f in strat.fills] == ["BUY", "SELL"]
+    await runner.stop()
+    assert runner.watches not in svc.tape_filters

@@ -1,0 +1,278 @@
+// Trading API client (orders, portfolio, trades, safety, backtests) with the logged-in user's
+// access token, and the KRX tick grid used to snap prices in the order ticket.
+
+import { writable, get as read } from "svelte/store";
+
+const TOKEN_KEY = "aegis.accessToken";
+
+export const accessToken = writable<string | null>(
+  typeof localStorage === "undefined" ? null : localStorage.getItem(TOKEN_KEY),
+);
+accessToken.subscribe((t) => {
+  if (typeof localStorage === "undefined") return;
+  if (t) localStorage.setItem(TOKEN_KEY, t);
+  else localStorage.removeItem(TOKEN_KEY);
+});
+
+export class TradingError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+    this.name = "TradingError";
+  }
+}
+
+export interface Order {
+  orderId: string;
+  clientOrderId: string | null;
+  symbol: string;
+  side: "BUY" | "SELL";
+  type: "LIMIT" | "MARKET";
+  quantity: number;
+  price: number | null;
+  status: string;
+  filledQuantity: number;
+  averageFillPrice: number | null;
+  createdAt: string;
+  reason: string | null;
+}
+
+export interface Position {
+  symbol: string;
+  name: string;
+  quantity: number;
+  averagePrice: number;
+  marketPrice: number | null;
+  marketValue: number;
+  unrealizedPnl: number;
+  realizedPnl: number;
+}
+
+export interface Portfolio {
+  cash: number;
+  availableCash: number;
+  totalValue: number;
+  marketValue: number;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  dayPnl: number;
+  positions: Position[];
+}
+
+export interface Trade {
+  tradeId: string;
+  orderId: string;
+  symbol: string;
+  side: "BUY" | "SELL";
+  price: number;
+  quantity: number;
+  amount: number;
+  commission: number;
+  tax: number;
+  realizedPnl: number;
+  time: string;
+}
+
+export interface PageMeta {
+  total: number;
+  page: number;
+  pageSize: number;
+  totalPages: number;
+}
+
+export interface TradingStatus {
+  enabled: boolean;
+  state: "ACTIVE" | "REDUCING" | "HALTED";
+  limits: Record<string, number>;
+  triggers: { kind: string; message: string; time: number }[];
+  openOrders: number;
+}
+
+export interface BacktestSummary {
+  id: number;
+  strategy: string;
+  params: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface BacktestReport {
+  id: number;
+  strategy: string;
+  symbols: string[];
+  interval: string;
+  initialCash: number;
+  finalEquity: number;
+  totalReturn: number;
+  cagr: number | null;
+  maxDrawdown: number;
+  sharpe: number | null;
+  trades: number;
+  winRate: number | null;
+  perSymbol: { symbol: string; trades: number; winRate: number | null; realizedPnl: number }[];
+}
+
+async function call<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ data: T; meta?: PageMeta }> {
+  const token = read(accessToken);
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new TradingError(0, "NETWORK", "서버에 연결할 수 없습니다");
+  }
+  const json = (await res.json().catch(() => ({}))) as {
+    data?: T;
+    meta?: PageMeta;
+    code?: string;
+    message?: string;
+    details?: { reason?: string };
+  };
+  if (res.status === 401) accessToken.set(null);
+  if (!res.ok) {
+    throw new TradingError(res.status, json.code ?? "HTTP_ERROR", json.message ?? `HTTP ${res.status}`, json.details?.reason);
+  }
+  return { data: json.data as T, meta: json.meta };
+}
+
+export async function login(email: string, password: string): Promise<void> {
+  const { data } = await call<{ accessToken: string }>("POST", "/api/v1/users/login", { email, password });
+  accessToken.set(data.accessToken);
+}
+
+export const placeOrder = (o: {
+  symbol: string;
+  side: "BUY" | "SELL";
+  type: "LIMIT" | "MARKET";
+  quantity: number;
+  price?: number;
+  clientOrderId?: string;
+}) => call<Order>("POST", "/api/v1/orders", o).then((r) => r.data);
+export const listOrders = (status = "") =>
+  call<Order[]>("GET", `/api/v1/orders${status ? `?status=${status}` : ""}`).then((r) => r.data);
+export const cancelOrder = (id: string) => call<Order>("DELETE", `/api/v1/orders/${id}`).then((r) => r.data);
+export const getPortfolio = () => call<Portfolio>("GET", "/api/v1/portfolio").then((r) => r.data);
+export const resetPortfolio = () => call<Portfolio>("POST", "/api/v1/portfolio/reset", {}).then((r) => r.data);
+export function listTrades(q: { page: number; pageSize: number; symbol?: string; side?: string; start?: string; end?: string }) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  return call<Trade[]>("GET", `/api/v1/trades?${qs}`);
+}
+export const tradingStatus = () => call<TradingStatus>("GET", "/api/v1/system/trading").then((r) => r.data);
+export const setTrading = (action: "on" | "off" | "kill") =>
+  call<TradingStatus>("POST", `/api/v1/system/trading/${action}`).then((r) => r.data);
+export const listBacktests = () => call<BacktestSummary[]>("GET", "/api/v1/backtests").then((r) => r.data);
+export const getBacktest = (id: number) => call<BacktestReport>("GET", `/api/v1/backtests/${id}`).then((r) => r.data);
+export async function backtestChart(id: number): Promise<string> {
+  const token = read(accessToken);
+  const res = await fetch(`/api/v1/backtests/${id}/equity.png`, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  if (!res.ok) throw new TradingError(res.status, "HTTP_ERROR", "차트를 불러오지 못했습니다");
+  return URL.createObjectURL(await res.blob());
+}
+
+/** A WebSocket on a trading stream with the access token; reconnects until closed. */
+export function tradingSocket(path: "/ws/portfolio" | "/ws/events", onMessage: (m: Record<string, unknown>) => void): () => void {
+  let ws: WebSocket | null = null;
+  let closed = false;
+  let delay = 500;
+  const open = () => {
+    const token = read(accessToken);
+    if (closed || !token) return;
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(`${proto}://${location.host}${path}?token=${encodeURIComponent(token)}`);
+    ws.onmessage = (e) => {
+      delay = 500;
+      onMessage(JSON.parse(e.data as string) as Record<string, unknown>);
+    };
+    ws.onclose = () => {
+      if (!closed) setTimeout(open, (delay = Math.min(delay * 2, 10_000)));
+    };
+  };
+  open();
+  return () => {
+    closed = true;
+    ws?.close();
+  };
+}
+
+// --- the KRX tick grid (since 2023-01-25), as aegis.domain.krx ------------------------------
+const BANDS: [number, number][] = [
+  [2_000, 1],
+  [5_000, 5],
+  [20_000, 10],
+  [50_000, 50],
+  [200_000, 100],
+  [500_000, 500],
+];
+
+export function tickSize(price: number): number {
+  for (const [bound, tick] of BANDS) if (price < bound) return tick;
+  return 1_000;
+}
+
+/** The nearest grid price (ties go down). */
+export function snapToTick(price: number): number {
+  if (!Number.isFinite(price) || price < 1) return 1;
+  const down = price - (price % tickSize(price));
+  const up = down === price ? price : down + tickSize(down);
+  return price - down <= up - price ? down : up;
+}
+
+/** ``n`` ticks up (n > 0) or down (n < 0) along the grid. */
+export function stepTick(price: number, n: number): number {
+  let p = snapToTick(price);
+  for (let i = 0; i < Math.abs(n); i++) {
+    if (n > 0) p += tickSize(p);
+    else {
+      const below = p - 1;
+      p = below >= 1 ? Math.max(1, below - (below % tickSize(below))) : 1;
+    }
+  }
+  return p;
+}
+
+/** Today's price limits: ±30 % of the previous close, rounded inward to the grid. */
+export function priceLimits(prevClose: number): { lower: number; upper: number } {
+  const hi = Math.floor((prevClose * 130) / 100);
+  const lo = Math.ceil((prevClose * 70) / 100);
+  const upper = hi - (hi % tickSize(hi));
+  const loDown = lo - (lo % tickSize(lo));
+  const lower = loDown === lo ? lo : loDown + tickSize(loDown);
+  return { lower, upper };
+}
+
+export const SIDE_LABEL = { BUY: "매수", SELL: "매도" } as const;
+export const STATUS_LABEL: Record<string, string> = {
+  NEW: "접수중",
+  ACCEPTED: "미체결",
+  PARTIALLY_FILLED: "부분체결",
+  FILLED: "체결",
+  CANCELLED: "취소",
+  REJECTED: "거부",
+  EXPIRED: "만료",
+  UNKNOWN: "확인중",
+};
+export const REASON_LABEL: Record<string, string> = {
+  TICK_SIZE: "호가단위 오류",
+  PRICE_LIMIT: "가격제한폭 초과",
+  INSUFFICIENT_CASH: "주문가능금액 부족",
+  INSUFFICIENT_POSITION: "매도가능수량 부족",
+  MARKET_CLOSED: "장운영시간이 아닙니다",
+  TRADING_OFF: "매매가 꺼져 있습니다",
+  HALTED: "매매 정지 상태",
+  MAX_POSITION: "보유한도 초과",
+  MAX_ORDER_VALUE: "주문금액 한도 초과",
+  ORDER_RATE: "주문 빈도 초과",
+  DUPLICATE: "중복 주문",
+};
