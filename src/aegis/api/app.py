@@ -13,6 +13,7 @@ from aegis import __version__
 from aegis.api import errors, sse, static, ws
 from aegis.api.routes import candles, companies, quotes, system
 from aegis.api.routes import indicators as indicators_routes
+from aegis.api.routes import news as news_routes
 from aegis.core.config import Settings, get_settings
 from aegis.services.runtime import Runtime
 
@@ -47,6 +48,7 @@ def create_app(
     api.include_router(quotes.router)
     api.include_router(system.router)
     api.include_router(indicators_routes.router)
+    api.include_router(news_routes.router)
     app.include_router(api)
     app.include_router(system.health_router)
     app.include_router(sse.router)

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import StreamUnavailable
+from aegis.research.news.service import NewsService
 from aegis.services.market import Market
 from aegis.services.runtime import Runtime
 from aegis.services.stream import StreamHub
@@ -46,3 +47,13 @@ MarketDep = Annotated[Market, Depends(get_market)]
 HubDep = Annotated[StreamHub, Depends(get_hub)]
 StoreDep = Annotated[Store, Depends(get_store)]
 DbDep = Annotated[AsyncEngine, Depends(get_db)]
+
+
+# --- news and AI outlook (news-ai) ---------------------------------------------------------
+def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
+    if rt.news is None:
+        raise StreamUnavailable("the news service is not running")
+    return rt.news
+
+
+NewsDep = Annotated[NewsService, Depends(get_news)]

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,9 @@ from aegis.services.stream import StreamHub
 from aegis.services.watch import WatchCollector, WatchReporter
 from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
+
+if TYPE_CHECKING:
+    from aegis.research.news.service import NewsService
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,7 @@ class Runtime:
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
         self.started = time.time()
+        self.news: NewsService | None = None  # news-ai: set in start()
 
     async def start(self) -> None:
         try:
@@ -130,6 +135,17 @@ class Runtime:
             if not self.settings.sim_replay:
                 # a replay writes ticks stamped on a past day: retention would remove them
                 self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+        self._start_news()
+
+    def _start_news(self) -> None:
+        """News (news-ai): the service every process answers from; the ingesting process
+        also collects feeds on a timer."""
+        from aegis.research.news.setup import build_news
+
+        assert self.db is not None and self.market is not None
+        self.news = build_news(self.settings, self.db, self.market.by_symbol.values())
+        if self.ingesting and self.settings.news_poll_seconds > 0:
+            self._tasks.append(asyncio.create_task(self.news.run(), name="news"))
 
     async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
         from aegis.services.history_seed import seed_real_history, seed_sim_history
