@@ -25,9 +25,11 @@ RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>가짜 경제신문 증권</title><link>https://press.example/</link>
 <item><title>삼성전자, HBM4 양산 돌입…반도체 회복 기대</title>
 <link>https://press.example/article/1?utm_source=rss</link>
-<pubDate>Tue, 01 Dec 2026 09:10:00 +0900</pubDate><description>리드 문장은 저장하지 않는다</description></item>
+<pubDate>Tue, 01 Dec 2026 09:10:00 +0900</pubDate>
+<description>리드 문장은 저장하지 않는다</description></item>
 <item><title><![CDATA[SK하이닉스 "AI 메모리 수요 견조"]]></title>
-<link>https://press.example/article/2</link><pubDate>Tue, 01 Dec 2026 10:00:00 +0900</pubDate></item>
+<link>https://press.example/article/2</link>
+<pubDate>Tue, 01 Dec 2026 10:00:00 +0900</pubDate></item>
 <item><title>날짜 없는 기사</title><link>https://press.example/article/3</link></item>
 <item><title>링크 없는 기사</title><pubDate>Tue, 01 Dec 2026 11:00:00 +0900</pubDate></item>
 </channel></rss>"""
