@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from aegis.research.news.sectors import industries
 from aegis.services.runtime import Runtime
 from tests.support.app import running_app
 
@@ -63,14 +62,16 @@ def test_without_a_reachable_feed_the_meta_says_so(app) -> None:  # type: ignore
 
 
 def test_industry_news_covers_member_companies(app) -> None:  # type: ignore[no-untyped-def]
-    client, _, _ = app
-    semis = next(i for i in industries() if i.name == "반도체와반도체장비")
-    r = client.get(f"/api/v1/industries/{semis.id}/news", params={"limit": 20})
+    client, rt, _ = app
+    inds = client.get("/api/v1/industries").json()["data"]
+    semis_id = next(i["industryId"] for i in inds if i["name"] == "반도체와반도체장비")
+    members = set(rt.research.industries.get(semis_id).symbols)
+    r = client.get(f"/api/v1/industries/{semis_id}/news", params={"limit": 20})
     assert r.status_code == 200
     items = r.json()["data"]
     assert items
     for it in items:
-        assert any(c["code"] in semis.members for c in it["companies"])
+        assert any(c["code"] in members for c in it["companies"])
 
 
 @pytest.mark.parametrize("path", ["/api/v1/industries/0/news", "/api/v1/industries/9999/news",

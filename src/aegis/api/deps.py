@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import StreamUnavailable
 from aegis.research.news.service import NewsService
+from aegis.research.service import Research
 from aegis.services.market import Market
 from aegis.services.runtime import Runtime
 from aegis.services.stream import StreamHub
@@ -47,6 +48,15 @@ MarketDep = Annotated[Market, Depends(get_market)]
 HubDep = Annotated[StreamHub, Depends(get_hub)]
 StoreDep = Annotated[Store, Depends(get_store)]
 DbDep = Annotated[AsyncEngine, Depends(get_db)]
+
+
+def get_research(rt: Annotated[Runtime, Depends(get_runtime)]) -> Research:
+    if rt.research is None:
+        raise StreamUnavailable("the server is starting")
+    return rt.research
+
+
+ResearchDep = Annotated[Research, Depends(get_research)]
 
 
 # --- news and AI outlook (news-ai) ---------------------------------------------------------

@@ -91,3 +91,22 @@ def api(candles: int = 10_000, requests: int = 50) -> None:
         f"/ohlcv with {res.candles:,} candles ({res.bytes / 1024:.0f} KiB): "
         f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms over {res.requests} requests"
     )
+
+
+@bench_app.command("research")
+def research(rounds: int = 50, companies: int = 20) -> None:
+    """/companies?keyword= over the whole listing; company pages' API calls, cold."""
+    from aegis.bench import research as b
+
+    res = b.run(rounds, companies)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(
+        f"/companies?keyword= ({res.search_requests} requests, 20 keywords): "
+        f"p50 {res.search_p50_ms:.2f} ms, p99 {res.search_p99_ms:.2f} ms "
+        f"(baseline /healthz p50 {res.baseline_p50_ms:.2f} ms)"
+    )
+    console.print(
+        f"company page, cold ({res.companies} companies, {len(b.PAGE)} calls each): "
+        f"p50 {res.page_p50_ms:.1f} ms, max {res.page_max_ms:.1f} ms; "
+        f"slowest single call per endpoint (ms): {res.call_max_ms}"
+    )

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Research (financials, disclosures, industries): DART OpenAPI refresh when a key is set
+    dart_api_key: SecretStr | None = None
+    dart_base_url: str = "https://opendart.fss.or.kr/api"
+    dart_timeout_seconds: float = 10.0
+    dart_refresh_hours: float = 24.0
+    dart_symbols: str | None = None  # comma-separated; None = companies with a DART corp code
+
     # News and AI outlook (news-ai). RSS needs no key; Naver keys: env or `aegis credentials
     # set naver`; an LLM is used only when configured, the keyless quant analyst otherwise.
     news_rss_feeds: str | None = None  # "name|https://…,name|https://…"; None = defaults

@@ -78,3 +78,15 @@ class ImportFormatError(InvalidRequest):
     """A file given to ``aegis import`` could not be read as the expected format."""
 
     code = "IMPORT_FORMAT"
+
+
+class UpstreamError(AegisError):
+    """An external data service (DART, …) failed or answered with an error status."""
+
+    status = 502
+    code = "UPSTREAM_ERROR"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "UPSTREAM_TIMEOUT"

@@ -17,6 +17,7 @@ from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.research.service import Research
 from aegis.services.ingest import IngestService
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
@@ -75,6 +76,7 @@ class Runtime:
         self.ingest: IngestService | None = None
         self.market: Market | None = None
         self.hub: StreamHub | None = None
+        self.research: Research | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
@@ -114,6 +116,8 @@ class Runtime:
             instruments = await self.store.list_instruments()
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
+        self.research = Research(self.settings, self.db, self.market)
+        await self.research.start()
         self.hub = StreamHub(self.bus, self.market)
         await self.hub.start()
         self.watch_reporter = WatchReporter(self.bus, self.hub)
@@ -201,6 +205,8 @@ class Runtime:
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self.research is not None:
+            await self.research.close()
         if self.watch_reporter is not None:
             await self.watch_reporter.close()
         if self.watch_collector is not None:

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from aegis.api.candles_query import candles_response
-from aegis.api.deps import MarketDep, RuntimeDep
+from aegis.api.deps import MarketDep, ResearchDep, RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import (
     ERROR_RESPONSES,
     CandleEnvelope,
-    Company,
     CompanySummary,
     Envelope,
 )
+from aegis.api.schemas_research import CompanyProfile
 from aegis.domain.instruments import Instrument
 from aegis.services.market import Market
 
@@ -74,11 +74,13 @@ async def search_companies(
 @router.get(
     "/{company_id}",
     operation_id="getCompany",
-    response_model=Envelope[Company],
+    response_model=Envelope[CompanyProfile],
     responses=ERROR_RESPONSES,
 )
-async def get_company(market: MarketDep, company_id: int) -> JSONBytes:
-    return ok(profile(market.company(company_id), market), "기업 정보를 조회하였습니다.")
+async def get_company(market: MarketDep, research: ResearchDep, company_id: int) -> JSONBytes:
+    inst = market.company(company_id)
+    data = {**profile(inst, market), **research.profile_fields(inst)}
+    return ok(data, "기업 정보를 조회하였습니다.")
 
 
 @router.get(

@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from aegis.api.deps import MarketDep, NewsDep
+from aegis.api.deps import MarketDep, NewsDep, ResearchDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import ERROR_RESPONSES, Envelope, Wire
-from aegis.core.errors import InvalidRequest, NotFound
+from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import parse_instant
 from aegis.research.news.models import Article
-from aegis.research.news.sectors import industry
 from aegis.research.news.service import FeedSummary
 from aegis.services.market import Market
 
@@ -155,12 +154,15 @@ async def company_news(
     responses=ERROR_RESPONSES,
 )
 async def industry_news(
-    news: NewsDep, market: MarketDep, industry_id: int, limit: Limit = 20, offset: Offset = 0
+    news: NewsDep,
+    market: MarketDep,
+    research: ResearchDep,
+    industry_id: int,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> JSONBytes:
-    ind = industry(industry_id)
-    if ind is None:
-        raise NotFound(f"no industry with id {industry_id}")
-    found = await news.for_symbols(ind.members, limit + 1, offset)
+    ind = research.industries.get(industry_id)
+    found = await news.for_symbols(ind.symbols, limit + 1, offset)
     return await _page(
         news, market, found, limit, offset, f"{ind.name} 산업 뉴스를 조회하였습니다."
     )

@@ -2,7 +2,7 @@
 analysis cache.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004 (branch news-ai: 0001, re-chained after merging research)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

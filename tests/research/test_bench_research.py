@@ -1,0 +1,16 @@
+"""The research bench scenario runs end to end at a small size (no timing asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aegis.bench.research import PAGE, measure
+from tests.support.app import running_app
+
+
+def test_research_bench_measures_search_and_company_pages(tmp_path: Path) -> None:
+    with running_app(tmp_path) as (client, _rt, _src):
+        res = measure(client, rounds=1, companies=2)
+    assert res.search_requests == 20 and res.companies == 2
+    assert res.search_p50_ms > 0 and res.page_max_ms >= res.page_p50_ms > 0
+    assert len(res.call_max_ms) == len(PAGE)

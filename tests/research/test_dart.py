@@ -1,0 +1,197 @@
+"""The DART client and refresh against a local fake OpenDART (loopback HTTP server)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.research.dart import (
+    DartClient,
+    DartError,
+    DartKeyError,
+    DartRateLimited,
+    DartTimeout,
+    statement_rows,
+)
+from aegis.research.refresh import RefreshStatus, refresh, store_corp_codes
+from aegis.research.seed import seed_research
+from aegis.research.tables import dart_corps, disclosures, financials
+from tests.fakes.dart import KEY, FakeDart
+from tests.fakes.http import HttpServer
+
+T = 10**12  # 1 조
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeDart, str]]:
+    dart = FakeDart()
+    server = HttpServer(dart.app)
+    await server.start()
+    try:
+        yield dart, f"{server.url}/api"
+    finally:
+        await server.stop()
+
+
+def client(url: str, key: str = KEY, timeout: float = 5.0) -> DartClient:
+    return DartClient(SecretStr(key), url, timeout)
+
+
+def samsung_2025(dart: FakeDart) -> None:
+    revenue = {"11013": 79, "11012": 74, "11014": 86, "11011": 333}
+    op = {"11013": 6, "11012": 4, "11014": 12, "11011": 43}
+    for code in revenue:
+        dart.accounts[("00126380", "2025", code)] = {
+            ("CFS", "매출액"): revenue[code] * T,
+            ("CFS", "영업이익"): op[code] * T,
+            ("CFS", "당기순이익"): op[code] * T // 2,
+            ("CFS", "자산총계"): 500 * T,
+            ("CFS", "부채총계"): 100 * T,
+            ("CFS", "자본총계"): 400 * T,
+            ("OFS", "매출액"): revenue[code] * T // 2,
+        }
+
+
+async def test_corp_codes_come_from_the_zip(fake: tuple[FakeDart, str]) -> None:
+    _, url = fake
+    c = client(url)
+    codes = await c.corp_codes()
+    await c.close()
+    assert [(x.corp_code, x.stock_code) for x in codes][:2] == [
+        ("00126380", "005930"),
+        ("00164779", "000660"),
+    ]
+    assert codes[2].stock_code == ""  # unlisted: a single space in the file
+
+
+async def test_unknown_key_is_a_key_error_without_the_key(fake: tuple[FakeDart, str]) -> None:
+    _, url = fake
+    c = client(url, key="x" * 40)
+    with pytest.raises(DartKeyError) as exc:
+        await c.single_accounts("00126380", 2025, "11011")
+    assert exc.value.details["status"] == "010"
+    assert "x" * 40 not in str(exc.value) and "x" * 40 not in str(exc.value.details)
+    with pytest.raises(DartKeyError):
+        await c.corp_codes()  # the XML error body instead of a zip
+    await c.close()
+
+
+async def test_no_data_is_empty_not_an_error(fake: tuple[FakeDart, str]) -> None:
+    dart, url = fake
+    dart.mode = "nodata"
+    c = client(url)
+    assert await c.single_accounts("00126380", 2030, "11011") == []
+    assert await c.disclosures("00126380", "20250101", "20250131") == ([], 0)
+    await c.close()
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"), [("limit", DartRateLimited), ("http500", DartError), ("slow", DartTimeout)]
+)
+async def test_failures_become_precise_errors(
+    fake: tuple[FakeDart, str], mode: str, error: type[Exception]
+) -> None:
+    dart, url = fake
+    dart.mode = mode
+    c = client(url, timeout=0.5)
+    with pytest.raises(error):
+        await c.single_accounts("00126380", 2025, "11011")
+    await c.close()
+
+
+async def test_company_overview(fake: tuple[FakeDart, str]) -> None:
+    _, url = fake
+    c = client(url)
+    body = await c.company("00126380")
+    await c.close()
+    assert body is not None and body["ceo_nm"] == "전영현"
+
+
+def test_statement_rows_pick_accounts_per_basis() -> None:
+    rows = [
+        {"fs_div": "CFS", "account_nm": "매출액", "thstrm_amount": "258,935,494,000,000"},
+        {"fs_div": "OFS", "account_nm": "영업이익", "thstrm_amount": "-11,526,297,000,000"},
+        {"fs_div": "CFS", "account_nm": "기타", "thstrm_amount": "1"},
+        {"fs_div": "CFS", "account_nm": "자산총계", "thstrm_amount": ""},
+    ]
+    assert statement_rows(rows) == {
+        "CFS": {"revenue": 258_935_494_000_000, "total_assets": None},
+        "OFS": {"operating_profit": -11_526_297_000_000},
+    }
+
+
+async def test_refresh_writes_statements_and_q4_is_year_minus_three_quarters(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str]
+) -> None:
+    dart, url = fake
+    samsung_2025(dart)
+    dart.filings["00126380"] = [
+        {
+            "corp_code": "00126380",
+            "corp_name": "삼성전자",
+            "stock_code": "005930",
+            "corp_cls": "Y",
+            "report_nm": "분기보고서 (2025.09)",
+            "rcept_no": "20251114002447",
+            "flr_nm": "삼성전자",
+            "rcept_dt": "20251114",
+            "rm": "",
+        }
+    ]
+    c = client(url)
+    assert await store_corp_codes(app_db, c) == 2
+    status = await refresh(app_db, c, ["005930", "000660"], RefreshStatus(True), [2025])
+    await c.close()
+    assert status.last_error is None and status.last_ok
+    async with app_db.connect() as conn:
+        rows = {
+            (r.basis, r.quarter): r
+            for r in (
+                await conn.execute(
+                    sa.select(financials).where(
+                        financials.c.symbol == "005930", financials.c.year == 2025
+                    )
+                )
+            ).all()
+        }
+        filing = (
+            await conn.execute(
+                sa.select(disclosures).where(disclosures.c.rcept_no == "20251114002447")
+            )
+        ).one()
+        corp = (
+            await conn.execute(
+                sa.select(dart_corps.c.corp_code).where(dart_corps.c.symbol == "000660")
+            )
+        ).scalar()
+    assert rows[("CFS", 0)].revenue == 333 * T and rows[("CFS", 0)].source == "opendart-api"
+    assert rows[("CFS", 4)].revenue == (333 - 79 - 74 - 86) * T
+    assert rows[("CFS", 4)].total_assets == 500 * T
+    assert rows[("OFS", 0)].revenue == 333 * T // 2
+    assert filing.filed_at == "2025-11-14" and filing.symbol == "005930"
+    assert corp == "00164779"
+
+
+async def test_refresh_timeout_keeps_stale_data_and_records_the_error(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str]
+) -> None:
+    dart, url = fake
+    await seed_research(app_db, only=["financials@1", "dart_corps@1"])
+
+    async def count() -> int:
+        async with app_db.connect() as conn:
+            n = (await conn.execute(sa.select(sa.func.count()).select_from(financials))).scalar()
+        return int(n or 0)
+
+    before = await count()
+    dart.mode = "slow"
+    c = client(url, timeout=0.3)
+    status = await refresh(app_db, c, ["005930"], RefreshStatus(True))
+    await c.close()
+    assert status.last_error is not None and status.last_error["code"] == "UPSTREAM_TIMEOUT"
+    assert status.last_ok is None
+    assert await count() == before

@@ -1,0 +1,35 @@
+"""Seeding writes each shipped dataset once, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.research.seed import seed_research
+from aegis.research.tables import disclosures, financials, research_seeds
+
+
+async def test_seeding_twice_writes_nothing_the_second_time(app_db: AsyncEngine) -> None:
+    first = await seed_research(app_db, only=["financials@1", "disclosures@1"])
+    assert first["financials@1"] > 2_000 and first["disclosures@1"] > 1_000
+    assert await seed_research(app_db, only=["financials@1", "disclosures@1"]) == {}
+    async with app_db.connect() as conn:
+        n = (await conn.execute(sa.select(sa.func.count()).select_from(financials))).scalar()
+        marks = (await conn.execute(sa.select(research_seeds.c.dataset))).scalars().all()
+        samsung = (
+            await conn.execute(
+                sa.select(financials.c.revenue).where(
+                    financials.c.symbol == "005930",
+                    financials.c.basis == "CFS",
+                    financials.c.year == 2023,
+                    financials.c.quarter == 0,
+                )
+            )
+        ).scalar()
+        reports = (
+            await conn.execute(sa.select(sa.func.count()).where(disclosures.c.symbol == "005930"))
+        ).scalar()
+    assert n == first["financials@1"]
+    assert sorted(marks) == ["disclosures@1", "financials@1"]
+    assert samsung == 258_935_494_000_000
+    assert reports and reports > 0
