@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
+from aegis.api.routes import analysis as analysis_routes
 from aegis.api.routes import candles, companies, industries, quotes, research, system
 from aegis.api.routes import indicators as indicators_routes
 from aegis.api.routes import news as news_routes
@@ -51,6 +52,7 @@ def create_app(
     api.include_router(industries.router)
     api.include_router(indicators_routes.router)
     api.include_router(news_routes.router)
+    api.include_router(analysis_routes.router)
     app.include_router(api)
     app.include_router(system.health_router)
     app.include_router(sse.router)

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import StreamUnavailable
+from aegis.research.analysis.service import AnalysisService
 from aegis.research.news.service import NewsService
 from aegis.research.service import Research
 from aegis.services.market import Market
@@ -67,3 +68,12 @@ def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
 
 
 NewsDep = Annotated[NewsService, Depends(get_news)]
+
+
+def get_analysis(rt: Annotated[Runtime, Depends(get_runtime)]) -> AnalysisService:
+    if rt.analysis is None:
+        raise StreamUnavailable("the analysis service is not running")
+    return rt.analysis
+
+
+AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]

@@ -26,6 +26,7 @@ from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
 
 if TYPE_CHECKING:
+    from aegis.research.analysis.service import AnalysisService
     from aegis.research.news.service import NewsService
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class Runtime:
         self.watch_collector: WatchCollector | None = None
         self.started = time.time()
         self.news: NewsService | None = None  # news-ai: set in start()
+        self.analysis: AnalysisService | None = None  # news-ai: set in start()
 
     async def start(self) -> None:
         try:
@@ -142,12 +144,14 @@ class Runtime:
         self._start_news()
 
     def _start_news(self) -> None:
-        """News (news-ai): the service every process answers from; the ingesting process
-        also collects feeds on a timer."""
+        """News and AI outlook (news-ai): the services every process answers from; the
+        ingesting process also collects feeds on a timer."""
+        from aegis.research.analysis.setup import build_analysis
         from aegis.research.news.setup import build_news
 
         assert self.db is not None and self.market is not None
         self.news = build_news(self.settings, self.db, self.market.by_symbol.values())
+        self.analysis = build_analysis(self.settings, self.db, self.market, self.news)
         if self.ingesting and self.settings.news_poll_seconds > 0:
             self._tasks.append(asyncio.create_task(self.news.run(), name="news"))
 
