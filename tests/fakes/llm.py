@@ -85,7 +85,8 @@ class FakeLLM:
     async def _gemini(self, request: Request) -> Response:
         if request.headers.get("x-goog-api-key") != GEMINI_KEY:
             return JSONResponse(
-                {"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT"}},
+                {"error": {"code": 400, "message": "API key not valid.",
+                           "status": "INVALID_ARGUMENT"}},
                 status_code=400,
             )  # fmt: skip
         forced = await self._common(request)

@@ -10,6 +10,7 @@ from pydantic import ConfigDict
 from aegis.api.deps import AnalysisDep, MarketDep, ResearchDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import ERROR_RESPONSES, Envelope, Wire
+from aegis.core.errors import InvalidRequest
 from aegis.domain.instruments import Instrument
 from aegis.research.analysis.service import Subject
 from aegis.services.market import Market
@@ -121,8 +122,6 @@ def _largest(market: Market, symbols: list[str] | None, n: int) -> list[Instrume
 async def company_analysis(analysis: AnalysisDep, market: MarketDep, company_id: int) -> JSONBytes:
     inst = market.company(company_id)
     if inst.kind != "stock":
-        from aegis.core.errors import InvalidRequest
-
         raise InvalidRequest(f"{inst.name} is not a company (kind {inst.kind})")
     return ok(await analysis.company(_subject(inst)), "기업 전망 분석을 조회하였습니다.")
 

@@ -22,8 +22,7 @@ from aegis.research.news.service import NewsService
 from aegis.services.market import Market
 
 NEWS_DAYS = 30
-MAX_GAP_DAYS = 10  # calendar days between sessions (long holidays are under 10)  # headlines within this many days of the newest one
-KST_OFFSET = 9 * 3600
+MAX_GAP_DAYS = 10  # calendar days between sessions (long holidays are under 10)
 
 
 class LiveInputs:
