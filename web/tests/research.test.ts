@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bbandsSeries, emaSeries, macdSeries, rsiSeries, smaSeries, type Series } from "../src/lib/indicators";
 import { cloudOrder, cloudSizes, feedNotice, providerLine, type Analysis } from "../src/lib/research";
+import { matchRoute } from "../src/lib/router";
 import ref from "./fixtures/talib_005930.json";
 
 function same(got: Series, want: (number | null)[]) {
@@ -55,5 +56,12 @@ describe("news and analysis helpers", () => {
     const a = { provider: "quant", model: "aegis-quant-1", fallback: { provider: "openai", model: "llama3", reason: "LLM: timed out after 30 s" } } as Analysis;
     expect(providerLine(a)).toBe("키 없는 퀀트 분석 (aegis-quant-1) — openai (llama3) 호출 실패로 대체: LLM: timed out after 30 s");
     expect(providerLine({ ...a, provider: "gemini", model: "gemini-2.5-flash", fallback: null })).toBe("gemini · gemini-2.5-flash");
+  });
+});
+
+describe("news route", () => {
+  it("matches /news", () => {
+    expect(matchRoute("/news")).toEqual({ name: "news" });
+    expect(matchRoute("/news/")).toEqual({ name: "news" });
   });
 });

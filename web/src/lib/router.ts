@@ -5,6 +5,7 @@ import { writable } from "svelte/store";
 export type Route =
   | { name: "market" }
   | { name: "grid" }
+  | { name: "news" }
   | { name: "stock"; code: string }
   | { name: "notfound"; path: string };
 
@@ -12,6 +13,7 @@ export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { name: "market" };
   if (path === "/grid") return { name: "grid" };
+  if (path === "/news") return { name: "news" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };
   return { name: "notfound", path };
