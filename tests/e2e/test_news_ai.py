@@ -37,7 +37,11 @@ def test_stock_studies_and_news_and_analysis_tabs(server: Server, page: Page) ->
     page.wait_for_selector("[data-testid=growth-score]")
     score = int(page.locator("[data-testid=growth-score]").inner_text())
     assert 0 <= score <= 100
-    assert page.locator("[data-testid=outlook]").inner_text() in ("전망 긍정", "전망 중립", "전망 부정")
+    assert page.locator("[data-testid=outlook]").inner_text() in (
+        "전망 긍정",
+        "전망 중립",
+        "전망 부정",
+    )
     assert "퀀트" in page.locator("[data-testid=provider]").inner_text()
     assert "점" in page.locator("[data-testid=rationale]").inner_text()
     shot(page, "stock-005930-analysis")

@@ -157,8 +157,15 @@ def _register_bench() -> None:
     app.add_typer(bench_app, name="bench")
 
 
+def _register_news() -> None:
+    from aegis.cli.news import news_app
+
+    app.add_typer(news_app, name="news")
+
+
 _register_sources()
 _register_bench()
+_register_news()
 
 
 def main() -> None:

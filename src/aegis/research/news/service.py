@@ -59,9 +59,10 @@ class FeedSummary:
         if not tried:
             why = "아직 뉴스 피드를 수집하지 않았습니다."
         else:
+            # collector errors already start with the feed's name
             why = (
                 "뉴스 피드에 연결할 수 없습니다 ("
-                + "; ".join(f"{f.name}: {f.last_error or '응답 없음'}" for f in tried[:3])
+                + "; ".join(f.last_error or f"{f.name}: 응답 없음" for f in tried[:3])
                 + ")."
             )
         fix = " 인터넷 연결을 확인하세요 (RSS는 키 없이 동작합니다)."
