@@ -83,6 +83,7 @@ def cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Clust
     env.update(
         AEGIS_DATABASE_URL=postgres_url,
         AEGIS_REDIS_URL=redis_url,
+        AEGIS_AUTH_SECRET="multiprocess-test-secret-0123456789-abcdefghij",
         AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),

@@ -163,3 +163,28 @@ def test_indices_history_and_live_value(client: TestClient) -> None:
     assert weekly["interval"] == "1w" and len(weekly["candles"]) == 3
     get(client, "/indices/nikkei", 404)
     get(client, "/indices/kospi", 400, interval="7x")
+
+
+def test_valuation_limit_keeps_the_newest_days(client: TestClient) -> None:
+    cid = company_id(client, "005930")
+    rows = get(client, f"/companies/{cid}/valuation", limit=3)["data"]["rows"]
+    assert [r["date"] for r in rows][-1] == "2026-04-24" and len(rows) == 3
+    assert rows == sorted(rows, key=lambda r: r["date"])
+    get(client, f"/companies/{cid}/valuation", 400, limit=0)
+
+
+def test_repeated_research_reads_are_served_from_the_cache(client: TestClient) -> None:
+    cid = company_id(client, "000660")
+    first = get(client, f"/companies/{cid}/financials", period="quarterly")
+    metrics = client.get("/metrics").text
+    second = get(client, f"/companies/{cid}/financials", period="quarterly")
+    assert first == second
+    after = client.get("/metrics").text
+
+    def hits(text: str) -> float:
+        line = next(
+            x for x in text.splitlines() if x.startswith('aegis_research_cache_total{result="hit"}')
+        )
+        return float(line.split()[-1])
+
+    assert hits(after) == hits(metrics) + 1

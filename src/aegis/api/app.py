@@ -12,7 +12,16 @@ from starlette.middleware.gzip import GZipMiddleware
 from aegis import __version__
 from aegis.api import errors, sse, static, ws
 from aegis.api.routes import analysis as analysis_routes
-from aegis.api.routes import candles, companies, industries, quotes, research, system
+from aegis.api.routes import (
+    candles,
+    companies,
+    comparisons,
+    industries,
+    quotes,
+    research,
+    system,
+    users,
+)
 from aegis.api.routes import indicators as indicators_routes
 from aegis.api.routes import news as news_routes
 from aegis.core.config import Settings, get_settings
@@ -50,6 +59,8 @@ def create_app(
     api.include_router(system.router)
     api.include_router(research.router)
     api.include_router(industries.router)
+    api.include_router(comparisons.router)
+    api.include_router(users.router)
     api.include_router(indicators_routes.router)
     api.include_router(news_routes.router)
     api.include_router(analysis_routes.router)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.core.errors import StreamUnavailable
+from aegis.accounts.models import AccessClaims, User
+from aegis.accounts.service import Accounts
+from aegis.core.errors import Forbidden, InvalidToken, StreamUnavailable
 from aegis.research.analysis.service import AnalysisService
 from aegis.research.news.service import NewsService
 from aegis.research.service import Research
@@ -58,6 +61,53 @@ def get_research(rt: Annotated[Runtime, Depends(get_runtime)]) -> Research:
 
 
 ResearchDep = Annotated[Research, Depends(get_research)]
+
+
+# --- accounts ------------------------------------------------------------------------------
+# auto_error=False: a missing header becomes our 401 envelope, not FastAPI's 403
+_bearer = HTTPBearer(auto_error=False, description="access token from POST /api/v1/users/login")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_accounts(rt: RuntimeDep) -> Accounts:
+    assert rt.accounts is not None
+    return rt.accounts
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+async def current_session(bearer: BearerDep, accounts: AccountsDep) -> tuple[User, AccessClaims]:
+    if bearer is None:
+        raise InvalidToken("login required: send Authorization: Bearer <accessToken>")
+    return await accounts.authenticate(bearer.credentials)
+
+
+async def current_user(
+    session: Annotated[tuple[User, AccessClaims], Depends(current_session)],
+) -> User:
+    return session[0]
+
+
+async def optional_user(bearer: BearerDep, accounts: AccountsDep) -> User | None:
+    """Anonymous without a header; a header with a bad token is still 401 (never silently
+    anonymous, so a client notices that its session ended)."""
+    if bearer is None:
+        return None
+    user, _ = await accounts.authenticate(bearer.credentials)
+    return user
+
+
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not user.is_admin:
+        raise Forbidden("administrator only")
+    return user
+
+
+SessionDep = Annotated[tuple[User, AccessClaims], Depends(current_session)]
+CurrentUserDep = Annotated[User, Depends(current_user)]
+OptionalUserDep = Annotated[User | None, Depends(optional_user)]
+AdminUserDep = Annotated[User, Depends(admin_user)]
 
 
 # --- news and AI outlook (news-ai) ---------------------------------------------------------

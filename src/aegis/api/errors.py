@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {
     400: "INVALID_REQUEST",
     401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
     404: "NOT_FOUND",
     405: "INVALID_REQUEST",
     409: "ALREADY_EXISTS",
@@ -34,7 +35,9 @@ def install(app: FastAPI) -> None:
         if exc.status >= 500:
             log.error("%s: %s", exc.code, exc.message)
         return JSONBytes(
-            error_body(exc.status, exc.code, exc.message, exc.details), status_code=exc.status
+            error_body(exc.status, exc.code, exc.message, exc.details),
+            status_code=exc.status,
+            headers=getattr(exc, "headers", None),  # e.g. Retry-After, WWW-Authenticate
         )
 
     @app.exception_handler(RequestValidationError)

@@ -22,6 +22,9 @@ SOURCE_UP = Gauge("aegis_source_live", "1 when the source is live", ["source"], 
 RECONNECTS = Gauge(
     "aegis_source_reconnects_total", "Source reconnects", ["source"], registry=REGISTRY
 )
+RESEARCH_CACHE = Gauge(
+    "aegis_research_cache_total", "Research query cache lookups", ["result"], registry=REGISTRY
+)
 
 
 def update_metrics(rt: Runtime) -> None:
@@ -38,3 +41,6 @@ def update_metrics(rt: Runtime) -> None:
     for s in rt.sources:
         SOURCE_UP.labels(s.name).set(1 if s.status.state.value == "live" else 0)
         RECONNECTS.labels(s.name).set(s.status.reconnects)
+    if rt.research is not None:
+        RESEARCH_CACHE.labels("hit").set(rt.research.cache.hits)
+        RESEARCH_CACHE.labels("miss").set(rt.research.cache.misses)

@@ -157,6 +157,12 @@ def _register_bench() -> None:
     app.add_typer(bench_app, name="bench")
 
 
+def _register_users() -> None:
+    from aegis.cli.users import users_app
+
+    app.add_typer(users_app, name="users")
+
+
 def _register_news() -> None:
     from aegis.cli.news import news_app
 
@@ -165,6 +171,7 @@ def _register_news() -> None:
 
 _register_sources()
 _register_bench()
+_register_users()
 _register_news()
 
 

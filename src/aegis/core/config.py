@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     dart_refresh_hours: float = 24.0
     dart_symbols: str | None = None  # comma-separated; None = companies with a DART corp code
 
+    # Accounts (aegis.accounts): JWT signing secret (server mode refuses to start without a
+    # strong one; embedded mode keeps a generated one in data_dir), token lifetimes, login
+    # throttling, and the anonymous WebSocket symbol budget.
+    auth_secret: SecretStr | None = None
+    auth_access_ttl_seconds: int = 900
+    auth_refresh_ttl_days: int = 30
+    auth_login_failures: int = 10  # failed logins per email or per IP …
+    auth_login_window_seconds: int = 300  # … within this window → 429
+    ws_anonymous_max_symbols: int = 50
+
     # News and AI outlook (news-ai). RSS needs no key; Naver keys: env or `aegis credentials
     # set naver`; an LLM is used only when configured, the keyless quant analyst otherwise.
     news_rss_feeds: str | None = None  # "name|https://…,name|https://…"; None = defaults

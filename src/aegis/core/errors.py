@@ -90,3 +90,35 @@ class UpstreamError(AegisError):
 class UpstreamTimeout(UpstreamError):
     status = 504
     code = "UPSTREAM_TIMEOUT"
+
+
+class Forbidden(AegisError):
+    status = 403
+    code = "FORBIDDEN"
+    ws_close_code = 4403
+
+
+class InvalidPassword(InvalidRequest):
+    """A password that breaks the rules, or a wrong current password on a change."""
+
+    code = "INVALID_PASSWORD"
+
+
+class LoginThrottled(TooManyRequests):
+    """Too many failed logins for one email or one IP; ``headers`` carries Retry-After."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retryAfter": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class InsecureConfiguration(AegisError):
+    """Refusing to start: e.g. server mode without a strong ``AEGIS_AUTH_SECRET``."""
+
+    code = "INSECURE_CONFIGURATION"
+
+
+class InvalidToken(Unauthorized):
+    """No, an expired, revoked or forged access token (RFC 6750: answered with a challenge)."""
+
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}

@@ -280,3 +280,14 @@ async def _fundamentals(
         return _metric(None, "전년 매출 데이터가 없습니다."), margin
     growth = round((last.revenue / prev[0].revenue - 1) * 100, 2)
     return _metric(growth, None, label, last.source), margin
+
+
+async def delete(engine: AsyncEngine, user_id: int, comparison_id: int) -> None:
+    async with engine.begin() as conn:
+        gone = await conn.execute(
+            comparisons.delete().where(
+                comparisons.c.id == comparison_id, comparisons.c.user_id == user_id
+            )
+        )
+        if gone.rowcount == 0:
+            raise NotFound(f"no comparison with id {comparison_id}")

@@ -6,6 +6,7 @@ and time) or, for a stock without a quote, the KRX listing snapshot of 2026-03-2
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from aegis.services.market import Market
 
 SNAPSHOT_SOURCE = "krx-snapshot"
 KRX_LIMIT_PERCENT = 30.0
+FIGURES_TTL = 1.0  # seconds
 RANK_KEYS = ("marketCap", "change", "volume", "amount")
 MARKETS = {"KOSPI": ("KOSPI",), "KOSDAQ": ("KOSDAQ", "KOSDAQ GLOBAL"), "KONEX": ("KONEX",)}
 
@@ -39,7 +41,11 @@ class StockFigures:
     amount: int | None
     market_cap: int | None
     source: str
-    as_of: str  # ISO time of the quote, or the snapshot day
+    last_ts: int | None  # the quote's time (µs); None: the snapshot day
+
+    @property
+    def as_of(self) -> str:
+        return SNAPSHOT_DAY if self.last_ts is None else iso_z(self.last_ts)
 
 
 def stock_figures(market: Market, inst: Instrument) -> StockFigures:
@@ -59,12 +65,10 @@ def stock_figures(market: Market, inst: Instrument) -> StockFigures:
             q.amount,
             q.market_cap,
             q.source,
-            iso_z(q.last_ts),
+            q.last_ts,
         )
     cap = inst.shares * inst.prev_close if inst.shares and inst.prev_close else None
-    return StockFigures(
-        inst, inst.prev_close, None, None, None, None, cap, SNAPSHOT_SOURCE, SNAPSHOT_DAY
-    )
+    return StockFigures(inst, inst.prev_close, None, None, None, None, cap, SNAPSHOT_SOURCE, None)
 
 
 class Industries:
@@ -81,6 +85,21 @@ class Industries:
         }
         self.by_symbol = {s: ind for ind in self.by_id.values() for s in ind.symbols}
         self.as_of = SECTOR_DAY
+        self._figures: dict[str, StockFigures] = {}
+        self._figures_until = 0.0
+
+    def figures(self) -> dict[str, StockFigures]:
+        """Every stock's figures, computed at most once per second: industry sums and rankings
+        scan the whole market, and quotes change at most by the tick anyway."""
+        now = time.monotonic()
+        if now >= self._figures_until:
+            self._figures = {
+                s: stock_figures(self.market, i)
+                for s, i in self.market.by_symbol.items()
+                if i.kind == "stock"
+            }
+            self._figures_until = now + FIGURES_TTL
+        return self._figures
 
     def get(self, industry_id: int) -> Industry:
         ind = self.by_id.get(industry_id)
@@ -97,11 +116,13 @@ class Industries:
         cap = 0
         cap_now = cap_prev = 0
         sources: set[str] = set()
-        as_of = ""
+        newest: int | None = None
+        figures = self.figures()
         for s in ind.symbols:
-            f = stock_figures(self.market, self.market.by_symbol[s])
+            f = figures.get(s) or stock_figures(self.market, self.market.by_symbol[s])
             sources.add(f.source)
-            as_of = max(as_of, f.as_of)
+            if f.last_ts is not None and (newest is None or f.last_ts > newest):
+                newest = f.last_ts
             if f.market_cap:
                 cap += f.market_cap
             shares = f.instrument.shares
@@ -109,6 +130,7 @@ class Industries:
                 cap_now += f.price * shares
                 cap_prev += f.prev_close * shares
         change = round((cap_now - cap_prev) * 100 / cap_prev, 2) if cap_prev else None
+        snapshot_day = SNAPSHOT_DAY if ind.symbols else None
         return {
             "industryId": ind.id,
             "name": ind.name,
@@ -116,7 +138,7 @@ class Industries:
             "marketCap": cap,
             "changePercent": change,
             "sources": sorted(sources),
-            "asOf": as_of or None,
+            "asOf": iso_z(newest) if newest is not None else snapshot_day,
             "classification": f"naver-wics:{SECTOR_DAY}",
         }
 
@@ -155,8 +177,9 @@ def rank_stocks(
         "volume": "volume",
         "amount": "amount",
     }[rank_key(by)]
+    cached = industries.figures() if industries is not None else {}
     figs = [
-        stock_figures(market, i)
+        cached.get(i.symbol) or stock_figures(market, i)
         for i in instruments
         if i.kind == "stock" and (markets is None or i.market in markets)
     ]

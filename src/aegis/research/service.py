@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
 from aegis.domain.instruments import Instrument
+from aegis.research import disclosures, financials, valuation
+from aegis.research.cache import ResultCache
 from aegis.research.dart import DartClient
 from aegis.research.industries import Industries
 from aegis.research.profiles import LISTING_DAY, ListingProfile, read_profiles
@@ -31,13 +33,26 @@ class Research:
         self.industries = Industries(market)
         self.profiles: dict[str, ListingProfile] = {}
         self.dart = RefreshStatus(configured=settings.dart_api_key is not None)
+        self.cache = ResultCache()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await seed_research(self.engine)
         self.profiles = read_profiles()
+        await self._warm_up()
         if self.settings.dart_api_key is not None:
             self._task = asyncio.create_task(self._refresh_loop(), name="dart-refresh")
+
+    async def _warm_up(self) -> None:
+        """One query of each kind before serving: opens the pooled connections and fills
+        SQLAlchemy's statement cache, so a user's first company page does not pay for it.
+        Not cached: any symbol works."""
+        await financials.statements(self.engine, "005930", "annual", None)
+        await financials.statements(self.engine, "005930", "quarterly", "OFS")
+        await disclosures.company_reports(self.engine, "005930", 1, 0)
+        await valuation.history(self.engine, "005930", None, None, 1)
+        await valuation.latest(self.engine, "005930")
+        self.industries.figures()
 
     async def close(self) -> None:
         if self._task is not None:
@@ -59,6 +74,34 @@ class Research:
             "profileSource": f"krx-listing:{LISTING_DAY}" if p else None,
         }
 
+    # --- cached queries (the routes' entry points) -----------------------------------------
+    async def financials(
+        self, symbol: str, period: financials.Period, basis: financials.Basis | None
+    ) -> dict[str, object]:
+        key = ("financials", symbol, period, basis)
+        data: dict[str, object] = await self.cache.get(
+            key, lambda: financials.statements(self.engine, symbol, period, basis)
+        )
+        return data
+
+    async def reports(
+        self, symbol: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, object]], int]:
+        key = ("reports", symbol, limit, offset)
+        data: tuple[list[dict[str, object]], int] = await self.cache.get(
+            key, lambda: disclosures.company_reports(self.engine, symbol, limit, offset)
+        )
+        return data
+
+    async def valuation(
+        self, symbol: str, start: str | None, end: str | None, limit: int
+    ) -> list[dict[str, object]]:
+        key = ("valuation", symbol, start, end, limit)
+        data: list[dict[str, object]] = await self.cache.get(
+            key, lambda: valuation.history(self.engine, symbol, start, end, limit)
+        )
+        return data
+
     async def refresh_symbols(self) -> list[str]:
         if self.settings.dart_symbols:
             return [s.strip() for s in self.settings.dart_symbols.split(",") if s.strip()]
@@ -76,6 +119,7 @@ class Research:
         try:
             return await refresh(self.engine, client, await self.refresh_symbols(), self.dart)
         finally:
+            self.cache.clear()
             await client.close()
 
     async def _refresh_loop(self) -> None:

@@ -16,8 +16,9 @@ DESCRIPTION = (
 
 
 async def history(
-    engine: AsyncEngine, symbol: str, start: str | None, end: str | None
+    engine: AsyncEngine, symbol: str, start: str | None, end: str | None, limit: int = 260
 ) -> list[dict[str, object]]:
+    """The newest ``limit`` days within [start, end], oldest first."""
     t = valuations
     q = sa.select(t).where(t.c.symbol == symbol)
     if start:
@@ -25,7 +26,8 @@ async def history(
     if end:
         q = q.where(t.c.day <= end)
     async with engine.connect() as conn:
-        rows = (await conn.execute(q.order_by(t.c.day))).all()
+        newest_first = (await conn.execute(q.order_by(t.c.day.desc()).limit(limit))).all()
+    rows = newest_first[::-1]
     return [
         {
             "date": r.day,

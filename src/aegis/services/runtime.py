@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.accounts.service import Accounts
 from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
@@ -70,6 +71,7 @@ class Runtime:
         self.store = store or make_store(settings)
         # the application database (accounts, research, trading); opened in start()
         self.db: AsyncEngine | None = None
+        self.accounts: Accounts | None = None
         self.bus = bus or make_bus(settings)
         self._given_sources = sources
         self.ingesting = settings.ingest if ingest is None else ingest
@@ -96,6 +98,8 @@ class Runtime:
         from aegis.db import create_app_engine
 
         self.db = create_app_engine(self.settings.app_db_url)
+        # first: server mode without a strong secret refuses to start before opening anything
+        self.accounts = Accounts.from_settings(self.settings, self.db)
         await self.store.start()
         await self.bus.start()
         sources: list[Source] = []
@@ -221,5 +225,7 @@ class Runtime:
             await self.hub.close()
         await self.bus.close()
         await self.store.close()
+        if self.accounts is not None:
+            await self.accounts.close()
         if self.db is not None:
             await self.db.dispose()

@@ -105,6 +105,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/companies/{company_id}/financials": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Financials */
+        get: operations["getCompanyFinancials"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Reports */
+        get: operations["getCompanyReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/valuation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Valuation
+         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW); start/end are KST dates.
+         */
+        get: operations["getCompanyValuation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/indices/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Index
+         * @description KOSPI or KOSDAQ: history at any interval plus today's live value (``source`` says sim or
+         *     the broker; the daily history before the live day is KRX's).
+         */
+        get: operations["getIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Industries */
+        get: operations["listIndustries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Industry */
+        get: operations["getIndustry"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/companies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rank Companies
+         * @description by = marketCap | change | volume | amount; market = ALL | KOSPI | KOSDAQ | KONEX.
+         */
+        get: operations["rankCompanies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/industries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rank Industries
+         * @description by = marketCap | change | memberCount.
+         */
+        get: operations["rankIndustries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rankings/industries/{industry_id}/companies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rank Industry Companies */
+        get: operations["rankIndustryCompanies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -206,8 +372,8 @@ export interface components {
             /** Sse */
             sse: number;
         };
-        /** Company */
-        Company: {
+        /** CompanyProfile */
+        CompanyProfile: {
             /** Companyid */
             companyId: number;
             /** Code */
@@ -237,6 +403,23 @@ export interface components {
             prevClose: number | null;
             /** Pricescale */
             priceScale: number;
+            /** Representative */
+            representative: string | null;
+            /** Homepage */
+            homepage: string | null;
+            /** Region */
+            region: string | null;
+            /** Settlemonth */
+            settleMonth: string | null;
+            /**
+             * Industryid
+             * @description Naver/WICS industry id (GET /industries)
+             */
+            industryId: number | null;
+            /** Industryname */
+            industryName: string | null;
+            /** Profilesource */
+            profileSource: string | null;
         };
         /** CompanySummary */
         CompanySummary: {
@@ -258,8 +441,8 @@ export interface components {
              */
             kind: "stock" | "index" | "crypto";
         };
-        /** Envelope[Company] */
-        Envelope_Company_: {
+        /** Envelope[CompanyProfile] */
+        Envelope_CompanyProfile_: {
             /**
              * Status
              * @default 200
@@ -267,7 +450,51 @@ export interface components {
             status: number;
             /** Message */
             message: string;
-            data: components["schemas"]["Company"];
+            data: components["schemas"]["CompanyProfile"];
+        };
+        /** Envelope[Financials] */
+        Envelope_Financials_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Financials"];
+        };
+        /** Envelope[IndexOut] */
+        Envelope_IndexOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["IndexOut"];
+        };
+        /** Envelope[IndustryOut] */
+        Envelope_IndustryOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["IndustryOut"];
+        };
+        /** Envelope[Reports] */
+        Envelope_Reports_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Reports"];
         };
         /** Envelope[SystemStatus] */
         Envelope_SystemStatus_: {
@@ -279,6 +506,17 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["SystemStatus"];
+        };
+        /** Envelope[Valuation] */
+        Envelope_Valuation_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Valuation"];
         };
         /** Envelope[list[CompanySummary]] */
         Envelope_list_CompanySummary__: {
@@ -292,6 +530,18 @@ export interface components {
             /** Data */
             data: components["schemas"]["CompanySummary"][];
         };
+        /** Envelope[list[IndustryOut]] */
+        Envelope_list_IndustryOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["IndustryOut"][];
+        };
         /** Envelope[list[QuoteOut]] */
         Envelope_list_QuoteOut__: {
             /**
@@ -303,6 +553,18 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["QuoteOut"][];
+        };
+        /** Envelope[list[RankedCompany]] */
+        Envelope_list_RankedCompany__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["RankedCompany"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -317,10 +579,164 @@ export interface components {
                 [key: string]: unknown;
             } | null;
         };
+        /** FinancialRow */
+        FinancialRow: {
+            /** Year */
+            year: number;
+            /**
+             * Quarter
+             * @description 1–4 for one quarter alone; null for the fiscal year
+             */
+            quarter: number | null;
+            /** Revenue */
+            revenue: number | null;
+            /** Operatingprofit */
+            operatingProfit: number | null;
+            /** Netincome */
+            netIncome: number | null;
+            /** Totalassets */
+            totalAssets: number | null;
+            /** Totalliabilities */
+            totalLiabilities: number | null;
+            /** Totalequity */
+            totalEquity: number | null;
+            /** Source */
+            source: string;
+            /**
+             * Status
+             * @description provisional/final where the source says so
+             */
+            status: string | null;
+        };
+        /**
+         * Financials
+         * @example {
+         *       "availableBases": [
+         *         "CFS",
+         *         "OFS"
+         *       ],
+         *       "basis": "CFS",
+         *       "code": "005930",
+         *       "companyId": 1,
+         *       "currency": "KRW",
+         *       "dart": {
+         *         "configured": false
+         *       },
+         *       "period": "annual",
+         *       "rows": [
+         *         {
+         *           "netIncome": 34451351000000,
+         *           "operatingProfit": 32725961000000,
+         *           "revenue": 300870903000000,
+         *           "source": "opendart-annual:hsh2578",
+         *           "year": 2024
+         *         }
+         *       ],
+         *       "sources": [
+         *         {
+         *           "description": "OpenDART …",
+         *           "id": "opendart-annual:hsh2578"
+         *         }
+         *       ]
+         *     }
+         */
+        Financials: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Period */
+            period: string;
+            /** Basis */
+            basis: string;
+            /** Currency */
+            currency: string;
+            /** Availablebases */
+            availableBases: string[];
+            /** Rows */
+            rows: components["schemas"]["FinancialRow"][];
+            /** Sources */
+            sources: components["schemas"]["SourceNote"][];
+            /**
+             * Reason
+             * @description why rows is empty, in Korean
+             */
+            reason: string | null;
+            /**
+             * Dart
+             * @description DART refresh state: configured, last error
+             */
+            dart: {
+                [key: string]: unknown;
+            };
+        };
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** IndexCandle */
+        IndexCandle: {
+            /** Time */
+            time: number;
+            /** Open */
+            open: number;
+            /** High */
+            high: number;
+            /** Low */
+            low: number;
+            /** Close */
+            close: number;
+            /** Volume */
+            volume: number;
+            /** Amount */
+            amount: number;
+        };
+        /** IndexOut */
+        IndexOut: {
+            /** Symbol */
+            symbol: string;
+            /** Name */
+            name: string;
+            /** Interval */
+            interval: string;
+            /** Price */
+            price: number | null;
+            /** Change */
+            change: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Asof */
+            asOf: string | null;
+            /** Source */
+            source: string;
+            /** Candles */
+            candles: components["schemas"]["IndexCandle"][];
+        };
+        /** IndustryOut */
+        IndustryOut: {
+            /** Industryid */
+            industryId: number;
+            /** Name */
+            name: string;
+            /** Membercount */
+            memberCount: number;
+            /** Marketcap */
+            marketCap: number;
+            /**
+             * Changepercent
+             * @description cap-weighted day change of the members
+             */
+            changePercent: number | null;
+            /**
+             * Sources
+             * @description quote sources: sim = simulator, krx-snapshot, …
+             */
+            sources: string[];
+            /** Asof */
+            asOf: string | null;
+            /** Classification */
+            classification: string;
         };
         /** QuoteOut */
         QuoteOut: {
@@ -356,6 +772,79 @@ export interface components {
             time: string;
             /** Source */
             source: string;
+        };
+        /** RankedCompany */
+        RankedCompany: {
+            /** Rank */
+            rank: number;
+            /** Companyid */
+            companyId: number | null;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+            /** Market */
+            market: string;
+            /** Industryid */
+            industryId: number | null;
+            /** Industry */
+            industry: string | null;
+            /** Price */
+            price: number | null;
+            /** Changepercent */
+            changePercent: number | null;
+            /** Volume */
+            volume: number | null;
+            /** Amount */
+            amount: number | null;
+            /** Marketcap */
+            marketCap: number | null;
+            /** Source */
+            source: string;
+            /** Asof */
+            asOf: string;
+        };
+        /** Report */
+        Report: {
+            /** Rceptno */
+            rceptNo: string;
+            /** Title */
+            title: string;
+            /** Filedat */
+            filedAt: string;
+            /** Category */
+            category: string | null;
+            /** Filer */
+            filer: string | null;
+            /**
+             * Url
+             * @description DART viewer link
+             */
+            url: string;
+            /** Source */
+            source: string;
+        };
+        /** Reports */
+        Reports: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Total */
+            total: number;
+            /** Reports */
+            reports: components["schemas"]["Report"][];
+            /** Dart */
+            dart: {
+                [key: string]: unknown;
+            };
+        };
+        /** SourceNote */
+        SourceNote: {
+            /** Id */
+            id: string;
+            /** Description */
+            description: string;
         };
         /** SourceStatusOut */
         SourceStatusOut: {
@@ -430,6 +919,42 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** Valuation */
+        Valuation: {
+            /** Companyid */
+            companyId: number;
+            /** Code */
+            code: string;
+            /** Source */
+            source: string;
+            /** Description */
+            description: string;
+            /** Rows */
+            rows: components["schemas"]["ValuationDay"][];
+            /** Reason */
+            reason: string | null;
+        };
+        /** ValuationDay */
+        ValuationDay: {
+            /** Date */
+            date: string;
+            /** Close */
+            close: number | null;
+            /** Per */
+            per: number | null;
+            /** Pbr */
+            pbr: number | null;
+            /**
+             * Dividendyield
+             * @description percent
+             */
+            dividendYield: number | null;
+            /**
+             * Marketcap
+             * @description KRW
+             */
+            marketCap: number | null;
         };
     };
     responses: never;
@@ -508,7 +1033,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_Company_"];
+                    "application/json": components["schemas"]["Envelope_CompanyProfile_"];
                 };
             };
             /** @description Invalid request */
@@ -713,6 +1238,456 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_SystemStatus_"];
+                };
+            };
+        };
+    };
+    getCompanyFinancials: {
+        parameters: {
+            query?: {
+                period?: "annual" | "quarterly";
+                /** @description CFS 연결 (default where it exists) or OFS 별도 */
+                basis?: ("CFS" | "OFS") | null;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Financials_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCompanyReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Reports_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCompanyValuation: {
+        parameters: {
+            query?: {
+                start?: string | null;
+                end?: string | null;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Valuation_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getIndex: {
+        parameters: {
+            query?: {
+                interval?: string;
+                start?: string | null;
+                end?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_IndexOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listIndustries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getIndustry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_IndustryOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankCompanies: {
+        parameters: {
+            query?: {
+                by?: string;
+                market?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankIndustries: {
+        parameters: {
+            query?: {
+                by?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_IndustryOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rankIndustryCompanies: {
+        parameters: {
+            query?: {
+                by?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -7,12 +7,18 @@ export type Route =
   | { name: "grid" }
   | { name: "news" }
   | { name: "stock"; code: string }
+  | { name: "industries" }
+  | { name: "rankings" }
+  | { name: "comparisons" }
   | { name: "notfound"; path: string };
 
 export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { name: "market" };
   if (path === "/grid") return { name: "grid" };
+  if (path === "/industries") return { name: "industries" };
+  if (path === "/rankings") return { name: "rankings" };
+  if (path === "/comparisons") return { name: "comparisons" };
   if (path === "/news") return { name: "news" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };

@@ -8,7 +8,7 @@ type Schemas = components["schemas"];
 
 export type CompanyHit = Schemas["CompanySummary"];
 export type Kind = CompanyHit["kind"];
-export type Company = Schemas["Company"];
+export type Company = Schemas["CompanyProfile"];
 export type Candle = Schemas["CandleOut"];
 export type Quote = Schemas["QuoteOut"];
 export type SourceStatus = Schemas["SourceStatusOut"];

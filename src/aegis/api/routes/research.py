@@ -11,7 +11,7 @@ from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import ERROR_RESPONSES, Envelope
 from aegis.api.schemas_research import Financials, Reports, Valuation
 from aegis.core.errors import InvalidRequest
-from aegis.research import disclosures, financials, valuation
+from aegis.research import valuation
 from aegis.research.datasets import SRC_VALUATION
 
 router = APIRouter(prefix="/companies", tags=["research"])
@@ -34,7 +34,7 @@ async def get_financials(
     ] = None,
 ) -> JSONBytes:
     inst = market.company(company_id)
-    data = await financials.statements(research.engine, inst.symbol, period, basis)
+    data = await research.financials(inst.symbol, period, basis)
     data = {"companyId": company_id, "code": inst.symbol, **data, "dart": research.dart.as_dict()}
     return ok(data, "재무 정보를 조회하였습니다.")
 
@@ -53,7 +53,7 @@ async def get_reports(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSONBytes:
     inst = market.company(company_id)
-    rows, total = await disclosures.company_reports(research.engine, inst.symbol, limit, offset)
+    rows, total = await research.reports(inst.symbol, limit, offset)
     data = {
         "companyId": company_id,
         "code": inst.symbol,
@@ -87,13 +87,15 @@ async def get_valuation(
     company_id: int,
     start: str | None = None,
     end: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 260,
 ) -> JSONBytes:
-    """Daily PER, PBR, dividend yield (%) and market cap (KRW); start/end are KST dates."""
+    """Daily PER, PBR, dividend yield (%) and market cap (KRW): the newest ``limit`` trading
+    days (260 ≈ one year) within start/end (KST dates)."""
     inst = market.company(company_id)
     lo, hi = _day("start", start), _day("end", end)
     if lo and hi and lo > hi:
         raise InvalidRequest("start must not be after end")
-    rows = await valuation.history(research.engine, inst.symbol, lo, hi)
+    rows = await research.valuation(inst.symbol, lo, hi, limit)
     data = {
         "companyId": company_id,
         "code": inst.symbol,

@@ -1,7 +1,8 @@
 """Research data: financial statements, disclosures, valuation history, DART corp codes.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003 (assigned "0001"; chained after the merged accounts revision because the
+comparison tables reference ``users`` — the lead re-chains revisions linearly at merge)
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -83,8 +84,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("symbol", name="pk_research_dart_corps"),
     )
 
+    op.create_table(
+        "comparisons",
+        sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.Integer, nullable=False),
+        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("period", sa.Text, nullable=False),
+        sa.Column("created_at", _TS, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_comparisons"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], ondelete="CASCADE", name="fk_comparisons_user_id_users"
+        ),
+    )
+    op.create_index("ix_comparisons_user_id", "comparisons", ["user_id"])
+    op.create_table(
+        "comparison_companies",
+        sa.Column("comparison_id", sa.Integer, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("company_id", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("comparison_id", "position", name="pk_comparison_companies"),
+        sa.ForeignKeyConstraint(
+            ["comparison_id"],
+            ["comparisons.id"],
+            ondelete="CASCADE",
+            name="fk_comparison_companies_comparison_id_comparisons",
+        ),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("comparison_companies")
+    op.drop_index("ix_comparisons_user_id", "comparisons")
+    op.drop_table("comparisons")
     op.drop_table("research_dart_corps")
     op.drop_table("research_valuations")
     op.drop_index("ix_research_disclosures_symbol_filed_at", "research_disclosures")

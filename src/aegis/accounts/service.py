@@ -1,0 +1,321 @@
+"""Accounts service: sign-up, login, refresh-token rotation with reuse detection, logout, profile,
+password change and account deletion. Transport-free: raises ``AegisError``s only."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from aegis.accounts.denylist import DbDenylist, Denylist, RedisDenylist
+from aegis.accounts.models import AccessClaims, Profile, TokenPair, User
+from aegis.accounts.passwords import Passwords, check_rules
+from aegis.accounts.tables import refresh_tokens, users
+from aegis.accounts.throttle import LoginThrottle
+from aegis.accounts.tokens import (
+    TokenIssuer,
+    digest,
+    load_secret,
+    new_refresh_token,
+    new_token_id,
+)
+from aegis.core.config import Settings
+from aegis.core.errors import (
+    AlreadyExists,
+    InvalidPassword,
+    InvalidRequest,
+    InvalidToken,
+    NotFound,
+    Unauthorized,
+)
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+USERNAME = re.compile(r"^[\w.\-]{2,30}$")  # \w: letters of any script (한글 included), digits, _
+WRONG_LOGIN = "이메일 또는 비밀번호가 올바르지 않습니다."
+
+
+def normalize_email(email: str) -> str:
+    e = email.strip().lower()
+    if len(e) > 254 or not EMAIL.match(e):
+        raise InvalidRequest("email is not a valid address", details={"field": "email"})
+    return e
+
+
+def check_username(username: str) -> str:
+    u = username.strip()
+    if not USERNAME.match(u):
+        raise InvalidRequest(
+            "username must be 2–30 letters, digits, '_', '.' or '-'", details={"field": "username"}
+        )
+    return u
+
+
+def _aware(dt: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _user(row: Any) -> User:
+    return User(id=row.id, email=row.email, username=row.username, is_admin=bool(row.is_admin))
+
+
+class Accounts:
+    def __init__(
+        self,
+        db: AsyncEngine,
+        tokens: TokenIssuer,
+        *,
+        denylist: Denylist | None = None,
+        throttle: LoginThrottle | None = None,
+        passwords: Passwords | None = None,
+        refresh_ttl_seconds: int = 30 * 86400,
+    ) -> None:
+        self.db = db
+        self.tokens = tokens
+        self.denylist: Denylist = denylist or DbDenylist(db)
+        self.throttle = throttle or LoginThrottle(10, 300)
+        self.passwords = passwords or Passwords()
+        self.refresh_ttl = refresh_ttl_seconds
+
+    @classmethod
+    def from_settings(cls, settings: Settings, db: AsyncEngine) -> Accounts:
+        redis_url = settings.redis_url
+        return cls(
+            db,
+            TokenIssuer(load_secret(settings), settings.auth_access_ttl_seconds),
+            denylist=RedisDenylist(redis_url) if redis_url else DbDenylist(db),
+            throttle=LoginThrottle(
+                settings.auth_login_failures, settings.auth_login_window_seconds, redis_url
+            ),
+            refresh_ttl_seconds=settings.auth_refresh_ttl_days * 86400,
+        )
+
+    async def close(self) -> None:
+        await self.denylist.close()
+        await self.throttle.close()
+
+    # --- users ----------------------------------------------------------------------------
+    async def signup(
+        self, email: str, username: str, password: str, *, is_admin: bool = False
+    ) -> User:
+        email = normalize_email(email)
+        username = check_username(username)
+        check_rules(password)
+        hashed = await self.passwords.hash(password)
+        async with self.db.begin() as conn:
+            await self._check_unique(conn, email, username, None)
+            try:
+                user_id = await conn.scalar(
+                    users.insert()
+                    .values(
+                        email=email,
+                        username=username,
+                        password_hash=hashed,
+                        is_admin=is_admin,
+                        created_at=datetime.now(UTC),
+                    )
+                    .returning(users.c.id)
+                )
+            except sa.exc.IntegrityError as exc:  # a concurrent sign-up won the race
+                raise AlreadyExists("email or username is already registered") from exc
+        assert user_id is not None
+        return User(id=user_id, email=email, username=username, is_admin=is_admin)
+
+    async def _check_unique(
+        self, conn: AsyncConnection, email: str | None, username: str | None, me: int | None
+    ) -> None:
+        for col, value, label in (
+            (users.c.email, email, "email"),
+            (users.c.username, username, "username"),
+        ):
+            if value is None:
+                continue
+            q = sa.select(users.c.id).where(col == value)
+            if me is not None:
+                q = q.where(users.c.id != me)
+            if await conn.scalar(q) is not None:
+                raise AlreadyExists(f"{label} is already registered", details={"field": label})
+
+    async def profile(self, user_id: int) -> Profile:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).first()
+        if row is None:
+            raise NotFound("no such user")
+        return Profile(_user(row), _aware(row.created_at))
+
+    async def update_profile(
+        self, user: User, *, email: str | None = None, username: str | None = None
+    ) -> Profile:
+        values: dict[str, str] = {}
+        if email is not None:
+            values["email"] = normalize_email(email)
+        if username is not None:
+            values["username"] = check_username(username)
+        if values:
+            async with self.db.begin() as conn:
+                await self._check_unique(conn, values.get("email"), values.get("username"), user.id)
+                try:
+                    await conn.execute(users.update().where(users.c.id == user.id).values(**values))
+                except sa.exc.IntegrityError as exc:
+                    raise AlreadyExists("email or username is already registered") from exc
+        return await self.profile(user.id)
+
+    async def set_admin(self, email: str, is_admin: bool = True) -> User:
+        async with self.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    users.update()
+                    .where(users.c.email == normalize_email(email))
+                    .values(is_admin=is_admin)
+                    .returning(users)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"no user with email {email}")
+        return _user(row)
+
+    # --- sessions -------------------------------------------------------------------------
+    async def login(self, email: str, password: str, ip: str | None) -> TokenPair:
+        await self.throttle.check(email, ip)
+        try:
+            key = normalize_email(email)
+        except InvalidRequest:
+            key = None
+        row = None
+        if key is not None:
+            async with self.db.connect() as conn:
+                row = (await conn.execute(sa.select(users).where(users.c.email == key))).first()
+        good = await self.passwords.verify(password, row.password_hash if row else None)
+        if row is None or not good:
+            await self.throttle.failed(email, ip)
+            raise Unauthorized(WRONG_LOGIN)
+        await self.throttle.succeeded(email)
+        async with self.db.begin() as conn:
+            return await self._new_session(conn, row.id, row.token_version, new_token_id())
+
+    async def _new_session(
+        self, conn: AsyncConnection, user_id: int, version: int, family: str
+    ) -> TokenPair:
+        refresh = new_refresh_token()
+        now = int(time.time())
+        await conn.execute(
+            refresh_tokens.insert().values(
+                user_id=user_id,
+                family=family,
+                token_hash=digest(refresh),
+                expires_at=now + self.refresh_ttl,
+                created_at=now,
+            )
+        )
+        access, _ = self.tokens.issue_access(user_id, version, family)
+        return TokenPair(access, refresh, self.tokens.access_ttl)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented token is spent and a new one issued in the same family. A
+        spent or revoked token presented again means it leaked: the whole family is revoked."""
+        now = int(time.time())
+        async with self.db.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(refresh_tokens, users.c.token_version)
+                    .join(users, users.c.id == refresh_tokens.c.user_id)
+                    .where(refresh_tokens.c.token_hash == digest(refresh_token))
+                )
+            ).first()
+            if row is None:
+                raise InvalidToken("invalid refresh token")
+            if row.used_at is not None or row.revoked_at is not None:
+                await self._revoke_family(conn, row.family, now)
+                reuse = True
+            elif row.expires_at <= now:
+                raise InvalidToken("refresh token expired")
+            else:
+                # only one of two concurrent refreshes with the same token may spend it
+                spent = await conn.execute(
+                    refresh_tokens.update()
+                    .where(
+                        refresh_tokens.c.id == row.id,
+                        refresh_tokens.c.used_at.is_(None),
+                        refresh_tokens.c.revoked_at.is_(None),
+                    )
+                    .values(used_at=now)
+                )
+                reuse = spent.rowcount != 1
+                if not reuse:
+                    return await self._new_session(conn, row.user_id, row.token_version, row.family)
+                await self._revoke_family(conn, row.family, now)
+        assert reuse
+        raise InvalidToken("refresh token reuse detected: this login session was revoked")
+
+    @staticmethod
+    async def _revoke_family(conn: AsyncConnection, family: str, now: int) -> None:
+        await conn.execute(
+            refresh_tokens.update()
+            .where(refresh_tokens.c.family == family, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
+        claims = self.tokens.decode_access(access_token)
+        async with self.db.connect() as conn:
+            row = (await conn.execute(sa.select(users).where(users.c.id == claims.user_id))).first()
+        if row is None:
+            raise InvalidToken("the account no longer exists")
+        if row.token_version != claims.version:
+            raise InvalidToken("access token revoked (password changed)")
+        if await self.denylist.is_revoked(claims.jti):
+            raise InvalidToken("access token revoked")
+        return _user(row), claims
+
+    async def logout(self, claims: AccessClaims) -> None:
+        await self.denylist.revoke(claims.jti, claims.expires_at)
+        async with self.db.begin() as conn:
+            await self._revoke_family(conn, claims.family, int(time.time()))
+
+    async def _check_password(self, user: User, password: str, ip: str | None) -> None:
+        # a stolen access token must not allow guessing the password: same throttle as login
+        await self.throttle.check(user.email, ip)
+        async with self.db.connect() as conn:
+            hashed = await conn.scalar(
+                sa.select(users.c.password_hash).where(users.c.id == user.id)
+            )
+        if hashed is None:
+            raise InvalidToken("the account no longer exists")
+        if not await self.passwords.verify(password, hashed):
+            await self.throttle.failed(user.email, ip)
+            raise InvalidPassword(
+                "현재 비밀번호가 올바르지 않습니다.", details={"field": "currentPassword"}
+            )
+
+    async def change_password(
+        self, user: User, current: str, new: str, ip: str | None
+    ) -> TokenPair:
+        """Every earlier access and refresh token stops working; a fresh pair is returned."""
+        check_rules(new)
+        await self._check_password(user, current, ip)
+        hashed = await self.passwords.hash(new)
+        now = int(time.time())
+        async with self.db.begin() as conn:
+            version = await conn.scalar(
+                users.update()
+                .where(users.c.id == user.id)
+                .values(password_hash=hashed, token_version=users.c.token_version + 1)
+                .returning(users.c.token_version)
+            )
+            await conn.execute(
+                refresh_tokens.update()
+                .where(refresh_tokens.c.user_id == user.id, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            assert version is not None
+            return await self._new_session(conn, user.id, version, new_token_id())
+
+    async def delete_account(self, user: User, password: str, ip: str | None) -> None:
+        """Removes the user and, through ON DELETE CASCADE, every row that belongs to them."""
+        await self._check_password(user, password, ip)
+        async with self.db.begin() as conn:
+            await conn.execute(users.delete().where(users.c.id == user.id))

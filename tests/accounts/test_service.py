@@ -1,0 +1,226 @@
+"""The accounts service on both back ends (``app_db``: SQLite and PostgreSQL), the secret,
+the Redis denylist and throttle."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.accounts.denylist import RedisDenylist
+from aegis.accounts.passwords import Passwords, check_rules
+from aegis.accounts.service import Accounts
+from aegis.accounts.tables import favorites, layouts, refresh_tokens, users
+from aegis.accounts.throttle import LoginThrottle
+from aegis.accounts.tokens import SECRET_FILE, TokenIssuer, load_secret
+from aegis.core.config import Settings
+from aegis.core.errors import (
+    AlreadyExists,
+    InsecureConfiguration,
+    InvalidPassword,
+    InvalidToken,
+    LoginThrottled,
+    Unauthorized,
+)
+
+PW = "SecurePass123!"
+SECRET = b"test-secret-0123456789-abcdefghijklmnop"
+
+
+def make(db: AsyncEngine, **kw: object) -> Accounts:
+    # cheap argon2 parameters: the tests prove behaviour, not hashing cost
+    return Accounts(
+        db,
+        TokenIssuer(SECRET),
+        passwords=Passwords(Argon2Hasher(time_cost=1, memory_cost=1024)),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_signup_login_authenticate(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    user = await acc.signup(" Lee@Example.com ", "이순신", PW)
+    assert user.email == "lee@example.com" and not user.is_admin
+    pair = await acc.login("LEE@example.com", PW, "10.0.0.1")
+    who, claims = await acc.authenticate(pair.access_token)
+    assert who == user and claims.user_id == user.id
+    profile = await acc.profile(user.id)
+    assert profile.created_at.tzinfo is not None
+    async with app_db.connect() as conn:
+        stored = await conn.scalar(sa.select(users.c.password_hash))
+    assert stored is not None and stored.startswith("$argon2id$") and PW not in stored
+
+
+async def test_duplicates_are_refused(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    await acc.signup("a@example.com", "alice", PW)
+    with pytest.raises(AlreadyExists):
+        await acc.signup("A@EXAMPLE.COM", "bob", PW)
+    with pytest.raises(AlreadyExists):
+        await acc.signup("b@example.com", "alice", PW)
+
+
+async def test_concurrent_signups_with_one_email_create_one_user(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    results = await asyncio.gather(
+        *(acc.signup("same@example.com", f"name{i}", PW) for i in range(4)),
+        return_exceptions=True,
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, AlreadyExists) for r in results if isinstance(r, BaseException))
+
+
+async def test_refresh_token_stored_hashed_and_rotated(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    await acc.signup("a@example.com", "alice", PW)
+    pair = await acc.login("a@example.com", PW, None)
+    async with app_db.connect() as conn:
+        hashes = (await conn.execute(sa.select(refresh_tokens.c.token_hash))).scalars().all()
+    assert pair.refresh_token not in hashes and len(hashes[0]) == 64
+    new = await acc.refresh(pair.refresh_token)
+    with pytest.raises(InvalidToken, match="reuse"):
+        await acc.refresh(pair.refresh_token)
+    with pytest.raises(InvalidToken):
+        await acc.refresh(new.refresh_token)  # the family went with the reuse
+
+
+async def test_concurrent_refreshes_with_one_token_issue_at_most_one(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    await acc.signup("a@example.com", "alice", PW)
+    pair = await acc.login("a@example.com", PW, None)
+    results = await asyncio.gather(
+        *(acc.refresh(pair.refresh_token) for _ in range(3)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) <= 1
+
+
+async def test_logout_denylists_the_access_token(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    await acc.signup("a@example.com", "alice", PW)
+    pair = await acc.login("a@example.com", PW, None)
+    _, claims = await acc.authenticate(pair.access_token)
+    await acc.logout(claims)
+    await acc.logout(claims)  # twice is harmless
+    with pytest.raises(InvalidToken, match="revoked"):
+        await acc.authenticate(pair.access_token)
+    with pytest.raises(InvalidToken):
+        await acc.refresh(pair.refresh_token)
+
+
+async def test_deleting_a_user_cascades_to_their_rows(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    keep = await acc.signup("keep@example.com", "keep", PW)
+    gone = await acc.signup("gone@example.com", "gone", PW)
+    for u in (keep, gone):
+        await acc.login(u.email, PW, None)
+        async with app_db.begin() as conn:
+            now = datetime.now(UTC)
+            await conn.execute(
+                favorites.insert().values(user_id=u.id, company_id=1, created_at=now)
+            )
+            await conn.execute(layouts.insert().values(user_id=u.id, layout="{}", updated_at=now))
+    with pytest.raises(InvalidPassword):
+        await acc.delete_account(gone, "Wrong123!x", None)
+    await acc.delete_account(gone, PW, None)
+    async with app_db.connect() as conn:
+        for table in (refresh_tokens, favorites, layouts):
+            owners = (await conn.execute(sa.select(table.c.user_id))).scalars().all()
+            assert set(owners) == {keep.id}, table.name
+
+
+async def test_password_change_bumps_token_version(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    user = await acc.signup("a@example.com", "alice", PW)
+    old = await acc.login("a@example.com", PW, None)
+    new = await acc.change_password(user, PW, "Another789$", None)
+    with pytest.raises(InvalidToken, match="password changed"):
+        await acc.authenticate(old.access_token)
+    assert (await acc.authenticate(new.access_token))[0].id == user.id
+    with pytest.raises(Unauthorized):
+        await acc.login("a@example.com", PW, None)
+
+
+async def test_set_admin(app_db: AsyncEngine) -> None:
+    acc = make(app_db)
+    await acc.signup("a@example.com", "alice", PW)
+    assert (await acc.set_admin("A@example.com")).is_admin
+
+
+def test_password_rules() -> None:
+    check_rules("abcdef1!")
+    check_rules("한글비밀번호1!")
+    for bad in ("abcdefg1", "abcdefg!", "1234567!", "ab1!", "a1!" + "b" * 126):
+        with pytest.raises(InvalidPassword):
+            check_rules(bad)
+
+
+# --- secret --------------------------------------------------------------------------------
+def test_server_mode_refuses_to_start_without_a_strong_secret(tmp_path: Path) -> None:
+    pg = "postgresql://u@127.0.0.1/x"
+    with pytest.raises(InsecureConfiguration):
+        load_secret(Settings(data_dir=tmp_path, database_url=pg))
+    for weak in ("changeme", "secret", "x" * 40, "short-but-random-Q1"):
+        with pytest.raises(InsecureConfiguration):
+            load_secret(Settings(data_dir=tmp_path, database_url=pg, auth_secret=weak))  # type: ignore[arg-type]
+    assert (
+        load_secret(Settings(data_dir=tmp_path, database_url=pg, auth_secret=SECRET.decode()))
+        == SECRET
+    )  # type: ignore[arg-type]
+    assert not (tmp_path / SECRET_FILE).exists()
+
+
+def test_embedded_mode_generates_a_private_secret_once(tmp_path: Path) -> None:
+    first = load_secret(Settings(data_dir=tmp_path))
+    path = tmp_path / SECRET_FILE
+    assert len(first) >= 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_secret(Settings(data_dir=tmp_path)) == first
+
+
+def test_runtime_refuses_server_mode_without_secret(tmp_path: Path, postgres_url: str) -> None:
+    from aegis.services.runtime import Runtime
+
+    rt = Runtime(Settings(data_dir=tmp_path, database_url=postgres_url))
+
+    async def start() -> None:
+        await rt.start()
+
+    with pytest.raises(InsecureConfiguration):
+        asyncio.run(start())
+
+
+# --- Redis (server mode) ----------------------------------------------------------------------
+async def test_redis_denylist_and_throttle(app_db: AsyncEngine, redis_url: str) -> None:
+    deny = RedisDenylist(redis_url)
+    throttle = LoginThrottle(2, 300, redis_url)
+    acc = make(app_db, denylist=deny, throttle=throttle)
+    try:
+        await acc.signup("r@example.com", "redis", PW)
+        pair = await acc.login("r@example.com", PW, "10.1.1.1")
+        _, claims = await acc.authenticate(pair.access_token)
+        await acc.logout(claims)
+        # another process (another client) sees the revocation
+        other = RedisDenylist(redis_url)
+        assert await other.is_revoked(claims.jti)
+        ttl = await other.redis.ttl(RedisDenylist.PREFIX + claims.jti)
+        assert 0 < ttl <= 900
+        await other.close()
+        for _ in range(2):
+            with pytest.raises(Unauthorized):
+                await acc.login("r@example.com", "Wrong123!x", "10.1.1.2")
+        second = LoginThrottle(2, 300, redis_url)  # shared between API processes
+        try:
+            with pytest.raises(LoginThrottled) as exc:
+                await second.check("r@example.com", "10.9.9.9")
+        finally:
+            await second.close()
+        assert 1 <= int(exc.value.headers["Retry-After"]) <= 300
+    finally:
+        await throttle.storage.reset()
+        await acc.close()
