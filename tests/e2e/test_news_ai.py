@@ -25,6 +25,7 @@ def test_stock_studies_and_news_and_analysis_tabs(server: Server, page: Page) ->
     page.uncheck("[data-testid=study-macd]")
     page.wait_for_selector("[data-testid=stock-chart][data-studies='4']")
     page.check("[data-testid=study-macd]")
+    page.click("[data-testid=tab-news]")
     news = page.locator("[data-testid=news-list] li")
     news.first.wait_for()
     assert news.count() >= 5
