@@ -47,7 +47,7 @@ def test_quant_components_follow_their_stated_scales() -> None:
     )
     mom = 10_000 * 1.001**199 * 1.01 / (10_000 * 1.001**79 * 1.01) - 1
     assert by["momentum"].value == pytest.approx(mom)
-    assert by["news"].value == pytest.approx((2 - 1) / 3)
+    assert by["news"].value == pytest.approx((2 - 1) / (3 + quant.TONE_PRIOR))
     # the score is the weighted mean of the components present
     want = sum(c.score * quant.WEIGHTS[c.name] for c in r.components) / sum(quant.WEIGHTS.values())
     assert r.score == round(want)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aegis.research.analysis.inputs import Financials, Headline, Prices, Valuation
 
 MODEL = "aegis-quant-1"
+TONE_PRIOR = 4.0
 POSITIVE = (
     "상승", "급등", "강세", "호실적", "최대", "신고가", "상향", "성장", "수주", "흑자", "개선",
     "호조", "돌파", "반등", "회복", "승인", "계약", "최고", "순매수", "어닝서프라이즈", "수혜",
@@ -139,12 +140,13 @@ def news_component(headlines: list[Headline]) -> Component | None:
     if len(headlines) < 3:
         return None
     pos, neg = tone(headlines)
-    t = (pos - neg) / (pos + neg) if pos + neg else 0.0
+    # shrunk toward neutral: three cheerful headlines are not a verdict
+    t = (pos - neg) / (pos + neg + TONE_PRIOR)
     days = sorted(h.day for h in headlines)
     return Component(
         "news", scale(t, -1.0, 1.0), t,
         f"{days[0]}~{days[-1]} 헤드라인 {len(headlines)}건 중 긍정 표현 {pos}건, 부정 표현 {neg}건 "
-        f"(톤 {t:+.2f}; −1→0점, +1→100점)",
+        f"(톤 (긍정−부정)/(긍정+부정+{TONE_PRIOR:g}) = {t:+.2f}; −1→0점, +1→100점)",
     )  # fmt: skip
 
 
