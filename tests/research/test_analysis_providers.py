@@ -4,21 +4,12 @@ failure an LLMError without the key in it."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
 
 from aegis.research.analysis.providers import Gemini, LLMError, OpenAICompatible, Provider
 from tests.fakes.llm import GEMINI_KEY, OPENAI_KEY, FakeLLM
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    f = FakeLLM()
-    await f.start()
-    yield f
-    await f.stop()
 
 
 def openai(

@@ -4,7 +4,6 @@ failures fall back to the quant analyst and say so (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -110,14 +109,6 @@ class Clock:
 
 SAMSUNG = Subject("company", "005930", "삼성전자", 7)
 T0 = 1_796_083_200.0  # 2026-12-01 09:00 KST
-
-
-@pytest.fixture
-async def llm() -> AsyncIterator[FakeLLM]:
-    f = FakeLLM()
-    await f.start()
-    yield f
-    await f.stop()
 
 
 async def test_quant_default_names_itself_and_is_cached_per_day(app_db: AsyncEngine) -> None:

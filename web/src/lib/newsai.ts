@@ -1,6 +1,6 @@
 // News, keyword and AI-outlook API calls plus the pure helpers their panels use.
 
-import { ApiError } from "./api";
+import { getEnvelope, type Envelope } from "./api";
 
 export interface NewsCompany {
   companyId: number | null;
@@ -70,47 +70,27 @@ export interface Analysis {
   disclaimer: string;
 }
 
-interface Envelope<T> {
-  data: T;
-  meta?: Record<string, unknown>;
-}
-
-async function getRaw<T>(path: string, params: Record<string, string | number | undefined>, signal?: AbortSignal): Promise<Envelope<T>> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
-  let res: Response;
-  try {
-    res = await fetch(qs.size ? `${path}?${qs}` : path, { signal, headers: { Accept: "application/json" } });
-  } catch (e) {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
-  }
-  const body = (await res.json().catch(() => null)) as (Envelope<T> & { code?: string; message?: string }) | null;
-  if (!res.ok || !body) throw new ApiError(res.status, body?.code ?? "HTTP_ERROR", body?.message ?? `HTTP ${res.status}`);
-  return body;
-}
-
 function toPage(env: Envelope<NewsItem[]>): NewsPage {
   const meta = (env.meta ?? {}) as { hasMore?: boolean; feeds?: FeedState };
   return { items: env.data, hasMore: Boolean(meta.hasMore), feeds: meta.feeds ?? { live: false, lastSuccessAt: null, naverConfigured: false, message: "" } };
 }
 
 export async function getCompanyNews(companyId: number, offset = 0, signal?: AbortSignal): Promise<NewsPage> {
-  return toPage(await getRaw<NewsItem[]>(`/api/v1/companies/${companyId}/news`, { limit: 20, offset }, signal));
+  return toPage(await getEnvelope<NewsItem[]>(`/api/v1/companies/${companyId}/news`, { limit: 20, offset }, signal));
 }
 
 export async function searchNews(q: string, from?: string, to?: string, offset = 0, signal?: AbortSignal): Promise<NewsPage> {
-  return toPage(await getRaw<NewsItem[]>("/api/v1/news", { q, from, to, limit: 30, offset }, signal));
+  return toPage(await getEnvelope<NewsItem[]>("/api/v1/news", { q, from, to, limit: 30, offset }, signal));
 }
 
 export async function getKeywords(window: string, limit = 50, signal?: AbortSignal): Promise<KeywordResult> {
-  const env = await getRaw<Keyword[]>("/api/v1/news/keywords", { window, limit }, signal);
+  const env = await getEnvelope<Keyword[]>("/api/v1/news/keywords", { window, limit }, signal);
   const m = (env.meta ?? {}) as { from: string; to: string; headlines: number; feeds: FeedState };
   return { keywords: env.data, from: m.from, to: m.to, headlines: m.headlines, feeds: m.feeds };
 }
 
 export async function getCompanyAnalysis(companyId: number, signal?: AbortSignal): Promise<Analysis> {
-  return (await getRaw<Analysis>(`/api/v1/companies/${companyId}/analysis`, {}, signal)).data;
+  return (await getEnvelope<Analysis>(`/api/v1/companies/${companyId}/analysis`, {}, signal)).data;
 }
 
 /** Where the shown headlines come from, in one Korean sentence (no feed → says so and how to fix). */

@@ -81,6 +81,7 @@ class NewsService:
         self._seed_lock = asyncio.Lock()
         self._seeded = False
         self._collect_lock = asyncio.Lock()
+        self._naver_checked: tuple[float, bool] = (-1e9, False)
 
     # --- archive -----------------------------------------------------------------------------
     async def ensure_seeded(self) -> None:
@@ -165,9 +166,19 @@ class NewsService:
         return FeedSummary(
             live=bool(live_times),
             last_success_at=last or None,
-            naver_configured=self.config.naver_keys() is not None,
+            naver_configured=self._naver_configured(),
             feeds=feeds,
         )
+
+    def _naver_configured(self) -> bool:
+        """Whether Naver keys exist; the credential store is read at most once a minute
+        (every news response reports it)."""
+        at, known = self._naver_checked
+        now = time.monotonic()
+        if now - at > 60:
+            known = self.config.naver_keys() is not None
+            self._naver_checked = (now, known)
+        return known
 
     async def for_symbols(
         self, symbols: Sequence[str], limit: int, offset: int = 0
