@@ -143,9 +143,15 @@ class NewsService:
         await self.store.record_feed("naver", "naver", self.config.naver_url, count=total)
         return total
 
-    async def run(self, first_delay: float = 30.0) -> None:
-        """Collect every ``poll_seconds`` until cancelled."""
-        await asyncio.sleep(first_delay)
+    async def run(self, seed_after: float = 10.0, first_poll: float = 30.0) -> None:
+        """Seed the archive soon after start (so the first news page does not wait for it;
+        seeding takes seconds), then collect every ``poll_seconds`` until cancelled."""
+        await asyncio.sleep(seed_after)
+        try:
+            await self.ensure_seeded()
+        except Exception:
+            log.exception("news archive seeding failed")
+        await asyncio.sleep(max(0.0, first_poll - seed_after))
         while True:
             try:
                 await self.collect_once()
