@@ -148,7 +148,8 @@ export interface paths {
         };
         /**
          * Get Valuation
-         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW); start/end are KST dates.
+         * @description Daily PER, PBR, dividend yield (%) and market cap (KRW): the newest ``limit`` trading
+         *     days (260 ≈ one year) within start/end (KST dates).
          */
         get: operations["getCompanyValuation"];
         put?: never;
@@ -271,6 +272,316 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/comparisons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Comparisons */
+        get: operations["listComparisons"];
+        put?: never;
+        /** Create Comparison */
+        post: operations["createComparison"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comparisons/{comparison_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Comparison */
+        get: operations["getComparison"];
+        put?: never;
+        post?: never;
+        /** Delete Comparison */
+        delete: operations["deleteComparison"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/signup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Signup */
+        post: operations["signup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Login */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refresh */
+        post: operations["refreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logout */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Me */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        /** Delete Me */
+        delete: operations["deleteMe"];
+        options?: never;
+        head?: never;
+        /** Update Me */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/api/v1/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change Password */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Company Indicators */
+        get: operations["getCompanyIndicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Company News */
+        get: operations["getCompanyNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Industry News */
+        get: operations["getIndustryNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search News */
+        get: operations["searchNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news/keywords": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** News Keywords */
+        get: operations["getNewsKeywords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** News Feeds */
+        get: operations["getNewsFeeds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Company Analysis */
+        get: operations["getCompanyAnalysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Industry Analysis */
+        get: operations["getIndustryAnalysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analysis/picks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Picks */
+        get: operations["getAnalysisPicks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analysis/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reports */
+        get: operations["getAnalysisReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -326,6 +637,83 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Analysis
+         * @example {
+         *       "day": "2026-12-02",
+         *       "growthScore": 64,
+         *       "model": "aegis-quant-1",
+         *       "outlook": "긍정",
+         *       "provider": "quant",
+         *       "rationale": "삼성전자의 성장 점수는 64점으로 전망은 '긍정'입니다. …",
+         *       "subject": {
+         *         "code": "005930",
+         *         "companyId": 1,
+         *         "name": "삼성전자",
+         *         "type": "company"
+         *       }
+         *     }
+         */
+        Analysis: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Day */
+            day: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "quant" | "openai" | "gemini";
+            /** Model */
+            model: string;
+            /** Growthscore */
+            growthScore: number;
+            /**
+             * Outlook
+             * @enum {string}
+             */
+            outlook: "긍정" | "중립" | "부정";
+            /** Rationale */
+            rationale: string;
+            /** Components */
+            components: components["schemas"]["AnalysisComponent"][];
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Quant */
+            quant: {
+                [key: string]: unknown;
+            };
+            fallback: components["schemas"]["Fallback"] | null;
+            /** Generatedat */
+            generatedAt: string;
+            /** Cached */
+            cached: boolean;
+            /** Disclaimer */
+            disclaimer: string;
+            /** Members */
+            members?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** AnalysisComponent */
+        AnalysisComponent: {
+            /** Name */
+            name: string;
+            /** Label */
+            label: string;
+            /** Score */
+            score: number;
+            /** Weight */
+            weight: number;
+            /** Value */
+            value: number;
+            /** Detail */
+            detail: string;
+        };
         /** CandleEnvelope */
         CandleEnvelope: {
             /**
@@ -441,6 +829,100 @@ export interface components {
              */
             kind: "stock" | "index" | "crypto";
         };
+        /** ComparisonCompany */
+        ComparisonCompany: {
+            /** Companyid */
+            companyId: number;
+            /** Companyname */
+            companyName: string;
+            /** Symbol */
+            symbol: string;
+        };
+        /**
+         * ComparisonCreate
+         * @example {
+         *       "companies": [
+         *         1,
+         *         2
+         *       ],
+         *       "name": "반도체 기업 비교"
+         *     }
+         */
+        ComparisonCreate: {
+            /** Name */
+            name: string;
+            /** Companies */
+            companies: number[];
+            /**
+             * Period
+             * @description 1M, 3M, 6M, 1Y or 3Y
+             * @default 1Y
+             */
+            period: string;
+        };
+        /** ComparisonDetail */
+        ComparisonDetail: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+            /** Performance */
+            performance: components["schemas"]["PerformanceLine"][];
+            /** Table */
+            table: components["schemas"]["ComparisonRow"][];
+        };
+        /** ComparisonRow */
+        ComparisonRow: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Name */
+            name: string;
+            price: components["schemas"]["Metric"];
+            marketCap: components["schemas"]["Metric"];
+            per: components["schemas"]["Metric"];
+            pbr: components["schemas"]["Metric"];
+            revenueGrowth: components["schemas"]["Metric"];
+            operatingMargin: components["schemas"]["Metric"];
+            high52W: components["schemas"]["Metric"];
+            low52W: components["schemas"]["Metric"];
+        };
+        /** ComparisonSummary */
+        ComparisonSummary: {
+            /** Comparisonid */
+            comparisonId: number;
+            /** Name */
+            name: string;
+            /** Period */
+            period: string;
+            /** Companies */
+            companies: components["schemas"]["ComparisonCompany"][];
+            /** Createdat */
+            createdAt: string;
+        };
+        /** Done */
+        Done: {
+            /** Done */
+            done: boolean;
+        };
+        /** Envelope[Analysis] */
+        Envelope_Analysis_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Analysis"];
+        };
         /** Envelope[CompanyProfile] */
         Envelope_CompanyProfile_: {
             /**
@@ -451,6 +933,39 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["CompanyProfile"];
+        };
+        /** Envelope[ComparisonDetail] */
+        Envelope_ComparisonDetail_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonDetail"];
+        };
+        /** Envelope[ComparisonSummary] */
+        Envelope_ComparisonSummary_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["ComparisonSummary"];
+        };
+        /** Envelope[Done] */
+        Envelope_Done_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Done"];
         };
         /** Envelope[Financials] */
         Envelope_Financials_: {
@@ -485,6 +1000,29 @@ export interface components {
             message: string;
             data: components["schemas"]["IndustryOut"];
         };
+        /** Envelope[NoneType] */
+        Envelope_NoneType_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: null;
+        };
+        /** Envelope[Picks] */
+        Envelope_Picks_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Picks"];
+        };
         /** Envelope[Reports] */
         Envelope_Reports_: {
             /**
@@ -496,6 +1034,17 @@ export interface components {
             message: string;
             data: components["schemas"]["Reports"];
         };
+        /** Envelope[SignupOut] */
+        Envelope_SignupOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["SignupOut"];
+        };
         /** Envelope[SystemStatus] */
         Envelope_SystemStatus_: {
             /**
@@ -506,6 +1055,28 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["SystemStatus"];
+        };
+        /** Envelope[TokenOut] */
+        Envelope_TokenOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["TokenOut"];
+        };
+        /** Envelope[UserOut] */
+        Envelope_UserOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["UserOut"];
         };
         /** Envelope[Valuation] */
         Envelope_Valuation_: {
@@ -529,6 +1100,30 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["CompanySummary"][];
+        };
+        /** Envelope[list[ComparisonSummary]] */
+        Envelope_list_ComparisonSummary__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["ComparisonSummary"][];
+        };
+        /** Envelope[list[FeedOut]] */
+        Envelope_list_FeedOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["FeedOut"][];
         };
         /** Envelope[list[IndustryOut]] */
         Envelope_list_IndustryOut__: {
@@ -566,6 +1161,18 @@ export interface components {
             /** Data */
             data: components["schemas"]["RankedCompany"][];
         };
+        /** Envelope[list[Report]] */
+        Envelope_list_Report__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["aegis__api__routes__analysis__Report"][];
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Status */
@@ -578,6 +1185,45 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** Fallback */
+        Fallback: {
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Reason */
+            reason: string;
+        };
+        /** FeedOut */
+        FeedOut: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Url */
+            url: string | null;
+            /** Lastattemptat */
+            lastAttemptAt: string | null;
+            /** Lastsuccessat */
+            lastSuccessAt: string | null;
+            /** Lasterror */
+            lastError: string | null;
+            /** Lastcount */
+            lastCount: number;
+            /** Totalcount */
+            totalCount: number;
+        };
+        /** FeedState */
+        FeedState: {
+            /** Live */
+            live: boolean;
+            /** Lastsuccessat */
+            lastSuccessAt: string | null;
+            /** Naverconfigured */
+            naverConfigured: boolean;
+            /** Message */
+            message: string;
         };
         /** FinancialRow */
         FinancialRow: {
@@ -713,6 +1359,48 @@ export interface components {
             /** Candles */
             candles: components["schemas"]["IndexCandle"][];
         };
+        /** IndicatorEnvelope */
+        IndicatorEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["IndicatorRow"][];
+            meta: components["schemas"]["IndicatorMeta"];
+        };
+        /** IndicatorMeta */
+        IndicatorMeta: {
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+            /** Columns */
+            columns: string[];
+            /** Candles */
+            candles: number;
+        };
+        /**
+         * IndicatorRow
+         * @description ``time`` plus one key per requested column; ``null`` during TA-Lib's warm-up.
+         * @example {
+         *       "macd_12_26_9.hist": 309.5,
+         *       "macd_12_26_9.macd": 1520.4,
+         *       "macd_12_26_9.signal": 1210.9,
+         *       "rsi_14": 55.3,
+         *       "sma_20": 201450,
+         *       "time": 1774483200
+         *     }
+         */
+        IndicatorRow: {
+            /** Time */
+            time: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** IndustryOut */
         IndustryOut: {
             /** Industryid */
@@ -737,6 +1425,192 @@ export interface components {
             asOf: string | null;
             /** Classification */
             classification: string;
+        };
+        /** KeywordEnvelope */
+        KeywordEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["KeywordOut"][];
+            meta: components["schemas"]["KeywordMeta"];
+        };
+        /** KeywordMeta */
+        KeywordMeta: {
+            /** Window */
+            window: string;
+            /** From */
+            from_: string;
+            /** To */
+            to: string;
+            /** Headlines */
+            headlines: number;
+            feeds: components["schemas"]["FeedState"];
+        };
+        /** KeywordOut */
+        KeywordOut: {
+            /** Word */
+            word: string;
+            /** Count */
+            count: number;
+        };
+        /** LoginIn */
+        LoginIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** Metric */
+        Metric: {
+            /** Value */
+            value: number | null;
+            /** Reason */
+            reason?: string | null;
+            /** Asof */
+            asOf?: string | null;
+            /** Source */
+            source?: string | null;
+        };
+        /** NewsCompany */
+        NewsCompany: {
+            /** Companyid */
+            companyId: number | null;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+        };
+        /** NewsEnvelope */
+        NewsEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["NewsItem"][];
+            meta: components["schemas"]["NewsMeta"];
+        };
+        /** NewsItem */
+        NewsItem: {
+            /** Newsid */
+            newsId: number;
+            /** Title */
+            title: string;
+            /** Press */
+            press: string | null;
+            /** Url */
+            url: string;
+            /** Publishedat */
+            publishedAt: string;
+            /**
+             * Origin
+             * @enum {string}
+             */
+            origin: "archive" | "rss" | "naver";
+            /** Feed */
+            feed: string;
+            /** Companies */
+            companies: components["schemas"]["NewsCompany"][];
+        };
+        /** NewsMeta */
+        NewsMeta: {
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Hasmore */
+            hasMore: boolean;
+            feeds: components["schemas"]["FeedState"];
+        };
+        /** PasswordChangeIn */
+        PasswordChangeIn: {
+            /** Currentpassword */
+            currentPassword: string;
+            /**
+             * Newpassword
+             * @example NewSecure456#
+             */
+            newPassword: string;
+        };
+        /** PasswordIn */
+        PasswordIn: {
+            /** Password */
+            password: string;
+        };
+        /** PerformanceLine */
+        PerformanceLine: {
+            /** Companyid */
+            companyId: number;
+            /** Symbol */
+            symbol: string;
+            /** Startdate */
+            startDate: string | null;
+            /** Points */
+            points: components["schemas"]["PerformancePoint"][];
+            /** Reason */
+            reason: string | null;
+        };
+        /** PerformancePoint */
+        PerformancePoint: {
+            /** Time */
+            time: number;
+            /** Value */
+            value: number;
+        };
+        /** Pick */
+        Pick: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Growthscore */
+            growthScore: number;
+            /** Outlook */
+            outlook: string;
+            /** Reasons */
+            reasons: string[];
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+        };
+        /** Picks */
+        Picks: {
+            /** Day */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Universe */
+            universe: number;
+            /** Picks */
+            picks: components["schemas"]["Pick"][];
+            /** Method */
+            method: string;
+            /** Disclaimer */
+            disclaimer: string;
+        };
+        /** ProfilePatch */
+        ProfilePatch: {
+            /** Email */
+            email?: string | null;
+            /** Username */
+            username?: string | null;
         };
         /** QuoteOut */
         QuoteOut: {
@@ -804,25 +1678,10 @@ export interface components {
             /** Asof */
             asOf: string;
         };
-        /** Report */
-        Report: {
-            /** Rceptno */
-            rceptNo: string;
-            /** Title */
-            title: string;
-            /** Filedat */
-            filedAt: string;
-            /** Category */
-            category: string | null;
-            /** Filer */
-            filer: string | null;
-            /**
-             * Url
-             * @description DART viewer link
-             */
-            url: string;
-            /** Source */
-            source: string;
+        /** RefreshIn */
+        RefreshIn: {
+            /** Refreshtoken */
+            refreshToken: string;
         };
         /** Reports */
         Reports: {
@@ -833,11 +1692,34 @@ export interface components {
             /** Total */
             total: number;
             /** Reports */
-            reports: components["schemas"]["Report"][];
+            reports: components["schemas"]["aegis__api__schemas_research__Report"][];
             /** Dart */
             dart: {
                 [key: string]: unknown;
             };
+        };
+        /** SignupIn */
+        SignupIn: {
+            /**
+             * Email
+             * @example user@example.com
+             */
+            email: string;
+            /**
+             * Username
+             * @example 주식왕
+             */
+            username: string;
+            /**
+             * Password
+             * @example SecurePass123!
+             */
+            password: string;
+        };
+        /** SignupOut */
+        SignupOut: {
+            /** Userid */
+            userId: number;
         };
         /** SourceNote */
         SourceNote: {
@@ -907,6 +1789,43 @@ export interface components {
              */
             riseColor: "red" | "green";
         };
+        /** TokenOut */
+        TokenOut: {
+            /**
+             * Accesstoken
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9...
+             */
+            accessToken: string;
+            /**
+             * Refreshtoken
+             * @example tW1Vn1b5t2kq3Zr7....
+             */
+            refreshToken: string;
+            /**
+             * Tokentype
+             * @example Bearer
+             */
+            tokenType: string;
+            /**
+             * Expiresin
+             * @description seconds until the access token expires
+             * @example 900
+             */
+            expiresIn: number;
+        };
+        /** UserOut */
+        UserOut: {
+            /** Userid */
+            userId: number;
+            /** Email */
+            email: string;
+            /** Username */
+            username: string;
+            /** Isadmin */
+            isAdmin: boolean;
+            /** Createdat */
+            createdAt: string;
+        };
         /** ValidationError */
         ValidationError: {
             /** Location */
@@ -955,6 +1874,48 @@ export interface components {
              * @description KRW
              */
             marketCap: number | null;
+        };
+        /** Report */
+        aegis__api__routes__analysis__Report: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Day */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Growthscore */
+            growthScore: number;
+            /** Outlook */
+            outlook: string;
+            /** Rationale */
+            rationale: string;
+            fallback: components["schemas"]["Fallback"] | null;
+            /** Generatedat */
+            generatedAt: string;
+        };
+        /** Report */
+        aegis__api__schemas_research__Report: {
+            /** Rceptno */
+            rceptNo: string;
+            /** Title */
+            title: string;
+            /** Filedat */
+            filedAt: string;
+            /** Category */
+            category: string | null;
+            /** Filer */
+            filer: string | null;
+            /**
+             * Url
+             * @description DART viewer link
+             */
+            url: string;
+            /** Source */
+            source: string;
         };
     };
     responses: never;
@@ -1352,6 +2313,7 @@ export interface operations {
             query?: {
                 start?: string | null;
                 end?: string | null;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -1661,6 +2623,1117 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Envelope_list_RankedCompany__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    listComparisons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_ComparisonSummary__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComparisonCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonSummary_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getComparison: {
+        parameters: {
+            query?: {
+                /** @description 1M, 3M, 6M, 1Y or 3Y (default: the saved one) */
+                period?: string | null;
+            };
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_ComparisonDetail_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    deleteComparison: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comparison_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_NoneType_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    signup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignupIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_SignupOut_"];
+                };
+            };
+            /** @description MISSING_FIELD, INVALID_PASSWORD or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ALREADY_EXISTS: email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Wrong email or password */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many failed logins (Retry-After header) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Invalid, spent or expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfilePatch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_UserOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description email or username taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TokenOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too many wrong passwords */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getCompanyIndicators: {
+        parameters: {
+            query?: {
+                /** @description comma-separated: sma_20 (단순이동평균 (TA-Lib SMA)), ema_20 (지수이동평균 (TA-Lib EMA)), wma_20 (가중이동평균 (TA-Lib WMA)), rsi_14 (상대강도지수 (TA-Lib RSI)), macd_12_26_9 (MACD (TA-Lib MACD): fast, slow, signal), bbands_20_2 (볼린저 밴드 (TA-Lib BBANDS, SMA, 위·아래 같은 표준편차 배수)), stoch_14_3_3 (스토캐스틱 (TA-Lib STOCH: fastk, slowk, slowd, SMA)), atr_14 (평균진폭 (TA-Lib ATR)), obv (거래량균형 (TA-Lib OBV)), mfi_14 (자금흐름지수 (TA-Lib MFI)), adx_14 (평균방향지수 (TA-Lib ADX)), cci_20 (상품채널지수 (TA-Lib CCI)), willr_14 (윌리엄스 %R (TA-Lib WILLR)), vwap (거래량가중평균가: 분·시간봉은 KST 거래일마다, 일봉 이상은 조회 구간 첫 봉부터 누적); multi-output columns are <name>.<part> */
+                names?: string | null;
+                interval?: string;
+                start?: string | null;
+                end?: string | null;
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorEnvelope"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getCompanyNews: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getIndustryNews: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    searchNews: {
+        parameters: {
+            query?: {
+                /** @description 검색어 (한국어 부분 일치) */
+                q?: string | null;
+                /** @description 2026-02-01 (KST) or ISO */
+                from?: string | null;
+                /** @description inclusive day or ISO instant */
+                to?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getNewsKeywords: {
+        parameters: {
+            query?: {
+                /** @description 24h, 7d, 30d, 4w … (at most 366 days) */
+                window?: string;
+                limit?: number;
+                /** @description window end; default now or the newest headline */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeywordEnvelope"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getNewsFeeds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_FeedOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getCompanyAnalysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Analysis_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getIndustryAnalysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Analysis_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getAnalysisPicks: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Picks_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getAnalysisReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_Report__"];
                 };
             };
             /** @description Invalid request */
