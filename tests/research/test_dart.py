@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -22,6 +26,7 @@ from aegis.research.seed import seed_research
 from aegis.research.tables import dart_corps, disclosures, financials
 from tests.fakes.dart import KEY, FakeDart
 from tests.fakes.http import HttpServer
+from tests.support.app import running_app
 
 T = 10**12  # 1 조
 
@@ -195,3 +200,41 @@ async def test_refresh_timeout_keeps_stale_data_and_records_the_error(
     assert status.last_error is not None and status.last_error["code"] == "UPSTREAM_TIMEOUT"
     assert status.last_ok is None
     assert await count() == before
+
+
+def test_running_app_keeps_stale_data_and_reports_a_dart_timeout(tmp_path: Path) -> None:
+    """End to end: with a key set, the server's refresh times out against the fake; the
+    company's statements are still served and the response says why they may be stale."""
+    dart = FakeDart()
+    dart.mode = "slow"
+    loop = asyncio.new_event_loop()
+    server = HttpServer(dart.app)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
+    try:
+        with running_app(
+            tmp_path,
+            dart_api_key=KEY,
+            dart_base_url=f"{server.url}/api",
+            dart_timeout_seconds=0.3,
+            dart_symbols="005930",
+        ) as (client, rt, _):
+            deadline = time.monotonic() + 60
+            while rt.research is not None and rt.research.dart.last_error is None:
+                assert time.monotonic() < deadline, "the refresh never finished"
+                time.sleep(0.05)
+            cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
+                "companyId"
+            ]
+            body = client.get(f"/api/v1/companies/{cid}/financials").json()["data"]
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert body["rows"], "stored statements must still be served"
+    assert body["dart"]["configured"] is True
+    assert body["dart"]["lastError"]["code"] == "UPSTREAM_TIMEOUT"
+    assert KEY not in str(body)
+    assert any(path.endswith("fnlttSinglAcnt.json") for path, _ in dart.calls)

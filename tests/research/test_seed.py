@@ -33,3 +33,18 @@ async def test_seeding_twice_writes_nothing_the_second_time(app_db: AsyncEngine)
     assert sorted(marks) == ["disclosures@1", "financials@1"]
     assert samsung == 258_935_494_000_000
     assert reports and reports > 0
+
+
+async def test_a_dataset_being_seeded_elsewhere_is_skipped_without_waiting(
+    app_db: AsyncEngine,
+) -> None:
+    if app_db.dialect.name != "postgresql":
+        return  # the advisory lock is PostgreSQL's; embedded SQLite has one process
+    import zlib
+
+    key = zlib.crc32(b"aegis.research.seed:disclosures@1")
+    async with app_db.begin() as other:  # another process, mid-seed
+        await other.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        assert await seed_research(app_db, only=["disclosures@1"]) == {}
+    # once it is gone (it failed without writing its marker), the next start seeds it
+    assert (await seed_research(app_db, only=["disclosures@1"]))["disclosures@1"] > 1_000

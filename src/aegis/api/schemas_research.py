@@ -31,6 +31,19 @@ class FinancialRow(Wire):
     status: str | None = Field(description="provisional/final where the source says so")
 
 
+class DartError(Wire):
+    code: str
+    message: str
+    at: str | None
+
+
+class DartStatus(Wire):
+    configured: bool = Field(description="AEGIS_DART_API_KEY is set")
+    last_run: str | None
+    last_success: str | None
+    last_error: DartError | None = Field(description="why the last refresh failed; data stale")
+
+
 class SourceNote(Wire):
     id: str
     description: str
@@ -75,7 +88,7 @@ class Financials(Wire):
     rows: list[FinancialRow]
     sources: list[SourceNote]
     reason: str | None = Field(description="why rows is empty, in Korean")
-    dart: dict[str, object] = Field(description="DART refresh state: configured, last error")
+    dart: DartStatus
 
 
 class Report(Wire):
@@ -93,7 +106,7 @@ class Reports(Wire):
     code: str
     total: int
     reports: list[Report]
-    dart: dict[str, object]
+    dart: DartStatus
 
 
 class ValuationDay(Wire):
@@ -217,10 +230,11 @@ class ComparisonRow(Wire):
     pbr: Metric
     revenue_growth: Metric
     operating_margin: Metric
-    high52w: Metric
-    low52w: Metric
+    high52w: Metric = Field(alias="high52w")
+    low52w: Metric = Field(alias="low52w")
 
 
 class ComparisonDetail(ComparisonSummary):
+    as_of: str | None = Field(description="the newest stored day: the period ends there")
     performance: list[PerformanceLine]
     table: list[ComparisonRow]

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -14,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from aegis.bench.server import serving
 from aegis.domain.candles import Candle
 from aegis.store.migrate import upgrade
 from aegis.store.sqlite import SQLiteStore
@@ -67,53 +64,30 @@ async def _seed(db: Path, n: int) -> None:
 
 def run(n: int, requests: int) -> ApiResult:
     with tempfile.TemporaryDirectory() as d:
-        asyncio.run(_seed(Path(d) / "aegis.db", n))
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {
-            **os.environ,
-            "AEGIS_DATA_DIR": d,
-            "AEGIS_SOURCE": "sim",
-            "AEGIS_SIM_SYMBOLS": "000660",
-            "AEGIS_LOG_LEVEL": "WARNING",
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aegis", "serve", "--port", str(port)], env=env
+        # the simulator keeps its data in its own file (Settings.sqlite_path)
+        asyncio.run(_seed(Path(d) / "aegis-sim.db", n))
+        env = {"AEGIS_SOURCE": "sim", "AEGIS_SIM_SYMBOLS": "000660"}
+        with serving(d, env, startup_timeout=120) as base, httpx.Client(base_url=base) as c:
+            cid = c.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
+                "companyId"
+            ]
+            url = f"/api/v1/companies/{cid}/ohlcv"
+            params: dict[str, str | int] = {"interval": "1m", "limit": n}
+            times = []
+            size = 0
+            for i in range(requests + 5):
+                t0 = time.perf_counter()
+                r = c.get(url, params=params)
+                dt = (time.perf_counter() - t0) * 1000
+                assert r.status_code == 200 and len(r.json()["data"]) == n
+                size = len(r.content)
+                if i >= 5:  # warm-up
+                    times.append(dt)
+        times.sort()
+        return ApiResult(
+            n,
+            requests,
+            times[len(times) // 2],
+            times[min(len(times) - 1, int(0.99 * len(times)))],
+            size,
         )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
-            with httpx.Client(base_url=base) as c:
-                cid = c.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
-                    "companyId"
-                ]
-                url = f"/api/v1/companies/{cid}/ohlcv"
-                params: dict[str, str | int] = {"interval": "1m", "limit": n}
-                times = []
-                size = 0
-                for i in range(requests + 5):
-                    t0 = time.perf_counter()
-                    r = c.get(url, params=params)
-                    dt = (time.perf_counter() - t0) * 1000
-                    assert r.status_code == 200 and len(r.json()["data"]) == n
-                    size = len(r.content)
-                    if i >= 5:  # warm-up
-                        times.append(dt)
-            times.sort()
-            return ApiResult(
-                n,
-                requests,
-                times[len(times) // 2],
-                times[min(len(times) - 1, int(0.99 * len(times)))],
-                size,
-            )
-        finally:
-            proc.terminate()
-            proc.wait(20)

@@ -68,9 +68,19 @@ def measure(c: httpx.Client, rounds: int, companies: int) -> NewsAiResult:
 
 
 def run(rounds: int, companies: int) -> NewsAiResult:
-    from aegis.bench.server import serve
+    import tempfile
+
+    from aegis.bench.server import serving
 
     # no feed polling during the run: it would compete with the measured requests
-    env = {"AEGIS_SIM_SYMBOLS": "005930,000660", "AEGIS_NEWS_POLL_SECONDS": "0"}
-    with serve(env) as base, httpx.Client(base_url=base, timeout=60) as c:
+    env = {
+        "AEGIS_SOURCE": "sim",
+        "AEGIS_SIM_SYMBOLS": "005930,000660",
+        "AEGIS_NEWS_POLL_SECONDS": "0",
+    }
+    with (
+        tempfile.TemporaryDirectory() as d,
+        serving(d, env) as base,
+        httpx.Client(base_url=base, timeout=60) as c,
+    ):
         return measure(c, rounds, companies)

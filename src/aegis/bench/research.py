@@ -4,15 +4,13 @@ baseline in the same run is ``/healthz``, the HTTP round trip with no work behin
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 
 import httpx
+
+from aegis.bench.server import serving
 
 KEYWORDS = [
     "삼성",
@@ -100,30 +98,6 @@ def measure(c: httpx.Client, rounds: int, companies: int) -> ResearchResult:
 
 def run(rounds: int, companies: int) -> ResearchResult:
     with tempfile.TemporaryDirectory() as d:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {
-            **os.environ,
-            "AEGIS_DATA_DIR": d,
-            "AEGIS_SOURCE": "sim",
-            "AEGIS_SIM_SYMBOLS": "005930,000660",
-            "AEGIS_LOG_LEVEL": "WARNING",
-        }
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aegis", "serve", "--port", str(port)], env=env
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 180
-            while time.time() < deadline:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
-            with httpx.Client(base_url=base, timeout=30) as c:
-                return measure(c, rounds, companies)
-        finally:
-            proc.terminate()
-            proc.wait(20)
+        env = {"AEGIS_SOURCE": "sim", "AEGIS_SIM_SYMBOLS": "005930,000660"}
+        with serving(d, env) as base, httpx.Client(base_url=base, timeout=30) as c:
+            return measure(c, rounds, companies)

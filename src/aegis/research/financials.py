@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -55,12 +56,30 @@ class Annual:
 
 async def annual_with_revenue(engine: AsyncEngine, symbol: str) -> tuple[str, list[Annual]]:
     """The default basis and its fiscal years that have a revenue figure, oldest first."""
-    st = await statements(engine, symbol, "annual", None)
-    out = []
-    for r in st["rows"]:  # type: ignore[attr-defined]
-        if r["revenue"]:
-            out.append(Annual(r["year"], r["revenue"], r["operatingProfit"], r["source"]))
-    return str(st["basis"]), out
+    rows = await _load(engine, symbol, "annual")
+    basis = _default_basis({r.basis for r in rows})
+    return basis, [
+        Annual(r.year, r.revenue, r.operating_profit, r.source)
+        for r in rows
+        if r.basis == basis and r.revenue
+    ]
+
+
+async def _load(engine: AsyncEngine, symbol: str, period: Period) -> Sequence[sa.Row[Any]]:
+    t = financials
+    quarter_cond = t.c.quarter == 0 if period == "annual" else t.c.quarter > 0
+    async with engine.connect() as conn:
+        return (
+            await conn.execute(
+                sa.select(t)
+                .where(t.c.symbol == symbol, quarter_cond)
+                .order_by(t.c.year, t.c.quarter)
+            )
+        ).all()
+
+
+def _default_basis(available: set[str]) -> Basis:
+    return "CFS" if "CFS" in available or not available else "OFS"
 
 
 async def statements(
@@ -68,18 +87,9 @@ async def statements(
 ) -> dict[str, object]:
     """Rows oldest first. Without ``basis``: consolidated where the company has consolidated
     rows for that period, else parent-only."""
-    t = financials
-    quarter_cond = t.c.quarter == 0 if period == "annual" else t.c.quarter > 0
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(t)
-                .where(t.c.symbol == symbol, quarter_cond)
-                .order_by(t.c.year, t.c.quarter)
-            )
-        ).all()
+    rows = await _load(engine, symbol, period)
     available = sorted({r.basis for r in rows})
-    chosen: Basis = basis or ("CFS" if "CFS" in available or not available else "OFS")
+    chosen: Basis = basis or _default_basis(set(available))
     picked = [_row(r) for r in rows if r.basis == chosen]
     used = sorted({str(p["source"]) for p in picked})
     return {

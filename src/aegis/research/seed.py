@@ -8,13 +8,14 @@ overwritten by a seed, because a seeded dataset is never seeded again."""
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aegis.research import datasets
 from aegis.research.tables import dart_corps, disclosures, financials, research_seeds, valuations
@@ -111,17 +112,47 @@ async def seed_research(engine: AsyncEngine, only: Sequence[str] | None = None) 
         rows = build()
         try:
             async with engine.begin() as conn:
+                if not await _claim(conn, name):
+                    log.info("research dataset %s is being seeded by another process", name)
+                    continue
                 await conn.execute(
                     research_seeds.insert().values(
                         dataset=name, rows=len(rows), seeded_at=datetime.now(UTC)
                     )
                 )
-                for i in range(0, len(rows), CHUNK):
-                    await conn.execute(table.insert(), rows[i : i + CHUNK])
+                await _insert(conn, table, rows)
         except IntegrityError:
-            # another process seeded it first (or holds the marker): nothing to do
+            # another process seeded it first: nothing to do
             log.info("research dataset %s already seeded", name)
             continue
         written[name] = len(rows)
         log.info("seeded %s: %d rows", name, len(rows))
     return written
+
+
+async def _claim(conn: AsyncConnection, name: str) -> bool:
+    """PostgreSQL: a transaction-scoped advisory lock per dataset, taken without waiting, so a
+    process starting beside a seeding one goes on serving instead of queueing behind it.
+    SQLite (one embedded process) needs none."""
+    if conn.dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(f"aegis.research.seed:{name}".encode())
+    got = await conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(key)))
+    return bool(got.scalar())
+
+
+async def _insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        # COPY: 60,718 valuation rows in well under a second instead of ~10 s of INSERTs
+        cols = list(rows[0])
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.copy_records_to_table(
+            table.name, records=[tuple(r[c] for c in cols) for r in rows], columns=cols
+        )
+        return
+    for i in range(0, len(rows), CHUNK):
+        await conn.execute(table.insert(), rows[i : i + CHUNK])

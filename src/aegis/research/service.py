@@ -36,11 +36,13 @@ class Research:
         self.cache = ResultCache()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    async def start(self, refresh: bool = True) -> None:
+        """``refresh``: run the DART refresh loop here (the ingesting process only, so that
+        several API processes in server mode do not each spend the daily DART quota)."""
         await seed_research(self.engine)
         self.profiles = read_profiles()
         await self._warm_up()
-        if self.settings.dart_api_key is not None:
+        if refresh and self.settings.dart_api_key is not None:
             self._task = asyncio.create_task(self._refresh_loop(), name="dart-refresh")
 
     async def _warm_up(self) -> None:

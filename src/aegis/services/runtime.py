@@ -123,7 +123,7 @@ class Runtime:
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
         self.research = Research(self.settings, self.db, self.market)
-        await self.research.start()
+        await self.research.start(refresh=self.ingesting)
         self.hub = StreamHub(self.bus, self.market)
         await self.hub.start()
         self.watch_reporter = WatchReporter(self.bus, self.hub)

@@ -714,6 +714,28 @@ export interface components {
             /** Detail */
             detail: string;
         };
+        /** AnalysisReport */
+        AnalysisReport: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Day */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Growthscore */
+            growthScore: number;
+            /** Outlook */
+            outlook: string;
+            /** Rationale */
+            rationale: string;
+            fallback: components["schemas"]["Fallback"] | null;
+            /** Generatedat */
+            generatedAt: string;
+        };
         /** CandleEnvelope */
         CandleEnvelope: {
             /**
@@ -872,6 +894,11 @@ export interface components {
             companies: components["schemas"]["ComparisonCompany"][];
             /** Createdat */
             createdAt: string;
+            /**
+             * Asof
+             * @description the newest stored day: the period ends there
+             */
+            asOf: string | null;
             /** Performance */
             performance: components["schemas"]["PerformanceLine"][];
             /** Table */
@@ -891,8 +918,8 @@ export interface components {
             pbr: components["schemas"]["Metric"];
             revenueGrowth: components["schemas"]["Metric"];
             operatingMargin: components["schemas"]["Metric"];
-            high52W: components["schemas"]["Metric"];
-            low52W: components["schemas"]["Metric"];
+            high52w: components["schemas"]["Metric"];
+            low52w: components["schemas"]["Metric"];
         };
         /** ComparisonSummary */
         ComparisonSummary: {
@@ -906,6 +933,29 @@ export interface components {
             companies: components["schemas"]["ComparisonCompany"][];
             /** Createdat */
             createdAt: string;
+        };
+        /** DartError */
+        DartError: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+            /** At */
+            at: string | null;
+        };
+        /** DartStatus */
+        DartStatus: {
+            /**
+             * Configured
+             * @description AEGIS_DART_API_KEY is set
+             */
+            configured: boolean;
+            /** Lastrun */
+            lastRun: string | null;
+            /** Lastsuccess */
+            lastSuccess: string | null;
+            /** @description why the last refresh failed; data stale */
+            lastError: components["schemas"]["DartError"] | null;
         };
         /** Done */
         Done: {
@@ -1089,6 +1139,18 @@ export interface components {
             message: string;
             data: components["schemas"]["Valuation"];
         };
+        /** Envelope[list[AnalysisReport]] */
+        Envelope_list_AnalysisReport__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["AnalysisReport"][];
+        };
         /** Envelope[list[CompanySummary]] */
         Envelope_list_CompanySummary__: {
             /**
@@ -1160,18 +1222,6 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["RankedCompany"][];
-        };
-        /** Envelope[list[Report]] */
-        Envelope_list_Report__: {
-            /**
-             * Status
-             * @default 200
-             */
-            status: number;
-            /** Message */
-            message: string;
-            /** Data */
-            data: components["schemas"]["aegis__api__routes__analysis__Report"][];
         };
         /** ErrorBody */
         ErrorBody: {
@@ -1308,13 +1358,7 @@ export interface components {
              * @description why rows is empty, in Korean
              */
             reason: string | null;
-            /**
-             * Dart
-             * @description DART refresh state: configured, last error
-             */
-            dart: {
-                [key: string]: unknown;
-            };
+            dart: components["schemas"]["DartStatus"];
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -1683,6 +1727,26 @@ export interface components {
             /** Refreshtoken */
             refreshToken: string;
         };
+        /** Report */
+        Report: {
+            /** Rceptno */
+            rceptNo: string;
+            /** Title */
+            title: string;
+            /** Filedat */
+            filedAt: string;
+            /** Category */
+            category: string | null;
+            /** Filer */
+            filer: string | null;
+            /**
+             * Url
+             * @description DART viewer link
+             */
+            url: string;
+            /** Source */
+            source: string;
+        };
         /** Reports */
         Reports: {
             /** Companyid */
@@ -1692,11 +1756,8 @@ export interface components {
             /** Total */
             total: number;
             /** Reports */
-            reports: components["schemas"]["aegis__api__schemas_research__Report"][];
-            /** Dart */
-            dart: {
-                [key: string]: unknown;
-            };
+            reports: components["schemas"]["Report"][];
+            dart: components["schemas"]["DartStatus"];
         };
         /** SignupIn */
         SignupIn: {
@@ -1874,48 +1935,6 @@ export interface components {
              * @description KRW
              */
             marketCap: number | null;
-        };
-        /** Report */
-        aegis__api__routes__analysis__Report: {
-            /** Subject */
-            subject: {
-                [key: string]: unknown;
-            };
-            /** Day */
-            day: string;
-            /** Provider */
-            provider: string;
-            /** Model */
-            model: string;
-            /** Growthscore */
-            growthScore: number;
-            /** Outlook */
-            outlook: string;
-            /** Rationale */
-            rationale: string;
-            fallback: components["schemas"]["Fallback"] | null;
-            /** Generatedat */
-            generatedAt: string;
-        };
-        /** Report */
-        aegis__api__schemas_research__Report: {
-            /** Rceptno */
-            rceptNo: string;
-            /** Title */
-            title: string;
-            /** Filedat */
-            filedAt: string;
-            /** Category */
-            category: string | null;
-            /** Filer */
-            filer: string | null;
-            /**
-             * Url
-             * @description DART viewer link
-             */
-            url: string;
-            /** Source */
-            source: string;
         };
     };
     responses: never;
@@ -3733,7 +3752,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Envelope_list_Report__"];
+                    "application/json": components["schemas"]["Envelope_list_AnalysisReport__"];
                 };
             };
             /** @description Invalid request */

@@ -45,7 +45,8 @@ export async function getEnvelope<T>(path: string, params: Record<string, string
   return body as Envelope<T>;
 }
 
-async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+/** The envelope's data. */
+export async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
   return (await getEnvelope<T>(path, params, signal)).data;
 }
 

@@ -1,93 +1,24 @@
 // Research API (financials, disclosures, industries, rankings) and pure helpers for its views.
 
-import { ApiError } from "./api";
+import { get } from "./api";
+import type { components } from "./api-schema";
 
-export interface FinancialRow {
-  year: number;
-  quarter: number | null;
-  revenue: number | null;
-  operatingProfit: number | null;
-  netIncome: number | null;
-  totalAssets: number | null;
-  totalLiabilities: number | null;
-  totalEquity: number | null;
-  source: string;
-  status: string | null;
-}
-
-export interface Financials {
-  companyId: number;
-  code: string;
-  period: "annual" | "quarterly";
-  basis: "CFS" | "OFS";
-  availableBases: string[];
-  rows: FinancialRow[];
-  sources: { id: string; description: string }[];
-  reason: string | null;
-  dart: { configured: boolean; lastError: { message: string } | null };
-}
-
-export interface Report {
-  rceptNo: string;
-  title: string;
-  filedAt: string;
-  category: string | null;
-  filer: string | null;
-  url: string;
-  source: string;
-}
-
-export interface Reports {
-  total: number;
-  reports: Report[];
-  dart: { configured: boolean; lastError: { message: string } | null };
-}
-
-export interface Industry {
-  industryId: number;
-  name: string;
-  memberCount: number;
-  marketCap: number;
-  changePercent: number | null;
-  sources: string[];
-  asOf: string | null;
-  rank?: number;
-}
-
-export interface RankedCompany {
-  rank: number;
-  companyId: number | null;
-  code: string;
-  name: string;
-  market: string;
-  industryId: number | null;
-  industry: string | null;
-  price: number | null;
-  changePercent: number | null;
-  volume: number | null;
-  amount: number | null;
-  marketCap: number | null;
-  source: string;
-  asOf: string;
-}
-
-async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
-  const qs = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
-  let res: Response;
-  try {
-    res = await fetch(qs.size ? `${path}?${qs}` : path, { signal, headers: { Accept: "application/json" } });
-  } catch (e) {
-    if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
-  }
-  const body = (await res.json().catch(() => null)) as { data?: T; code?: string; message?: string } | null;
-  if (!res.ok) throw new ApiError(res.status, body?.code ?? "HTTP_ERROR", body?.message ?? `HTTP ${res.status}`);
-  return body?.data as T;
-}
+type Schemas = components["schemas"];
+export type FinancialRow = Schemas["FinancialRow"];
+export type Financials = Schemas["Financials"];
+export type Report = Schemas["Report"];
+export type Reports = Schemas["Reports"];
+export type Industry = Schemas["IndustryOut"] & { rank?: number };
+export type RankedCompany = Schemas["RankedCompany"];
+export type Metric = Schemas["Metric"];
+export type ComparisonSummary = Schemas["ComparisonSummary"];
+export type ComparisonDetail = Schemas["ComparisonDetail"];
+export type Valuation = Schemas["Valuation"];
 
 export const getFinancials = (id: number, period: string, basis?: string, signal?: AbortSignal) =>
   get<Financials>(`/api/v1/companies/${id}/financials`, { period, basis }, signal);
+export const getValuation = (id: number, limit = 1, signal?: AbortSignal) =>
+  get<Valuation>(`/api/v1/companies/${id}/valuation`, { limit }, signal);
 export const getReports = (id: number, limit = 50, signal?: AbortSignal) =>
   get<Reports>(`/api/v1/companies/${id}/reports`, { limit }, signal);
 export const getIndustries = (signal?: AbortSignal) => get<Industry[]>("/api/v1/rankings/industries", {}, signal);
@@ -140,39 +71,6 @@ export function sourceLabel(source: string): string {
   if (source === "krx-snapshot") return "KRX 2026-03-20";
   if (source === "store") return "저장된 시세";
   return source;
-}
-
-export interface Metric {
-  value: number | null;
-  reason: string | null;
-  asOf: string | null;
-  source: string | null;
-}
-
-export interface ComparisonSummary {
-  comparisonId: number;
-  name: string;
-  period: string;
-  companies: { companyId: number; companyName: string; symbol: string }[];
-  createdAt: string;
-}
-
-export interface ComparisonDetail extends ComparisonSummary {
-  asOf: string | null;
-  performance: { companyId: number; symbol: string; startDate: string | null; points: { time: number; value: number }[]; reason: string | null }[];
-  table: {
-    companyId: number;
-    symbol: string;
-    name: string;
-    price: Metric;
-    marketCap: Metric;
-    per: Metric;
-    pbr: Metric;
-    revenueGrowth: Metric;
-    operatingMargin: Metric;
-    high52w: Metric;
-    low52w: Metric;
-  }[];
 }
 
 export const PERIODS = ["1M", "3M", "6M", "1Y", "3Y"] as const;

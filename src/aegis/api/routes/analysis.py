@@ -86,7 +86,7 @@ class Picks(Wire):
     disclaimer: str
 
 
-class Report(Wire):
+class AnalysisReport(Wire):
     subject: dict[str, object]
     day: str
     provider: str
@@ -159,7 +159,7 @@ async def picks(
 @router.get(
     "/analysis/reports",
     operation_id="getAnalysisReports",
-    response_model=Envelope[list[Report]],
+    response_model=Envelope[list[AnalysisReport]],
     responses=ERROR_RESPONSES,
 )
 async def reports(

@@ -1,0 +1,86 @@
+"""Comparison storage on SQLite and PostgreSQL: ownership and the cascade from users."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.accounts.tables import users
+from aegis.core.errors import InvalidRequest, NotFound
+from aegis.domain.instruments import Instrument
+from aegis.research import comparisons
+from aegis.research.tables import comparison_companies
+from aegis.services.market import Market
+
+
+class _NoStore:
+    pass
+
+
+def market() -> Market:
+    insts = [
+        Instrument("005930", "삼성전자", "KOSPI", company_id=1),
+        Instrument("000660", "SK하이닉스", "KOSPI", company_id=2),
+        Instrument("035420", "NAVER", "KOSPI", company_id=3),
+    ]
+    return Market(_NoStore(), insts)  # type: ignore[arg-type]
+
+
+async def new_user(engine: AsyncEngine, name: str) -> int:
+    async with engine.begin() as conn:
+        return int(
+            (
+                await conn.execute(
+                    users.insert()
+                    .values(
+                        email=f"{name}@example.com",
+                        username=name,
+                        password_hash="x",
+                        is_admin=False,
+                        created_at=datetime.now(UTC),
+                    )
+                    .returning(users.c.id)
+                )
+            ).scalar_one()
+        )
+
+
+async def test_users_see_only_their_own_and_deleting_a_user_cascades(app_db: AsyncEngine) -> None:
+    m = market()
+    alice, bob = await new_user(app_db, "alice"), await new_user(app_db, "bob")
+    c = await comparisons.create(app_db, m, alice, " 반도체 ", [1, 2], "3m")
+    assert c.name == "반도체" and c.period == "3M" and c.company_ids == (1, 2)
+    assert [x.id for x in await comparisons.list_for(app_db, alice)] == [c.id]
+    assert await comparisons.list_for(app_db, bob) == []
+    with pytest.raises(NotFound):
+        await comparisons.get(app_db, bob, c.id)
+    with pytest.raises(NotFound):
+        await comparisons.delete(app_db, bob, c.id)
+    async with app_db.begin() as conn:
+        await conn.execute(users.delete().where(users.c.id == alice))
+    async with app_db.connect() as conn:
+        left = (
+            await conn.execute(sa.select(sa.func.count()).select_from(comparison_companies))
+        ).scalar()
+    assert left == 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "period"), [([1], "1Y"), ([1, 1], "1Y"), ([1, 2], "2Y"), (list(range(1, 12)), "1Y")]
+)
+async def test_invalid_comparisons_write_nothing(
+    app_db: AsyncEngine, ids: list[int], period: str
+) -> None:
+    user = await new_user(app_db, "carol")
+    with pytest.raises(InvalidRequest):
+        await comparisons.create(app_db, market(), user, "x", ids, period)
+    assert await comparisons.list_for(app_db, user) == []
+
+
+async def test_unknown_company_is_not_found(app_db: AsyncEngine) -> None:
+    user = await new_user(app_db, "dave")
+    with pytest.raises(NotFound):
+        await comparisons.create(app_db, market(), user, "x", [1, 99], "1Y")
