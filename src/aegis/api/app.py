@@ -34,6 +34,9 @@ from aegis.api.routes import (
     trading_ws,
     users,
 )
+from aegis.api.routes import analysis as analysis_routes
+from aegis.api.routes import indicators as indicators_routes
+from aegis.api.routes import news as news_routes
 from aegis.core.config import Settings, get_settings
 from aegis.core.errors import AegisError
 from aegis.services.runtime import Runtime
@@ -119,6 +122,9 @@ def create_app(
     trading_routers = (orders, portfolio, trades, trading_system, backtests, alerts, strategies)
     for trading_router in trading_routers:
         api.include_router(trading_router.router)
+    api.include_router(indicators_routes.router)
+    api.include_router(news_routes.router)
+    api.include_router(analysis_routes.router)
     app.include_router(api)
     app.include_router(system.health_router)
     app.include_router(sse.router)

@@ -10,7 +10,7 @@ from fastapi import Query
 from aegis.api.envelope import JSONBytes
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import parse_instant
-from aegis.domain.intervals import ALLOWED_TEXT, PATTERN, parse_interval
+from aegis.domain.intervals import ALLOWED_TEXT, PATTERN, Interval, parse_interval
 from aegis.services.market import Market
 
 DEFAULT_LIMIT = 500
@@ -61,6 +61,43 @@ def _last_source(array: bytes) -> str | None:
     return array[at : array.index(b'"', at)].decode()
 
 
+def parse_query(
+    interval: str, start: str | None, end: str | None, limit: int | None, max_limit: int
+) -> tuple[Interval, int | None, int | None, int]:
+    """The query of /ohlcv, validated: (interval, start µs, end µs, limit)."""
+    iv = parse_interval(interval)
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    if limit < 1 or limit > max_limit:
+        raise InvalidRequest(f"limit must be between 1 and {max_limit}", details={"max": max_limit})
+    lo, hi = _instant("start", start), _instant("end", end)
+    if lo is not None and hi is not None and lo >= hi:
+        raise InvalidRequest("start must be before end")
+    return iv, lo, hi, limit
+
+
+async def candle_rows(
+    market: Market, symbol: str, iv: Interval, lo: int | None, hi: int | None, limit: int
+) -> list[dict[str, int | float | str | None]]:
+    """The candles /ohlcv answers for this query, as wire dicts."""
+    inst = market.instrument(symbol)
+    rows = await market.candles(symbol, iv, lo, hi, limit)
+    pv, qv, av = inst.price_value, inst.qty_value, inst.amount_value
+    return [
+        {
+            "time": c.start // 1_000_000,
+            "open": pv(c.open),
+            "high": pv(c.high),
+            "low": pv(c.low),
+            "close": pv(c.close),
+            "volume": qv(c.volume),
+            "amount": av(c.amount),
+            "source": c.source,
+        }
+        for c in rows
+    ]
+
+
 async def candles_response(
     market: Market,
     symbol: str,
@@ -70,15 +107,8 @@ async def candles_response(
     limit: int | None,
     max_limit: int,
 ) -> JSONBytes:
-    iv = parse_interval(interval)
-    if limit is None:
-        limit = DEFAULT_LIMIT
-    if limit < 1 or limit > max_limit:
-        raise InvalidRequest(f"limit must be between 1 and {max_limit}", details={"max": max_limit})
-    lo, hi = _instant("start", start), _instant("end", end)
-    if lo is not None and hi is not None and lo >= hi:
-        raise InvalidRequest("start must be before end")
-    inst = market.instrument(symbol)
+    iv, lo, hi, limit = parse_query(interval, start, end, limit, max_limit)
+    market.instrument(symbol)
     fast = await market.candles_json(symbol, iv, lo, hi, limit)
     if fast is not None:
         meta = orjson.dumps({"symbol": symbol, "interval": iv.name, "source": _last_source(fast)})
@@ -92,21 +122,7 @@ async def candles_response(
             + meta
             + b"}"
         )
-    rows = await market.candles(symbol, iv, lo, hi, limit)
-    pv, qv, av = inst.price_value, inst.qty_value, inst.amount_value
-    data = [
-        {
-            "time": c.start // 1_000_000,
-            "open": pv(c.open),
-            "high": pv(c.high),
-            "low": pv(c.low),
-            "close": pv(c.close),
-            "volume": qv(c.volume),
-            "amount": av(c.amount),
-            "source": c.source,
-        }
-        for c in rows
-    ]
+    data = await candle_rows(market, symbol, iv, lo, hi, limit)
     body = {
         "status": 200,
         "message": _MESSAGE,
@@ -114,7 +130,7 @@ async def candles_response(
         "meta": {
             "symbol": symbol,
             "interval": iv.name,
-            "source": rows[-1].source if rows else None,
+            "source": data[-1]["source"] if data else None,
         },
     }
     return JSONBytes(orjson.dumps(body))

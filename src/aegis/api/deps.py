@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.accounts.models import AccessClaims, User
 from aegis.accounts.service import Accounts
 from aegis.core.errors import Forbidden, InvalidToken, StreamUnavailable
+from aegis.research.analysis.service import AnalysisService
+from aegis.research.news.service import NewsService
 from aegis.research.service import Research
 from aegis.services.market import Market
 from aegis.services.runtime import Runtime
@@ -106,3 +108,22 @@ SessionDep = Annotated[tuple[User, AccessClaims], Depends(current_session)]
 CurrentUserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 AdminUserDep = Annotated[User, Depends(admin_user)]
+
+
+# --- news and AI outlook (news-ai) ---------------------------------------------------------
+def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
+    if rt.news is None:
+        raise StreamUnavailable("the news service is not running")
+    return rt.news
+
+
+NewsDep = Annotated[NewsService, Depends(get_news)]
+
+
+def get_analysis(rt: Annotated[Runtime, Depends(get_runtime)]) -> AnalysisService:
+    if rt.analysis is None:
+        raise StreamUnavailable("the analysis service is not running")
+    return rt.analysis
+
+
+AnalysisDep = Annotated[AnalysisService, Depends(get_analysis)]

@@ -203,10 +203,17 @@ def _register_trading() -> None:
     app.command("backtest")(backtest)
 
 
+def _register_news() -> None:
+    from aegis.cli.news import news_app
+
+    app.add_typer(news_app, name="news")
+
+
 _register_sources()
 _register_bench()
 _register_users()
 _register_trading()
+_register_news()
 
 
 def main() -> None:

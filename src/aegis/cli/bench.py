@@ -194,3 +194,22 @@ def trading(
             f"  baseline, pandas rolling-mean crossings only (no fills, no accounting): "
             f"{res.pandas_seconds:.2f} s"
         )
+
+
+@bench_app.command("newsai")
+def newsai(rounds: int = 20, companies: int = 20) -> None:
+    """News, AI outlook and indicator calls of company pages (cold, then cached)."""
+    from aegis.bench import newsai as b
+
+    res = b.run(rounds, companies)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"archive seeding (first news request): {res.seed_ms:.0f} ms")
+    console.print(
+        f"{res.companies} companies, cold p50 (max) ms: "
+        + ", ".join(f"{k} {v} ({res.cold_max_ms[k]})" for k, v in res.cold_p50_ms.items())
+    )
+    console.print("warm p50 ms: " + ", ".join(f"{k} {v}" for k, v in res.warm_p50_ms.items()))
+    console.print(
+        f"/news?q= p50 {res.search_p50_ms} ms, /news/keywords?window=7d p50 "
+        f"{res.keywords_p50_ms} ms (baseline /healthz p50 {res.baseline_p50_ms} ms)"
+    )

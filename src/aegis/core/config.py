@@ -131,6 +131,23 @@ class Settings(BaseSettings):
     kis_trading_ws_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
+    # News and AI outlook (news-ai). RSS needs no key; Naver keys: env or `aegis credentials
+    # set naver`; an LLM is used only when configured, the keyless quant analyst otherwise.
+    news_rss_feeds: str | None = None  # "name|https://…,name|https://…"; None = defaults
+    news_poll_seconds: float = 900.0  # 0 = no background collection
+    news_timeout_seconds: float = 10.0
+    news_naver_queries: int = 30  # the largest companies searched on Naver each round
+    naver_client_id: SecretStr | None = None
+    naver_client_secret: SecretStr | None = None
+    naver_news_url: str | None = None
+    llm_provider: Literal["auto", "quant", "openai", "gemini"] = "auto"
+    llm_base_url: str | None = None  # any OpenAI-compatible endpoint (Ollama, vLLM, OpenAI)
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    gemini_api_key: SecretStr | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str | None = None
+    llm_timeout_seconds: float = 30.0
 
     @property
     def sqlite_path(self) -> Path:

@@ -23,8 +23,9 @@ from aegis.credentials.crypto import (
     unseal,
 )
 
-Broker = Literal["kis", "kiwoom", "binance"]
-BROKERS: tuple[Broker, ...] = ("kis", "kiwoom", "binance")
+Broker = Literal["kis", "kiwoom", "binance", "naver"]
+# naver: the news search API's client id / secret (stored as app key / secret)
+BROKERS: tuple[Broker, ...] = ("kis", "kiwoom", "binance", "naver")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ def resolve(
         env = (settings.kis_app_key, settings.kis_app_secret)
     elif broker == "kiwoom":
         env = (settings.kiwoom_app_key, settings.kiwoom_secret_key)
+    elif broker == "naver":
+        env = (settings.naver_client_id, settings.naver_client_secret)
     if env[0] is not None and env[1] is not None:
         return BrokerCredentials(env[0], env[1], settings.kis_paper if broker == "kis" else False)
     store = store or CredentialStore.from_settings(settings)

@@ -34,6 +34,8 @@ from aegis.sources.base import Source, SourceState
 from aegis.store.base import Store
 
 if TYPE_CHECKING:
+    from aegis.research.analysis.service import AnalysisService
+    from aegis.research.news.service import NewsService
     from aegis.trading.service import TradingService
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,8 @@ class Runtime:
         self.started = time.time()
         self.retention_ran: int | None = None  # UTC µs of this process's last retention pass
         self.trading: TradingService | None = None  # orders, portfolios, safety (aegis.trading)
+        self.news: NewsService | None = None  # news-ai: set in start()
+        self.analysis: AnalysisService | None = None  # news-ai: set in start()
 
     async def start(self) -> None:
         try:
@@ -193,6 +197,19 @@ class Runtime:
             if not self.settings.sim_replay:
                 # a replay writes ticks stamped on a past day: retention would remove them
                 self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
+        self._start_news()
+
+    def _start_news(self) -> None:
+        """News and AI outlook (news-ai): the services every process answers from; the
+        ingesting process also collects feeds on a timer."""
+        from aegis.research.analysis.setup import build_analysis
+        from aegis.research.news.setup import build_news
+
+        assert self.db is not None and self.market is not None
+        self.news = build_news(self.settings, self.db, self.market.by_symbol.values())
+        self.analysis = build_analysis(self.settings, self.db, self.market, self.news)
+        if self.ingesting and self.settings.news_poll_seconds > 0:
+            self._tasks.append(asyncio.create_task(self.news.run(), name="news"))
 
     async def _seed_history(self, sources: list[Source], instruments: list[Instrument]) -> None:
         from aegis.services.history_seed import real_anchors, seed_real_history, seed_sim_history

@@ -412,6 +412,577 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/orders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Orders */
+        get: operations["listOrders"];
+        put?: never;
+        /**
+         * Place Order
+         * @description Validate, store, send. 201 with the order; a retry with the same clientOrderId returns
+         *     the first order (200) and sends nothing.
+         */
+        post: operations["placeOrder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/orders/{order_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Order */
+        get: operations["getOrder"];
+        put?: never;
+        post?: never;
+        /** Cancel Order */
+        delete: operations["cancelOrder"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/portfolio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Portfolio */
+        get: operations["getPortfolio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/portfolio/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Position */
+        get: operations["getPosition"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/portfolio/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset
+         * @description Paper accounts only: open orders cancelled, positions cleared, fresh cash (default
+         *     AEGIS_TRADING_PAPER_CASH).
+         */
+        post: operations["resetPaperAccount"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Trades */
+        get: operations["listTrades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/trades/today": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Today Trades
+         * @description Today's fills (KST trading day of the market clock).
+         */
+        get: operations["todayTrades"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Trading Status */
+        get: operations["tradingStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading/on": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Trading On */
+        post: operations["tradingOn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading/off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Trading Off */
+        post: operations["tradingOff"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading/kill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Kill
+         * @description Cancel every open order and switch trading off.
+         */
+        post: operations["killSwitch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set State
+         * @description ACTIVE, REDUCING (only orders that shrink positions) or HALTED.
+         */
+        post: operations["setTradingState"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/system/trading/limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set Limits */
+        put: operations["setTradingLimits"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Backtests */
+        get: operations["listBacktests"];
+        put?: never;
+        /** Run */
+        post: operations["runBacktest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{backtest_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Backtest */
+        get: operations["getBacktest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/backtests/{backtest_id}/equity.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Chart */
+        get: operations["getBacktestChart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Alerts */
+        get: operations["listAlerts"];
+        put?: never;
+        /** Create Alert */
+        post: operations["createAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{alert_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Alert */
+        delete: operations["deleteAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/telegram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Telegram */
+        get: operations["getTelegram"];
+        /**
+         * Put Telegram
+         * @description Fills, safety triggers and price alerts go to this chat (needs AEGIS_TELEGRAM_BOT_TOKEN
+         *     on the server).
+         */
+        put: operations["setTelegram"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Strategies */
+        get: operations["listStrategies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Runs */
+        get: operations["listRuns"];
+        put?: never;
+        /** Start Run */
+        post: operations["startRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/strategies/runs/{runner_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop Run */
+        delete: operations["stopRun"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/indicators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Company Indicators */
+        get: operations["getCompanyIndicators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Company News */
+        get: operations["getCompanyNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Industry News */
+        get: operations["getIndustryNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search News */
+        get: operations["searchNews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news/keywords": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** News Keywords */
+        get: operations["getNewsKeywords"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/news/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** News Feeds */
+        get: operations["getNewsFeeds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/companies/{company_id}/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Company Analysis */
+        get: operations["getCompanyAnalysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/industries/{industry_id}/analysis": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Industry Analysis */
+        get: operations["getIndustryAnalysis"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analysis/picks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Picks */
+        get: operations["getAnalysisPicks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analysis/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Reports */
+        get: operations["getAnalysisReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -488,6 +1059,258 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AlertIn */
+        AlertIn: {
+            /**
+             * Symbol
+             * @example 005930
+             */
+            symbol: string;
+            /**
+             * Kind
+             * @example ABOVE
+             * @enum {string}
+             */
+            kind: "ABOVE" | "BELOW" | "CHANGE_PCT" | "RSI_BELOW" | "RSI_ABOVE" | "GOLDEN_CROSS" | "DEAD_CROSS";
+            /**
+             * Value
+             * @description price (ABOVE/BELOW), % (CHANGE_PCT, e.g. -3), RSI level; crosses: unused
+             * @default 0
+             * @example 75000
+             */
+            value: number;
+        };
+        /** AlertOut */
+        AlertOut: {
+            /** Alertid */
+            alertId: number;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "ABOVE" | "BELOW" | "CHANGE_PCT" | "RSI_BELOW" | "RSI_ABOVE" | "GOLDEN_CROSS" | "DEAD_CROSS";
+            /** Value */
+            value: number;
+            /** Active */
+            active: boolean;
+            /** Createdat */
+            createdAt: string;
+            /** Triggeredat */
+            triggeredAt: string | null;
+            /** Triggeredprice */
+            triggeredPrice: number | null;
+        };
+        /**
+         * Analysis
+         * @example {
+         *       "day": "2026-12-02",
+         *       "growthScore": 64,
+         *       "model": "aegis-quant-1",
+         *       "outlook": "긍정",
+         *       "provider": "quant",
+         *       "rationale": "삼성전자의 성장 점수는 64점으로 전망은 '긍정'입니다. …",
+         *       "subject": {
+         *         "code": "005930",
+         *         "companyId": 1,
+         *         "name": "삼성전자",
+         *         "type": "company"
+         *       }
+         *     }
+         */
+        Analysis: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Day */
+            day: string;
+            /**
+             * Provider
+             * @enum {string}
+             */
+            provider: "quant" | "openai" | "gemini";
+            /** Model */
+            model: string;
+            /** Growthscore */
+            growthScore: number;
+            /**
+             * Outlook
+             * @enum {string}
+             */
+            outlook: "긍정" | "중립" | "부정";
+            /** Rationale */
+            rationale: string;
+            /** Components */
+            components: components["schemas"]["AnalysisComponent"][];
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            /** Quant */
+            quant: {
+                [key: string]: unknown;
+            };
+            fallback: components["schemas"]["Fallback"] | null;
+            /** Generatedat */
+            generatedAt: string;
+            /** Cached */
+            cached: boolean;
+            /** Disclaimer */
+            disclaimer: string;
+            /** Members */
+            members?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        /** AnalysisComponent */
+        AnalysisComponent: {
+            /** Name */
+            name: string;
+            /** Label */
+            label: string;
+            /** Score */
+            score: number;
+            /** Weight */
+            weight: number;
+            /** Value */
+            value: number;
+            /** Detail */
+            detail: string;
+        };
+        /** AnalysisReport */
+        AnalysisReport: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Day */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Growthscore */
+            growthScore: number;
+            /** Outlook */
+            outlook: string;
+            /** Rationale */
+            rationale: string;
+            fallback: components["schemas"]["Fallback"] | null;
+            /** Generatedat */
+            generatedAt: string;
+        };
+        /** BacktestIn */
+        BacktestIn: {
+            /**
+             * Strategy
+             * @example ma_cross
+             */
+            strategy: string;
+            /**
+             * Symbols
+             * @example [
+             *       "005930",
+             *       "000660"
+             *     ]
+             */
+            symbols: string[];
+            /**
+             * From
+             * @example 2024-01-01
+             */
+            from: string;
+            /**
+             * To
+             * @example 2025-01-01
+             */
+            to: string;
+            /**
+             * Interval
+             * @default 1d
+             * @example 1d
+             */
+            interval: string;
+            /**
+             * Params
+             * @example {
+             *       "fast": 5
+             *     }
+             */
+            params?: {
+                [key: string]: number | string;
+            };
+            /**
+             * Cash
+             * @default 10000000
+             */
+            cash: number;
+        };
+        /** BacktestReport */
+        BacktestReport: {
+            /** Id */
+            id: number;
+            /** Strategy */
+            strategy: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Symbols */
+            symbols: string[];
+            /** Interval */
+            interval: string;
+            /** Candles */
+            candles: number;
+            /** Initialcash */
+            initialCash: number;
+            /** Finalequity */
+            finalEquity: number;
+            /** Totalreturn */
+            totalReturn: number;
+            /** Cagr */
+            cagr: number | null;
+            /** Maxdrawdown */
+            maxDrawdown: number;
+            /** Sharpe */
+            sharpe: number | null;
+            /** Trades */
+            trades: number;
+            /** Roundtrips */
+            roundTrips: number;
+            /** Winrate */
+            winRate: number | null;
+            /** Commission */
+            commission: number;
+            /** Tax */
+            tax: number;
+            /** Persymbol */
+            perSymbol: {
+                [key: string]: unknown;
+            }[];
+            /** Equitycurve */
+            equityCurve: {
+                [key: string]: number;
+            }[];
+            /** Fills */
+            fills: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** BacktestSummary */
+        BacktestSummary: {
+            /** Id */
+            id: number;
+            /** Strategy */
+            strategy: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Createdat */
+            createdAt: string;
+        };
         /** CandleEnvelope */
         CandleEnvelope: {
             /**
@@ -770,6 +1593,39 @@ export interface components {
             /** Done */
             done: boolean;
         };
+        /** Envelope[AlertOut] */
+        Envelope_AlertOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["AlertOut"];
+        };
+        /** Envelope[Analysis] */
+        Envelope_Analysis_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Analysis"];
+        };
+        /** Envelope[BacktestReport] */
+        Envelope_BacktestReport_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["BacktestReport"];
+        };
         /** Envelope[CompanyProfile] */
         Envelope_CompanyProfile_: {
             /**
@@ -859,6 +1715,50 @@ export interface components {
             /** Data */
             data: null;
         };
+        /** Envelope[OrderOut] */
+        Envelope_OrderOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["OrderOut"];
+        };
+        /** Envelope[Picks] */
+        Envelope_Picks_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Picks"];
+        };
+        /** Envelope[PortfolioOut] */
+        Envelope_PortfolioOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["PortfolioOut"];
+        };
+        /** Envelope[PositionOut] */
+        Envelope_PositionOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["PositionOut"];
+        };
         /** Envelope[Reports] */
         Envelope_Reports_: {
             /**
@@ -869,6 +1769,17 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["Reports"];
+        };
+        /** Envelope[RunOut] */
+        Envelope_RunOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["RunOut"];
         };
         /** Envelope[SignupOut] */
         Envelope_SignupOut_: {
@@ -892,6 +1803,17 @@ export interface components {
             message: string;
             data: components["schemas"]["SystemStatus"];
         };
+        /** Envelope[TelegramOut] */
+        Envelope_TelegramOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["TelegramOut"];
+        };
         /** Envelope[TokenOut] */
         Envelope_TokenOut_: {
             /**
@@ -902,6 +1824,17 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["TokenOut"];
+        };
+        /** Envelope[TradingStatusOut] */
+        Envelope_TradingStatusOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["TradingStatusOut"];
         };
         /** Envelope[UserOut] */
         Envelope_UserOut_: {
@@ -924,6 +1857,56 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["Valuation"];
+        };
+        /** Envelope[dict[str, bool]] */
+        Envelope_dict_str__bool__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: {
+                [key: string]: boolean;
+            };
+        };
+        /** Envelope[list[AlertOut]] */
+        Envelope_list_AlertOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["AlertOut"][];
+        };
+        /** Envelope[list[AnalysisReport]] */
+        Envelope_list_AnalysisReport__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["AnalysisReport"][];
+        };
+        /** Envelope[list[BacktestSummary]] */
+        Envelope_list_BacktestSummary__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["BacktestSummary"][];
         };
         /** Envelope[list[CompanySummary]] */
         Envelope_list_CompanySummary__: {
@@ -949,6 +1932,18 @@ export interface components {
             /** Data */
             data: components["schemas"]["ComparisonSummary"][];
         };
+        /** Envelope[list[FeedOut]] */
+        Envelope_list_FeedOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["FeedOut"][];
+        };
         /** Envelope[list[IndustryOut]] */
         Envelope_list_IndustryOut__: {
             /**
@@ -960,6 +1955,18 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["IndustryOut"][];
+        };
+        /** Envelope[list[OrderOut]] */
+        Envelope_list_OrderOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["OrderOut"][];
         };
         /** Envelope[list[QuoteOut]] */
         Envelope_list_QuoteOut__: {
@@ -984,6 +1991,42 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["RankedCompany"][];
+        };
+        /** Envelope[list[RunOut]] */
+        Envelope_list_RunOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["RunOut"][];
+        };
+        /** Envelope[list[StrategyOut]] */
+        Envelope_list_StrategyOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["StrategyOut"][];
+        };
+        /** Envelope[list[TradeOut]] */
+        Envelope_list_TradeOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["TradeOut"][];
         };
         /**
          * ErrorBody
@@ -1012,6 +2055,45 @@ export interface components {
             details?: {
                 [key: string]: unknown;
             } | null;
+        };
+        /** Fallback */
+        Fallback: {
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Reason */
+            reason: string;
+        };
+        /** FeedOut */
+        FeedOut: {
+            /** Name */
+            name: string;
+            /** Kind */
+            kind: string;
+            /** Url */
+            url: string | null;
+            /** Lastattemptat */
+            lastAttemptAt: string | null;
+            /** Lastsuccessat */
+            lastSuccessAt: string | null;
+            /** Lasterror */
+            lastError: string | null;
+            /** Lastcount */
+            lastCount: number;
+            /** Totalcount */
+            totalCount: number;
+        };
+        /** FeedState */
+        FeedState: {
+            /** Live */
+            live: boolean;
+            /** Lastsuccessat */
+            lastSuccessAt: string | null;
+            /** Naverconfigured */
+            naverConfigured: boolean;
+            /** Message */
+            message: string;
         };
         /** FinancialRow */
         FinancialRow: {
@@ -1136,6 +2218,48 @@ export interface components {
             /** Candles */
             candles: components["schemas"]["IndexCandle"][];
         };
+        /** IndicatorEnvelope */
+        IndicatorEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["IndicatorRow"][];
+            meta: components["schemas"]["IndicatorMeta"];
+        };
+        /** IndicatorMeta */
+        IndicatorMeta: {
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+            /** Columns */
+            columns: string[];
+            /** Candles */
+            candles: number;
+        };
+        /**
+         * IndicatorRow
+         * @description ``time`` plus one key per requested column; ``null`` during TA-Lib's warm-up.
+         * @example {
+         *       "macd_12_26_9.hist": 309.5,
+         *       "macd_12_26_9.macd": 1520.4,
+         *       "macd_12_26_9.signal": 1210.9,
+         *       "rsi_14": 55.3,
+         *       "sma_20": 201450,
+         *       "time": 1774483200
+         *     }
+         */
+        IndicatorRow: {
+            /** Time */
+            time: number;
+        } & {
+            [key: string]: unknown;
+        };
         /** IndustryOut */
         IndustryOut: {
             /** Industryid */
@@ -1181,6 +2305,70 @@ export interface components {
              */
             thisProcess: "leader" | "standby" | "api";
         };
+        /** KeywordEnvelope */
+        KeywordEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["KeywordOut"][];
+            meta: components["schemas"]["KeywordMeta"];
+        };
+        /** KeywordMeta */
+        KeywordMeta: {
+            /** Window */
+            window: string;
+            /** From */
+            from_: string;
+            /** To */
+            to: string;
+            /** Headlines */
+            headlines: number;
+            feeds: components["schemas"]["FeedState"];
+        };
+        /** KeywordOut */
+        KeywordOut: {
+            /** Word */
+            word: string;
+            /** Count */
+            count: number;
+        };
+        /** LimitsIn */
+        LimitsIn: {
+            /**
+             * Maxpositionvalue
+             * @description won per symbol; 0 = off
+             * @default 0
+             */
+            maxPositionValue: number;
+            /**
+             * Maxtotalpositionvalue
+             * @default 0
+             */
+            maxTotalPositionValue: number;
+            /**
+             * Maxordervalue
+             * @default 0
+             * @example 5000000
+             */
+            maxOrderValue: number;
+            /**
+             * Maxordersperminute
+             * @default 0
+             * @example 30
+             */
+            maxOrdersPerMinute: number;
+            /**
+             * Maxdailyloss
+             * @default 0
+             * @example 300000
+             */
+            maxDailyLoss: number;
+        };
         /** LoginIn */
         LoginIn: {
             /**
@@ -1204,6 +2392,155 @@ export interface components {
             asOf?: string | null;
             /** Source */
             source?: string | null;
+        };
+        /** NewsCompany */
+        NewsCompany: {
+            /** Companyid */
+            companyId: number | null;
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+        };
+        /** NewsEnvelope */
+        NewsEnvelope: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["NewsItem"][];
+            meta: components["schemas"]["NewsMeta"];
+        };
+        /** NewsItem */
+        NewsItem: {
+            /** Newsid */
+            newsId: number;
+            /** Title */
+            title: string;
+            /** Press */
+            press: string | null;
+            /** Url */
+            url: string;
+            /** Publishedat */
+            publishedAt: string;
+            /**
+             * Origin
+             * @enum {string}
+             */
+            origin: "archive" | "rss" | "naver";
+            /** Feed */
+            feed: string;
+            /** Companies */
+            companies: components["schemas"]["NewsCompany"][];
+        };
+        /** NewsMeta */
+        NewsMeta: {
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Hasmore */
+            hasMore: boolean;
+            feeds: components["schemas"]["FeedState"];
+        };
+        /** OrderIn */
+        OrderIn: {
+            /**
+             * Symbol
+             * @example 005930
+             */
+            symbol: string;
+            /**
+             * Side
+             * @example BUY
+             * @enum {string}
+             */
+            side: "BUY" | "SELL";
+            /**
+             * Type
+             * @example LIMIT
+             * @enum {string}
+             */
+            type: "LIMIT" | "MARKET";
+            /**
+             * Quantity
+             * @description whole shares, > 0
+             * @example 10
+             */
+            quantity: number;
+            /**
+             * Price
+             * @description LIMIT only: won, on the KRX tick grid
+             * @example 71500
+             */
+            price?: number | null;
+            /**
+             * Clientorderid
+             * @description makes a retry idempotent: the same id returns the first order
+             * @example my-order-0001
+             */
+            clientOrderId?: string | null;
+        };
+        /** OrderOut */
+        OrderOut: {
+            /**
+             * Orderid
+             * @example 3f0c9c1e5b2a4d7e9a8b6c5d4e3f2a1b
+             */
+            orderId: string;
+            /** Clientorderid */
+            clientOrderId: string | null;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "BUY" | "SELL";
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "LIMIT" | "MARKET";
+            /** Quantity */
+            quantity: number;
+            /** Price */
+            price: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "NEW" | "ACCEPTED" | "PARTIALLY_FILLED" | "FILLED" | "CANCELLED" | "REJECTED" | "EXPIRED" | "UNKNOWN";
+            /** Filledquantity */
+            filledQuantity: number;
+            /** Averagefillprice */
+            averageFillPrice: number | null;
+            /**
+             * Createdat
+             * @example 2026-03-02T01:00:00.000Z
+             */
+            createdAt: string;
+            /** Updatedat */
+            updatedAt: string;
+            /** Reason */
+            reason: string | null;
+            /** Strategy */
+            strategy: string | null;
+        };
+        /** PageMeta */
+        PageMeta: {
+            /** Total */
+            total: number;
+            /** Page */
+            page: number;
+            /** Pagesize */
+            pageSize: number;
+            /** Totalpages */
+            totalPages: number;
         };
         /** PasswordChangeIn */
         PasswordChangeIn: {
@@ -1239,6 +2576,104 @@ export interface components {
             time: number;
             /** Value */
             value: number;
+        };
+        /** Pick */
+        Pick: {
+            /** Subject */
+            subject: {
+                [key: string]: unknown;
+            };
+            /** Growthscore */
+            growthScore: number;
+            /** Outlook */
+            outlook: string;
+            /** Reasons */
+            reasons: string[];
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+        };
+        /** Picks */
+        Picks: {
+            /** Day */
+            day: string;
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Universe */
+            universe: number;
+            /** Picks */
+            picks: components["schemas"]["Pick"][];
+            /** Method */
+            method: string;
+            /** Disclaimer */
+            disclaimer: string;
+        };
+        /** PortfolioOut */
+        PortfolioOut: {
+            /** Accountid */
+            accountId: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "paper" | "kis";
+            /** Cash */
+            cash: number;
+            /**
+             * Availablecash
+             * @description cash not held by open buy orders
+             */
+            availableCash: number;
+            /** Initialcash */
+            initialCash: number;
+            /** Marketvalue */
+            marketValue: number;
+            /** Totalvalue */
+            totalValue: number;
+            /** Realizedpnl */
+            realizedPnl: number;
+            /** Unrealizedpnl */
+            unrealizedPnl: number;
+            /** Daypnl */
+            dayPnl: number;
+            /** Positions */
+            positions: components["schemas"]["PositionOut"][];
+        };
+        /** PositionOut */
+        PositionOut: {
+            /**
+             * Symbol
+             * @example 005930
+             */
+            symbol: string;
+            /**
+             * Name
+             * @example 삼성전자
+             */
+            name: string;
+            /** Quantity */
+            quantity: number;
+            /**
+             * Averageprice
+             * @description 매입평균가, fees excluded
+             */
+            averagePrice: number;
+            /** Marketprice */
+            marketPrice: number | null;
+            /** Marketvalue */
+            marketValue: number;
+            /** Unrealizedpnl */
+            unrealizedPnl: number;
+            /**
+             * Realizedpnl
+             * @description net of commission and tax
+             */
+            realizedPnl: number;
+            /** Cost */
+            cost: number;
         };
         /** ProfilePatch */
         ProfilePatch: {
@@ -1373,6 +2808,14 @@ export interface components {
             reports: components["schemas"]["Report"][];
             dart: components["schemas"]["DartStatus"];
         };
+        /** ResetIn */
+        ResetIn: {
+            /**
+             * Cash
+             * @example 10000000
+             */
+            cash?: number | null;
+        };
         /** RetentionRemoval */
         RetentionRemoval: {
             /**
@@ -1416,6 +2859,50 @@ export interface components {
              * @description what passes removed, newest first
              */
             removed: components["schemas"]["RetentionRemoval"][];
+        };
+        /** RunIn */
+        RunIn: {
+            /**
+             * Strategy
+             * @example ma_cross
+             */
+            strategy: string;
+            /**
+             * Symbols
+             * @example [
+             *       "005930"
+             *     ]
+             */
+            symbols: string[];
+            /**
+             * Interval
+             * @default 1m
+             * @example 1m
+             */
+            interval: string;
+            /** Params */
+            params?: {
+                [key: string]: number | string;
+            };
+        };
+        /** RunOut */
+        RunOut: {
+            /** Runnerid */
+            runnerId: number;
+            /** Strategy */
+            strategy: string;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /** Symbols */
+            symbols: string[];
+            /** Interval */
+            interval: string;
+            /** Orders */
+            orders: number;
+            /** Refusals */
+            refusals: string[];
         };
         /** SignupIn */
         SignupIn: {
@@ -1470,6 +2957,33 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** StateIn */
+        StateIn: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "ACTIVE" | "REDUCING" | "HALTED";
+            /**
+             * Reason
+             * @default by user
+             */
+            reason: string;
+        };
+        /** StrategyOut */
+        StrategyOut: {
+            /**
+             * Name
+             * @example ma_cross
+             */
+            name: string;
+            /** Defaults */
+            defaults: {
+                [key: string]: unknown;
+            };
+            /** Description */
+            description: string;
+        };
         /** SystemStatus */
         SystemStatus: {
             /** Version */
@@ -1509,6 +3023,30 @@ export interface components {
             riseColor: "red" | "green";
             leadership: components["schemas"]["IngestLeadership"];
             retention: components["schemas"]["RetentionStatus"];
+            /** Trading */
+            trading?: {
+                [key: string]: number;
+            } | null;
+        };
+        /** TelegramIn */
+        TelegramIn: {
+            /**
+             * Chatid
+             * @example 123456789
+             */
+            chatId: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** TelegramOut */
+        TelegramOut: {
+            /** Chatid */
+            chatId: string | null;
+            /** Enabled */
+            enabled: boolean;
         };
         /** TokenOut */
         TokenOut: {
@@ -1533,6 +3071,90 @@ export interface components {
              * @example 900
              */
             expiresIn: number;
+        };
+        /** TradeOut */
+        TradeOut: {
+            /** Tradeid */
+            tradeId: string;
+            /** Orderid */
+            orderId: string;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Side
+             * @enum {string}
+             */
+            side: "BUY" | "SELL";
+            /** Price */
+            price: number;
+            /** Quantity */
+            quantity: number;
+            /** Amount */
+            amount: number;
+            /** Commission */
+            commission: number;
+            /** Tax */
+            tax: number;
+            /** Realizedpnl */
+            realizedPnl: number;
+            /** Time */
+            time: string;
+            /** Strategy */
+            strategy: string | null;
+        };
+        /** TradePage */
+        TradePage: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["TradeOut"][];
+            meta: components["schemas"]["PageMeta"];
+        };
+        /** TradingStatusOut */
+        TradingStatusOut: {
+            /** Accountid */
+            accountId: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "paper" | "kis";
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "ACTIVE" | "REDUCING" | "HALTED";
+            limits: components["schemas"]["LimitsIn"];
+            /** Triggers */
+            triggers: components["schemas"]["TriggerOut"][];
+            /** Openorders */
+            openOrders: number;
+        };
+        /** TriggerOut */
+        TriggerOut: {
+            /**
+             * Kind
+             * @example KILL_SWITCH
+             */
+            kind: string;
+            /** Message */
+            message: string;
+            /**
+             * Time
+             * @description UTC epoch µs
+             */
+            time: number;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
         };
         /** UserOut */
         UserOut: {
@@ -3101,6 +4723,2103 @@ export interface operations {
             };
             /** @description Too many wrong passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listOrders: {
+        parameters: {
+            query?: {
+                /** @description a status, or OPEN for every working order */
+                status?: string | null;
+                symbol?: string | null;
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_OrderOut__"];
+                };
+            };
+            /** @description ORDER_REJECTED with details.reason (TICK_SIZE, PRICE_LIMIT, INSUFFICIENT_CASH, INSUFFICIENT_POSITION, MARKET_CLOSED, TRADING_OFF, HALTED, MAX_POSITION, MAX_ORDER_VALUE, ORDER_RATE, DUPLICATE) or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    placeOrder: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderIn"];
+            };
+        };
+        responses: {
+            /** @description a retry with a known clientOrderId */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_OrderOut_"];
+                };
+            };
+            /** @description ORDER_REJECTED with details.reason (TICK_SIZE, PRICE_LIMIT, INSUFFICIENT_CASH, INSUFFICIENT_POSITION, MARKET_CLOSED, TRADING_OFF, HALTED, MAX_POSITION, MAX_ORDER_VALUE, ORDER_RATE, DUPLICATE) or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getOrder: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_OrderOut_"];
+                };
+            };
+            /** @description ORDER_REJECTED with details.reason (TICK_SIZE, PRICE_LIMIT, INSUFFICIENT_CASH, INSUFFICIENT_POSITION, MARKET_CLOSED, TRADING_OFF, HALTED, MAX_POSITION, MAX_ORDER_VALUE, ORDER_RATE, DUPLICATE) or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    cancelOrder: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path: {
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_OrderOut_"];
+                };
+            };
+            /** @description ORDER_REJECTED with details.reason (TICK_SIZE, PRICE_LIMIT, INSUFFICIENT_CASH, INSUFFICIENT_POSITION, MARKET_CLOSED, TRADING_OFF, HALTED, MAX_POSITION, MAX_ORDER_VALUE, ORDER_RATE, DUPLICATE) or INVALID_REQUEST */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description ORDER_STATE: not open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getPortfolio: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PortfolioOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getPosition: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PositionOut_"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resetPaperAccount: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ResetIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_PortfolioOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listTrades: {
+        parameters: {
+            query?: {
+                page?: number;
+                pageSize?: number;
+                symbol?: string | null;
+                side?: ("BUY" | "SELL") | null;
+                /** @description ISO 8601, epoch s or YYYY-MM-DD (KST) */
+                start?: string | null;
+                /** @description exclusive */
+                end?: string | null;
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradePage"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    todayTrades: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_TradeOut__"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tradingStatus: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tradingOn: {
+        parameters: {
+            query?: {
+                /** @description administrators: every account */
+                all?: boolean;
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tradingOff: {
+        parameters: {
+            query?: {
+                /** @description administrators: every account */
+                all?: boolean;
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    killSwitch: {
+        parameters: {
+            query?: {
+                /** @description administrators: every account */
+                all?: boolean;
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setTradingState: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StateIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setTradingLimits: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitsIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TradingStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listBacktests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_BacktestSummary__"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    runBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BacktestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BacktestReport_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getBacktest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backtest_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_BacktestReport_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getBacktestChart: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backtest_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "image/png": unknown;
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_AlertOut__"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    createAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_AlertOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                alert_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_dict_str__bool__"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getTelegram: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TelegramOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    setTelegram: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelegramIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_TelegramOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listStrategies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_StrategyOut__"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listRuns: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_RunOut__"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    startRun: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RunOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stopRun: {
+        parameters: {
+            query?: {
+                /** @description paper (default) or live (administrators) */
+                account?: "paper" | "live";
+            };
+            header?: never;
+            path: {
+                runner_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_RunOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getCompanyIndicators: {
+        parameters: {
+            query?: {
+                /** @description comma-separated: sma_20 (단순이동평균 (TA-Lib SMA)), ema_20 (지수이동평균 (TA-Lib EMA)), wma_20 (가중이동평균 (TA-Lib WMA)), rsi_14 (상대강도지수 (TA-Lib RSI)), macd_12_26_9 (MACD (TA-Lib MACD): fast, slow, signal), bbands_20_2 (볼린저 밴드 (TA-Lib BBANDS, SMA, 위·아래 같은 표준편차 배수)), stoch_14_3_3 (스토캐스틱 (TA-Lib STOCH: fastk, slowk, slowd, SMA)), atr_14 (평균진폭 (TA-Lib ATR)), obv (거래량균형 (TA-Lib OBV)), mfi_14 (자금흐름지수 (TA-Lib MFI)), adx_14 (평균방향지수 (TA-Lib ADX)), cci_20 (상품채널지수 (TA-Lib CCI)), willr_14 (윌리엄스 %R (TA-Lib WILLR)), vwap (거래량가중평균가: 분·시간봉은 KST 거래일마다, 일봉 이상은 조회 구간 첫 봉부터 누적); multi-output columns are <name>.<part> */
+                names?: string | null;
+                interval?: string;
+                start?: string | null;
+                end?: string | null;
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IndicatorEnvelope"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getCompanyNews: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getIndustryNews: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    searchNews: {
+        parameters: {
+            query?: {
+                /** @description 검색어 (한국어 부분 일치) */
+                q?: string | null;
+                /** @description 2026-02-01 (KST) or ISO */
+                from?: string | null;
+                /** @description inclusive day or ISO instant */
+                to?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewsEnvelope"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getNewsKeywords: {
+        parameters: {
+            query?: {
+                /** @description 24h, 7d, 30d, 4w … (at most 366 days) */
+                window?: string;
+                limit?: number;
+                /** @description window end; default now or the newest headline */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeywordEnvelope"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getNewsFeeds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_FeedOut__"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getCompanyAnalysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                company_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Analysis_"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getIndustryAnalysis: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                industry_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Analysis_"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAnalysisPicks: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Picks_"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getAnalysisReports: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_AnalysisReport__"];
+                };
+            };
+            /** @description Invalid request (validation errors are 400 too) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

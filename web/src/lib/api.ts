@@ -13,14 +13,15 @@ export class ApiError extends Error {
   }
 }
 
-interface Envelope<T> {
+export interface Envelope<T> {
   status: number;
   message: string;
   data: T;
   meta?: Record<string, unknown>;
 }
 
-export async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+/** The whole success envelope (data and meta); error envelopes become ApiError. */
+export async function getEnvelope<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<Envelope<T>> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
   const url = qs.size ? `${path}?${qs}` : path;
@@ -41,7 +42,12 @@ export async function get<T>(path: string, params: Record<string, string | numbe
     const b = (body ?? {}) as { code?: string; message?: string };
     throw new ApiError(res.status, b.code ?? "HTTP_ERROR", b.message ?? `HTTP ${res.status}`);
   }
-  return (body as Envelope<T>).data;
+  return body as Envelope<T>;
+}
+
+/** The envelope's data. */
+export async function get<T>(path: string, params: Record<string, string | number | undefined> = {}, signal?: AbortSignal): Promise<T> {
+  return (await getEnvelope<T>(path, params, signal)).data;
 }
 
 export function searchCompanies(keyword: string, limit = 10, signal?: AbortSignal): Promise<CompanyHit[]> {

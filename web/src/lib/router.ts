@@ -6,6 +6,7 @@ export type Route =
   | { name: "market" }
   | { name: "grid" }
   | { name: "trading" }
+  | { name: "news" }
   | { name: "stock"; code: string }
   | { name: "industries" }
   | { name: "rankings" }
@@ -20,6 +21,7 @@ export function matchRoute(pathname: string): Route {
   if (path === "/rankings") return { name: "rankings" };
   if (path === "/comparisons") return { name: "comparisons" };
   if (path === "/trading") return { name: "trading" };
+  if (path === "/news") return { name: "news" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };
   return { name: "notfound", path };

@@ -1,0 +1,1 @@
+"""Company research: financials, valuation, industries, news, AI outlook, indicators."""
