@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aegis.accounts.denylist import DbDenylist, Denylist, RedisDenylist
+from aegis.accounts.favorites import Favorites
+from aegis.accounts.layouts import Layouts
 from aegis.accounts.models import AccessClaims, Profile, TokenPair, User
 from aegis.accounts.passwords import Passwords, check_rules
 from aegis.accounts.tables import refresh_tokens, users
@@ -80,6 +82,8 @@ class Accounts:
         self.throttle = throttle or LoginThrottle(10, 300)
         self.passwords = passwords or Passwords()
         self.refresh_ttl = refresh_ttl_seconds
+        self.favorites = Favorites(db)
+        self.layouts = Layouts(db)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: AsyncEngine) -> Accounts:
