@@ -21,7 +21,7 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=5000)
     p.add_argument("--data-dir", type=Path, required=True)
     args = p.parse_args()
-    settings = Settings(data_dir=args.data_dir, ws_max_symbols=200)
+    settings = Settings(data_dir=args.data_dir, ws_max_symbols=200, ws_anonymous_max_symbols=200)
     upgrade_all(settings.store_url, settings.app_db_url)
     source = PacedSource(load_instruments(), args.rate)
     rt = Runtime(settings, sources=[source])
