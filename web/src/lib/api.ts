@@ -31,6 +31,11 @@ async function get<T>(path: string, params: Record<string, string | number | und
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
   }
+  return unwrap<T>(res);
+}
+
+/** The envelope's `data`, or an ApiError carrying the error envelope's code and message. */
+export async function unwrap<T>(res: Response): Promise<T> {
   let body: unknown = null;
   try {
     body = await res.json();

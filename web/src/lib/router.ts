@@ -6,12 +6,20 @@ export type Route =
   | { name: "market" }
   | { name: "grid" }
   | { name: "stock"; code: string }
+  | { name: "login" }
+  | { name: "signup" }
+  | { name: "favorites" }
+  | { name: "account" }
   | { name: "notfound"; path: string };
 
 export function matchRoute(pathname: string): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/") return { name: "market" };
   if (path === "/grid") return { name: "grid" };
+  if (path === "/login") return { name: "login" };
+  if (path === "/signup") return { name: "signup" };
+  if (path === "/favorites") return { name: "favorites" };
+  if (path === "/account") return { name: "account" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };
   return { name: "notfound", path };
