@@ -304,29 +304,16 @@ def test_password_change_invalidates_old_tokens(app: tuple[TestClient, Runtime])
     other_device = login(client, email)
     pair = login(client, email)
     new = "NewSecure456#"
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": "Wrong123!x", "newPassword": new},
-        bearer(pair["accessToken"]),
-    )
+
+    def change(current: str, new_password: str) -> tuple[int, dict[str, object]]:
+        body = {"currentPassword": current, "newPassword": new_password}
+        return call(client, "POST", f"{API}/me/password", body, bearer(pair["accessToken"]))
+
+    status, out = change("Wrong123!x", new)
     assert (status, out["code"]) == (400, "INVALID_PASSWORD")
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": PASSWORD, "newPassword": "weak"},
-        bearer(pair["accessToken"]),
-    )
+    status, out = change(PASSWORD, "weak")
     assert (status, out["code"]) == (400, "INVALID_PASSWORD")
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": PASSWORD, "newPassword": new},
-        bearer(pair["accessToken"]),
-    )
+    status, out = change(PASSWORD, new)
     assert status == 200
     fresh = out["data"]
     assert client.get(f"{API}/me", headers=bearer(fresh["accessToken"])).status_code == 200  # type: ignore[index]

@@ -4,25 +4,8 @@ import { AuthClient, SESSION_KEY, currentAccessToken, parseSession, passwordProb
 import { FavoritesStore } from "../src/lib/favorites";
 import { applySavedLayouts, collectLayouts, defaultLayout, LAYOUT_PREFIX, CURRENT_KEY, MAX_SAVED_LAYOUTS } from "../src/lib/layouts";
 import { applyTick } from "../src/lib/live";
+import { MemStorage } from "./support";
 
-class MemStorage {
-  map = new Map<string, string>();
-  get length() {
-    return this.map.size;
-  }
-  key(i: number) {
-    return [...this.map.keys()][i] ?? null;
-  }
-  getItem(k: string) {
-    return this.map.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.map.set(k, v);
-  }
-  removeItem(k: string) {
-    this.map.delete(k);
-  }
-}
 
 /** A fake of the accounts API following its contract: rotating single-use refresh tokens. */
 class FakeServer {

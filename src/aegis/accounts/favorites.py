@@ -9,14 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.models import Favorite
-from aegis.accounts.tables import favorites
+from aegis.accounts.tables import as_utc, favorites
 from aegis.core.errors import AlreadyExists, InvalidRequest, NotFound
 
 MAX_FAVORITES = 200
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 class Favorites:
@@ -31,7 +27,7 @@ class Favorites:
                 .where(favorites.c.user_id == user_id)
                 .order_by(favorites.c.id)
             )
-            return [Favorite(r.id, r.company_id, _aware(r.created_at)) for r in rows]
+            return [Favorite(r.id, r.company_id, as_utc(r.created_at)) for r in rows]
 
     async def add(self, user_id: int, company_id: int) -> Favorite:
         """The caller checks that the company exists (it lives in the market store)."""
