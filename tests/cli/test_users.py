@@ -71,3 +71,13 @@ def test_admin_flag_promotes_an_existing_user(tmp_path: Path) -> None:
     r = runner.invoke(app, ["users", "create", "--admin", "ab@example.com"])
     assert r.exit_code == 0 and "now an administrator" in r.output
     assert rows(tmp_path) == [("ab@example.com", "ab", True)]
+
+
+def test_serve_refuses_server_mode_without_a_strong_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AEGIS_DATABASE_URL", "postgresql://aegis@127.0.0.1:1/aegis")
+    monkeypatch.delenv("AEGIS_AUTH_SECRET", raising=False)
+    r = runner.invoke(app, ["serve"])
+    assert r.exit_code == 2 and "AEGIS_AUTH_SECRET" in r.output
+    monkeypatch.setenv("AEGIS_AUTH_SECRET", "changeme")
+    r = runner.invoke(app, ["serve"])
+    assert r.exit_code == 2 and "too weak" in r.output

@@ -61,6 +61,7 @@ def serve(
         sim_symbols=symbols,
     )
     _logging(settings.log_level)
+    _require_auth_secret(settings)
     if settings.database_url is None:
         upgrade_all(settings.store_url, settings.app_db_url)  # embedded mode migrates itself
     uvicorn.run(
@@ -73,6 +74,18 @@ def serve(
         ws_ping_timeout=settings.ws_heartbeat_seconds,
         timeout_graceful_shutdown=5,
     )
+
+
+def _require_auth_secret(settings: Settings) -> None:
+    """Server mode without a strong AEGIS_AUTH_SECRET: a clear message, not a traceback."""
+    from aegis.accounts.tokens import load_secret
+    from aegis.core.errors import InsecureConfiguration
+
+    try:
+        load_secret(settings)
+    except InsecureConfiguration as exc:
+        console.print(f"[red]refusing to start: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
 
 
 @app.command("ingest")
