@@ -91,3 +91,25 @@ def api(candles: int = 10_000, requests: int = 50) -> None:
         f"/ohlcv with {res.candles:,} candles ({res.bytes / 1024:.0f} KiB): "
         f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms over {res.requests} requests"
     )
+
+
+@bench_app.command("favorites")
+def favorites(
+    users: int = 1000,
+    seconds: float = 20,
+    per_user: Annotated[int, typer.Option(help="favorites per user")] = 5,
+) -> None:
+    """N logged-in users each polling GET /users/favorites once a second (baseline: /quotes)."""
+    from aegis.bench import favorites as b
+
+    res = b.run(users, seconds, per_user)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    for label, ph in (
+        ("baseline GET /quotes (anonymous, same symbols)", res.baseline),
+        ("GET /users/favorites (JWT + denylist + DB)", res.favorites),
+    ):
+        console.print(
+            f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "
+            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors; "
+            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms"
+        )
