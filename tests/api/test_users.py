@@ -28,6 +28,11 @@ PROTECTED: list[tuple[str, str, dict[str, object] | None]] = [
     ("PATCH", f"{API}/me", {"username": "someone"}),
     ("POST", f"{API}/me/password", {"currentPassword": PASSWORD, "newPassword": "Other456#x"}),
     ("DELETE", f"{API}/me", {"password": PASSWORD}),
+    ("GET", f"{API}/favorites", None),
+    ("POST", f"{API}/favorites", {"companyId": 1}),
+    ("DELETE", f"{API}/favorites/1", None),
+    ("GET", f"{API}/me/layouts", None),
+    ("PUT", f"{API}/me/layouts", {"current": "a", "layouts": {}}),
 ]
 
 

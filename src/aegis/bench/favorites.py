@@ -94,15 +94,18 @@ async def _poll(
     seconds: float,
     phase: Phase,
 ) -> None:
-    """Each (url, headers) once a second, start times spread over the first second."""
+    """Each (url, headers) once a second, start times spread over the first second. The phase
+    ends after ``seconds`` of wall time however slow the answers are (an overloaded server
+    shows as fewer requests and higher latencies, not as a run that never ends)."""
     n = len(requests)
+    t_end = time.perf_counter() + seconds
 
     async def one(i: int, url: str, headers: dict[str, str]) -> None:
         start = time.perf_counter() + i / n
         k = 0
         while True:
-            due = start + k
-            if due - start >= seconds:
+            due = max(start + k, time.perf_counter())
+            if due >= t_end:
                 return
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             t0 = time.perf_counter()
