@@ -47,7 +47,12 @@ def test_peer_that_never_answers_pings_is_dropped(tmp_path: Path) -> None:
 
 
 def test_client_that_stops_reading_is_conflated_then_closed_4008(tmp_path: Path) -> None:
-    settings = {"ws_queue_size": 20, "ws_drop_after_seconds": 0.5, "ws_max_symbols": 500}
+    settings = {
+        "ws_queue_size": 20,
+        "ws_drop_after_seconds": 0.5,
+        "ws_max_symbols": 500,
+        "ws_anonymous_max_symbols": 500,
+    }
     with live_server(tmp_path, **settings) as (addr, rt, source):
         assert rt.market is not None and rt.hub is not None
         hub = rt.hub

@@ -28,6 +28,11 @@ PROTECTED: list[tuple[str, str, dict[str, object] | None]] = [
     ("PATCH", f"{API}/me", {"username": "someone"}),
     ("POST", f"{API}/me/password", {"currentPassword": PASSWORD, "newPassword": "Other456#x"}),
     ("DELETE", f"{API}/me", {"password": PASSWORD}),
+    ("GET", f"{API}/favorites", None),
+    ("POST", f"{API}/favorites", {"companyId": 1}),
+    ("DELETE", f"{API}/favorites/1", None),
+    ("GET", f"{API}/me/layouts", None),
+    ("PUT", f"{API}/me/layouts", {"current": "a", "layouts": {}}),
 ]
 
 
@@ -304,29 +309,16 @@ def test_password_change_invalidates_old_tokens(app: tuple[TestClient, Runtime])
     other_device = login(client, email)
     pair = login(client, email)
     new = "NewSecure456#"
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": "Wrong123!x", "newPassword": new},
-        bearer(pair["accessToken"]),
-    )
+
+    def change(current: str, new_password: str) -> tuple[int, dict[str, object]]:
+        body = {"currentPassword": current, "newPassword": new_password}
+        return call(client, "POST", f"{API}/me/password", body, bearer(pair["accessToken"]))
+
+    status, out = change("Wrong123!x", new)
     assert (status, out["code"]) == (400, "INVALID_PASSWORD")
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": PASSWORD, "newPassword": "weak"},
-        bearer(pair["accessToken"]),
-    )
+    status, out = change(PASSWORD, "weak")
     assert (status, out["code"]) == (400, "INVALID_PASSWORD")
-    status, out = call(
-        client,
-        "POST",
-        f"{API}/me/password",
-        {"currentPassword": PASSWORD, "newPassword": new},
-        bearer(pair["accessToken"]),
-    )
+    status, out = change(PASSWORD, new)
     assert status == 200
     fresh = out["data"]
     assert client.get(f"{API}/me", headers=bearer(fresh["accessToken"])).status_code == 200  # type: ignore[index]

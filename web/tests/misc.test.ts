@@ -5,25 +5,8 @@ import { sma, smaAt } from "../src/lib/indicators";
 import { LAYOUT_PREFIX, defaultLayout, listLayouts, loadLayout, parseLayout, saveLayout } from "../src/lib/layouts";
 import { matchRoute } from "../src/lib/router";
 import { loadSettings, palette } from "../src/lib/settings";
+import { MemStorage } from "./support";
 
-class MemStorage {
-  private m = new Map<string, string>();
-  get length() {
-    return this.m.size;
-  }
-  key(i: number) {
-    return [...this.m.keys()][i] ?? null;
-  }
-  getItem(k: string) {
-    return this.m.get(k) ?? null;
-  }
-  setItem(k: string, v: string) {
-    this.m.set(k, v);
-  }
-  removeItem(k: string) {
-    this.m.delete(k);
-  }
-}
 
 describe("grid layouts", () => {
   it("keeps each named layout under its own key", () => {

@@ -188,3 +188,37 @@ describe("backoffDelay", () => {
     expect(backoffDelay(3, 500, 10_000, () => 0)).toBe(2_000);
   });
 });
+
+describe("StreamClient authentication", () => {
+  it("sends the token first on connect and goes anonymous after a 4401 close", async () => {
+    vi.useFakeTimers();
+    const sockets: FakeSocket[] = [];
+    const client = new StreamClient({
+      url: "ws://test/ws/stocks",
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      now: () => Date.now(),
+      token: () => "tok",
+    });
+    try {
+      client.start();
+      client.subscribeTicks("005930", () => {});
+      await Promise.resolve();
+      sockets[0]!.open();
+      expect(sockets[0]!.sent[0]).toEqual({ action: "auth", token: "tok" });
+      sockets[0]!.close(4401, "invalid token");
+      await vi.advanceTimersByTimeAsync(60_000);
+      sockets[1]!.open();
+      expect(sockets[1]!.sent.some((m) => (m as { action: string }).action === "auth")).toBe(false);
+      expect(sockets[1]!.subscribes()).toHaveLength(1);
+      client.authenticate("new");
+      expect(sockets[1]!.sent.at(-1)).toEqual({ action: "auth", token: "new" });
+    } finally {
+      client.stop();
+      vi.useRealTimers();
+    }
+  });
+});

@@ -12,9 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from aegis.accounts.denylist import DbDenylist, Denylist, RedisDenylist
+from aegis.accounts.favorites import Favorites
+from aegis.accounts.layouts import Layouts
 from aegis.accounts.models import AccessClaims, Profile, TokenPair, User
 from aegis.accounts.passwords import Passwords, check_rules
-from aegis.accounts.tables import refresh_tokens, users
+from aegis.accounts.tables import as_utc, refresh_tokens, users
 from aegis.accounts.throttle import LoginThrottle
 from aegis.accounts.tokens import (
     TokenIssuer,
@@ -54,11 +56,6 @@ def check_username(username: str) -> str:
     return u
 
 
-def _aware(dt: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def _user(row: Any) -> User:
     return User(id=row.id, email=row.email, username=row.username, is_admin=bool(row.is_admin))
 
@@ -80,6 +77,8 @@ class Accounts:
         self.throttle = throttle or LoginThrottle(10, 300)
         self.passwords = passwords or Passwords()
         self.refresh_ttl = refresh_ttl_seconds
+        self.favorites = Favorites(db)
+        self.layouts = Layouts(db)
 
     @classmethod
     def from_settings(cls, settings: Settings, db: AsyncEngine) -> Accounts:
@@ -145,7 +144,7 @@ class Accounts:
             row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).first()
         if row is None:
             raise NotFound("no such user")
-        return Profile(_user(row), _aware(row.created_at))
+        return Profile(_user(row), as_utc(row.created_at))
 
     async def update_profile(
         self, user: User, *, email: str | None = None, username: str | None = None

@@ -5,9 +5,17 @@ an account removes its sessions, favorites and layouts (and other packages' rows
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 from aegis.db.metadata import metadata
+
+
+def as_utc(dt: datetime) -> datetime:
+    """Timestamps are stored in UTC; SQLite hands them back without a zone."""
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
 
 users = sa.Table(
     "users",

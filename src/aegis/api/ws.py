@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import logging
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from aegis.accounts.models import User
 from aegis.api.security import origin_allowed
-from aegis.core.errors import AegisError, NotFound, SlowConsumer, StreamUnavailable
+from aegis.core.errors import AegisError, InvalidToken, NotFound, SlowConsumer, StreamUnavailable
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
 from aegis.services.sessions import StreamSession
@@ -62,12 +64,20 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
             writer.cancel()
             asyncio.get_running_loop().call_soon(hub.remove, sub)
 
+    token = ws.query_params.get("token")
+    user = None
+    if token is not None:
+        try:
+            user = await _authenticate(rt, token)
+        except AegisError as exc:
+            await _close(ws, exc.ws_close_code, exc.message)
+            return
     sub = Subscriber(channel, on_slow)
     hub.add(sub)
     session = StreamSession(
         hub,
         sub,
-        max_symbols=settings.ws_max_symbols,
+        max_symbols=_max_symbols(rt, user),
         max_bytes=settings.ws_max_message_bytes,
         rate=settings.ws_messages_per_second,
         burst=settings.ws_message_burst,
@@ -80,14 +90,14 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
                 await _close(ws, NotFound.ws_close_code, f"unknown symbol {initial[0]}")
                 return
             hub.subscribe_ticks(sub, initial)
-        receiver = asyncio.create_task(_read(ws, session))
+        receiver = asyncio.create_task(_read(ws, session, rt))
         done, _ = await asyncio.wait({writer, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if writer in done and channel.slow:
             log.warning("closing slow websocket client (%d conflated)", channel.conflated_total)
             await _close(ws, SlowConsumer.ws_close_code, "slow consumer")
-        elif receiver in done and isinstance(exc := receiver.exception(), AegisError):
-            log.warning("closing websocket client: %s", exc.message)
-            await _close(ws, exc.ws_close_code, exc.message)
+        elif receiver in done and isinstance(failure := receiver.exception(), AegisError):
+            log.warning("closing websocket client: %s", failure.message)
+            await _close(ws, failure.ws_close_code, failure.message)
         receiver.cancel()
     finally:
         heartbeat.cancel()
@@ -95,7 +105,33 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
         hub.remove(sub)
 
 
-async def _read(ws: WebSocket, session: StreamSession) -> None:
+async def _authenticate(rt: Runtime, token: object) -> User:
+    if not isinstance(token, str) or not token or rt.accounts is None:
+        raise InvalidToken("auth needs a token: the accessToken from POST /api/v1/users/login")
+    user, _ = await rt.accounts.authenticate(token)
+    return user
+
+
+def _max_symbols(rt: Runtime, user: User | None) -> int:
+    # anonymous clients keep public market data, with a smaller symbol budget
+    s = rt.settings
+    return s.ws_max_symbols if user else min(s.ws_anonymous_max_symbols, s.ws_max_symbols)
+
+
+def _auth_token(text: str) -> tuple[bool, object]:
+    """(True, token) for an ``{"action": "auth", "token": …}`` message."""
+    if '"auth"' not in text:  # cheap test first: almost every message is something else
+        return False, None
+    try:
+        msg = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return False, None
+    if isinstance(msg, dict) and msg.get("action") == "auth":
+        return True, msg.get("token")
+    return False, None
+
+
+async def _read(ws: WebSocket, session: StreamSession, rt: Runtime) -> None:
     try:
         while True:
             msg = await ws.receive()
@@ -108,6 +144,24 @@ async def _read(ws: WebSocket, session: StreamSession) -> None:
                     text = data.decode()
                 except UnicodeDecodeError:
                     text = "\x00"  # answered as "not JSON"
+            is_auth, token = _auth_token(text)
+            if is_auth:
+                try:
+                    user = await _authenticate(rt, token)
+                except AegisError as exc:
+                    await _close(ws, exc.ws_close_code, exc.message)
+                    return
+                session.max_symbols = _max_symbols(rt, user)
+                session.sub.channel.control(
+                    orjson.dumps(
+                        {
+                            "type": "authenticated",
+                            "userId": user.id,
+                            "maxSymbols": session.max_symbols,
+                        }
+                    )
+                )
+                continue
             await session.handle_text(text)  # TooManyMessages ends the connection
     except WebSocketDisconnect:
         return

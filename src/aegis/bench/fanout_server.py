@@ -22,7 +22,12 @@ def main() -> None:
     p.add_argument("--data-dir", type=Path, required=True)
     args = p.parse_args()
     # thousands of clients from one address: connection limits would measure the limiter
-    settings = Settings(data_dir=args.data_dir, ws_max_symbols=200, rate_limit_ws="off")
+    settings = Settings(
+        data_dir=args.data_dir,
+        ws_max_symbols=200,
+        ws_anonymous_max_symbols=200,
+        rate_limit_ws="off",
+    )
     upgrade_all(settings.store_url, settings.app_db_url)
     source = PacedSource(load_instruments(), args.rate)
     rt = Runtime(settings, sources=[source])

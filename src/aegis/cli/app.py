@@ -61,6 +61,7 @@ def serve(
         sim_symbols=symbols,
     )
     _logging(settings.log_level)
+    _require_auth_secret(settings)
     if settings.sim_replay:
         # a replay is a show, not history: each run starts from a fresh file of its own
         settings.sqlite_path.unlink(missing_ok=True)
@@ -75,6 +76,18 @@ def serve(
         **uvicorn_options(settings),
         log_config=None,  # uvicorn's loggers go through ours (request ids, JSON lines)
     )
+
+
+def _require_auth_secret(settings: Settings) -> None:
+    """Server mode without a strong AEGIS_AUTH_SECRET: a clear message, not a traceback."""
+    from aegis.accounts.tokens import load_secret
+    from aegis.core.errors import InsecureConfiguration
+
+    try:
+        load_secret(settings)
+    except InsecureConfiguration as exc:
+        console.print(f"[red]refusing to start: {exc.message}[/red]")
+        raise typer.Exit(2) from exc
 
 
 @app.command("ingest")

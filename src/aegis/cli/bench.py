@@ -213,3 +213,25 @@ def newsai(rounds: int = 20, companies: int = 20) -> None:
         f"/news?q= p50 {res.search_p50_ms} ms, /news/keywords?window=7d p50 "
         f"{res.keywords_p50_ms} ms (baseline /healthz p50 {res.baseline_p50_ms} ms)"
     )
+
+
+@bench_app.command("favorites")
+def favorites(
+    users: int = 1000,
+    seconds: float = 20,
+    per_user: Annotated[int, typer.Option(help="favorites per user")] = 5,
+) -> None:
+    """N logged-in users each polling GET /users/favorites once a second (baseline: /quotes)."""
+    from aegis.bench import favorites as b
+
+    res = b.run(users, seconds, per_user)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    for label, ph in (
+        ("baseline GET /quotes (anonymous, same symbols)", res.baseline),
+        ("GET /users/favorites (JWT + denylist + DB)", res.favorites),
+    ):
+        console.print(
+            f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "
+            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors; "
+            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms"
+        )

@@ -62,7 +62,7 @@ def create(
     elif not admin:
         console.print(f"[red]{email} is already registered[/red]")
         raise typer.Exit(1)
-    name = username or email.split("@", 1)[0][:30]
+    name = username or email.strip().lower().split("@", 1)[0][:30]
     try:
         console.print(asyncio.run(_create(settings, email, name, password, admin)))
     except AegisError as exc:

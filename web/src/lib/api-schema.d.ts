@@ -412,6 +412,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/favorites": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Favorites */
+        get: operations["listFavorites"];
+        put?: never;
+        /** Add Favorite */
+        post: operations["addFavorite"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/favorites/{favorite_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete Favorite */
+        delete: operations["deleteFavorite"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/layouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Layouts
+         * @description The saved chart-grid layouts; ``data: null`` before the first save.
+         */
+        get: operations["getLayouts"];
+        /** Put Layouts */
+        put: operations["putLayouts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -1670,6 +1726,17 @@ export interface components {
             message: string;
             data: components["schemas"]["Done"];
         };
+        /** Envelope[FavoriteOut] */
+        Envelope_FavoriteOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["FavoriteOut"];
+        };
         /** Envelope[Financials] */
         Envelope_Financials_: {
             /**
@@ -1702,6 +1769,17 @@ export interface components {
             /** Message */
             message: string;
             data: components["schemas"]["IndustryOut"];
+        };
+        /** Envelope[Layouts] */
+        Envelope_Layouts_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Layouts"];
         };
         /** Envelope[NoneType] */
         Envelope_NoneType_: {
@@ -1836,6 +1914,17 @@ export interface components {
             message: string;
             data: components["schemas"]["TradingStatusOut"];
         };
+        /** Envelope[Union[Layouts, NoneType]] */
+        Envelope_Union_Layouts__NoneType__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["Layouts"] | null;
+        };
         /** Envelope[UserOut] */
         Envelope_UserOut_: {
             /**
@@ -1931,6 +2020,18 @@ export interface components {
             message: string;
             /** Data */
             data: components["schemas"]["ComparisonSummary"][];
+        };
+        /** Envelope[list[FavoriteOut]] */
+        Envelope_list_FavoriteOut__: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            /** Data */
+            data: components["schemas"]["FavoriteOut"][];
         };
         /** Envelope[list[FeedOut]] */
         Envelope_list_FeedOut__: {
@@ -2065,6 +2166,27 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** FavoriteIn */
+        FavoriteIn: {
+            /**
+             * Companyid
+             * @example 1
+             */
+            companyId: number;
+        };
+        /** FavoriteOut */
+        FavoriteOut: {
+            /** Favoriteid */
+            favoriteId: number;
+            /** Companyid */
+            companyId: number;
+            /** Createdat */
+            createdAt: string;
+            /** @description null when no longer listed */
+            company: components["schemas"]["CompanySummary"] | null;
+            /** @description last price; null before the first trade */
+            quote: components["schemas"]["QuoteOut"] | null;
+        };
         /** FeedOut */
         FeedOut: {
             /** Name */
@@ -2179,6 +2301,28 @@ export interface components {
              */
             reason: string | null;
             dart: components["schemas"]["DartStatus"];
+        };
+        /** GridCell */
+        GridCell: {
+            /** Symbol */
+            symbol: string;
+            /** Interval */
+            interval: string;
+        };
+        /** GridLayout */
+        GridLayout: {
+            /**
+             * Size
+             * @enum {integer}
+             */
+            size: 1 | 2 | 3 | 4;
+            /** Cells */
+            cells: components["schemas"]["GridCell"][];
+            /**
+             * Crosshairsync
+             * @default false
+             */
+            crosshairSync: boolean;
         };
         /** IndexCandle */
         IndexCandle: {
@@ -2336,6 +2480,18 @@ export interface components {
             word: string;
             /** Count */
             count: number;
+        };
+        /** Layouts */
+        Layouts: {
+            /**
+             * Current
+             * @example 기본
+             */
+            current: string;
+            /** Layouts */
+            layouts: {
+                [key: string]: components["schemas"]["GridLayout"];
+            };
         };
         /** LimitsIn */
         LimitsIn: {
@@ -4723,6 +4879,278 @@ export interface operations {
             };
             /** @description Too many wrong passwords */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    listFavorites: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_list_FavoriteOut__"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    addFavorite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FavoriteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_FavoriteOut_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No company with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Already a favorite */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteFavorite: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                favorite_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Done_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such favorite of this user */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getLayouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Union_Layouts__NoneType__"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    putLayouts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Layouts"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_Layouts_"];
+                };
+            };
+            /** @description Invalid request / missing field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Missing, expired, revoked or invalid access token */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -32,6 +32,12 @@ export async function getEnvelope<T>(path: string, params: Record<string, string
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
   }
+  return unwrapEnvelope<T>(res);
+}
+
+/** The success envelope of a response, or an ApiError carrying the error envelope's code and
+ * message. */
+export async function unwrapEnvelope<T>(res: Response): Promise<Envelope<T>> {
   let body: unknown = null;
   try {
     body = await res.json();
@@ -43,6 +49,11 @@ export async function getEnvelope<T>(path: string, params: Record<string, string
     throw new ApiError(res.status, b.code ?? "HTTP_ERROR", b.message ?? `HTTP ${res.status}`);
   }
   return body as Envelope<T>;
+}
+
+/** The envelope's `data`, or an ApiError carrying the error envelope's code and message. */
+export async function unwrap<T>(res: Response): Promise<T> {
+  return (await unwrapEnvelope<T>(res)).data;
 }
 
 /** The envelope's data. */

@@ -80,3 +80,32 @@ export function deleteLayout(storage: Store, name: string): void {
 export function currentLayoutName(storage: Store): string {
   return storage.getItem(CURRENT_KEY) || DEFAULT_LAYOUT_NAME;
 }
+
+// --- saved per user on the server when logged in ----------------------------------------------
+/** What `GET/PUT /api/v1/users/me/layouts` carries: every named layout and the current one. */
+export interface SavedLayouts {
+  current: string;
+  layouts: Record<string, GridLayout>;
+}
+
+/** The server keeps at most this many layouts per user. */
+export const MAX_SAVED_LAYOUTS = 20;
+
+export function collectLayouts(storage: Store): SavedLayouts {
+  const current = currentLayoutName(storage);
+  const layouts: Record<string, GridLayout> = { [current]: loadLayout(storage, current) };
+  for (const name of listLayouts(storage)) {
+    if (Object.keys(layouts).length >= MAX_SAVED_LAYOUTS) break;
+    layouts[name] = loadLayout(storage, name);
+  }
+  return { current, layouts };
+}
+
+/** The server's copy replaces the local one (it is what the user saved on any device). */
+export function applySavedLayouts(storage: Store, saved: SavedLayouts): void {
+  for (const name of listLayouts(storage)) if (!(name in saved.layouts)) deleteLayout(storage, name);
+  for (const [name, layout] of Object.entries(saved.layouts)) {
+    storage.setItem(LAYOUT_PREFIX + name, JSON.stringify(parseLayout(JSON.stringify(layout)) ?? defaultLayout()));
+  }
+  storage.setItem(CURRENT_KEY, saved.current);
+}

@@ -11,6 +11,10 @@ export type Route =
   | { name: "industries" }
   | { name: "rankings" }
   | { name: "comparisons" }
+  | { name: "login" }
+  | { name: "signup" }
+  | { name: "favorites" }
+  | { name: "account" }
   | { name: "notfound"; path: string };
 
 export function matchRoute(pathname: string): Route {
@@ -22,6 +26,10 @@ export function matchRoute(pathname: string): Route {
   if (path === "/comparisons") return { name: "comparisons" };
   if (path === "/trading") return { name: "trading" };
   if (path === "/news") return { name: "news" };
+  if (path === "/login") return { name: "login" };
+  if (path === "/signup") return { name: "signup" };
+  if (path === "/favorites") return { name: "favorites" };
+  if (path === "/account") return { name: "account" };
   const m = /^\/stocks\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "stock", code: decodeURIComponent(m[1]).toUpperCase() };
   return { name: "notfound", path };

@@ -2,6 +2,7 @@
 // backoff, re-subscribe after reconnect, latency and message-rate figures for the status bar.
 
 import { writable, type Readable } from "svelte/store";
+import { currentAccessToken } from "./auth";
 import { backoffDelay } from "./backoff";
 import type { CandleMsg, Quote, ServerMsg, TickMsg } from "./types";
 
@@ -37,6 +38,8 @@ export interface StreamOptions {
   pingEveryMs?: number;
   /** No message at all for this long → the connection is considered dead. */
   silenceLimitMs?: number;
+  /** A logged-in user's access token, sent first on every connect (larger symbol budget). */
+  token?: () => string | null;
 }
 
 type Fn<T> = (msg: T) => void;
@@ -66,6 +69,7 @@ export class StreamClient {
   private lastMessageAt = 0;
   private msgCount = 0;
   private stopped = true;
+  private authRejected = false; // closed 4401: reconnect anonymously until a new token
   private snapshot: StreamStatus = {
     state: "connecting",
     everOpened: false,
@@ -86,6 +90,7 @@ export class StreamClient {
       now: () => performance.now(),
       pingEveryMs: 5_000,
       silenceLimitMs: 45_000,
+      token: () => null,
       ...opts,
     };
   }
@@ -127,6 +132,12 @@ export class StreamClient {
     return () => {
       if (this.quoteListeners.delete(fn)) this.unref("q");
     };
+  }
+
+  /** After a login (or a renewed token): authenticate the open connection with it. */
+  authenticate(token: string): void {
+    this.authRejected = false;
+    this.send({ action: "auth", token });
   }
 
   /** Called after every re-connection (not a first connect that worked at once): fill gaps from REST. */
@@ -209,6 +220,7 @@ export class StreamClient {
     s.onclose = (ev) => {
       if (this.socket !== s) return;
       this.socket = null;
+      if (ev.code === 4401) this.authRejected = true;
       if (this.pingTimer) clearInterval(this.pingTimer);
       this.pingTimer = null;
       if (!this.stopped) this.scheduleRetry(ev.code ? `연결 종료 (${ev.code}${ev.reason ? ` ${ev.reason}` : ""})` : "연결 종료");
@@ -223,6 +235,8 @@ export class StreamClient {
     this.lastMessageAt = this.opts.now();
     this.pendingSub.clear();
     this.pendingUnsub.clear();
+    const token = this.authRejected ? null : this.opts.token?.();
+    if (token) s.send(JSON.stringify({ action: "auth", token }));
     for (const m of buildMessages("subscribe", [...this.refs.keys()])) s.send(JSON.stringify(m));
     this.patch({ state: "open", everOpened: true, attempt: 0, retryInMs: null, lastError: null });
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingEveryMs);
@@ -351,7 +365,7 @@ let shared: StreamClient | null = null;
 /** The app-wide stream, started on first use. */
 export function stream(): StreamClient {
   if (!shared) {
-    shared = new StreamClient({ url: defaultStreamUrl() });
+    shared = new StreamClient({ url: defaultStreamUrl(), token: () => currentAccessToken(localStorage) });
     shared.start();
   }
   return shared;

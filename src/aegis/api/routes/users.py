@@ -1,17 +1,22 @@
 """Accounts over HTTP (PRD §4.1): sign-up, login, token refresh, logout, profile, password,
-account deletion. Thin: the rules live in ``aegis.accounts``."""
+account deletion, favorites and saved dashboard layouts. Thin: the rules live in
+``aegis.accounts``."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Request
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StringConstraints
 
-from aegis.accounts.models import Profile, TokenPair
-from aegis.api.deps import AccountsDep, CurrentUserDep, SessionDep
+from aegis.accounts.models import Favorite, Profile, TokenPair
+from aegis.api.deps import AccountsDep, CurrentUserDep, MarketDep, SessionDep
 from aegis.api.envelope import JSONBytes, ok
-from aegis.api.schemas import Envelope, ErrorBody, Wire
+from aegis.api.routes.companies import summary
+from aegis.api.schemas import CompanySummary, Envelope, ErrorBody, QuoteOut, Wire
+from aegis.core.errors import InvalidRequest
+from aegis.services.market import Market
+from aegis.services.stream import quote_row
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -195,3 +200,120 @@ async def delete_me(
 ) -> JSONBytes:
     await accounts.delete_account(user, body.password, client_ip(request))
     return ok({"done": True}, "계정과 모든 데이터를 삭제하였습니다.")
+
+
+# --- favorites (PRD §4.1) ---------------------------------------------------------------------
+class FavoriteIn(Wire):
+    company_id: int = Field(ge=1, examples=[1])
+
+
+class FavoriteOut(Wire):
+    favorite_id: int
+    company_id: int
+    created_at: str
+    company: CompanySummary | None = Field(description="null when no longer listed")
+    quote: QuoteOut | None = Field(description="last price; null before the first trade")
+
+
+def favorite_out(f: Favorite, market: Market) -> dict[str, object]:
+    inst = market.by_id.get(f.company_id)
+    q = market.quote(inst.symbol) if inst is not None else None
+    return {
+        "favoriteId": f.id,
+        "companyId": f.company_id,
+        "createdAt": f.created_at.isoformat(),
+        "company": summary(inst) if inst is not None else None,
+        "quote": quote_row(q) if q is not None else None,
+    }
+
+
+@router.get(
+    "/favorites",
+    operation_id="listFavorites",
+    response_model=Envelope[list[FavoriteOut]],
+    responses=AUTH_ERRORS,
+)
+async def list_favorites(
+    user: CurrentUserDep, accounts: AccountsDep, market: MarketDep
+) -> JSONBytes:
+    favs = await accounts.favorites.list(user.id)
+    return ok([favorite_out(f, market) for f in favs], "즐겨찾기 목록을 조회하였습니다.")
+
+
+@router.post(
+    "/favorites",
+    operation_id="addFavorite",
+    status_code=201,
+    response_model=Envelope[FavoriteOut],
+    responses={
+        **AUTH_ERRORS,
+        404: {**_E, "description": "No company with this id"},
+        409: {**_E, "description": "Already a favorite"},
+    },
+)
+async def add_favorite(
+    body: FavoriteIn, user: CurrentUserDep, accounts: AccountsDep, market: MarketDep
+) -> JSONBytes:
+    market.company(body.company_id)  # 404 for an unknown company
+    fav = await accounts.favorites.add(user.id, body.company_id)
+    return JSONBytes(
+        {"status": 201, "message": "즐겨찾기에 추가하였습니다.", "data": favorite_out(fav, market)},
+        status_code=201,
+    )
+
+
+@router.delete(
+    "/favorites/{favorite_id}",
+    operation_id="deleteFavorite",
+    response_model=Envelope[Done],
+    responses={**AUTH_ERRORS, 404: {**_E, "description": "No such favorite of this user"}},
+)
+async def delete_favorite(
+    favorite_id: int, user: CurrentUserDep, accounts: AccountsDep
+) -> JSONBytes:
+    await accounts.favorites.remove(user.id, favorite_id)
+    return ok({"done": True}, "즐겨찾기에서 삭제하였습니다.")
+
+
+# --- dashboard layouts ------------------------------------------------------------------------
+class GridCell(Wire):
+    symbol: str = Field(min_length=1, max_length=20)
+    interval: str = Field(min_length=1, max_length=5)
+
+
+class GridLayout(Wire):
+    size: Literal[1, 2, 3, 4]
+    cells: list[GridCell] = Field(max_length=16)
+    crosshair_sync: bool = False
+
+
+class Layouts(Wire):
+    current: str = Field(min_length=1, max_length=40, examples=["기본"])
+    layouts: dict[Annotated[str, StringConstraints(min_length=1, max_length=40)], GridLayout] = (
+        Field(max_length=20)
+    )
+
+
+@router.get(
+    "/me/layouts",
+    operation_id="getLayouts",
+    response_model=Envelope[Layouts | None],
+    responses=AUTH_ERRORS,
+)
+async def get_layouts(user: CurrentUserDep, accounts: AccountsDep) -> JSONBytes:
+    """The saved chart-grid layouts; ``data: null`` before the first save."""
+    return ok(await accounts.layouts.get(user.id), "화면 배치를 조회하였습니다.")
+
+
+@router.put(
+    "/me/layouts",
+    operation_id="putLayouts",
+    response_model=Envelope[Layouts],
+    responses=AUTH_ERRORS,
+)
+async def put_layouts(body: Layouts, user: CurrentUserDep, accounts: AccountsDep) -> JSONBytes:
+    if body.current not in body.layouts:
+        raise InvalidRequest("current must name one of the layouts")
+    doc = body.model_dump(by_alias=True)
+    await accounts.layouts.put(user.id, doc)
+    return ok(doc, "화면 배치를 저장하였습니다.")

@@ -1,0 +1,177 @@
+"""Favorites and saved grid layouts through the API: per user, 404 for other users' ids, bad
+input refused without changes, and gone with the account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aegis.domain.ticks import BUY, Tick
+from aegis.services.runtime import Runtime
+from tests.api.test_rest import T0, wait_for
+from tests.support.app import running_app
+from tests.support.auth import PASSWORD, auth_headers
+
+FAV = "/api/v1/users/favorites"
+LAYOUTS = "/api/v1/users/me/layouts"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
+    with running_app(tmp_path) as (client, rt, _):
+        yield client, rt
+
+
+def company_id(rt: Runtime, symbol: str) -> int:
+    assert rt.market is not None
+    return rt.market.by_symbol[symbol].company_id
+
+
+def test_add_list_delete_favorites(app: tuple[TestClient, Runtime]) -> None:
+    client, rt = app
+    me = auth_headers(client)
+    samsung, hynix = company_id(rt, "005930"), company_id(rt, "000660")
+    r = client.post(FAV, json={"companyId": samsung}, headers=me)
+    assert r.status_code == 201 and r.json()["status"] == 201
+    first = r.json()["data"]
+    assert first["companyId"] == samsung and first["company"]["name"] == "삼성전자"
+    client.post(FAV, json={"companyId": hynix}, headers=me)
+    listed = client.get(FAV, headers=me).json()["data"]
+    assert [f["company"]["code"] for f in listed] == ["005930", "000660"]
+    r = client.delete(f"{FAV}/{first['favoriteId']}", headers=me)
+    assert r.status_code == 200
+    assert [f["companyId"] for f in client.get(FAV, headers=me).json()["data"]] == [hynix]
+
+
+def test_favorites_carry_live_quotes(tmp_path: Path) -> None:
+    tick = Tick("005930", T0, 71_000, 10, BUY, 1, "sim")
+    with running_app(tmp_path, [[tick]]) as (client, rt, source):
+        wait_for(lambda: source.ready.is_set())
+        me = auth_headers(client)
+        client.post(FAV, json={"companyId": company_id(rt, "005930")}, headers=me)
+
+        def quote() -> dict[str, object] | None:
+            q: dict[str, object] | None = client.get(FAV, headers=me).json()["data"][0]["quote"]
+            return q
+
+        wait_for(lambda: (quote() or {}).get("price") == 71_000, timeout=30)
+        q = quote()
+        assert q is not None and q["symbol"] == "005930" and q["source"] == "sim"
+
+
+def test_favorites_are_private(app: tuple[TestClient, Runtime]) -> None:
+    client, rt = app
+    alice, bob = auth_headers(client), auth_headers(client)
+    fav = client.post(FAV, json={"companyId": company_id(rt, "005930")}, headers=alice).json()
+    fav_id = fav["data"]["favoriteId"]
+    assert client.get(FAV, headers=bob).json()["data"] == []
+    r = client.delete(f"{FAV}/{fav_id}", headers=bob)
+    assert (r.status_code, r.json()["code"]) == (404, "NOT_FOUND")
+    assert len(client.get(FAV, headers=alice).json()["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({}, 400, "MISSING_FIELD"),
+        ({"companyId": "abc"}, 400, "INVALID_REQUEST"),
+        ({"companyId": 0}, 400, "INVALID_REQUEST"),
+        ({"companyId": 99_999_999}, 404, "NOT_FOUND"),
+    ],
+)
+def test_bad_favorite_requests_change_nothing(
+    app: tuple[TestClient, Runtime], body: dict[str, object], status: int, code: str
+) -> None:
+    client, _ = app
+    me = auth_headers(client)
+    r = client.post(FAV, json=body, headers=me)
+    assert (r.status_code, r.json()["code"]) == (status, code)
+    assert client.get(FAV, headers=me).json()["data"] == []
+
+
+def test_duplicate_favorite_is_409_and_unknown_id_404(app: tuple[TestClient, Runtime]) -> None:
+    client, rt = app
+    me = auth_headers(client)
+    cid = company_id(rt, "005930")
+    assert client.post(FAV, json={"companyId": cid}, headers=me).status_code == 201
+    r = client.post(FAV, json={"companyId": cid}, headers=me)
+    assert (r.status_code, r.json()["code"]) == (409, "ALREADY_EXISTS")
+    assert client.delete(f"{FAV}/424242", headers=me).status_code == 404
+    assert client.delete(f"{FAV}/abc", headers=me).status_code == 400
+    assert len(client.get(FAV, headers=me).json()["data"]) == 1
+
+
+def test_favorite_endpoints_need_a_login(app: tuple[TestClient, Runtime]) -> None:
+    client, _ = app
+    for method, path, body in (
+        ("GET", FAV, None),
+        ("POST", FAV, {"companyId": 1}),
+        ("DELETE", f"{FAV}/1", None),
+        ("GET", LAYOUTS, None),
+        ("PUT", LAYOUTS, {"current": "a", "layouts": {}}),
+    ):
+        for headers in ({}, {"Authorization": "Bearer nope"}):
+            r = client.request(method, path, json=body, headers=headers)
+            assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED"), (method, path)
+
+
+LAYOUT = {
+    "current": "반도체",
+    "layouts": {
+        "반도체": {
+            "size": 2,
+            "cells": [{"symbol": "005930", "interval": "1m"}] * 16,
+            "crosshairSync": True,
+        }
+    },
+}
+
+
+def test_layouts_round_trip_per_user(app: tuple[TestClient, Runtime]) -> None:
+    client, _ = app
+    alice, bob = auth_headers(client), auth_headers(client)
+    assert client.get(LAYOUTS, headers=alice).json()["data"] is None
+    r = client.put(LAYOUTS, json=LAYOUT, headers=alice)
+    assert r.status_code == 200
+    assert client.get(LAYOUTS, headers=alice).json()["data"] == LAYOUT
+    assert client.get(LAYOUTS, headers=bob).json()["data"] is None
+    changed = {**LAYOUT, "layouts": {"반도체": {**LAYOUT["layouts"]["반도체"], "size": 3}}}  # type: ignore[dict-item]
+    client.put(LAYOUTS, json=changed, headers=alice)
+    assert client.get(LAYOUTS, headers=alice).json()["data"]["layouts"]["반도체"]["size"] == 3
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"current": "x", "layouts": {}},  # current names no layout
+        {"current": "a", "layouts": {"a": {"size": 5, "cells": []}}},
+        {"current": "a", "layouts": {"a": {"size": 2, "cells": [{"symbol": "1"}] * 17}}},
+        {"current": "a", "layouts": {f"l{i}": {"size": 1, "cells": []} for i in range(21)}},
+        {"current": "a" * 41, "layouts": {}},
+        {"layouts": {}},
+    ],
+)
+def test_bad_layouts_are_refused(app: tuple[TestClient, Runtime], body: dict[str, object]) -> None:
+    client, _ = app
+    me = auth_headers(client)
+    client.put(LAYOUTS, json=LAYOUT, headers=me)
+    r = client.put(LAYOUTS, json=body, headers=me)
+    assert r.status_code == 400 and r.json()["code"] in ("INVALID_REQUEST", "MISSING_FIELD")
+    assert client.get(LAYOUTS, headers=me).json()["data"] == LAYOUT
+
+
+def test_deleting_the_account_removes_favorites_and_layouts(
+    app: tuple[TestClient, Runtime],
+) -> None:
+    client, rt = app
+    me = auth_headers(client, "leaving@example.com")
+    client.post(FAV, json={"companyId": company_id(rt, "005930")}, headers=me)
+    client.put(LAYOUTS, json=LAYOUT, headers=me)
+    r = client.request("DELETE", "/api/v1/users/me", json={"password": PASSWORD}, headers=me)
+    assert r.status_code == 200
+    again = auth_headers(client, "leaving@example.com")
+    assert client.get(FAV, headers=again).json()["data"] == []
+    assert client.get(LAYOUTS, headers=again).json()["data"] is None
