@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -24,6 +25,7 @@ from aegis.store.postgres import PostgresStore
 from aegis.store.sqlite import SQLiteStore
 from tests.clients.test_hostile_input import INDEX
 from tests.support.app import running_app
+from tests.support.auth import SERVER_AUTH_SECRET
 from tests.support.inloop import serving
 from tests.support.sources import ScriptedSource
 
@@ -60,7 +62,9 @@ async def test_status_never_shows_the_database_password_given_as_a_query_paramet
     tmp_path: Path, postgres_url: str
 ) -> None:
     url = f"{postgres_url}?password={SECRET}"  # a valid libpq form (the server trusts loopback)
-    settings = Settings(data_dir=tmp_path, database_url=url)
+    settings = Settings(
+        data_dir=tmp_path, database_url=url, auth_secret=SecretStr(SERVER_AUTH_SECRET)
+    )
     upgrade_all(settings.store_url, settings.app_db_url)
     rt = Runtime(settings, store=PostgresStore(url), sources=[ScriptedSource()])
     async with serving(settings, rt) as addr, httpx.AsyncClient() as http:

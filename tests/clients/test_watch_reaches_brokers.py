@@ -29,6 +29,7 @@ from tests.fakes import kiwoom as fake_kiwoom_mod
 from tests.fakes.kis import FakeKis
 from tests.fakes.kiwoom import FakeKiwoom
 from tests.fakes.market import FakeMarket
+from tests.support.auth import SERVER_AUTH_SECRET
 from tests.support.inloop import serving
 
 SYMBOLS = ("005930", "000660", "035420")
@@ -172,6 +173,7 @@ async def test_server_mode_an_api_process_watch_reaches_the_ingesters_broker(
         database_url=postgres_url,
         redis_url=redis_url,
         secret_key=SecretStr("test-master-key"),
+        auth_secret=SecretStr(SERVER_AUTH_SECRET),
         kis_rest_url=fake.rest_url,
         kis_ws_url=fake.ws_url,
     )

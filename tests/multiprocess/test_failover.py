@@ -24,6 +24,7 @@ from tests.multiprocess.test_server_mode import (
     cluster,
     cluster_redis,
 )
+from tests.support.auth import SERVER_AUTH_SECRET
 
 pytestmark = pytest.mark.services
 __all__ = ["cluster", "cluster_redis"]  # re-exported fixtures
@@ -60,7 +61,7 @@ async def test_standby_ingester_takes_over_after_kill_9(
         AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var2"),
-        AEGIS_AUTH_SECRET="multiprocess-test-secret-0123456789-abcdefghij",
+        AEGIS_AUTH_SECRET=SERVER_AUTH_SECRET,
     )
     log = tmp_path / "ingest-2.log"
     with log.open("wb") as out:

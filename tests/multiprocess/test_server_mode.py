@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from aegis.core.timeutil import iso_z, to_us
 from aegis.sources.sim.engine import SEQ_PER_CHUNK
+from tests.support.auth import SERVER_AUTH_SECRET
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.services
@@ -90,7 +91,7 @@ def cluster(postgres_url: str, cluster_redis: str, tmp_path: Path) -> Iterator[C
     env.update(
         AEGIS_DATABASE_URL=postgres_url,
         AEGIS_REDIS_URL=cluster_redis,
-        AEGIS_AUTH_SECRET="multiprocess-test-secret-0123456789-abcdefghij",
+        AEGIS_AUTH_SECRET=SERVER_AUTH_SECRET,
         AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from aegis.services.runtime import Runtime
 
 PASSWORD = "SecurePass123!"
+# server mode refuses to start without a strong signing secret: tests that run it use this one
+SERVER_AUTH_SECRET = "test-only-signing-secret-4f9c2e7a1b8d6053e"
 _seq = itertools.count(1)
 
 
