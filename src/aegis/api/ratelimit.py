@@ -2,8 +2,8 @@
 API requests, per user for authenticated ones, and per IP for WebSocket connection attempts.
 Moving windows, in process (embedded) or in Redis (server mode: one budget across every API
 process). Over the limit: 429 ``TOO_MANY_REQUESTS`` in the envelope with ``Retry-After``, or a
-WebSocket closed with 4429. ``/healthz``, ``/readyz``, ``/metrics`` and the dashboard's files are
-not limited.
+WebSocket refused at the handshake (close code 4429 for ASGI clients, HTTP 403 on the wire).
+``/healthz``, ``/readyz``, ``/metrics`` and the dashboard's files are not limited.
 
 Behind a proxy the client IP is the one uvicorn takes from ``X-Forwarded-For`` (it trusts the
 proxy addresses in ``--forwarded-allow-ips``, loopback by default).
@@ -130,8 +130,9 @@ class RateLimitMiddleware:
         except TooManyRequests as exc:
             retry = int(exc.details["retryAfter"])
             if kind == "websocket":
+                # refused before the handshake completes (the server answers HTTP 403); an ASGI
+                # client sees the close code 4429
                 await receive()  # websocket.connect
-                await send({"type": "websocket.accept"})
                 await send({"type": "websocket.close", "code": exc.ws_close_code, "reason": "rate"})
                 return
             body = orjson.dumps(error_body(exc.status, exc.code, exc.message, exc.details))
