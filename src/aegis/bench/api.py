@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 
+from aegis.core.config import Settings
 from aegis.domain.candles import Candle
 from aegis.store.migrate import upgrade
 from aegis.store.sqlite import SQLiteStore
@@ -65,9 +66,29 @@ async def _seed(db: Path, n: int) -> None:
     await store.close()
 
 
+class BenchError(RuntimeError):
+    """The benchmark's own setup failed (not a figure)."""
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"the server exited with {proc.returncode} before it was healthy")
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise BenchError("the server was not healthy within 120 s")
+
+
 def run(n: int, requests: int) -> ApiResult:
     with tempfile.TemporaryDirectory() as d:
-        asyncio.run(_seed(Path(d) / "aegis.db", n))
+        # the server below runs the simulator, which reads its own file (aegis-sim.db): seed the
+        # file that server will read, not a fixed name
+        served = Settings(data_dir=Path(d), source="sim").sqlite_path
+        asyncio.run(_seed(served, n))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -83,13 +104,7 @@ def run(n: int, requests: int) -> ApiResult:
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
+            _wait_healthy(base, proc)
             with httpx.Client(base_url=base) as c:
                 cid = c.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
                     "companyId"
@@ -102,7 +117,12 @@ def run(n: int, requests: int) -> ApiResult:
                     t0 = time.perf_counter()
                     r = c.get(url, params=params)
                     dt = (time.perf_counter() - t0) * 1000
-                    assert r.status_code == 200 and len(r.json()["data"]) == n
+                    got = len(r.json().get("data") or []) if r.status_code == 200 else None
+                    if got != n:
+                        raise BenchError(
+                            f"GET {url} returned status {r.status_code} with {got} candles, "
+                            f"expected {n}: the server does not serve the seeded store"
+                        )
                     size = len(r.content)
                     if i >= 5:  # warm-up
                         times.append(dt)
