@@ -13,7 +13,9 @@ H9 = 9 * 3600 * 1_000_000
 
 
 def day_candle(start: int, close: int) -> Candle:
-    return Candle("005930", "1d", start, 100, 300, 50, close, 10, 1000, 0, start, 0, start, 0)
+    return Candle(
+        "005930", "1d", start, 100, 300, 50, close, 10, 1000, 0, start, 0, start, 0, "import"
+    )
 
 
 def test_stored_daily_history_is_quoted_until_the_symbol_trades() -> None:
@@ -48,3 +50,24 @@ def test_tick_in_the_restored_day_continues_it() -> None:
     today = agg.current("005930", "1d")
     assert today is not None
     assert (today.low, today.close, today.volume) == (40, 40, 16)
+
+
+def test_restart_with_daily_history_newer_than_the_last_minute_keeps_stored_candles() -> None:
+    # ticks were imported for an old day, then daily history reaching further was stored
+    old_day = DAY - 7 * 86_400_000_000
+    minute = Candle(
+        "005930", "1m", old_day + H9, 120, 130, 110, 125, 3, 375, 3,
+        old_day + H9, 0, old_day + H9 + 50, 2, "import",
+    )  # fmt: skip
+    stored_old_day = Candle(
+        "005930", "1d", old_day, 100, 130, 90, 125, 900, 99_000, 40,
+        old_day + H9 - 1, 0, old_day + H9 + 50, 2, "import",
+    )  # fmt: skip
+    agg = Aggregator()
+    agg.restore([minute, stored_old_day, day_candle(DAY, 250)], {"005930": 200})
+
+    # nothing is live: the minute must not be rebuilt into a 1d candle of its own
+    assert agg.current("005930", "1d") is None
+    assert agg.current("005930", "1m") is None
+    day = agg.day_candle("005930")
+    assert day is not None and (day.start, day.close) == (DAY, 250)

@@ -50,6 +50,7 @@ def test_fast_path_equals_python_path(
                     "close": inst.price_value(c.close),
                     "volume": inst.qty_value(c.volume),
                     "amount": inst.amount_value(c.amount),
+                    "source": c.source,
                 }
                 for c in await market.candles(symbol, iv, lo, hi, limit)
             ]

@@ -83,7 +83,8 @@ def test_ohlcv_returns_minute_candles_with_live_partial(app) -> None:  # type: i
     data = body["data"]
     assert len(data) == 60
     assert data[0]["time"] == T0 // 1_000_000
-    assert set(data[0]) == {"time", "open", "high", "low", "close", "volume", "amount"}
+    assert set(data[0]) == {"time", "open", "high", "low", "close", "volume", "amount", "source"}
+    assert {c["source"] for c in data} == {"sim"}
     first = samsung_ticks()[:2]
     assert data[0]["volume"] == sum(t.volume for t in first)
     assert data[0]["amount"] == sum(t.price * t.volume for t in first)

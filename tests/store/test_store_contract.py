@@ -6,6 +6,7 @@ import random
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import orjson
 import pytest
 
 from aegis.core.errors import StoreError
@@ -70,7 +71,13 @@ def tick(
 
 
 def candle(
-    symbol: str, interval: str, start: int, close: int = 100, *, amount: int | None = None
+    symbol: str,
+    interval: str,
+    start: int,
+    close: int = 100,
+    *,
+    amount: int | None = 500,
+    source: str = "sim",
 ) -> Candle:
     return Candle(
         symbol,
@@ -81,12 +88,13 @@ def candle(
         min(100, close),
         close,
         5,
-        amount if amount is not None else 500,
+        amount,
         2,
         start,
         1,
         start + 1,
         2,
+        source,
     )
 
 
@@ -214,6 +222,36 @@ async def test_candle_amount_beyond_int64_round_trips_exactly(store: Store) -> N
     assert got is not None
     assert got.amount == huge
     assert type(got.amount) is int
+
+
+async def test_each_candle_keeps_its_own_source(store: Store) -> None:
+    await store.upsert_candles(
+        [
+            candle("005930", "1d", T0, source="import"),
+            candle("005930", "1d", T0 + DAY, source="kis"),
+            candle("005930", "1d", T0 + 2 * DAY, source="backfill"),
+        ]
+    )
+    await store.upsert_candles([candle("005930", "1d", T0 + DAY, source="kiwoom")])
+
+    got = await store.get_candles("005930", "1d", None, None, 10)
+
+    assert [c.source for c in got] == ["import", "kiwoom", "backfill"]
+    newest = await store.latest_candles("1d", ["005930"])
+    assert [c.source for c in newest] == ["backfill"]
+
+
+async def test_unknown_amount_is_stored_and_served_as_null(store: Store) -> None:
+    await store.upsert_candles([candle("KOSPI", "1d", T0, amount=None, source="import")])
+
+    got = await store.get_candle("KOSPI", "1d", T0)
+    as_json = await store.candles_json("KOSPI", "1d", None, None, 10, 2, 0)
+
+    assert got is not None and got.amount is None
+    if as_json is not None:  # stores with a fast path build the same fields
+        row = orjson.loads(as_json)[0]
+        assert row["amount"] is None
+        assert row["source"] == "import"
 
 
 async def test_get_candle_of_another_interval_symbol_or_start_is_none(store: Store) -> None:
@@ -353,6 +391,43 @@ async def test_retention_deletes_only_what_is_older_than_each_limit(store: Store
     assert [c.start for c in await store.get_candles("005930", "1m", None, None, 10)] == [now - DAY]
     assert len(await store.get_candles("005930", "1d", None, None, 10)) == 1
     assert len(await store.get_candles("005930", "5m", None, None, 10)) == 1
+
+
+async def test_retention_spares_kept_sources_and_logs_what_it_removed(store: Store) -> None:
+    now = T0 + 1000 * DAY
+    await store.upsert_instruments([instrument("005930", "삼성전자")])
+    old = now - 400 * DAY
+    await store.write_ticks(
+        [
+            tick("005930", old, 0),  # live (sim): goes
+            Tick("005930", old, 1, 1, BUY, 1, "import"),
+            Tick("005930", old, 1, 1, BUY, 2, "backfill"),
+        ]
+    )
+    await store.upsert_candles(
+        [
+            candle("005930", "1m", old, source="sim"),
+            candle("005930", "1m", old + MIN, source="import"),
+            candle("005930", "5m", old, source="backfill"),
+        ]
+    )
+
+    deleted = await store.apply_retention(now, 7, {"1m": 90, "5m": 365}, {"import", "backfill"})
+
+    assert (deleted["ticks"], deleted["candles_1m"], deleted["candles_5m"]) == (1, 1, 0)
+    kept = await store.get_ticks("005930", 0, 2**62)
+    assert sorted(t.source for t in kept) == ["backfill", "import"]
+    assert [c.source for c in await store.get_candles("005930", "1m", None, None, 10)] == ["import"]
+    assert len(await store.get_candles("005930", "5m", None, None, 10)) == 1
+    log = await store.retention_log()
+    assert sorted((e.target, e.deleted, e.at) for e in log) == [
+        ("candles_1m", 1, now),
+        ("ticks", 1, now),
+    ]
+    assert {e.target: e.cutoff for e in log} == {
+        "ticks": now - 7 * DAY,
+        "candles_1m": now - 90 * DAY,
+    }
 
 
 async def test_retention_with_no_limits_keeps_everything(store: Store) -> None:

@@ -31,8 +31,10 @@ def fold(
     seq: Ints,
     price: Nums,
     volume: Nums,
+    source: str,
     intervals: Sequence[Interval] = STORED_INTERVALS,
 ) -> list[Candle]:
+    """Candles of ticks that all come from ``source``."""
     n = len(ts)
     if n == 0:
         return []
@@ -73,7 +75,7 @@ def fold(
         )
         name = iv.name
         out.extend(
-            Candle(names[s], name, st, o, h, lo, c, v, a, k, fts, fsq, lts, lsq)
+            Candle(names[s], name, st, o, h, lo, c, v, a, k, fts, fsq, lts, lsq, source)
             for s, st, o, h, lo, c, v, a, k, fts, fsq, lts, lsq in rows
         )
     return out

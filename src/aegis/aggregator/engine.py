@@ -95,6 +95,16 @@ class Aggregator:
                 if (c.last_ts, c.last_seq) > (st.last_ts, st.last_seq):
                     st.last_ts, st.last_seq = c.last_ts, c.last_seq
             m1 = newest.get(self._base_name)
+            if m1 is not None and any(
+                newest[name].start > _bucket(m1.start, size)
+                for name, size in zip(self._names, self._sizes, strict=True)
+                if name in newest
+            ):
+                # The newest minute is older than a stored coarse candle (daily history imported
+                # or seeded after it): it is history, not the live minute. Treating it as live
+                # would rebuild every coarse level from that one minute and serve it over the
+                # stored candles of its bucket.
+                m1 = None
             if m1 is None:
                 st.pending = {i: newest[n].copy() for i, n in enumerate(self._names) if n in newest}
                 continue
@@ -122,7 +132,7 @@ class Aggregator:
         roll = self._roll
         nlevels = len(self._names)
         for t in ticks:
-            sym, ts, price, vol, _side, seq, _src = t
+            sym, ts, price, vol, _side, seq, src = t
             st = states.get(sym)
             if st is None:
                 st = self._state(sym)
@@ -140,10 +150,12 @@ class Aggregator:
                     c.low = price
                 c.close = price
                 c.volume += vol
-                c.amount += price * vol
+                if c.amount is not None:
+                    c.amount += price * vol
                 c.trades += 1
                 c.last_ts = ts
                 c.last_seq = seq
+                c.source = src
                 if st.eager_from < nlevels:
                     for p in st.parts[st.eager_from :]:
                         p.add(t)  # type: ignore[union-attr]  # eager parts are never None

@@ -26,6 +26,15 @@ def _instant(name: str, text: str | None) -> int | None:
         ) from exc
 
 
+def _last_source(array: bytes) -> str | None:
+    """The newest candle's source in a store-built array (objects end with their "source")."""
+    at = array.rfind(b'"source":"')
+    if at < 0:
+        return None
+    at += len(b'"source":"')
+    return array[at : array.index(b'"', at)].decode()
+
+
 async def candles_response(
     market: Market,
     symbol: str,
@@ -44,10 +53,9 @@ async def candles_response(
     if lo is not None and hi is not None and lo >= hi:
         raise InvalidRequest("start must be before end")
     inst = market.instrument(symbol)
-    source = market.last_source.get(symbol, "store")
-    meta = orjson.dumps({"symbol": symbol, "interval": iv.name, "source": source})
     fast = await market.candles_json(symbol, iv, lo, hi, limit)
     if fast is not None:
+        meta = orjson.dumps({"symbol": symbol, "interval": iv.name, "source": _last_source(fast)})
         # the store built the array: splice it into the envelope without re-parsing
         return JSONBytes(
             b'{"status":200,"message":"'
@@ -69,6 +77,7 @@ async def candles_response(
             "close": pv(c.close),
             "volume": qv(c.volume),
             "amount": av(c.amount),
+            "source": c.source,
         }
         for c in rows
     ]
@@ -76,6 +85,10 @@ async def candles_response(
         "status": 200,
         "message": _MESSAGE,
         "data": data,
-        "meta": {"symbol": symbol, "interval": iv.name, "source": source},
+        "meta": {
+            "symbol": symbol,
+            "interval": iv.name,
+            "source": rows[-1].source if rows else None,
+        },
     }
     return JSONBytes(orjson.dumps(body))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 T = TypeVar("T")
@@ -45,6 +45,10 @@ class Company(CompanySummary):
     market_cap: int | None
     prev_close: float | None
     price_scale: int
+    source: str = Field(
+        description="where prevClose and marketCap come from: the quoted day's candle source "
+        "(sim, kis, …) or import (the shipped real listing)"
+    )
 
 
 class CandleOut(Wire):
@@ -54,13 +58,21 @@ class CandleOut(Wire):
     low: float
     close: float
     volume: float
-    amount: float
+    amount: float | None = Field(
+        description="traded value; null where the data do not give it (never an estimate)"
+    )
+    source: str = Field(
+        description="where this candle comes from: sim, kis, kiwoom, binance, import, backfill "
+        "(unknown: stored before sources were recorded)"
+    )
 
 
 class CandleMeta(Wire):
     symbol: str
     interval: str
-    source: str
+    source: str | None = Field(
+        description="the newest candle's source (each candle carries its own); null when empty"
+    )
 
 
 class CandleEnvelope(Envelope[list[CandleOut]]):
@@ -76,14 +88,14 @@ class QuoteOut(Wire):
     change: float | None
     change_percent: float | None
     volume: float
-    amount: float
+    amount: float | None
     open: float
     high: float
     low: float
     prev_close: float | None
     market_cap: int | None
     time: str
-    source: str
+    source: str = Field(description="the quoted day candle's source: sim, kis, kiwoom, …")
 
 
 class SourceStatusOut(Wire):
@@ -103,6 +115,23 @@ class ClientCounts(Wire):
     sse: int
 
 
+class RetentionRemoval(Wire):
+    at: str = Field(description="when the pass ran (UTC)")
+    target: str = Field(description='"ticks" or "candles_<interval>"')
+    before: str = Field(description="rows older than this were removed (UTC)")
+    rows: int
+
+
+class RetentionStatus(Wire):
+    tick_days: int | None
+    candle_days: dict[str, int | None]
+    kept_sources: list[str] = Field(
+        description="sources never removed by the windows (AEGIS_RETENTION_KEEPS_HISTORY)"
+    )
+    last_run: str | None = Field(description="this process's last pass; null if it runs none")
+    removed: list[RetentionRemoval] = Field(description="what passes removed, newest first")
+
+
 class SystemStatus(Wire):
     version: str
     uptime_seconds: float
@@ -116,6 +145,7 @@ class SystemStatus(Wire):
     bus: dict[str, object]
     ingest: dict[str, object] | None
     rise_color: Literal["red", "green"]
+    retention: RetentionStatus
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -60,6 +60,7 @@ async def _seed(db: Path, n: int) -> None:
                 0,
                 t + 59_000_000,
                 9,
+                "sim",  # synthetic benchmark data
             )
         )
     await store.upsert_candles(rows)

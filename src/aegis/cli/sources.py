@@ -16,6 +16,7 @@ from rich.table import Table
 from aegis.core.config import Settings
 from aegis.core.errors import AegisError
 from aegis.credentials.store import BROKERS, BrokerCredentials, CredentialStore, resolve
+from aegis.domain.sources import BACKFILL
 
 console = Console()
 sources_app = typer.Typer(help="시세 소스 상태 (source state)", invoke_without_command=True)
@@ -135,7 +136,7 @@ async def _backfill(settings: Settings, symbol: str, start: date, end: date, adj
         progress.update(task, completed=total_days, rows=len(bars))
     db = await open_store(settings)
     try:
-        await db.upsert_candles(b.to_candle(symbol) for b in bars)
+        await db.upsert_candles(b.to_candle(symbol, BACKFILL) for b in bars)
     finally:
         await db.close()
     return len(bars)

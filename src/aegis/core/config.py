@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     binance_rest_url: str | None = None
     binance_symbols: str = "btcusdt,ethusdt"
 
+    # Data provenance and retention (fix-data): imported and backfilled ticks and candles are
+    # history the user brought in on purpose; the live retention windows above leave them alone
+    # unless this is set to false.
+    retention_keeps_history: bool = True
+
     @property
     def sqlite_path(self) -> Path:
         # Simulated data lives in its own file, so that switching to a broker never shows

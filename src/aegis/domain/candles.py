@@ -10,7 +10,12 @@ from aegis.domain.ticks import Tick
 @dataclass(slots=True)
 class Candle:
     """One bar. ``start`` is the bucket start (UTC µs). Prices/volume are minor units;
-    ``amount`` = Σ price × volume in price-minor × qty-minor units (exact int).
+    ``amount`` = Σ price × volume in price-minor × qty-minor units (exact int), or None where
+    the data do not give it (a daily series without traded value): never an estimate.
+
+    ``source`` is where the bar comes from (``sim``, ``kis``, ``kiwoom``, ``binance``,
+    ``import``, ``backfill``): the source of the tick that set its close, so a candle built
+    live and one recomputed from the stored ticks agree.
 
     ``first_*``/``last_*`` remember which tick set open and close, so that late and
     out-of-order ticks land exactly where a recomputation from stored ticks would put them.
@@ -24,12 +29,13 @@ class Candle:
     low: int
     close: int
     volume: int
-    amount: int
+    amount: int | None
     trades: int
     first_ts: int
     first_seq: int
     last_ts: int
     last_seq: int
+    source: str
 
     @classmethod
     def from_tick(cls, interval: str, start: int, t: Tick) -> Candle:
@@ -48,6 +54,7 @@ class Candle:
             t.seq,
             t.ts,
             t.seq,
+            t.source,
         )
 
     def add(self, t: Tick) -> None:
@@ -57,13 +64,15 @@ class Candle:
         if p < self.low:
             self.low = p
         self.volume += t.volume
-        self.amount += p * t.volume
+        if self.amount is not None:  # unknown stays unknown
+            self.amount += p * t.volume
         self.trades += 1
         ts = t.ts
         if ts > self.last_ts or (ts == self.last_ts and t.seq >= self.last_seq):
             self.close = p
             self.last_ts = ts
             self.last_seq = t.seq
+            self.source = t.source
         if ts < self.first_ts or (ts == self.first_ts and t.seq < self.first_seq):
             self.open = p
             self.first_ts = ts
@@ -76,11 +85,14 @@ class Candle:
         if other.low < self.low:
             self.low = other.low
         self.volume += other.volume
-        self.amount += other.amount
+        self.amount = (
+            None if self.amount is None or other.amount is None else self.amount + other.amount
+        )
         self.trades += other.trades
         if (other.last_ts, other.last_seq) >= (self.last_ts, self.last_seq):
             self.close = other.close
             self.last_ts, self.last_seq = other.last_ts, other.last_seq
+            self.source = other.source
         if (other.first_ts, other.first_seq) < (self.first_ts, self.first_seq):
             self.open = other.open
             self.first_ts, self.first_seq = other.first_ts, other.first_seq
@@ -101,4 +113,5 @@ class Candle:
             self.first_seq,
             self.last_ts,
             self.last_seq,
+            self.source,
         )

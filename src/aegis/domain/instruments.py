@@ -36,7 +36,10 @@ class Instrument:
             return minor
         return float(Decimal(minor).scaleb(-self.qty_scale))
 
-    def amount_value(self, minor: int) -> int | float:
+    def amount_value(self, minor: int | None) -> int | float | None:
+        """Traded value as a JSON number; None (unknown) stays None."""
+        if minor is None:
+            return None
         scale = self.price_scale + self.qty_scale
         if scale == 0:
             return minor

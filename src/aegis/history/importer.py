@@ -7,6 +7,7 @@ from pathlib import Path
 from rich.console import Console
 
 from aegis.core.errors import ImportFormatError
+from aegis.domain.sources import IMPORT
 from aegis.history.csv_daily import SplitPolicy, read_daily
 from aegis.store.base import Store
 
@@ -21,7 +22,7 @@ async def import_daily(store: Store, path: Path, symbol: str | None, console: Co
     if inst is not None and inst.price_scale != f.price_scale:
         raise ImportFormatError(f"{path}: prices have {f.price_scale} decimals but "
                                 f"{f.symbol} uses {inst.price_scale}")  # fmt: skip
-    await store.upsert_candles(b.to_candle(f.symbol) for b in f.bars)
+    await store.upsert_candles(b.to_candle(f.symbol, IMPORT) for b in f.bars)
     console.print(
         f"{f.symbol}: {len(f.bars)}개 일봉 저장 ({f.format}); "
         f"휴장 행 {f.holidays_skipped}개 건너뜀, 거래정지 {f.halts}일"

@@ -14,7 +14,7 @@ import numpy as np
 from aegis.aggregator.batch import fold
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS
-from aegis.history.ticks_csv import ParsedTicks, no_cyclic_gc
+from aegis.history.ticks_csv import SOURCE, ParsedTicks, no_cyclic_gc
 from aegis.store.base import Store
 
 CHUNK = 50_000
@@ -91,6 +91,8 @@ async def _import(
         written += await store.write_ticks(chunk)
         if progress is not None:
             progress(len(chunk))
-    candles = await _merged(store, fold(new.symbols, new.ts, new.seq, new.prices, new.volumes))
+    candles = await _merged(
+        store, fold(new.symbols, new.ts, new.seq, new.prices, new.volumes, SOURCE)
+    )
     await store.upsert_candles(candles)
     return TickImport(len(parsed), written, len(parsed) - written, len(candles))

@@ -26,6 +26,7 @@ from aegis.aggregator.batch import Nums, exact_array
 from aegis.core.errors import ImportFormatError
 from aegis.core.timeutil import parse_instant
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import IMPORT
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
 
 TICK_COLUMNS = ("symbol", "time", "price", "volume")
@@ -39,7 +40,7 @@ SIDES = {
     "-1": SELL,
     "0": UNKNOWN_SIDE,
 }
-SOURCE = "import"
+SOURCE = IMPORT
 BLOCK = 100_000
 I64 = npt.NDArray[np.int64]
 

@@ -19,12 +19,12 @@ class DailyBar:
     volume: int
     amount: int | None = None  # traded value in won when the source gives it
 
-    def to_candle(self, symbol: str) -> Candle:
-        """A 1d candle (bucket = KST midnight). Without a traded value, amount is estimated as
-        close × volume, the only exact-integer stand-in."""
+    def to_candle(self, symbol: str, source: str) -> Candle:
+        """A 1d candle (bucket = KST midnight) labelled with where it comes from (``import``,
+        ``backfill``, ``sim``). Without a traded value, amount stays None: unknown, not
+        estimated."""
         start = kst_midnight_us(self.day)
-        amount = self.amount if self.amount is not None else self.close * self.volume
         return Candle(
             symbol, "1d", start, self.open, self.high, self.low, self.close, self.volume,
-            amount, 0, start, 0, start, 0,
+            self.amount, 0, start, 0, start, 0, source,
         )  # fmt: skip

@@ -28,6 +28,7 @@ class IndexDay:
     low: int
     close: int
     volume: int
+    amount: int | None  # traded value in won, as the file gives it (None where empty)
 
 
 def _centi(text: str) -> int:
@@ -49,6 +50,7 @@ def read_index_daily(symbol: str) -> list[IndexDay]:
                     low=_centi(row["Low"]) if row["Low"] else close,
                     close=close,
                     volume=int(row["Volume"] or 0),
+                    amount=int(Decimal(row["Amount"])) if row.get("Amount") else None,
                 )
             )
     return out

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import IMPORT, SIM
 from aegis.history.types import DailyBar
 from aegis.store.base import Store
 
@@ -19,12 +20,18 @@ _UNADJUSTED = {"035720"}
 
 
 def _index_bars(symbol: str) -> list[Candle]:
-    from aegis.reference.indices import read_index_daily
+    from aegis.reference.indices import INDEX_PRICE_SCALE, read_index_daily
 
+    # An index's traded value is won, not points × shares: stored in the candle's minor units
+    # (× 10^price_scale) so the API's scaling serves the file's won exactly.
+    unit = 10**INDEX_PRICE_SCALE
     return [
-        DailyBar(d.day, d.open, d.high, d.low, d.close, d.volume).to_candle(symbol)
+        DailyBar(
+            d.day, d.open, d.high, d.low, d.close, d.volume,
+            None if d.amount is None else d.amount * unit,
+        ).to_candle(symbol, IMPORT)
         for d in read_index_daily(symbol)
-    ]
+    ]  # fmt: skip
 
 
 def _snapshot_bars(known: set[str]) -> list[Candle]:
@@ -32,7 +39,7 @@ def _snapshot_bars(known: set[str]) -> list[Candle]:
 
     day = date.fromisoformat(SNAPSHOT_DAY)
     return [
-        DailyBar(day, s.open, s.high, s.low, s.close, s.volume, s.amount).to_candle(s.code)
+        DailyBar(day, s.open, s.high, s.low, s.close, s.volume, s.amount).to_candle(s.code, IMPORT)
         for s in read_listing()
         if s.code in known and s.volume > 0  # suspended that day: no trade, no bar
     ]
@@ -51,7 +58,7 @@ async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
             candles.extend(_index_bars(sym))
     for sym in history_symbols():
         if sym in known and sym not in _UNADJUSTED:
-            candles.extend(b.to_candle(sym) for b in load_daily_history(sym))
+            candles.extend(b.to_candle(sym, IMPORT) for b in load_daily_history(sym))
     candles.extend(_snapshot_bars(known))
     await store.upsert_candles(candles)
     log.info("seeded %d real daily candles", len(candles))
@@ -76,7 +83,7 @@ async def seed_sim_history(
     if first > end:
         return 0
     bars = synthesize_daily_history(Universe.build(instruments, seed), seed, first, end)
-    candles = [b.to_candle(sym) for sym, rows in bars.items() for b in rows]
+    candles = [b.to_candle(sym, SIM) for sym, rows in bars.items() for b in rows]
     await store.upsert_candles(candles)
     log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)
     return len(candles)

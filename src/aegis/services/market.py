@@ -29,7 +29,7 @@ class Quote:
     high: int
     low: int
     volume: int
-    amount: int
+    amount: int | None
     prev_close: int | None
     last_ts: int
     source: str
@@ -123,6 +123,22 @@ class Market:
         ranked.sort(key=lambda r: (r[0], r[1], r[2]))
         return [r[3] for r in ranked[:limit]]
 
+    async def restore_live(self) -> None:
+        """Continue the live state from the store (at start-up): the newest candle of each
+        symbol and interval, and the close before the newest day for change %."""
+        restored: list[Candle] = []
+        prev: dict[str, int] = {}
+        for iv in self.live.intervals:
+            rows = await self.store.latest_candles(iv.name)
+            restored.extend(rows)
+            if iv.name == "1d":
+                for c in rows:
+                    before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
+                    if before:
+                        prev[c.symbol] = before[-1].close
+        self.live.restore(restored, prev)
+        self.live.discard_changes()
+
     # --- quotes ---------------------------------------------------------------------------
     def quote(self, symbol: str) -> Quote | None:
         inst = self.instrument(symbol)
@@ -142,7 +158,7 @@ class Market:
             day.amount,
             prev,
             day.last_ts,
-            self.last_source.get(symbol, "store"),
+            day.source,
         )
 
     def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
@@ -191,6 +207,7 @@ class Market:
                 "close": pv(live.close),
                 "volume": inst.qty_value(live.volume),
                 "amount": inst.amount_value(live.amount),
+                "source": live.source,
             }
         )
         return b"[" + tail + b"]" if stored == b"[]" else stored[:-1] + b"," + tail + b"]"

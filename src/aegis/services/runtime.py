@@ -14,8 +14,8 @@ from aegis.bus.base import Bus
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
-from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import HISTORY_SOURCES
 from aegis.services.ingest import IngestService
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
@@ -42,6 +42,11 @@ def make_bus(settings: Settings) -> Bus:
 
         return RedisBus(settings.redis_url)
     return MemoryBus()
+
+
+def retention_spares(settings: Settings) -> frozenset[str]:
+    """Sources the live retention windows never remove (imported and backfilled history)."""
+    return HISTORY_SOURCES if settings.retention_keeps_history else frozenset()
 
 
 def reference_instruments() -> list[Instrument]:
@@ -75,6 +80,7 @@ class Runtime:
         self.watch_reporter: WatchReporter | None = None
         self.watch_collector: WatchCollector | None = None
         self.started = time.time()
+        self.retention_ran: int | None = None  # UTC µs of this process's last retention pass
 
     async def start(self) -> None:
         try:
@@ -142,18 +148,7 @@ class Runtime:
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day)
 
     async def _restore_live(self, market: Market) -> None:
-        restored: list[Candle] = []
-        prev: dict[str, int] = {}
-        for iv in market.live.intervals:
-            rows = await self.store.latest_candles(iv.name)
-            restored.extend(rows)
-            if iv.name == "1d":
-                for c in rows:
-                    before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
-                    if before:
-                        prev[c.symbol] = before[-1].close
-        market.live.restore(restored, prev)
-        market.live.discard_changes()
+        await market.restore_live()
 
     async def _run_source(self, src: Source) -> None:
         assert self.ingest is not None
@@ -168,11 +163,14 @@ class Runtime:
     async def _retention_loop(self) -> None:
         while True:
             try:
+                now = now_us()
                 deleted = await self.store.apply_retention(
-                    now_us(),
+                    now,
                     self.settings.tick_retention_days,
                     self.settings.candle_retention_days,
+                    retention_spares(self.settings),
                 )
+                self.retention_ran = now
                 if any(deleted.values()):
                     log.info("retention removed %s", deleted)
             except Exception:

@@ -64,7 +64,7 @@ def quote_row(q: Quote) -> dict[str, object]:
     }
 
 
-def candle_row(c: Candle, market: Market, source: str) -> dict[str, object]:
+def candle_row(c: Candle, market: Market) -> dict[str, object]:
     i = market.by_symbol[c.symbol]
     return {
         "time": c.start // 1_000_000,
@@ -74,7 +74,7 @@ def candle_row(c: Candle, market: Market, source: str) -> dict[str, object]:
         "close": i.price_value(c.close),
         "volume": i.qty_value(c.volume),
         "amount": i.amount_value(c.amount),
-        "source": source,
+        "source": c.source,
     }
 
 
@@ -193,7 +193,7 @@ class StreamHub:
             c = self._derived.get((sym, iv_name)) or self.market.live.current(sym, iv_name)
             if c is None:
                 continue
-            row = candle_row(c, self.market, touched[sym].source)
+            row = candle_row(c, self.market)
             row.update(type="candle", symbol=sym, interval=iv_name)
             payload = orjson.dumps(row)
             key = f"c:{iv_name}:{sym}"

@@ -7,11 +7,22 @@ domain models. Writes are batched by the implementation; callers never block the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from typing import NamedTuple
 
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
+
+
+class RetentionEntry(NamedTuple):
+    """One target of one retention pass: rows of ``target`` older than ``cutoff`` were
+    removed at ``at`` (UTC µs)."""
+
+    at: int
+    target: str  # "ticks" or "candles_<interval>"
+    cutoff: int
+    deleted: int
 
 
 class Store(ABC):
@@ -87,9 +98,19 @@ class Store(ABC):
     # --- housekeeping ---------------------------------------------------------------------
     @abstractmethod
     async def apply_retention(
-        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+        self,
+        now: int,
+        tick_days: int | None,
+        candle_days: dict[str, int | None],
+        keep_sources: Collection[str] = frozenset(),
     ) -> dict[str, int]:
-        """Delete what is older than the retention; returns rows deleted per table/interval."""
+        """Delete what is older than the retention, except rows whose source is in
+        ``keep_sources`` (imported and backfilled history); returns rows deleted per
+        table/interval and records the pass in the retention log (one transaction)."""
+
+    @abstractmethod
+    async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
+        """The newest retention log entries (passes that removed something), newest first."""
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind}

@@ -10,7 +10,7 @@ a compressed hypertable, and retention drops whole chunks before deleting the re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +20,7 @@ from aegis.core.errors import StoreError
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
-from aegis.store.base import Store
+from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
@@ -28,7 +28,7 @@ US_PER_DAY = 86_400_000_000
 _TICK_COLS = ("symbol", "ts", "price", "volume", "side", "seq", "source")  # Tick field order
 _CANDLE_COLS = (
     'symbol, "interval", start, open, high, low, close, volume, amount, trades, '
-    "first_ts, first_seq, last_ts, last_seq"
+    "first_ts, first_seq, last_ts, last_seq, source"
 )
 _CANDLE_TYPES = (
     "text[]",
@@ -45,6 +45,7 @@ _CANDLE_TYPES = (
     "int8[]",
     "int8[]",
     "int8[]",
+    "text[]",
 )
 _INSTRUMENT_TYPES = (
     "text[]",
@@ -233,7 +234,7 @@ class PostgresStore(Store):
         latest = {(c.symbol, c.interval, c.start): c for c in candles}
         if not latest:
             return
-        cols: list[list[Any]] = [[] for _ in range(14)]
+        cols: list[list[Any]] = [[] for _ in range(15)]
         for c in latest.values():
             for col, value in zip(
                 cols,
@@ -246,12 +247,13 @@ class PostgresStore(Store):
                     c.low,
                     c.close,
                     c.volume,
-                    Decimal(c.amount),
+                    None if c.amount is None else Decimal(c.amount),
                     c.trades,
                     c.first_ts,
                     c.first_seq,
                     c.last_ts,
                     c.last_seq,
+                    c.source,
                 ),
                 strict=True,
             ):
@@ -262,7 +264,7 @@ class PostgresStore(Store):
             "high=EXCLUDED.high, low=EXCLUDED.low, close=EXCLUDED.close, "
             "volume=EXCLUDED.volume, amount=EXCLUDED.amount, trades=EXCLUDED.trades, "
             "first_ts=EXCLUDED.first_ts, first_seq=EXCLUDED.first_seq, "
-            "last_ts=EXCLUDED.last_ts, last_seq=EXCLUDED.last_seq"
+            "last_ts=EXCLUDED.last_ts, last_seq=EXCLUDED.last_seq, source=EXCLUDED.source"
         )
         await self._execute(sql, *cols)
 
@@ -317,33 +319,63 @@ class PostgresStore(Store):
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(
-        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+        self,
+        now: int,
+        tick_days: int | None,
+        candle_days: dict[str, int | None],
+        keep_sources: Collection[str] = frozenset(),
     ) -> dict[str, int]:
         deleted: dict[str, int] = {}
+        cutoffs: dict[str, int] = {}
+        keep = sorted(keep_sources)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if tick_days is not None:
-                    cutoff = now - tick_days * US_PER_DAY
-                    if self.timescale:
-                        # Whole chunks go at once; DELETE then handles the partial chunk.
+                    cutoff = cutoffs["ticks"] = now - tick_days * US_PER_DAY
+                    if self.timescale and not keep:
+                        # Whole chunks go at once; DELETE then handles the partial chunk. Not
+                        # when some sources are kept: a chunk may hold rows to keep.
                         chunks = await conn.fetch(
                             "SELECT drop_chunks('ticks', older_than => $1::int8)", cutoff
                         )
                         deleted["ticks_chunks"] = len(chunks)
-                    status = await conn.execute("DELETE FROM ticks WHERE ts<$1", cutoff)
+                    status = await conn.execute(
+                        "DELETE FROM ticks WHERE ts<$1 AND source <> ALL($2::text[])",
+                        cutoff,
+                        keep,
+                    )
                     deleted["ticks"] = _count(status)
                 for interval, days in candle_days.items():
                     if days is None:
                         continue
+                    target = f"candles_{interval}"
+                    cutoff = cutoffs[target] = now - days * US_PER_DAY
                     status = await conn.execute(
-                        'DELETE FROM candles WHERE "interval"=$1 AND start<$2',
+                        'DELETE FROM candles WHERE "interval"=$1 AND start<$2 '
+                        "AND source <> ALL($3::text[])",
                         interval,
-                        now - days * US_PER_DAY,
+                        cutoff,
+                        keep,
                     )
-                    deleted[f"candles_{interval}"] = _count(status)
+                    deleted[target] = _count(status)
+                logged = [(now, t, cutoffs[t], n) for t, n in deleted.items() if n and t in cutoffs]
+                if logged:
+                    await conn.executemany(
+                        "INSERT INTO retention_log (at, target, cutoff, deleted) "
+                        "VALUES ($1, $2, $3, $4)",
+                        logged,
+                    )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"retention failed: {exc}") from exc
         return deleted
+
+    async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
+        rows = await self._fetch(
+            "SELECT at, target, cutoff, deleted FROM retention_log "
+            "ORDER BY at DESC, id DESC LIMIT $1",
+            limit,
+        )
+        return [RetentionEntry(r[0], r[1], r[2], r[3]) for r in rows]
 
     def describe(self) -> dict[str, object]:
         pool = self._pool

@@ -30,7 +30,8 @@ def instrument_from_row(r: Sequence[Any]) -> Instrument:
 
 
 def candle_from_row(r: Sequence[Any]) -> Candle:
-    """From the 14 candle columns in ``Candle`` field order; amount may come back as text or
-    Decimal (beyond int64) and is made an exact int."""
-    return Candle(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], int(r[8]), r[9], r[10], r[11],
-                  r[12], r[13])  # fmt: skip
+    """From the 15 candle columns in ``Candle`` field order; amount may come back as text or
+    Decimal (beyond int64) and is made an exact int, or is NULL (not given by the data)."""
+    amount = None if r[8] is None else int(r[8])
+    return Candle(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], amount, r[9], r[10], r[11],
+                  r[12], r[13], r[14])  # fmt: skip

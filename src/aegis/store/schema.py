@@ -52,11 +52,26 @@ candles = sa.Table(
     sa.Column("low", sa.BigInteger, nullable=False),
     sa.Column("close", sa.BigInteger, nullable=False),
     sa.Column("volume", sa.BigInteger, nullable=False),
-    sa.Column("amount", sa.Numeric(38, 0).with_variant(sa.LargeBinary(), "sqlite"), nullable=False),
+    # NULL where the data do not give the traded value (never an estimate)
+    sa.Column("amount", sa.Numeric(38, 0).with_variant(sa.LargeBinary(), "sqlite")),
     sa.Column("trades", sa.BigInteger, nullable=False),
     sa.Column("first_ts", sa.BigInteger, nullable=False),
     sa.Column("first_seq", sa.BigInteger, nullable=False),
     sa.Column("last_ts", sa.BigInteger, nullable=False),
     sa.Column("last_seq", sa.BigInteger, nullable=False),
+    # sim, kis, kiwoom, binance, import, backfill (unknown: stored before revision 0002)
+    sa.Column("source", sa.Text, nullable=False),
     sa.PrimaryKeyConstraint("symbol", "interval", "start", name="candles_pkey"),
+)
+
+# What each retention pass removed, and when (revision 0002; shown on /system/status).
+retention_log = sa.Table(
+    "retention_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("cutoff", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.BigInteger, nullable=False),
+    sa.Index("retention_log_at_idx", "at"),
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -15,7 +15,7 @@ from aegis.core.errors import StoreError
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
-from aegis.store.base import Store
+from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
@@ -23,15 +23,15 @@ T = TypeVar("T")
 
 _CANDLE_COLS = (
     "symbol, interval, start, open, high, low, close, volume, amount, trades, "
-    "first_ts, first_seq, last_ts, last_seq"
+    "first_ts, first_seq, last_ts, last_seq, source"
 )
-_CANDLE_MARKS = ",".join("?" * 14)
+_CANDLE_MARKS = ",".join("?" * 15)
 _MAX_INT64 = 2**63 - 1
 
 
-def _amount_out(a: int) -> int | str:
+def _amount_out(a: int | None) -> int | str | None:
     # SQLite integers are int64; larger amounts (crypto) are stored as exact decimal text.
-    return a if a <= _MAX_INT64 else str(a)
+    return a if a is None or a <= _MAX_INT64 else str(a)
 
 
 def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -226,6 +226,7 @@ class SQLiteStore(Store):
                 c.first_seq,
                 c.last_ts,
                 c.last_seq,
+                c.source,
             )
             for c in candles
         ]
@@ -281,8 +282,8 @@ class SQLiteStore(Store):
             "SELECT json_group_array(json_object('time', start / 1000000, "
             f"'open', {num('open', p)}, 'high', {num('high', p)}, 'low', {num('low', p)}, "
             f"'close', {num('close', p)}, 'volume', {num('volume', qty_scale)}, "
-            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)})) "
-            "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount "
+            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)}, 'source', source)) "
+            "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount, source "
             "FROM candles WHERE symbol=? AND interval=? AND start>=? AND start<? "
             "ORDER BY start DESC LIMIT ?) ORDER BY start)"
         )
@@ -325,33 +326,59 @@ class SQLiteStore(Store):
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(
-        self, now: int, tick_days: int | None, candle_days: dict[str, int | None]
+        self,
+        now: int,
+        tick_days: int | None,
+        candle_days: dict[str, int | None],
+        keep_sources: Collection[str] = frozenset(),
     ) -> dict[str, int]:
         day = 86_400_000_000
+        keep = sorted(keep_sources)
+        # rows of these sources stay whatever their age (bound parameters, never text)
+        spare = f" AND source NOT IN ({','.join('?' * len(keep))})" if keep else ""
 
         def run(conn: sqlite3.Connection) -> dict[str, int]:
             deleted: dict[str, int] = {}
+            cutoffs: dict[str, int] = {}
             symbols = _distinct_symbols(conn, "ticks")
             if tick_days is not None:
-                cutoff = now - tick_days * day
+                cutoff = cutoffs["ticks"] = now - tick_days * day
                 before = conn.total_changes
                 conn.executemany(
-                    "DELETE FROM ticks WHERE symbol=? AND ts<?", [(s, cutoff) for s in symbols]
+                    f"DELETE FROM ticks WHERE symbol=? AND ts<?{spare}",
+                    [(s, cutoff, *keep) for s in symbols],
                 )
                 deleted["ticks"] = conn.total_changes - before
             symbols = _distinct_symbols(conn, "candles")
             for interval, days in candle_days.items():
                 if days is None:
                     continue
+                target = f"candles_{interval}"
+                cutoff = cutoffs[target] = now - days * day
                 before = conn.total_changes
                 conn.executemany(
-                    "DELETE FROM candles WHERE symbol=? AND interval=? AND start<?",
-                    [(s, interval, now - days * day) for s in symbols],
+                    f"DELETE FROM candles WHERE symbol=? AND interval=? AND start<?{spare}",
+                    [(s, interval, cutoff, *keep) for s in symbols],
                 )
-                deleted[f"candles_{interval}"] = conn.total_changes - before
+                deleted[target] = conn.total_changes - before
+            conn.executemany(
+                "INSERT INTO retention_log (at, target, cutoff, deleted) VALUES (?,?,?,?)",
+                [(now, t, cutoffs[t], n) for t, n in deleted.items() if n],
+            )
             return deleted
 
         return await self._write(run)
+
+    async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
+        def run(conn: sqlite3.Connection) -> list[RetentionEntry]:
+            cur = conn.execute(
+                "SELECT at, target, cutoff, deleted FROM retention_log "
+                "ORDER BY at DESC, id DESC LIMIT ?",
+                (limit,),
+            )
+            return [RetentionEntry._make(r) for r in cur]
+
+        return await self._read(run)
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind, "path": str(self.path), "ticksWritten": self.ticks_written}

@@ -17,6 +17,7 @@ from aegis.api.schemas import (
     Envelope,
 )
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import IMPORT
 from aegis.services.market import Market
 
 router = APIRouter(prefix="/companies", tags=["companies"])
@@ -51,6 +52,9 @@ def profile(i: Instrument, market: Market) -> dict[str, object]:
         "priceScale": i.price_scale,
         # the close before the trading day being quoted; the listing's close without a quote
         "prevClose": None if prev is None else i.price_value(prev),
+        # where prevClose and marketCap come from: the quoted day's candle, else the shipped
+        # real listing
+        "source": q.source if q is not None else IMPORT,
     }
 
 

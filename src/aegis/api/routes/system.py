@@ -14,6 +14,7 @@ from aegis.api.envelope import JSONBytes, ok
 from aegis.api.metrics import REGISTRY, update_metrics
 from aegis.api.schemas import Envelope, SystemStatus
 from aegis.core.timeutil import iso_z
+from aegis.services.runtime import Runtime, retention_spares
 
 router = APIRouter(tags=["system"])
 health_router = APIRouter(tags=["system"])
@@ -52,8 +53,23 @@ async def system_status(rt: RuntimeDep) -> JSONBytes:
         "bus": rt.bus.describe(),
         "ingest": ingest,
         "riseColor": rt.settings.rise_color,
+        "retention": await _retention(rt),
     }
     return ok(data, "시스템 상태")
+
+
+async def _retention(rt: Runtime) -> dict[str, object]:
+    settings = rt.settings
+    return {
+        "tickDays": settings.tick_retention_days,
+        "candleDays": settings.candle_retention_days,
+        "keptSources": sorted(retention_spares(settings)),
+        "lastRun": None if rt.retention_ran is None else iso_z(rt.retention_ran),
+        "removed": [
+            {"at": iso_z(e.at), "target": e.target, "before": iso_z(e.cutoff), "rows": e.deleted}
+            for e in await rt.store.retention_log()
+        ],
+    }
 
 
 @health_router.get("/healthz", operation_id="healthz")
