@@ -46,12 +46,47 @@ def _snapshot_bars(known: set[str]) -> list[Candle]:
 
 
 async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
-    """Once per store: the shipped real daily series, as 1d candles."""
+    """The shipped real daily series, as 1d candles labelled ``import``: the older series once
+    per store, the recent ones (2024 → 2026) once too, also into stores seeded before they
+    shipped. Cheap when done: one probe each."""
+    known = {i.symbol for i in instruments}
+    return await _seed_older_history(store, known) + await seed_recent_history(store, known)
+
+
+async def seed_recent_history(store: Store, known: set[str]) -> int:
+    """Real daily bars 2024-01-02 → 2026-07-24 (36 largest stocks, 005930 → 2026-10-02) and
+    2025-02-12 → 2026-05-05 (200 largest), joined without a seam (see ``reference.recent``).
+    They replace whatever the store has on those days (simulated days included); the KRX
+    snapshot day keeps its official bar, which also has the traded value."""
+    from aegis.reference.listing import SNAPSHOT_DAY
+    from aegis.reference.recent import load_recent_history, recent_symbols
+
+    symbols = [s for s in recent_symbols() if s in known]
+    if not symbols:
+        return 0
+    probe = symbols[0]
+    last = load_recent_history(probe)[-1]
+    done = await store.get_candle(probe, "1d", last.to_candle(probe, IMPORT).start)
+    if done is not None and done.source == IMPORT:
+        return 0
+    snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
+    in_snapshot = {c.symbol for c in _snapshot_bars(known)}
+    candles = [
+        b.to_candle(sym, IMPORT)
+        for sym in symbols
+        for b in load_recent_history(sym)
+        if not (b.day == snapshot_day and sym in in_snapshot)
+    ]
+    await store.upsert_candles(candles)
+    log.info("seeded %d recent real daily candles for %d stocks", len(candles), len(symbols))
+    return len(candles)
+
+
+async def _seed_older_history(store: Store, known: set[str]) -> int:
     from aegis.reference import history_symbols, load_daily_history
 
     if await store.get_candles("KOSPI", "1d", None, None, 1):
         return 0
-    known = {i.symbol for i in instruments}
     candles: list[Candle] = []
     for sym in ("KOSPI", "KOSDAQ"):
         if sym in known:
@@ -83,7 +118,14 @@ async def seed_sim_history(
     if first > end:
         return 0
     bars = synthesize_daily_history(Universe.build(instruments, seed), seed, first, end)
-    candles = [b.to_candle(sym, SIM) for sym, rows in bars.items() for b in rows]
+    # a simulated day never replaces a real one (the simulator continues after them)
+    real_until = await store.last_real_days()
+    candles = [
+        b.to_candle(sym, SIM)
+        for sym, rows in bars.items()
+        for b in rows
+        if sym not in real_until or b.day > real_until[sym]
+    ]
     await store.upsert_candles(candles)
     log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)
     return len(candles)

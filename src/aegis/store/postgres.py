@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
 from aegis.core.errors import StoreError
+from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
@@ -316,6 +319,21 @@ class PostgresStore(Store):
             *args,
         )
         return [candle_from_row(r) for r in rows]
+
+    async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
+        if symbols is None:
+            source = "SELECT symbol FROM instruments"
+            args: tuple[Any, ...] = (SIM,)
+        else:
+            source = "SELECT DISTINCT unnest($2::text[]) AS symbol"
+            args = (SIM, list(symbols))
+        rows = await self._fetch(
+            f"SELECT s.symbol, c.start FROM ({source}) s CROSS JOIN LATERAL ("
+            "SELECT start FROM candles WHERE symbol=s.symbol AND \"interval\"='1d' "
+            "AND source <> $1 ORDER BY start DESC LIMIT 1) c",
+            *args,
+        )
+        return {r["symbol"]: kst_day(int(r["start"])) for r in rows}
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(

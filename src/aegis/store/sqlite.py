@@ -8,12 +8,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
 from aegis.core.errors import StoreError
+from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
@@ -320,6 +323,22 @@ class SQLiteStore(Store):
                 ).fetchone()
                 if row is not None:
                     out.append(candle_from_row(row))
+            return out
+
+        return await self._read(run)
+
+    async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
+        def run(conn: sqlite3.Connection) -> dict[str, date]:
+            syms = _distinct_symbols(conn, "candles") if symbols is None else symbols
+            out: dict[str, date] = {}
+            for s in syms:  # one walk of the symbol's daily range on the primary key
+                row = conn.execute(
+                    "SELECT MAX(start) FROM candles WHERE symbol=? AND interval='1d' "
+                    "AND source != ?",
+                    (s, SIM),
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    out[s] = kst_day(int(row[0]))
             return out
 
         return await self._read(run)
