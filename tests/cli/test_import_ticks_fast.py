@@ -131,3 +131,42 @@ def test_import_bench_runs_at_small_size() -> None:
     res = asyncio.run(asyncio.to_thread(run, 2_000, 1, True))
     assert res.imported == 2_000 and res.ticks == 2_000
     assert res.seconds > 0 and res.reimport_seconds > 0
+
+
+@pytest.mark.parametrize("last", ["", "buy", "s"])
+def test_fields_at_the_very_end_of_the_file(tmp_path: Path, last: str) -> None:
+    f = tmp_path / "t.csv"
+    f.write_bytes(
+        b"symbol,time,price,volume,side\n"
+        b"005930,2024-03-04T09:00:00.100+09:00,70000,3,sell\n"
+        + f"005930,2024-03-04T09:00:00.200+09:00,70100,12345,{last}".encode()  # no newline
+    )
+    parsed = read_ticks_csv(f, INSTRUMENTS)
+    assert not parsed.errors
+    assert [(t.price, t.volume, t.side) for t in parsed.ticks()] == [
+        (70_000, 3, -1),
+        (70_100, 12_345, ticks_csv.SIDES[last]),
+    ]
+
+
+def test_whole_file_path_equals_the_checking_reader(tmp_path: Path) -> None:
+    from aegis.bench.importing import write_session_csv
+    from aegis.history import ticks_bytes
+
+    f = tmp_path / "s.csv"
+    write_session_csv(f, 5_000, seed=4)
+    taken = []
+    real = ticks_bytes.read_columns
+
+    def spy(*a: object, **k: object) -> object:
+        out = real(*a, **k)  # type: ignore[arg-type]
+        taken.append(out is not None)
+        return out
+
+    fast = read_ticks_csv(f, INSTRUMENTS)
+    checked = ticks_csv._read_checked(f, INSTRUMENTS)
+    assert fast.ticks() == checked.ticks() and fast.spans == checked.spans
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ticks_csv, "read_columns", spy)
+        read_ticks_csv(f, INSTRUMENTS)
+    assert taken == [True]  # the plain generated file takes the whole-file path
