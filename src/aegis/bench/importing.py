@@ -36,6 +36,8 @@ class ImportBenchResult:
     imported: int
     reimport_seconds: float
     pandas_seconds: float | None  # None: pandas is not installed
+    cpu_seconds: float = 0.0  # process CPU time (all threads): steadier on a shared machine
+    pandas_cpu_seconds: float | None = None
 
     @property
     def rate(self) -> float:
@@ -72,7 +74,7 @@ def write_session_csv(path: Path, n: int, seed: int = 1, symbols: int = len(SYMB
         f.writelines(lines)
 
 
-def pandas_baseline(csv_path: Path, db_path: Path) -> float | None:
+def pandas_baseline(csv_path: Path, db_path: Path) -> tuple[float, float] | None:
     """read_csv + resample().ohlc() (+ volume sums) for five intervals per symbol + to_sql of
     the ticks and candles into SQLite. None when pandas is not installed."""
     try:
@@ -80,6 +82,7 @@ def pandas_baseline(csv_path: Path, db_path: Path) -> float | None:
     except ImportError:
         return None
     t0 = time.perf_counter()
+    c0 = time.process_time()
     df = pd.read_csv(csv_path, dtype={"symbol": str, "side": str})
     df["time"] = pd.to_datetime(df["time"], format="ISO8601", utc=True).dt.tz_convert(KST.key)
     df = df.set_index("time")
@@ -90,7 +93,7 @@ def pandas_baseline(csv_path: Path, db_path: Path) -> float | None:
             ohlc = grouped["price"].resample(rule).ohlc()
             ohlc["volume"] = grouped["volume"].resample(rule).sum()
             ohlc.dropna().to_sql(f"candles_{rule}", conn, if_exists="replace")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def run(n: int, seed: int = 1, with_pandas: bool = True) -> ImportBenchResult:
@@ -102,10 +105,21 @@ def run(n: int, seed: int = 1, with_pandas: bool = True) -> ImportBenchResult:
         write_session_csv(csv_path, n, seed)
         settings = Settings(data_dir=Path(d) / "data", source="kis")
         t0 = time.perf_counter()
+        c0 = time.process_time()
         imported = asyncio.run(import_ticks_file(settings, csv_path, quiet))
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         t0 = time.perf_counter()
         asyncio.run(import_ticks_file(settings, csv_path, quiet))  # nothing new: dedup only
         reimport = time.perf_counter() - t0
-        pandas_s = pandas_baseline(csv_path, Path(d) / "pandas.db") if with_pandas else None
-    return ImportBenchResult(n, len(SYMBOLS), seconds, imported, reimport, pandas_s)
+        base = pandas_baseline(csv_path, Path(d) / "pandas.db") if with_pandas else None
+    return ImportBenchResult(
+        n,
+        len(SYMBOLS),
+        seconds,
+        imported,
+        reimport,
+        None if base is None else base[0],
+        cpu,
+        None if base is None else base[1],
+    )

@@ -76,14 +76,17 @@ def import_(
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
     console.print(
         f"aegis import ticks: {res.ticks:,} rows, {res.symbols} symbols, one session: "
-        f"{res.seconds:.2f} s → [bold]{res.rate:,.0f} ticks/s[/bold] "
+        f"{res.seconds:.2f} s (CPU {res.cpu_seconds:.2f} s) → [bold]{res.rate:,.0f} ticks/s[/bold] "
         f"(checked, deduplicated, 5 intervals, SQLite); the same file again: "
         f"{res.reimport_seconds:.2f} s, nothing new"
     )
     if res.pandas_rate is not None and res.pandas_seconds is not None:
+        cpu = res.pandas_cpu_seconds or 0.0
         console.print(
-            f"pandas read_csv + resample().ohlc() ×5 + to_sql: {res.pandas_seconds:.2f} s → "
-            f"{res.pandas_rate:,.0f} ticks/s; AEGIS/pandas = {res.rate / res.pandas_rate:.2f}×"
+            f"pandas read_csv + resample().ohlc() ×5 + to_sql: {res.pandas_seconds:.2f} s "
+            f"(CPU {cpu:.2f} s) → {res.pandas_rate:,.0f} ticks/s; AEGIS/pandas = "
+            f"{res.rate / res.pandas_rate:.2f}× by elapsed time, "
+            f"{cpu / max(res.cpu_seconds, 1e-9):.2f}× by CPU time"
         )
     elif pandas:
         console.print(PANDAS_MISSING)
