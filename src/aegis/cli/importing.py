@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from aegis.core.config import Settings
-from aegis.core.errors import ImportFormatError
+from aegis.core.errors import ImportFormatError, StoreError
 from aegis.history.csv_daily import SplitPolicy
 from aegis.history.ticks_csv import read_ticks_csv
 from aegis.services.runtime import make_store, reference_instruments
@@ -19,10 +19,16 @@ MAX_REPORTED = 20
 
 
 async def open_store(settings: Settings) -> Store:
-    if settings.database_url is None:
-        upgrade(settings.store_url)
     store = make_store(settings)
-    await store.start()
+    try:
+        await store.start()  # checks the schema version: cheap when it is current
+    except StoreError:
+        if settings.database_url is not None:
+            raise  # server mode: migrations are the operator's `aegis db upgrade`
+        await store.close()
+        upgrade(settings.store_url)  # the embedded file: create or migrate it
+        store = make_store(settings)
+        await store.start()
     if not await store.list_instruments():
         await store.upsert_instruments(reference_instruments())
     return store
