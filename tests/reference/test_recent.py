@@ -12,7 +12,7 @@ from pathlib import Path
 from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.sources import IMPORT, SIM
 from aegis.reference import load_daily_history, load_instruments
-from aegis.reference.recent import NAVER_FACTOR, load_recent_history, recent_symbols
+from aegis.reference.recent import NAVER_FACTOR, PROBE, load_recent_history, recent_symbols
 from aegis.services.history_seed import seed_real_history, seed_sim_history
 from aegis.store.migrate import upgrade
 from aegis.store.sqlite import SQLiteStore
@@ -33,6 +33,7 @@ def test_known_values_and_ranges() -> None:
     assert _bar("005930", "2025-12-30")[3] == 119_900
     assert _bar("005930", "2026-06-19")[1] == 374_500
     assert load_recent_history("005930")[-1].day == date(2026, 10, 2)
+    assert (PROBE[0], load_recent_history(PROBE[0])[-1].day) == PROBE  # the seeding probe
     assert load_recent_history("000270")[-1].day == date(2026, 7, 24)
     assert len(recent_symbols()) == 200
 
@@ -105,8 +106,8 @@ async def test_seeding_is_once_labelled_import_and_real_days_beat_simulated(
 
     # a store whose recent days were simulated (seeded before the data shipped): real wins
     day = kst_midnight_us(date(2026, 5, 4))
-    probe = recent_symbols()[0]
-    probe_last = kst_midnight_us(load_recent_history(probe)[-1].day)
+    probe, probe_day = PROBE
+    probe_last = kst_midnight_us(probe_day)
     for sym, start in (("000270", day), (probe, probe_last)):
         c = await store.get_candle(sym, "1d", start)
         assert c is not None

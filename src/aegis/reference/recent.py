@@ -40,7 +40,9 @@ from aegis.reference.history import DATA_DIR
 STITCHED = DATA_DIR / "ohlcv_daily_top36_2024-01-02_2026-07-24_stitched.csv.gz"
 TOP200 = DATA_DIR / "ohlcv_daily_top200_2025-02-12_2026-05-06_miyoo1016.csv.gz"
 TOP200_PROVISIONAL = date(2026, 5, 6)
-RAW_FROM = date(2025, 2, 12)  # the stitched file is raw from here on for every stock
+RAW_FROM = date(2025, 2, 12)
+# the newest bar shipped: once a store has it (as ``import``), the data are seeded there
+PROBE = ("005930", date(2026, 10, 2))  # the stitched file is raw from here on for every stock
 
 # adjusted / raw close of the Naver-adjusted window's basis: valuation_daily_…_hsh2578.csv's
 # close_adj (same Naver basis) over the raw close on 2025-02-12 and 2025-02-13, both days giving

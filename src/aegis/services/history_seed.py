@@ -58,16 +58,17 @@ async def seed_recent_history(store: Store, known: set[str]) -> int:
     2025-02-12 → 2026-05-05 (200 largest), joined without a seam (see ``reference.recent``).
     They replace whatever the store has on those days (simulated days included); the KRX
     snapshot day keeps its official bar, which also has the traded value."""
+    from aegis.core.timeutil import kst_midnight_us
     from aegis.reference.listing import SNAPSHOT_DAY
-    from aegis.reference.recent import load_recent_history, recent_symbols
+    from aegis.reference.recent import PROBE, load_recent_history, recent_symbols
 
+    probe, probe_day = PROBE
+    if probe in known:  # one index probe, before reading the files
+        done = await store.get_candle(probe, "1d", kst_midnight_us(probe_day))
+        if done is not None and done.source == IMPORT:
+            return 0
     symbols = [s for s in recent_symbols() if s in known]
     if not symbols:
-        return 0
-    probe = symbols[0]
-    last = load_recent_history(probe)[-1]
-    done = await store.get_candle(probe, "1d", last.to_candle(probe, IMPORT).start)
-    if done is not None and done.source == IMPORT:
         return 0
     snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
     in_snapshot = {c.symbol for c in _snapshot_bars(known)}

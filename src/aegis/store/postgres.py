@@ -85,6 +85,14 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+def _symbols_then(symbols: Sequence[str] | None, first: Any) -> tuple[str, tuple[Any, ...]]:
+    """A subquery of the symbols to probe (the given ones as $2, else every instrument) and the
+    query arguments, ``first`` being $1."""
+    if symbols is None:
+        return "SELECT symbol FROM instruments", (first,)
+    return "SELECT DISTINCT unnest($2::text[]) AS symbol", (first, list(symbols))
+
+
 class PostgresStore(Store):
     kind = "postgres"
 
@@ -306,12 +314,7 @@ class PostgresStore(Store):
     ) -> list[Candle]:
         # Per symbol, one backward index probe on (symbol, interval, start): cheap however
         # long the history is, unlike DISTINCT ON over every stored candle.
-        if symbols is None:
-            source = "SELECT symbol FROM instruments"
-            args: tuple[Any, ...] = (interval,)
-        else:
-            source = "SELECT DISTINCT unnest($2::text[]) AS symbol"
-            args = (interval, list(symbols))
+        source, args = _symbols_then(symbols, interval)
         rows = await self._fetch(
             f"SELECT c.* FROM ({source}) s CROSS JOIN LATERAL ("
             f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=s.symbol AND "interval"=$1 '
@@ -321,12 +324,7 @@ class PostgresStore(Store):
         return [candle_from_row(r) for r in rows]
 
     async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
-        if symbols is None:
-            source = "SELECT symbol FROM instruments"
-            args: tuple[Any, ...] = (SIM,)
-        else:
-            source = "SELECT DISTINCT unnest($2::text[]) AS symbol"
-            args = (SIM, list(symbols))
+        source, args = _symbols_then(symbols, SIM)
         rows = await self._fetch(
             f"SELECT s.symbol, c.start FROM ({source}) s CROSS JOIN LATERAL ("
             "SELECT start FROM candles WHERE symbol=s.symbol AND \"interval\"='1d' "
