@@ -113,7 +113,7 @@ async def test_seeding_is_once_labelled_import_and_real_days_beat_simulated(
         assert c is not None
         c.source = SIM
         await store.upsert_candles([c])
-    assert await seed_real_history(store, instruments) > 50_000
+    assert await seed_real_history(store, instruments) == 2  # just the simulated days
     for sym, start in (("000270", day), (probe, probe_last)):
         c = await store.get_candle(sym, "1d", start)
         assert c is not None and c.source == IMPORT
@@ -127,6 +127,19 @@ async def test_seeding_is_once_labelled_import_and_real_days_beat_simulated(
     )
     assert real[only200] == load_recent_history(only200)[-1].day
     assert await store.last_real_days(["005930", "NOPE"]) == {"005930": date(2026, 10, 2)}
+
+    # a day the user brought in (import/backfill) is never overwritten by the shipped one
+    mine = await store.get_candle("000660", "1d", kst_midnight_us(date(2024, 3, 4)))
+    assert mine is not None
+    mine.source, mine.volume, mine.amount = "backfill", 1, None
+    await store.upsert_candles([mine])
+    probe_bar = await store.get_candle(probe, "1d", probe_last)
+    assert probe_bar is not None
+    probe_bar.source = SIM  # forces the seeding to run again
+    await store.upsert_candles([probe_bar])
+    assert await seed_real_history(store, instruments) == 1  # only the simulated day
+    kept = await store.get_candle("000660", "1d", kst_midnight_us(date(2024, 3, 4)))
+    assert kept is not None and (kept.source, kept.volume) == ("backfill", 1)
 
     # the simulator's seeded days never replace a real day
     await seed_sim_history(store, instruments, 1, date(2026, 8, 1))

@@ -56,8 +56,9 @@ async def seed_real_history(store: Store, instruments: list[Instrument]) -> int:
 async def seed_recent_history(store: Store, known: set[str]) -> int:
     """Real daily bars 2024-01-02 → 2026-07-24 (36 largest stocks, 005930 → 2026-10-02) and
     2025-02-12 → 2026-05-05 (200 largest), joined without a seam (see ``reference.recent``).
-    They replace whatever the store has on those days (simulated days included); the KRX
-    snapshot day keeps its official bar, which also has the traded value."""
+    They fill days the store lacks and replace simulated ones; a day the user imported or
+    backfilled, or that came live, is kept; the KRX snapshot day keeps its official bar (which
+    also has the traded value)."""
     from aegis.core.timeutil import kst_midnight_us
     from aegis.reference.listing import SNAPSHOT_DAY
     from aegis.reference.recent import PROBE, load_recent_history, recent_symbols
@@ -72,12 +73,17 @@ async def seed_recent_history(store: Store, known: set[str]) -> int:
         return 0
     snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
     in_snapshot = {c.symbol for c in _snapshot_bars(known)}
-    candles = [
-        b.to_candle(sym, IMPORT)
-        for sym in symbols
-        for b in load_recent_history(sym)
-        if not (b.day == snapshot_day and sym in in_snapshot)
-    ]
+    candles: list[Candle] = []
+    for sym in symbols:
+        bars = load_recent_history(sym)
+        first, last = bars[0].to_candle(sym, IMPORT), bars[-1].to_candle(sym, IMPORT)
+        stored = await store.get_candles(sym, "1d", first.start, last.start + 1, len(bars) * 2)
+        # data the user imported, backfilled or received live stay; simulated days give way
+        keep = {c.start for c in stored if c.source != SIM}
+        for b in bars:
+            c = b.to_candle(sym, IMPORT)
+            if c.start not in keep and not (b.day == snapshot_day and sym in in_snapshot):
+                candles.append(c)
     await store.upsert_candles(candles)
     log.info("seeded %d recent real daily candles for %d stocks", len(candles), len(symbols))
     return len(candles)
