@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.services", "tests.support.db"]
+pytest_plugins = ["tests.support.services", "tests.support.db", "tests.support.shared"]

@@ -17,7 +17,8 @@ from websockets.sync.client import connect
 from aegis.domain.ticks import Tick
 from tests.support.server import live_server
 
-T0 = 1_774_224_000_000_000
+# after every real daily bar shipped (to 2026-10-02): the pushed ticks are new, not late
+T0 = 1_793_577_600_000_000
 
 
 def test_peer_that_never_answers_pings_is_dropped(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ import pytest
 
 from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.ticks import BUY, Tick
+from aegis.reference.recent import load_recent_history
 from tests.support.app import running_app
 
-DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
+# the first trading day after the real daily history shipped with AEGIS (005930 to 2026-10-02)
+DAY = kst_midnight_us(__import__("datetime").date(2026, 10, 5))
+PREV = load_recent_history("005930")[-1].close
 T0 = DAY + 9 * 3600 * 1_000_000  # 09:00 KST
 
 
@@ -155,9 +158,9 @@ def test_quotes_give_change_against_previous_close(app) -> None:  # type: ignore
     q = client.get("/api/v1/quotes?symbols=005930").json()["data"][0]
     last = samsung_ticks()[-1]
     assert q["price"] == last.price
-    assert q["prevClose"] == 199_400  # the real 2026-03-20 close from the shipped snapshot
-    assert q["change"] == last.price - 199_400
-    assert q["changePercent"] == round((last.price - 199_400) * 100 / 199_400, 2)
+    assert q["prevClose"] == PREV  # the real 2026-10-02 close, the last shipped day
+    assert q["change"] == last.price - PREV
+    assert q["changePercent"] == round((last.price - PREV) * 100 / PREV, 2)
     assert q["volume"] == sum(t.volume for t in samsung_ticks())
     assert q["source"] == "sim"
     assert q["marketCap"] == last.price * rt.market.by_symbol["005930"].shares

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import WebSocketTestSession
 
 from aegis.domain.ticks import BUY, Tick
-from tests.api.test_rest import T0, wait_for
+from tests.api.test_rest import PREV, T0, wait_for
 from tests.support.app import running_app
 
 
@@ -53,9 +53,9 @@ def test_subscribed_client_gets_ticks_with_change(app) -> None:  # type: ignore[
             "symbol": "005930",
             "price": 200_000,
             "volume": 7,
-            "change": 600,
-            "changePercent": 0.3,
-            "timestamp": "2026-03-23T00:00:00.000Z",
+            "change": 200_000 - PREV,
+            "changePercent": round((200_000 - PREV) * 100 / PREV, 2),
+            "timestamp": "2026-10-05T00:00:00.000Z",
             "source": "sim",
         }
 

@@ -102,12 +102,8 @@ def test_wrong_header_is_refused(env: Path) -> None:
     assert "header must be symbol,time,price,volume" in str(r.exception)
 
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
-
-
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/data is not beside the checkout")
-def test_daily_import_refuses_an_unadjusted_split_unless_told(env: Path) -> None:
-    kakao = SHARED / "ohlcv_daily_035720_arclien.csv"
+def test_daily_import_refuses_an_unadjusted_split_unless_told(env: Path, shared_data: Path) -> None:
+    kakao = shared_data / "ohlcv_daily_035720_arclien.csv"
     r = runner.invoke(app, ["import", "daily", str(kakao), "--symbol", "035720"])
     assert r.exit_code != 0
     assert "split" in str(r.exception).lower()

@@ -452,3 +452,24 @@ async def test_describe_names_the_kind(store: Store) -> None:
 
     assert info["kind"] == store.kind
     assert info.get("ticksWritten") == 1
+
+
+async def test_last_real_day_per_symbol_skips_simulated_days(store: Store) -> None:
+    from datetime import date
+
+    from aegis.core.timeutil import kst_midnight_us
+
+    inst = [Instrument("005930", "삼성전자", "KOSPI"), Instrument("000660", "SK하이닉스", "KOSPI")]
+    await store.upsert_instruments(inst)
+    d = [kst_midnight_us(date(2026, 7, n)) for n in (22, 23, 24, 27)]
+    await store.upsert_candles(
+        [
+            candle("005930", "1d", d[0], source="import"),
+            candle("005930", "1d", d[1], source="backfill"),
+            candle("005930", "1d", d[2], source="sim"),
+            candle("005930", "1m", d[3], source="kis"),  # not a daily candle
+            candle("000660", "1d", d[0], source="sim"),  # only simulated
+        ]
+    )
+    assert await store.last_real_days() == {"005930": date(2026, 7, 23)}
+    assert await store.last_real_days(["000660", "005930"]) == {"005930": date(2026, 7, 23)}

@@ -18,8 +18,9 @@ from datetime import datetime
 
 import httpx
 import orjson
-import psutil
 import websockets
+
+from aegis.bench.rss import rss_mb
 
 
 @dataclass
@@ -32,7 +33,7 @@ class FanoutResult:
     conflated: int
     closed_slow: int
     latencies_ms: list[float] = field(default_factory=list)
-    server_rss_mb: float = 0.0
+    server_rss_mb: float | None = None  # None where the platform does not tell
     server_ticks: int = 0
 
     def pct(self, p: float) -> float:
@@ -129,7 +130,7 @@ def run(clients: int, per: int, rate: float, seconds: float) -> FanoutResult:
             asyncio.run(_run_clients(port, clients, per, seconds, universe, res))
             st = httpx.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=10).json()
             res.server_ticks = int(st["data"]["ingest"]["accepted"])
-            res.server_rss_mb = psutil.Process(proc.pid).memory_info().rss / 2**20
+            res.server_rss_mb = rss_mb(proc.pid)
             return res
         finally:
             proc.terminate()

@@ -79,8 +79,12 @@ async def _ingest(
     return elapsed, candles
 
 
-def pandas_baseline(ticks: list[Tick]) -> float:
-    import pandas as pd
+def pandas_baseline(ticks: list[Tick]) -> float | None:
+    """None when pandas is not installed (it is not a dependency of AEGIS)."""
+    try:
+        import pandas as pd
+    except ImportError:
+        return None
 
     t0 = time.perf_counter()
     df = pd.DataFrame(ticks, columns=list(Tick._fields))

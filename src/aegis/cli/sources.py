@@ -97,22 +97,53 @@ def credentials_list() -> None:
 
 def backfill(
     symbol: Annotated[str, typer.Option(help="종목코드, e.g. 005930")],
-    from_: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="YYYY-MM-DD (krx: 생략하면 전체 이력)")
+    ] = None,
     to: Annotated[str, typer.Option(help="YYYY-MM-DD")] = date.today().isoformat(),
-    source: Annotated[str, typer.Option(help="kis")] = "kis",
-    original: Annotated[bool, typer.Option(help="원주가 (unadjusted prices)")] = False,
+    source: Annotated[str, typer.Option(help="kis (키 필요) 또는 krx (키 없음)")] = "kis",
+    original: Annotated[bool, typer.Option(help="원주가 (unadjusted prices, kis)")] = False,
 ) -> None:
-    """KIS 일봉 차트(FHKST03010100)로 과거 일봉을 채웁니다."""
-    if source != "kis":
-        console.print(f"[red]{source}: 이 설치에서는 kis 백필만 지원합니다 (외부망 없음).[/]")
+    """과거 일봉을 채웁니다: kis는 KIS 일봉 차트(FHKST03010100), krx는 키 없이
+    FinanceDataReader(네이버 일봉, 수정주가)로 전체 이력을 받습니다."""
+    if source not in ("kis", "krx"):
+        console.print(f"[red]{source}: 지원하는 백필 소스는 kis, krx 입니다.[/]")
         raise typer.Exit(2)
     try:
-        n = asyncio.run(_backfill(Settings(), symbol, date.fromisoformat(from_),
-                                  date.fromisoformat(to), not original))  # fmt: skip
+        start = None if from_ is None else date.fromisoformat(from_)
+        end = date.fromisoformat(to)
+    except ValueError as exc:
+        console.print(f"[red]날짜 형식이 잘못되었습니다 (YYYY-MM-DD): {exc}[/]")
+        raise typer.Exit(2) from None
+    try:
+        if source == "krx":
+            n = asyncio.run(_backfill_krx(Settings(), symbol, start, end))
+        else:
+            if start is None:
+                console.print("[red]kis 백필에는 --from 이 필요합니다.[/]")
+                raise typer.Exit(2)
+            n = asyncio.run(_backfill(Settings(), symbol, start, end, not original))
     except AegisError as exc:
         console.print(f"[red]{exc.message}[/]")
         raise typer.Exit(1) from None
-    console.print(f"{symbol}: 일봉 {n}개 저장")
+    console.print(f"{symbol}: 일봉 {n}개 저장 (source: backfill)")
+
+
+async def _backfill_krx(settings: Settings, symbol: str, start: date | None, end: date) -> int:
+    from aegis.cli.importing import open_store
+    from aegis.history.krx import fetch_krx_daily
+
+    with console.status(f"{symbol} 일봉 이력을 받는 중 …"):
+        bars = await asyncio.to_thread(fetch_krx_daily, symbol, start, end)
+    db = await open_store(settings)
+    try:
+        known = {i.symbol for i in await db.list_instruments()}
+        if symbol not in known:
+            raise AegisError(f"{symbol}: 종목 목록에 없는 코드입니다")
+        await db.upsert_candles(b.to_candle(symbol, BACKFILL) for b in bars)
+    finally:
+        await db.close()
+    return len(bars)
 
 
 async def _backfill(settings: Settings, symbol: str, start: date, end: date, adjusted: bool

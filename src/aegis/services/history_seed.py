@@ -49,13 +49,58 @@ def _snapshot_bars(known: set[str]) -> list[Candle]:
 async def seed_real_history(
     store: Store, instruments: list[Instrument], *, before: date | None = None
 ) -> int:
-    """Once per store: the shipped real daily series, as 1d candles (only days before
-    ``before`` when given: a replay's store ends the day before the replayed day)."""
+    """The shipped real daily series, as 1d candles labelled ``import``: the older series once
+    per store, the recent ones (2024 → 2026) once too, also into stores seeded before they
+    shipped. Cheap when done: one probe each. Only days before ``before`` when given: a
+    replay's store ends the day before the replayed day."""
+    known = {i.symbol for i in instruments}
+    older = await _seed_older_history(store, known, before)
+    return older + await seed_recent_history(store, known, before)
+
+
+async def seed_recent_history(store: Store, known: set[str], before: date | None = None) -> int:
+    """Real daily bars 2024-01-02 → 2026-07-24 (36 largest stocks, 005930 → 2026-10-02) and
+    2025-02-12 → 2026-05-05 (200 largest), joined without a seam (see ``reference.recent``).
+    They fill days the store lacks and replace simulated ones; a day the user imported or
+    backfilled, or that came live, is kept; the KRX snapshot day keeps its official bar (which
+    also has the traded value)."""
+    from aegis.core.timeutil import kst_midnight_us
+    from aegis.reference.listing import SNAPSHOT_DAY
+    from aegis.reference.recent import PROBE, load_recent_history, recent_symbols
+
+    probe, probe_day = PROBE
+    if probe in known:  # one index probe, before reading the files
+        done = await store.get_candle(probe, "1d", kst_midnight_us(probe_day))
+        if done is not None and done.source == IMPORT:
+            return 0
+    symbols = [s for s in recent_symbols() if s in known]
+    if not symbols:
+        return 0
+    snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
+    in_snapshot = {c.symbol for c in _snapshot_bars(known)}
+    candles: list[Candle] = []
+    for sym in symbols:
+        bars = load_recent_history(sym)
+        first, last = bars[0].to_candle(sym, IMPORT), bars[-1].to_candle(sym, IMPORT)
+        stored = await store.get_candles(sym, "1d", first.start, last.start + 1, len(bars) * 2)
+        # data the user imported, backfilled or received live stay; simulated days give way
+        keep = {c.start for c in stored if c.source != SIM}
+        for b in bars:
+            if before is not None and b.day >= before:
+                break
+            c = b.to_candle(sym, IMPORT)
+            if c.start not in keep and not (b.day == snapshot_day and sym in in_snapshot):
+                candles.append(c)
+    await store.upsert_candles(candles)
+    log.info("seeded %d recent real daily candles for %d stocks", len(candles), len(symbols))
+    return len(candles)
+
+
+async def _seed_older_history(store: Store, known: set[str], before: date | None) -> int:
     from aegis.reference import history_symbols, load_daily_history
 
     if await store.get_candles("KOSPI", "1d", None, None, 1):
         return 0
-    known = {i.symbol for i in instruments}
     candles: list[Candle] = []
     for sym in ("KOSPI", "KOSDAQ"):
         if sym in known:
@@ -122,7 +167,14 @@ async def seed_sim_history(
     u = Universe.build(instruments, seed)
     chain_anchors = Anchors.latest(u, anchors or {})
     bars = synthesize_daily_history(u, seed, first, end, chain_anchors)
-    candles = [b.to_candle(sym, SIM) for sym, rows in bars.items() for b in rows]
+    # a simulated day never replaces a real one (the simulator continues after them)
+    real_until = await store.last_real_days()
+    candles = [
+        b.to_candle(sym, SIM)
+        for sym, rows in bars.items()
+        for b in rows
+        if sym not in real_until or b.day > real_until[sym]
+    ]
     await store.upsert_candles(candles)
     log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)
     return len(candles)

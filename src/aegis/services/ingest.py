@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from aegis.aggregator.engine import Aggregator
 from aegis.bus.base import TICKS, Bus
 from aegis.bus.codec import decode_ticks, encode_ticks
+from aegis.core.rate import RateWindow
 from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.ticks import Tick
@@ -60,7 +61,7 @@ class IngestService:
         self.rejected = 0
         self.late = 0
         self.books = 0
-        self._rate_window: list[tuple[float, int]] = []
+        self._rate_window = RateWindow()
 
     async def start(self) -> None:
         """Continue from what is stored: current candles and the newest tick per symbol."""
@@ -165,7 +166,7 @@ class IngestService:
             self._pending_since = time.monotonic()
         self._pending.extend(ticks)
         self.accepted += len(ticks)
-        self._rate_window.append((time.monotonic(), len(ticks)))
+        self._rate_window.add(len(ticks))
         payload = encode_ticks(ticks)
         if self.journal is not None:
             self.journal.append(payload)  # before anyone sees it: a kill -9 cannot lose it
@@ -225,9 +226,7 @@ class IngestService:
 
     # --- status --------------------------------------------------------------------------
     def ticks_per_second(self) -> float:
-        now = time.monotonic()
-        self._rate_window = [(t, n) for t, n in self._rate_window if now - t <= 5.0]
-        return sum(n for _, n in self._rate_window) / 5.0
+        return self._rate_window.per_second()
 
     @property
     def pending(self) -> int:

@@ -16,6 +16,7 @@ import orjson
 
 from aegis.bus.base import GAP, TICKS, Bus, Subscription
 from aegis.bus.codec import decode_ticks
+from aegis.core.rate import RateWindow
 from aegis.core.timeutil import iso_z, now_us
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import Interval
@@ -107,7 +108,7 @@ class StreamHub:
         self.ticks_in = 0
         self.messages_out = 0
         self.lag_ms = 0.0
-        self._rate: list[tuple[float, int]] = []
+        self._rate = RateWindow()
         # set when any client's symbols change: the watch reporter tells the ingester at once
         self.watch_changed = asyncio.Event()
         # other consumers of the decoded batches (trading): one decode per process
@@ -206,7 +207,7 @@ class StreamHub:
         n = len(ticks)
         self.ticks_in += n
         now = time.monotonic()
-        self._rate.append((now, n))
+        self._rate.add(n, now)
         if published_us is not None:
             self.lag_ms = (now_us() - published_us) / 1000
         for listener in self.batch_listeners:
@@ -319,9 +320,7 @@ class StreamHub:
 
     # --- status --------------------------------------------------------------------------
     def ticks_per_second(self) -> float:
-        now = time.monotonic()
-        self._rate = [(t, n) for t, n in self._rate if now - t <= 5.0]
-        return sum(n for _, n in self._rate) / 5.0
+        return self._rate.per_second()
 
     def client_counts(self) -> dict[str, int]:
         counts = {"websocket": 0, "sse": 0}

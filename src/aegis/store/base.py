@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 from typing import NamedTuple
 
 from aegis.domain.candles import Candle
@@ -94,6 +95,12 @@ class Store(ABC):
         self, interval: str, symbols: Sequence[str] | None = None
     ) -> list[Candle]:
         """The newest candle of each symbol for ``interval`` (restores quotes at start-up)."""
+
+    @abstractmethod
+    async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
+        """Per symbol, the KST day of its newest real daily candle (any source but ``sim``):
+        where the real history ends and a simulated chain may begin. Symbols without real
+        daily history are absent."""
 
     # --- housekeeping ---------------------------------------------------------------------
     @abstractmethod

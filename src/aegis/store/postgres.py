@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -18,8 +19,10 @@ import asyncpg
 
 from aegis.core.errors import StoreError
 from aegis.core.redact import redact_url
+from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
@@ -77,6 +80,14 @@ def _unnest(types: Sequence[str]) -> str:
 def _count(status: str) -> int:
     """Rows affected, from a command tag such as ``INSERT 0 42`` or ``DELETE 7``."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+def _symbols_then(symbols: Sequence[str] | None, first: Any) -> tuple[str, tuple[Any, ...]]:
+    """A subquery of the symbols to probe (the given ones as $2, else every instrument) and the
+    query arguments, ``first`` being $1."""
+    if symbols is None:
+        return "SELECT symbol FROM instruments", (first,)
+    return "SELECT DISTINCT unnest($2::text[]) AS symbol", (first, list(symbols))
 
 
 class PostgresStore(Store):
@@ -302,12 +313,7 @@ class PostgresStore(Store):
     ) -> list[Candle]:
         # Per symbol, one backward index probe on (symbol, interval, start): cheap however
         # long the history is, unlike DISTINCT ON over every stored candle.
-        if symbols is None:
-            source = "SELECT symbol FROM instruments"
-            args: tuple[Any, ...] = (interval,)
-        else:
-            source = "SELECT DISTINCT unnest($2::text[]) AS symbol"
-            args = (interval, list(symbols))
+        source, args = _symbols_then(symbols, interval)
         rows = await self._fetch(
             f"SELECT c.* FROM ({source}) s CROSS JOIN LATERAL ("
             f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=s.symbol AND "interval"=$1 '
@@ -315,6 +321,16 @@ class PostgresStore(Store):
             *args,
         )
         return [candle_from_row(r) for r in rows]
+
+    async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
+        source, args = _symbols_then(symbols, SIM)
+        rows = await self._fetch(
+            f"SELECT s.symbol, c.start FROM ({source}) s CROSS JOIN LATERAL ("
+            "SELECT start FROM candles WHERE symbol=s.symbol AND \"interval\"='1d' "
+            "AND source <> $1 ORDER BY start DESC LIMIT 1) c",
+            *args,
+        )
+        return {r["symbol"]: kst_day(int(r["start"])) for r in rows}
 
     # --- housekeeping ---------------------------------------------------------------------
     async def apply_retention(

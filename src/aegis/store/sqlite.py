@@ -8,12 +8,17 @@ import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
 from aegis.core.errors import StoreError
+from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
@@ -27,6 +32,14 @@ _CANDLE_COLS = (
 )
 _CANDLE_MARKS = ",".join("?" * 15)
 _MAX_INT64 = 2**63 - 1
+_TICK_COLS = "symbol, ts, price, volume, side, seq, source"
+_TICKS_PER_INSERT = 4_000  # × 7 parameters, under SQLite's 32,766
+
+
+@lru_cache(maxsize=8)  # the full block and a few tails
+def _insert_ticks_sql(rows: int) -> str:
+    values = ",".join(["(?,?,?,?,?,?,?)"] * rows)
+    return f"INSERT OR IGNORE INTO ticks ({_TICK_COLS}) VALUES {values}"
 
 
 def _amount_out(a: int | None) -> int | str | None:
@@ -166,11 +179,11 @@ class SQLiteStore(Store):
 
         def run(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO ticks (symbol, ts, price, volume, side, seq, source) "
-                "VALUES (?,?,?,?,?,?,?)",
-                ticks,
-            )
+            # many rows per statement: a third less CPU than one execute per row (the
+            # statement of a full block is compiled once and cached)
+            for i in range(0, len(ticks), _TICKS_PER_INSERT):
+                block = ticks[i : i + _TICKS_PER_INSERT]
+                conn.execute(_insert_ticks_sql(len(block)), list(chain.from_iterable(block)))
             return conn.total_changes - before
 
         n = await self._write(run)
@@ -320,6 +333,22 @@ class SQLiteStore(Store):
                 ).fetchone()
                 if row is not None:
                     out.append(candle_from_row(row))
+            return out
+
+        return await self._read(run)
+
+    async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
+        def run(conn: sqlite3.Connection) -> dict[str, date]:
+            syms = _distinct_symbols(conn, "candles") if symbols is None else symbols
+            out: dict[str, date] = {}
+            for s in syms:  # one walk of the symbol's daily range on the primary key
+                row = conn.execute(
+                    "SELECT MAX(start) FROM candles WHERE symbol=? AND interval='1d' "
+                    "AND source != ?",
+                    (s, SIM),
+                ).fetchone()
+                if row is not None and row[0] is not None:
+                    out[s] = kst_day(int(row[0]))
             return out
 
         return await self._read(run)

@@ -1,0 +1,153 @@
+"""The whole-file fast path of the tick reader: the file's bytes as one numpy array, fields found
+by their commas, and every column converted at once (times with ``ticks_csv``'s layout parser,
+whole numbers as digit matrices). It answers only for plain files (no quotes, no blank lines,
+the same number of fields on every line, one symbol width and one time layout, whole numbers,
+known sides): anything else returns None and the checking reader, which names bad rows, runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import sliding_window_view
+
+from aegis.domain.instruments import Instrument
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+TimeParser = Callable[[U8, int], I64 | None]
+
+
+class Columns:
+    def __init__(
+        self, codes: I64, names: list[str], ts: I64, prices: I64, volumes: I64, sides: I64
+    ) -> None:
+        self.codes = codes  # index into names
+        self.names = names
+        self.ts = ts
+        self.prices = prices
+        self.volumes = volumes
+        self.sides = sides
+
+
+PAD = 32  # zero bytes around the body: windows never reach past either end
+
+
+def _gather(body: U8, start: I64, width: int) -> U8:
+    """Rows of ``width`` bytes from each start (a strided view, one index per row)."""
+    out: U8 = sliding_window_view(body, width)[start + PAD]
+    return out
+
+
+def _distinct(mat: U8) -> tuple[list[bytes], I64]:
+    """Distinct rows of a (rows, width ≤ 8) byte matrix (NUL-padded text) and each row's index
+    among them. Rows are packed into one uint64 each, which sorts far faster than strings."""
+    n, width = mat.shape
+    if width > 8:
+        uniq, inverse = np.unique(mat.view(f"S{width}").ravel(), return_inverse=True)
+        return [bytes(u) for u in uniq.tolist()], inverse.ravel().astype(np.int64)
+    packed = np.zeros((n, 8), dtype=np.uint8)
+    packed[:, :width] = mat
+    keys = packed.view(np.uint64).ravel()
+    uniq_keys, inverse = np.unique(keys, return_inverse=True)
+    texts = [k.tobytes().rstrip(b"\0") for k in uniq_keys.astype("<u8").reshape(-1, 1)]
+    return texts, inverse.ravel().astype(np.int64)
+
+
+def _whole_numbers(body: U8, start: I64, end: I64) -> I64 | None:
+    """Unsigned decimal fields → int64; None if any is empty, too long or not all digits."""
+    w = end - start
+    if len(w) == 0:
+        return np.zeros(0, dtype=np.int64)
+    top = int(w.max())
+    if int(w.min()) < 1 or top > 18:
+        return None
+    cols = np.arange(top)
+    window = _gather(body, end - top, top)  # right-aligned: cells left of the field masked
+    inside = cols >= (top - w)[:, None]
+    digits = window.astype(np.int64) - 48
+    if bool(np.any(inside & ((digits < 0) | (digits > 9)))):
+        return None
+    digits[~inside] = 0
+    powers = 10 ** np.arange(top - 1, -1, -1, dtype=np.int64)
+    out: I64 = digits @ powers
+    return out
+
+
+def read_columns(
+    data: bytes,
+    header: list[str],
+    instruments: dict[str, Instrument],
+    sides: dict[str, int],
+    parse_times: TimeParser,
+) -> Columns | None:
+    """``data``: the file's bytes after the header line."""
+    if b'"' in data or b"\r" in data:
+        return None
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    body: U8 = np.frombuffer(bytes(PAD) + data + bytes(PAD), dtype=np.uint8)
+    k = len(header)
+    nls = np.flatnonzero(body == 10) - PAD
+    n = len(nls)
+    if n == 0:
+        return None
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nls[:-1] + 1
+    if bool(np.any(nls == starts)):
+        return None  # a blank line
+    flat = np.flatnonzero(body == 44) - PAD
+    if len(flat) != n * (k - 1):
+        return None
+    commas = flat.reshape(n, k - 1)
+    if k > 1 and not (bool(np.all(commas[:, 0] >= starts)) and bool(np.all(commas[:, -1] < nls))):
+        return None  # some line has more fields, another fewer
+    f_start = np.column_stack([starts, commas + 1]) if k > 1 else starts[:, None]
+    f_end = np.column_stack([commas, nls]) if k > 1 else nls[:, None]
+
+    def field(name: str) -> tuple[I64, I64]:
+        j = header.index(name)
+        return f_start[:, j], f_end[:, j]
+
+    # symbols: one width, all known, whole-unit prices and quantities
+    s, e = field("symbol")
+    width = int((e - s).max())
+    if width == 0 or bool(np.any(e - s != width)):
+        return None
+    uniq_text, codes = _distinct(_gather(body, s, width))
+    names = [u.decode("ascii", "replace") for u in uniq_text]
+    for name in names:
+        inst = instruments.get(name)
+        if inst is None or inst.price_scale or inst.qty_scale:
+            return None
+    # times: one layout
+    s, e = field("time")
+    width = int((e - s).max())
+    if bool(np.any(e - s != width)):
+        return None
+    ts = parse_times(_gather(body, s, width), width)
+    if ts is None:
+        return None
+    prices = _whole_numbers(body, *field("price"))
+    volumes = _whole_numbers(body, *field("volume"))
+    if prices is None or volumes is None or bool(np.any(prices <= 0)):
+        return None
+    if "side" in header:
+        s, e = field("side")
+        w = e - s
+        top = max(1, int(w.max()))
+        if top > 8:
+            return None
+        cols = np.arange(top)
+        inside = cols < w[:, None]
+        mat = np.where(inside, _gather(body, s, top), 0).astype(np.uint8)
+        uniq_s, side_codes = _distinct(mat)
+        values = [sides.get(u.decode("ascii", "replace").lower()) for u in uniq_s]
+        if any(v is None for v in values):
+            return None
+        side = np.array(values, dtype=np.int64)[side_codes.ravel()]
+    else:
+        side = np.zeros(n, dtype=np.int64)
+    return Columns(codes.ravel().astype(np.int64), names, ts, prices, volumes, side)
