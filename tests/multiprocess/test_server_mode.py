@@ -8,6 +8,7 @@ WebSocket clients every tick the ingester stored, no more and no fewer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
+import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -60,13 +62,22 @@ class Proc:
         return f"--- {self.name} (exit {self.popen.poll()}) ---\n" + "\n".join(lines)
 
     def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(10)
+        """SIGTERM the process and the Python it runs under `uv run` (the wrapper may exit
+        before its child), then SIGKILL whatever is left: no process outlives its test."""
+        try:
+            parent = psutil.Process(self.popen.pid)
+            family = [*parent.children(recursive=True), parent]
+        except psutil.NoSuchProcess:
+            family = []
+        for p in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.send_signal(signal.SIGTERM)
+        _, alive = psutil.wait_procs(family, timeout=15)
+        for p in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                p.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(10)
 
 
 @dataclass
