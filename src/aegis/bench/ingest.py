@@ -14,6 +14,7 @@ from aegis.bus.memory import MemoryBus
 from aegis.domain.intervals import STORED_INTERVALS
 from aegis.domain.ticks import Tick
 from aegis.services.ingest import IngestService
+from aegis.services.journal import TickJournal
 from aegis.store.migrate import upgrade
 from aegis.store.sqlite import SQLiteStore
 
@@ -26,6 +27,7 @@ class IngestResult:
     candles: int
     pandas_seconds: float | None
     market_seconds: float  # exchange time the ticks span
+    seconds_without_journal: float  # the same ticks without the crash journal (the baseline)
 
     @property
     def rate(self) -> float:
@@ -52,6 +54,7 @@ async def _ingest(
     db: Path,
     batch: int,
     progress: Callable[[int], None],
+    journal: Path | None,
 ) -> tuple[float, int]:
     from aegis.domain.instruments import Instrument
 
@@ -60,7 +63,13 @@ async def _ingest(
     await store.start()
     insts = [i for i in instruments if isinstance(i, Instrument)]
     await store.upsert_instruments(insts)
-    ingest = IngestService(store, MemoryBus(), known_symbols={i.symbol for i in insts})
+    # as in the product: every accepted batch goes to the crash journal before the bus
+    ingest = IngestService(
+        store,
+        MemoryBus(),
+        known_symbols={i.symbol for i in insts},
+        journal=None if journal is None else TickJournal(journal),
+    )
     await ingest.start()
     t0 = time.perf_counter()
     for i in range(0, len(ticks), batch):
@@ -108,7 +117,10 @@ def run(
     ticks, instruments = make_ticks(n, seed, rate)
     with tempfile.TemporaryDirectory() as d:
         seconds, candles = asyncio.run(
-            _ingest(ticks, instruments, Path(d) / "bench.db", batch, progress)
+            _ingest(ticks, instruments, Path(d) / "bench.db", batch, progress, Path(d) / "j")
+        )
+        bare, _ = asyncio.run(
+            _ingest(ticks, instruments, Path(d) / "bare.db", batch, lambda _n: None, None)
         )
     pandas_s = pandas_baseline(ticks) if with_pandas else None
     return IngestResult(
@@ -118,4 +130,5 @@ def run(
         candles,
         pandas_s,
         (ticks[-1].ts - ticks[0].ts) / 1e6,
+        bare,
     )

@@ -51,7 +51,11 @@ def ingest(
     console.print(
         f"AEGIS ingest: {res.ticks:,} ticks, {res.symbols:,} symbols, "
         f"{res.seconds:.2f} s → [bold]{res.rate:,.0f} ticks/s[/bold] "
-        "(dedup + 5 intervals + SQLite ticks and candles)"
+        "(dedup + 5 intervals + SQLite ticks and candles + crash journal)"
+    )
+    console.print(
+        f"the same without the crash journal: {res.seconds_without_journal:.2f} s → "
+        f"{res.ticks / res.seconds_without_journal:,.0f} ticks/s"
     )
     if res.pandas_rate is not None:
         console.print(
