@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, wait_js
 from tests.e2e.test_dashboard import LIVE_TIMEOUT_MS, shot
 
 if TYPE_CHECKING:
@@ -85,14 +85,16 @@ def test_sign_up_star_a_stock_and_see_it_live_on_favorites(server: Server, phone
     assert "삼성전자" in item.inner_text()
     # the price is live: it changes while the simulator trades
     price = item.get_by_test_id("fav-price")
-    page.wait_for_function(
-        "document.querySelector('[data-testid=fav-price]').textContent.trim() !== '–'",
-        timeout=LIVE_TIMEOUT_MS,
+    wait_js(
+        page,
+        "() => document.querySelector('[data-testid=fav-price]').textContent.trim() !== '–'",
+        timeout_ms=LIVE_TIMEOUT_MS,
     )
     first = price.inner_text()
-    page.wait_for_function(
-        f"document.querySelector('[data-testid=fav-price]').textContent !== {first!r}",
-        timeout=LIVE_TIMEOUT_MS,
+    wait_js(
+        page,
+        f"() => document.querySelector('[data-testid=fav-price]').textContent !== {first!r}",
+        timeout_ms=LIVE_TIMEOUT_MS,
     )
     assert fits_the_screen(page)
     shot(page, "accounts-favorites-390")
@@ -136,4 +138,4 @@ def test_grid_layout_follows_the_account(server: Server, phone: Page) -> None:
         ".forEach(k => localStorage.removeItem(k))"
     )
     page.reload()
-    page.wait_for_function("document.querySelector('[data-testid=grid]').dataset.size === '1'")
+    wait_js(page, "() => document.querySelector('[data-testid=grid]').dataset.size === '1'")

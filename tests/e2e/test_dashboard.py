@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS, Server
+from tests.e2e.conftest import SCREENSHOTS, Server, wait_js
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -170,12 +170,11 @@ def test_the_security_policy_lets_the_dashboard_run_and_blocks_nothing_it_needs(
     assert resp is not None and "frame-ancestors 'none'" in resp.headers["content-security-policy"]
     page.wait_for_selector("html[data-ready=stock]")
     page.goto(server.url + "/grid?size=2")
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 4"
-    )
-    page.wait_for_function(
-        "[...document.querySelectorAll('[data-testid=grid-cell]')]"
+    wait_js(page, "() => document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 4")
+    wait_js(
+        page,
+        "() => [...document.querySelectorAll('[data-testid=grid-cell]')]"
         ".some(e => Number(e.dataset.updates) > 0)",
-        timeout=LIVE_TIMEOUT_MS,
+        timeout_ms=LIVE_TIMEOUT_MS,
     )  # live data over the WebSocket: connect-src allows it
     assert violations == []
