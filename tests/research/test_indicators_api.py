@@ -124,7 +124,7 @@ def test_daily_vwap_is_anchored_at_the_first_returned_candle(app) -> None:  # ty
     value = vol = 0.0
     for cnd, row in zip(candles, rows, strict=True):
         tp = (cnd["high"] + cnd["low"] + cnd["close"]) / 3
-        value += cnd["amount"] if cnd["amount"] > 0 else tp * cnd["volume"]
+        value += cnd["amount"] if cnd["amount"] else tp * cnd["volume"]  # None: not in the data
         vol += cnd["volume"]
         assert row["vwap"] == pytest.approx(value / vol)
 

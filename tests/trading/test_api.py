@@ -104,7 +104,7 @@ def test_refusals_are_envelopes_and_change_nothing(app: App) -> None:
     base = {"symbol": SAMSUNG, "side": "BUY", "type": "LIMIT", "quantity": 1, "price": 199_000}
     cases = [
         ({**base, "price": 199_050}, 400, "ORDER_REJECTED", "TICK_SIZE"),
-        ({**base, "price": 260_000}, 400, "ORDER_REJECTED", "PRICE_LIMIT"),
+        ({**base, "price": 990_000}, 400, "ORDER_REJECTED", "PRICE_LIMIT"),  # far past +30 %
         ({**base, "quantity": 60}, 400, "ORDER_REJECTED", "INSUFFICIENT_CASH"),
         ({**base, "side": "SELL"}, 400, "ORDER_REJECTED", "INSUFFICIENT_POSITION"),
         ({**base, "quantity": 0}, 400, "INVALID_REQUEST", None),
