@@ -29,6 +29,8 @@ def start_serve(tmp_path: Path, port: int, name: str) -> Proc:
         AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),
         AEGIS_PORT=str(port),
+        # the test proves durability, not conflation: a queue no busy machine can fill
+        AEGIS_WS_QUEUE_SIZE="1000000",
     )
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
