@@ -183,7 +183,12 @@ async def main() -> int:
         async with httpx.AsyncClient() as http:
             while time.monotonic() < end:
                 await asyncio.sleep(args.every)
-                status = (await http.get(f"http://127.0.0.1:{port}/api/v1/system/status")).json()
+                try:  # a loaded server may answer slowly: a missed sample, not a failed soak
+                    status = (
+                        await http.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=30)
+                    ).json()
+                except httpx.HTTPError:
+                    continue
                 rtts, load.rtts_ms = sorted(load.rtts_ms), []
                 row = {
                     "minute": round((time.monotonic() - started) / 60, 2),

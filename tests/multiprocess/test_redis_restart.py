@@ -86,7 +86,7 @@ async def test_a_client_misses_no_tick_when_redis_restarts(
 
     async with httpx.AsyncClient() as http:
         status = (await http.get(f"http://127.0.0.1:{port}/api/v1/system/status")).json()
-        assert "data" in status, status
+        assert "data" in status, f"{status}\n{cluster.logs()}"
         assert status["data"]["bus"]["reconnects"] >= 1
 
         # With the market stopped (the ingester flushes all on SIGTERM), the API process's live
