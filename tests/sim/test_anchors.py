@@ -60,7 +60,9 @@ def test_unlabelled_store_candles_fall_back_to_the_snapshot(tmp_path: Path) -> N
         await store.start()
         try:
             await store.upsert_instruments(instruments)
-            await store.upsert_candles([DailyBar(LATER, 1, 1, 1, 1, 1).to_candle("005930", "unknown")])
+            await store.upsert_candles(
+                [DailyBar(LATER, 1, 1, 1, 1, 1).to_candle("005930", "unknown")]
+            )
             anchors = await real_anchors(store, [i.symbol for i in instruments])
             n = await seed_sim_history(store, instruments, 7, date(2026, 3, 27), anchors)
             return anchors, n
