@@ -63,3 +63,16 @@ def test_off_disables_a_limit_and_nonsense_is_refused() -> None:
     assert parse_limit("X", "off") is None
     with pytest.raises(InvalidRequest, match="300/minute"):
         RateLimits("lots", "1200/minute", "60/minute")
+
+
+async def test_an_unreachable_shared_counter_serves_rather_than_fails() -> None:
+    from tests.support.services import free_port
+
+    limits = RateLimits("1/minute", "1/minute", "1/minute", f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        for _ in range(3):  # over the limit, but nothing can count: every request is served
+            await limits.check(limits.anon, "ip", "203.0.113.9")
+        assert limits.storage_errors == 3
+        assert limits.limited == 0
+    finally:
+        await limits.close()

@@ -11,6 +11,7 @@ proxy addresses in ``--forwarded-allow-ips``, loopback by default).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -22,12 +23,14 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aegis.api.envelope import error_body
 from aegis.core.errors import InvalidRequest, TooManyRequests
 
 OFF = ("", "0", "off", "none")
+log = logging.getLogger(__name__)
 
 
 def parse_limit(name: str, value: str) -> RateLimitItem | None:
@@ -58,6 +61,7 @@ class RateLimits:
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
         self.limited = 0
+        self.storage_errors = 0
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -67,7 +71,14 @@ class RateLimits:
         """Count one request; raise 429 (with the seconds to wait) when over the limit."""
         if item is None:
             return
-        if await self.limiter.hit(item, *key):
+        try:
+            if await self.limiter.hit(item, *key):
+                return
+        except (RedisError, OSError) as exc:
+            # the shared counter is unreachable (Redis restarting): serve rather than fail
+            self.storage_errors += 1
+            if self.storage_errors == 1 or self.storage_errors % 1000 == 0:
+                log.warning("rate limits not enforced: storage unreachable (%s)", exc)
             return
         self.limited += 1
         stats = await self.limiter.get_window_stats(item, *key)
