@@ -123,9 +123,12 @@ class Market:
         ranked.sort(key=lambda r: (r[0], r[1], r[2]))
         return [r[3] for r in ranked[:limit]]
 
-    async def restore_live(self) -> None:
+    async def restore_live(self, *, anew: bool = False) -> None:
         """Continue the live state from the store (at start-up): the newest candle of each
-        symbol and interval, and the close before the newest day for change %."""
+        symbol and interval, and the close before the newest day for change %. ``anew``: drop
+        the live state first (after ticks were lost on the bus, the store is the truth)."""
+        if anew:
+            self.live = Aggregator()
         restored: list[Candle] = []
         prev: dict[str, int] = {}
         for iv in self.live.intervals:

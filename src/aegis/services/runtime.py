@@ -164,7 +164,7 @@ class Runtime:
         await self.research.start(refresh=self.ingesting)
         market = self.market
         # after ticks were lost on the bus, live candles and quotes are rebuilt from the store
-        self.hub = StreamHub(self.bus, market, resync=lambda: self._restore_live(market))
+        self.hub = StreamHub(self.bus, market, resync=lambda: market.restore_live(anew=True))
         await self.hub.start()
         if self.ingesting:
             # listening before any report is published: the first client's watch is not lost

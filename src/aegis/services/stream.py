@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -81,6 +81,7 @@ def candle_row(c: Candle, market: Market) -> dict[str, object]:
 # After a gap on the bus, the live state is rebuilt from the store once the ticks of the gap
 # are surely stored (ingest flushes every 0.5 s).
 RESYNC_DELAY_S = 1.5
+RECENT_S = 10.0  # how far back the hub keeps batches to re-apply after a rebuild
 
 
 class StreamHub:
@@ -94,6 +95,7 @@ class StreamHub:
         self.market = market
         self._resync = resync
         self._resync_at: float | None = None
+        self._recent: deque[tuple[float, Sequence[Tick]]] = deque()  # for a rebuild
         self.gaps = 0
         self.resyncs = 0
         self.subscribers: set[Subscriber] = set()
@@ -156,11 +158,22 @@ class StreamHub:
             self.resyncs += 1
         except Exception:
             log.exception("rebuilding live state from the store failed")
+            return
+        # the store ends a flush or so behind what this hub has seen: re-apply the recent ticks
+        # newer than it (older ones are in the store, and the aggregator drops them as late)
+        live = self.market.live
+        for _, ticks in self._recent:
+            live.add_fresh(ticks)
+        live.discard_changes()
 
     # --- the broadcast -------------------------------------------------------------------
     def on_ticks(self, ticks: Sequence[Tick], published_us: int | None = None) -> None:
         market = self.market
         live = market.live
+        now_m = time.monotonic()
+        self._recent.append((now_m, ticks))
+        while self._recent and now_m - self._recent[0][0] > RECENT_S:
+            self._recent.popleft()
         _fresh, late = live.add_fresh(ticks)
         if late:
             live.add_late(late, {})  # only the current buckets matter here
