@@ -196,14 +196,14 @@ def page(browser_context: BrowserContext, request: pytest.FixtureRequest) -> Ite
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
-def wait_js(page: Page, expression: str, timeout_ms: float = 30_000) -> None:
+def wait_js(page: Page, expression: str, arg: object = None, *, timeout_ms: float = 30_000) -> None:
     """Wait until ``expression`` (a function source, e.g. ``() => …``) is truthy in the page.
 
     Playwright's ``wait_for_function`` compiles its predicate inside the page with ``eval``,
     which the dashboard's CSP forbids; ``page.evaluate`` runs through the debugging protocol,
     which the CSP does not govern."""
     deadline = time.monotonic() + timeout_ms / 1000
-    while not page.evaluate(expression):
+    while not page.evaluate(expression, arg):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {expression!r}")
         page.wait_for_timeout(100)

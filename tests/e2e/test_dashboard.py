@@ -62,22 +62,21 @@ def test_grid_shows_sixteen_charts_updating_over_one_websocket(server: Server, p
     sockets: list[str] = []
     page.on("websocket", lambda ws: sockets.append(ws.url))
     page.goto(server.url + "/grid?size=4")
-    page.wait_for_function(
-        "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 16"
-    )
+    wait_js(page, "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 16")
     assert page.locator("[data-testid=grid-cell]").count() == 16
     before = page.eval_on_selector_all(
         "[data-testid=last-price]", "els => els.map(e => e.textContent)"
     )
     # Live candles arrive over the WebSocket and are drawn; the shown last prices move.
-    page.wait_for_function(
+    wait_js(
+        page,
         """(before) => {
           const now = [...document.querySelectorAll('[data-testid=last-price]')]
             .map(e => e.textContent);
           return now.some((t, i) => t !== before[i] && t !== '–');
         }""",
-        arg=before,
-        timeout=LIVE_TIMEOUT_MS,
+        before,
+        timeout_ms=LIVE_TIMEOUT_MS,
     )
     assert sum(1 for n in cell_updates(page) if n > 0) >= 1
     assert len([u for u in sockets if "/ws/stocks" in u]) == 1
@@ -96,9 +95,7 @@ def test_stock_page_switches_interval_and_loads_new_candles(server: Server, page
         page.click("[data-testid=interval-1w]")
     assert resp.value.ok
     page.wait_for_selector("[data-testid=stock-chart][data-interval='1w']")
-    page.wait_for_function(
-        "Number(document.querySelector('[data-testid=bar-count]').dataset.bars) > 0"
-    )
+    wait_js(page, "Number(document.querySelector('[data-testid=bar-count]').dataset.bars) > 0")
     assert "interval=1w" in page.url
     shot(page, "stock-005930")
 
@@ -133,10 +130,11 @@ def test_unknown_stock_gets_a_friendly_404(server: Server, page: Page) -> None:
 def test_dashboard_survives_a_server_restart(server: Server, page: Page) -> None:
     page.goto(server.url + "/grid?size=2")
     page.wait_for_selector("[data-testid=conn-state][data-state=open]")
-    page.wait_for_function(
+    wait_js(
+        page,
         """[...document.querySelectorAll('[data-testid=grid-cell]')]
             .some(e => Number(e.dataset.updates) > 0)""",
-        timeout=LIVE_TIMEOUT_MS,
+        timeout_ms=LIVE_TIMEOUT_MS,
     )
     server.stop()
     page.wait_for_selector("[data-testid=conn-banner]")
@@ -146,11 +144,12 @@ def test_dashboard_survives_a_server_restart(server: Server, page: Page) -> None
     page.wait_for_selector("[data-testid=conn-banner]", state="detached", timeout=LIVE_TIMEOUT_MS)
     page.wait_for_selector("[data-testid=conn-state][data-state=open]")
     # Re-subscribed: live updates flow again after the restart.
-    page.wait_for_function(
+    wait_js(
+        page,
         """(before) => [...document.querySelectorAll('[data-testid=grid-cell]')]
             .some((e, i) => Number(e.dataset.updates) > before[i])""",
-        arg=before,
-        timeout=LIVE_TIMEOUT_MS,
+        before,
+        timeout_ms=LIVE_TIMEOUT_MS,
     )
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, wait_js
 from tests.e2e.test_dashboard import shot
 
 if TYPE_CHECKING:
@@ -55,9 +55,10 @@ def test_news_page_keyword_cloud_and_search(server: Server, page: Page) -> None:
     assert words.count() >= 20
     page.fill("[data-testid=news-search]", "반도체")
     page.click("form[role=search] button[type=submit]")
-    page.wait_for_function(
+    wait_js(
+        page,
         "[...document.querySelectorAll('[data-testid=news-list] .title')]"
-        ".every(a => a.textContent.replaceAll(' ', '').includes('반도체'))"
+        ".every(a => a.textContent.replaceAll(' ', '').includes('반도체'))",
     )
     assert "q=%EB%B0%98%EB%8F%84%EC%B2%B4" in page.url
     shot(page, "news-search-cloud")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, wait_js
 from tests.e2e.test_dashboard import shot
 
 if TYPE_CHECKING:
@@ -36,9 +36,10 @@ def test_stock_financials_and_disclosures_tabs(
     assert "2025" in tab.locator("table").inner_text()
     assert "2026-04-24" in page.locator("[data-testid=valuation-latest]").inner_text()
     page.get_by_role("button", name="분기").click()
-    page.wait_for_function(
+    wait_js(
+        page,
         "() => document.querySelector('[data-testid=financials-tab] table')"
-        "?.innerText.includes('2Q')"
+        "?.innerText.includes('2Q')",
     )
     shot(page, f"stock-financials-{'phone' if viewport else 'desktop'}")
     page.get_by_role("tab", name="공시").click()
@@ -82,9 +83,10 @@ def test_rankings_page_sorts_by_volume(
     assert "삼성전자" in first.inner_text()
     page.get_by_role("button", name="거래량").click()
     page.get_by_role("button", name="코스닥").click()
-    page.wait_for_function(
+    wait_js(
+        page,
         "() => !document.querySelector('[data-testid=company-ranking] tbody')"
-        "?.innerText.includes('삼성전자')"
+        "?.innerText.includes('삼성전자')",
     )
     if viewport:
         no_sideways_scroll(page)
@@ -127,9 +129,10 @@ def test_comparisons_page_logs_in_and_shows_lines_and_table(
     table = page.locator("[data-testid=comparisons-page] table").inner_text()
     assert "PER" in table and "삼성전자" in table
     page.get_by_role("button", name="3M").click()
-    page.wait_for_function(
+    wait_js(
+        page,
         "() => document.querySelector("
-        "'[data-testid=comparisons-page] .seg button[aria-pressed=true]')?.textContent === '3M'"
+        "'[data-testid=comparisons-page] .seg button[aria-pressed=true]')?.textContent === '3M'",
     )
     if viewport:
         no_sideways_scroll(page)

@@ -26,6 +26,9 @@ def test_paper_trading_page_buys_and_kills(server: Server, page: Page) -> None:
         timeout=30,
     )
     assert r.status_code in (201, 409), r.text
+    # the browser profile is shared by the e2e tests: start without another test's session
+    page.goto(server.url + "/")
+    page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
     page.goto(server.url + "/trading")
     page.fill("input[type=email]", email)
     page.fill("input[type=password]", password)
