@@ -123,10 +123,18 @@ async def test_a_client_misses_no_tick_when_redis_restarts(
         finally:
             await conn.close()
         for row in day:
-            doc = (
-                await http.get(
-                    f"http://127.0.0.1:{port}/api/v1/candles/{row['symbol']}",
-                    params={"interval": "1d", "limit": 1},
-                )
-            ).json()
-            assert doc["data"][-1]["volume"] == row["volume"], row["symbol"]
+            # the API process may still be reading the last batches the ingester published
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while True:
+                doc = (
+                    await http.get(
+                        f"http://127.0.0.1:{port}/api/v1/candles/{row['symbol']}",
+                        params={"interval": "1d", "limit": 1},
+                    )
+                ).json()
+                served = doc["data"][-1]["volume"]
+                if served >= row["volume"] or loop.time() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert served == row["volume"], f"{row['symbol']}\n{cluster.logs()}"

@@ -96,6 +96,9 @@ class StreamHub:
         self._resync = resync
         self._resync_at: float | None = None
         self._recent: deque[tuple[float, Sequence[Tick]]] = deque()  # for a rebuild
+        # symbols whose live state came from the store and which this hub has not yet seen a
+        # tick newer than that of: a late tick of theirs is one the store already counted
+        self._fenced: set[str] = set()
         self.gaps = 0
         self.resyncs = 0
         self.subscribers: set[Subscriber] = set()
@@ -159,11 +162,16 @@ class StreamHub:
         except Exception:
             log.exception("rebuilding live state from the store failed")
             return
-        # the store ends a flush or so behind what this hub has seen: re-apply the recent ticks
-        # newer than it (older ones are in the store, and the aggregator drops them as late)
+        # Usually the store ends a flush or so behind what this hub has seen: re-apply the recent
+        # ticks newer than it (older ones are in the store, and the aggregator drops them as
+        # late). After a bus outage the store can be ahead instead, with the ingester's backlog
+        # still on its way here: until a symbol's first tick newer than the store arrives, its
+        # older ticks are in the stored candles already and must not be added again.
         live = self.market.live
+        self._fenced = set(live.state)
         for _, ticks in self._recent:
-            live.add_fresh(ticks)
+            fresh, _late = live.add_fresh(ticks)
+            self._fenced.difference_update(t.symbol for t in fresh)
         live.discard_changes()
 
     # --- the broadcast -------------------------------------------------------------------
@@ -174,7 +182,12 @@ class StreamHub:
         self._recent.append((now_m, ticks))
         while self._recent and now_m - self._recent[0][0] > RECENT_S:
             self._recent.popleft()
-        _fresh, late = live.add_fresh(ticks)
+        fresh, late = live.add_fresh(ticks)
+        if self._fenced:
+            fenced = self._fenced
+            if late:
+                late = [t for t in late if t.symbol not in fenced]
+            fenced.difference_update(t.symbol for t in fresh)
         if late:
             live.add_late(late, {})  # only the current buckets matter here
         live.discard_changes()  # the hub never writes
