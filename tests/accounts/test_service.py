@@ -26,8 +26,10 @@ from aegis.core.errors import (
     InvalidPassword,
     InvalidToken,
     LoginThrottled,
+    NotReady,
     Unauthorized,
 )
+from tests.support.services import free_port
 
 PW = "SecurePass123!"
 SECRET = b"test-secret-0123456789-abcdefghijklmnop"
@@ -223,4 +225,25 @@ async def test_redis_denylist_and_throttle(app_db: AsyncEngine, redis_url: str) 
         assert 1 <= int(exc.value.headers["Retry-After"]) <= 300
     finally:
         await throttle.storage.reset()
+        await acc.close()
+
+
+async def test_redis_down_refuses_token_checks_with_503_and_lets_logins_through(
+    app_db: AsyncEngine,
+) -> None:
+    """A revoked token cannot be told from a good one without Redis: 503, never a 500 or a
+    silent pass; the failed-login counter is best effort and does not lock everyone out."""
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    throttle = LoginThrottle(2, 300, dead)
+    acc = make(app_db, denylist=RedisDenylist(dead), throttle=throttle)
+    try:
+        await acc.signup("down@example.com", "down", PW)
+        with pytest.raises(Unauthorized):
+            await acc.login("down@example.com", "Wrong123!x", "10.1.1.3")
+        pair = await acc.login("down@example.com", PW, "10.1.1.3")
+        with pytest.raises(NotReady) as exc:
+            await acc.authenticate(pair.access_token)
+        assert exc.value.status == 503
+        assert throttle.storage_errors >= 1
+    finally:
         await acc.close()

@@ -9,7 +9,7 @@ import contextlib
 import pytest
 import redis.asyncio as aioredis
 
-from aegis.bus.base import GAP, TICKS, Subscription
+from aegis.bus.base import GAP, TICKS, Subscription, start_when_reachable
 from aegis.bus.redis import RedisBus
 from aegis.core.errors import StreamUnavailable
 from tests.support.services import RedisFactory, free_port
@@ -70,6 +70,31 @@ async def test_start_fails_clearly_when_redis_is_unreachable() -> None:
 
     with pytest.raises(StreamUnavailable, match="cannot reach Redis"):
         await bus.start()
+
+
+async def test_a_process_started_before_redis_waits_for_it_and_then_works(
+    redis_factory: RedisFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis down at start (a stack booting in any order): the bus says so and retries instead
+    of exiting; once Redis is up it publishes and reads normally."""
+    server = redis_factory()
+    server.stop()
+    bus = RedisBus(server.url)
+    starting = asyncio.create_task(start_when_reachable(bus, first_delay=0.05))
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while "cannot reach Redis" not in caplog.text:  # noqa: ASYNC110  # a log, no event
+                await asyncio.sleep(0.05)
+        assert not starting.done()
+        server.start()
+        async with asyncio.timeout(WAIT_S):
+            await starting
+        sub = await bus.subscribe(TICKS)
+        await bus.publish(TICKS, b"after-boot")
+        assert await take_one(sub) == b"after-boot"
+    finally:
+        starting.cancel()
+        await bus.close()
 
 
 async def test_bus_reconnects_after_redis_restarts_and_misses_nothing_published_since(

@@ -8,9 +8,11 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.tables import revoked_tokens
+from aegis.core.errors import NotReady
 
 
 class Denylist(Protocol):
@@ -53,10 +55,18 @@ class RedisDenylist:
 
     async def revoke(self, jti: str, expires_at: int) -> None:
         if expires_at > int(time.time()):
-            await self.redis.set(self.PREFIX + jti, b"1", exat=expires_at)
+            try:
+                await self.redis.set(self.PREFIX + jti, b"1", exat=expires_at)
+            except (RedisError, OSError) as exc:
+                raise NotReady("로그아웃을 기록할 수 없습니다 (Redis 연결 없음)") from exc
 
     async def is_revoked(self, jti: str) -> bool:
-        return bool(await self.redis.exists(self.PREFIX + jti))
+        # Unreachable Redis: a revoked token cannot be told from a good one, so refuse (503)
+        # rather than let a logged-out token in.
+        try:
+            return bool(await self.redis.exists(self.PREFIX + jti))
+        except (RedisError, OSError) as exc:
+            raise NotReady("세션을 확인할 수 없습니다 (Redis 연결 없음)") from exc
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -3,6 +3,7 @@ email and per client IP; in process (embedded) or in Redis (shared by every API 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -11,8 +12,11 @@ from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 
 from aegis.core.errors import LoginThrottled
+
+log = logging.getLogger(__name__)
 
 
 class LoginThrottle:
@@ -32,6 +36,7 @@ class LoginThrottle:
             else MemoryStorage()
         )
         self.limiter = MovingWindowRateLimiter(self.storage)
+        self.storage_errors = 0
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -47,17 +52,35 @@ class LoginThrottle:
     async def check(self, email: str, ip: str | None) -> None:
         """Raise 429 with Retry-After while either key has used up its failures."""
         for kind, value in self._keys(email, ip):
-            if not await self.limiter.test(self.item, kind, value):
+            try:
+                if await self.limiter.test(self.item, kind, value):
+                    continue
                 stats = await self.limiter.get_window_stats(self.item, kind, value)
-                retry = max(1, math.ceil(stats.reset_time - time.time()))
-                raise LoginThrottled(
-                    "로그인 실패가 너무 많습니다. 잠시 후 다시 시도하세요.", retry_after=retry
-                )
+            except (RedisError, OSError) as exc:
+                # like the request rate limits: an unreachable counter (Redis restarting) lets
+                # logins through (passwords are still checked) rather than locking everyone out
+                self._unreachable(exc)
+                return
+            retry = max(1, math.ceil(stats.reset_time - time.time()))
+            raise LoginThrottled(
+                "로그인 실패가 너무 많습니다. 잠시 후 다시 시도하세요.", retry_after=retry
+            )
 
     async def failed(self, email: str, ip: str | None) -> None:
-        for kind, value in self._keys(email, ip):
-            await self.limiter.hit(self.item, kind, value)
+        try:
+            for kind, value in self._keys(email, ip):
+                await self.limiter.hit(self.item, kind, value)
+        except (RedisError, OSError) as exc:
+            self._unreachable(exc)
 
     async def succeeded(self, email: str) -> None:
         # the account owner got in: their own earlier typos no longer count (the IP's do)
-        await self.limiter.clear(self.item, "email", email.strip().lower())
+        try:
+            await self.limiter.clear(self.item, "email", email.strip().lower())
+        except (RedisError, OSError) as exc:
+            self._unreachable(exc)
+
+    def _unreachable(self, exc: BaseException) -> None:
+        self.storage_errors += 1
+        if self.storage_errors == 1 or self.storage_errors % 1000 == 0:
+            log.warning("login throttling not enforced: storage unreachable (%s)", exc)

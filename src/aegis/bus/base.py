@@ -4,8 +4,14 @@ however many processes and clients receive it. Topics are plain names ("ticks", 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+
+from aegis.core.errors import StreamUnavailable
+
+log = logging.getLogger(__name__)
 
 TICKS = "ticks"
 CANDLES = "candles"
@@ -53,3 +59,26 @@ class Bus(ABC):
 
     def describe(self) -> dict[str, object]:
         return {"kind": self.kind}
+
+
+START_RETRY_MAX_S = 10.0
+
+
+async def start_when_reachable(bus: Bus, *, first_delay: float = 0.5) -> None:
+    """Start ``bus``, waiting for it when it is down (Redis not up yet at boot, or restarting):
+    each failed attempt says why and when the next one is; the process does not exit, so a
+    stack started in any order comes up on its own."""
+    delay = first_delay
+    attempts = 0
+    while True:
+        try:
+            await bus.start()
+        except StreamUnavailable as exc:
+            attempts += 1
+            log.error("%s; retrying in %.1f s (attempt %d)", exc, delay, attempts)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, START_RETRY_MAX_S)
+            continue
+        if attempts:
+            log.warning("bus reachable after %d failed attempts", attempts)
+        return

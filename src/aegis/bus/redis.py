@@ -141,6 +141,7 @@ class RedisBus(Bus):
 
     # --- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
+        self._closing = False  # a start after a failed one (Redis was down) begins afresh
         # Publishing retries a failed command once on a fresh connection, which hides a
         # Redis restart from the publisher (a repeat is recognised by its number).
         self._pub = aioredis.Redis.from_url(

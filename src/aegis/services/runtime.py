@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.service import Accounts
-from aegis.bus.base import Bus
+from aegis.bus.base import Bus, start_when_reachable
 from aegis.bus.memory import MemoryBus
 from aegis.cache import CacheRegistry
 from aegis.core.config import Settings
@@ -137,7 +137,7 @@ class Runtime:
             await self.leadership.acquire()
             self._tasks.append(asyncio.create_task(self._fence(), name="leadership"))
         await self.store.start()
-        await self.bus.start()
+        await start_when_reachable(self.bus)
         sources: list[Source] = []
         if self.ingesting:
             if self._given_sources is not None:
