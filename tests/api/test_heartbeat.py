@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
 import socket
 import time
@@ -14,6 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from aegis.core.timeutil import iso_z
 from aegis.domain.ticks import Tick
 from tests.support.server import live_server
 
@@ -54,36 +54,52 @@ def test_client_that_stops_reading_is_conflated_then_closed_4008(tmp_path: Path)
         "ws_max_symbols": 500,
         "ws_anonymous_max_symbols": 500,
     }
-    with live_server(tmp_path, **settings) as (addr, rt, source):
+    # The non-reader is found slow only once the loopback socket buffers (megabytes) are full:
+    # on a slow machine that can take longer than a protocol ping's timeout, which would end
+    # it first (without a 4008), so the server's protocol pings are out of the way here.
+    with live_server(tmp_path, ping=3600, **settings) as (addr, rt, source):
         assert rt.market is not None and rt.hub is not None
         hub = rt.hub
         symbols = [s for s, i in rt.market.by_symbol.items() if i.kind == "stock"][:200]
         with (
-            connect(f"ws://{addr}/ws/stocks?batch=1", max_size=None) as fast,
-            connect(f"ws://{addr}/ws/stocks", max_size=None) as slow,
+            # no client-side keepalive: a non-reader's own pings would time out on a slow
+            # machine and close it (1011) before the server does
+            connect(f"ws://{addr}/ws/stocks?batch=1", max_size=None, ping_interval=None) as fast,
+            connect(f"ws://{addr}/ws/stocks", max_size=None, ping_interval=None) as slow,
         ):
             for ws in (fast, slow):
                 ws.send(orjson.dumps({"action": "subscribe", "symbols": symbols}).decode())
                 assert orjson.loads(ws.recv(5))["type"] == "subscribed"
-            deadline = time.monotonic() + 120  # a bound for slow machines, not a speed claim
+            deadline = time.monotonic() + 300  # a bound for slow machines, not a speed claim
             while source.loop is None:
                 time.sleep(0.02)
             fast_got = 0
             seq = 0
-            # the slow client never reads while the market runs; the fast one keeps up
+            last = symbols[-1]
+            # The slow client never reads while the market runs. The fast one reads each batch
+            # to its end before the next is pushed (lockstep): its queue is never left full, so
+            # however slow the machine, only the non-reader can be found slow.
             while time.monotonic() < deadline and len(hub.subscribers) == 2:
                 seq += 1
+                ts = T0 + seq * 1000
                 source.push_threadsafe(
-                    [Tick(s, T0 + seq, 10_000 + seq % 50, 1, 1, seq, "sim") for s in symbols]
+                    [Tick(s, ts, 10_000 + seq % 50, 1, 1, seq, "sim") for s in symbols]
                 )
-                with contextlib.suppress(TimeoutError):
-                    while True:
-                        fast_got += len(orjson.loads(fast.recv(0)))
+                end = {"symbol": last, "timestamp": iso_z(ts)}
+                while True:
+                    got = orjson.loads(fast.recv(60))
+                    batch = got if isinstance(got, list) else [got]
+                    fast_got += len(batch)
+                    if any(
+                        m.get("symbol") == end["symbol"] and m.get("timestamp") == end["timestamp"]
+                        for m in batch
+                    ):
+                        break
             assert len(hub.subscribers) == 1, "the slow client was not dropped"
             assert fast_got > 0
             # reading now, the slow client finds the close code after what was buffered
             with pytest.raises(ConnectionClosed) as closed:
-                while True:
-                    slow.recv(30)
+                while time.monotonic() < deadline + 60:
+                    slow.recv(60)
             assert closed.value.rcvd is not None
             assert closed.value.rcvd.code == 4008
