@@ -159,6 +159,7 @@ class PostgresServer:
         )
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._opts = opts
         self._run(
             str(self.bin_dir / "pg_ctl"),
             "-D",
@@ -176,10 +177,31 @@ class PostgresServer:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
-            self._run(
-                str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
-            )
+            self.halt()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def halt(self) -> None:
+        """Stop the server as a crash would (no shutdown checkpoint), keeping its data."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"
+        )
+
+    def resume(self) -> None:
+        """Start the halted server again on the same port and data (it recovers from WAL)."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            self._opts,
+            "-w",
+            "-t",
+            str(int(START_TIMEOUT_S)),
+            "start",
+        )
+        wait_for_port(self.port, None, "postgres")
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         res = subprocess.run(
