@@ -161,3 +161,14 @@ async def test_server_shutdown_notice_triggers_replacement(
     assert state is SourceState.LIVE
     assert_exact(fake_bn, sink)
     assert src.counts["replacements"] == 1
+
+
+def test_a_restart_fills_from_the_newest_stored_trade_id(settings: Settings) -> None:
+    src = BinanceSource(settings)
+    now = 1_764_640_800_000_000
+    src.resume_after(
+        {"BTCUSDT": (now - 5_000_000, 7_001), "ETHUSDT": (now - 2 * 3_600_000_000, 9)}, now=now
+    )
+    # a recent stored trade is resumed from (ids never restart); one from hours ago is not:
+    # paging through everything since would take the REST budget for nothing
+    assert src._last_id == {"BTCUSDT": 7_001}

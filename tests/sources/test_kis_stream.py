@@ -168,3 +168,44 @@ async def test_rate_limit_answers_are_retried_and_never_provoked(
     assert src.rest is not None and src.rest.rate_limited == 3
     assert fake_kis.violations == 0
     assert any("rate limited by server (EGW00201)" in r.message for r in caplog.records)
+
+
+async def test_a_restarted_ingester_fills_what_it_missed_from_the_stored_seq(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    """kill -9 of the ingester (or a standby taking over): the new process starts from the
+    newest stored trade of each symbol and fills the trades made meanwhile through REST."""
+    first = make_source(settings, fake_kis, kis_creds)
+    before = CollectSink()
+    async with running(first, before):
+        await before.wait_until(lambda: first.status.subscriptions == len(SYMBOLS) + 3)
+        fake_kis.market.start()
+        await before.wait_until(lambda: len(before.received) >= 600)
+    # the process is gone; the market trades on with nobody listening
+    stored: dict[str, tuple[int, int]] = {}
+    for t in before.received:
+        stored[t.symbol] = max(stored.get(t.symbol, (0, 0)), (t.ts, t.seq))
+    second = make_source(settings, fake_kis, kis_creds, quiet_fill_after_s=0.5)
+    second.resume_after(stored, now=max(ts for ts, _ in stored.values()))
+    after = CollectSink()
+    async with running(second, after):
+        await fake_kis.market.done.wait()
+        total = fake_kis.market.count
+        await after.wait_until(
+            lambda: len(before.received) + len(after.received) >= total, limit_s=30
+        )
+        await asyncio.sleep(0.1)  # a late duplicate would show up here
+    got = before.received + after.received
+    assert len(identities(got)) == len(set(identities(got))), "a trade delivered twice"
+    assert sorted(got) == sorted(expected_ticks(fake_kis.market))
+    assert second.counts["backfilled"] > 0
+
+
+async def test_a_stored_trade_from_another_day_is_not_resumed_from(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    src = make_source(settings, fake_kis, kis_creds)
+    day = 86_400 * 1_000_000
+    now = 1_764_640_800_000_000  # 2025-12-02 09:00 KST
+    src.resume_after({"005930": (now - day, 1_000), "000660": (now - 60_000_000, 2_000)}, now=now)
+    assert src._last_seq == {"000660": 2_000}  # cumulative volume restarts every session

@@ -186,11 +186,14 @@ class Runtime:
             )
             await self.ingest.start()
             self.sources = sources
-            latest = max((st.last_ts for st in self.ingest.aggregator.state.values()), default=None)
+            state = self.ingest.aggregator.state
+            latest = max((st.last_ts for st in state.values()), default=None)
+            stored = {sym: (st.last_ts, st.last_seq) for sym, st in state.items()}
             for src in sources:
                 resume = getattr(src, "resume_from", None)
                 if latest is not None and resume is not None:
                     resume(latest)
+                src.resume_after(stored)  # brokers fill what was missed while none ingested
                 self._tasks.append(
                     asyncio.create_task(self._run_source(src), name=f"source-{src.name}")
                 )

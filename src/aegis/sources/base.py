@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from aegis.core.timeutil import kst_day
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 
@@ -95,5 +96,32 @@ class Source(ABC):
         """Symbols clients are watching now, most wanted first; sources with a subscription
         budget (KIS: 40 per connection) serve these first. Default: ignore."""
 
+    def resume_after(  # noqa: B027
+        self, last: Mapping[str, tuple[int, int]], now: int | None = None
+    ) -> None:
+        """The newest stored (ts µs, seq) per symbol when ingest starts (a restart, or a standby
+        taking over from a dead leader): a source that can fill gaps treats the time since as
+        a reconnect and fills it from the broker's REST history. Default: ignore."""
+
     @abstractmethod
     async def run(self, sink: TickSink) -> None: ...
+
+
+# A stored tick older than this is not resumed from: the broker's REST history would have to
+# page through everything since (a short restart or a failover is seconds to minutes).
+RESUME_WINDOW_US = 30 * 60 * 1_000_000
+
+
+def resumable(
+    last: Mapping[str, tuple[int, int]], now: int, *, same_kst_day: bool
+) -> dict[str, int]:
+    """The stored seq per symbol worth filling from: recent enough, and (for counters that
+    restart each trading day, like KRX cumulative volume) from today's session."""
+    out: dict[str, int] = {}
+    for sym, (ts, seq) in last.items():
+        if seq <= 0 or not 0 <= now - ts <= RESUME_WINDOW_US:
+            continue
+        if same_kst_day and kst_day(ts) != kst_day(now):
+            continue
+        out[sym] = seq
+    return out

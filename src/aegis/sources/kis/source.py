@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from aegis.core.errors import SourceError
 from aegis.core.timeutil import KST_OFFSET_US, US_PER_S, kst_day, now_us
 from aegis.credentials.store import BrokerCredentials, CredentialStore, resolve
 from aegis.domain.ticks import Tick
-from aegis.sources.base import Source, SourceState, TickSink
+from aegis.sources.base import Source, SourceState, TickSink, resumable
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.ratelimit import TokenBucket
@@ -130,6 +130,11 @@ class KisSource(Source):
     async def watch(self, symbols: Sequence[str]) -> None:
         self._watched = list(symbols)
         self._resub.set()
+
+    def resume_after(self, last: Mapping[str, tuple[int, int]], now: int | None = None) -> None:
+        # the first trade of each symbol then reveals the gap since the stored one (its
+        # cumulative volume), and quiet symbols are filled after a while, as after a reconnect
+        self._last_seq.update(resumable(last, now or now_us(), same_kst_day=True))
 
     def desired(self) -> list[Sub]:
         followed = [key for tr_id, key in self._sent if tr_id == TRADE_TR]
