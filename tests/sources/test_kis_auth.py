@@ -71,11 +71,12 @@ async def test_refused_token_is_retried_after_the_interval(
     kis_creds: BrokerCredentials,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    fake_kis.token_interval_s = 0.3
+    # an interval no loaded machine overruns between "issued just now" and the first request
+    fake_kis.token_interval_s = 3.0
     fake_kis.issued_token_recently()
     async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
         token = await KisAuth(
-            http, kis_creds, store_for(settings), min_token_interval_s=0.3
+            http, kis_creds, store_for(settings), min_token_interval_s=3.0
         ).access_token()
     assert token
     assert fake_kis.token_refusals == 1
