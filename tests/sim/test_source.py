@@ -146,3 +146,48 @@ async def test_a_sim_started_mid_session_emits_the_day_from_its_open_at_once() -
     assert ticks[0].ts == to_us(datetime(2026, 11, 20, 9, 0, tzinfo=KST))
     assert max(t.ts for t in ticks) >= start
     assert max(t.ts for t in ticks) <= clock.now
+
+
+class BulkCollectingSink(CollectingSink):
+    """A sink that also stores history in bulk (as the ingest service does)."""
+
+    def __init__(self) -> None:
+        super().__init__(want=10**9)
+        self.bulks: list[list[Tick]] = []
+        self.candles: list[object] = []
+
+    async def bulk(self, batch: Sequence[Tick]) -> None:
+        self.bulks.append(list(batch))
+
+    async def history_candles(self, candles: Sequence[object]) -> None:
+        self.candles.extend(candles)
+
+
+async def test_a_bulk_sink_gets_the_morning_in_large_batches_with_the_same_ticks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Started at 10:35 on a trading day, the day so far reaches a bulk sink as a few large
+    batches (stored at once), the very ticks a plain sink gets span by span; then live."""
+    from aegis.sources.sim import source as source_module
+
+    monkeypatch.setattr(source_module, "BULK_TICKS", 2_000)  # several batches at this size
+    wall = to_us(datetime(2026, 11, 20, 10, 35, tzinfo=KST))
+    settings = Settings(sim_speed=1.0, sim_tick_rate=20.0)
+
+    async def catch_up(sink: CollectingSink) -> SimSource:
+        source = SimSource(settings, small_market(), wall_clock=lambda: wall)
+        task = asyncio.create_task(source.run(sink))
+        await asyncio.wait_for(source.caught_up.wait(), timeout=300)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return source
+
+    bulk = BulkCollectingSink()
+    await catch_up(bulk)
+    plain = CollectingSink(want=10**9)
+    await catch_up(plain)
+    assert len(bulk.bulks) >= 3
+    assert all(len(b) >= 2_000 for b in bulk.bulks[:-1])
+    assert [t for b in bulk.bulks for t in b] == [t for b in plain.batches for t in b]
+    assert not bulk.batches  # nothing of the morning went tick batch by tick batch

@@ -20,6 +20,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+
+from aegis.aggregator.batch import exact_array, fold
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
@@ -52,6 +55,17 @@ def _as_interval(c: Candle, name: str, size: int) -> Candle:
     out.interval = name
     out.start = _bucket(c.start, size)
     return out
+
+
+@dataclass(slots=True)
+class BulkFold:
+    """A large batch folded at once (``Aggregator.fold_bulk``): the ticks folded, the rest (late
+    or repeated: for ``add_fresh``/``add_late``), and every candle the folded ticks touch, merged
+    with the live candle of its bucket, ready to store."""
+
+    ticks: list[Tick]
+    rest: list[Tick]
+    candles: list[Candle]
 
 
 class Aggregator:
@@ -164,6 +178,94 @@ class Aggregator:
             dirty.add(sym)
         self.ticks_in += len(fresh)
         return fresh, late
+
+    # --- bulk ------------------------------------------------------------------------------
+    def fold_bulk(self, ticks: Sequence[Tick]) -> BulkFold:
+        """Candles of a large batch of distinct ticks from one source at once, with numpy
+        (``batch.fold``) instead of tick by tick: how a source's generated history (the
+        simulator's morning) reaches the store at storage speed. Changes nothing here;
+        ``apply_bulk`` continues from the result once it is stored."""
+        fresh: list[Tick] = []
+        rest: list[Tick] = []
+        states = self.state
+        for t in ticks:
+            st = states.get(t.symbol)
+            if st is not None and (
+                t.ts < st.last_ts or (t.ts == st.last_ts and t.seq <= st.last_seq)
+            ):
+                rest.append(t)
+            else:
+                fresh.append(t)
+        if not fresh:
+            return BulkFold([], rest, [])
+        symbols, ts, prices, volumes, _sides, seqs, sources = zip(*fresh, strict=True)
+        kinds = set(sources)
+        if len(kinds) != 1:
+            raise ValueError(f"a bulk batch comes from one source, not {sorted(kinds)}")
+        names = {s: i for i, s in enumerate(dict.fromkeys(symbols))}
+        code = np.array([names[s] for s in symbols], np.int64)
+        ts_a, seq_a = np.array(ts, np.int64), np.array(seqs, np.int64)
+        # in key order: the store's index takes a symbol's ticks as one run, not scattered
+        order = np.lexsort((seq_a, ts_a, code)).tolist()
+        fresh = [fresh[i] for i in order]
+        folded = fold(
+            symbols, ts_a, seq_a, exact_array(prices), exact_array(volumes), kinds.pop(),
+            self.intervals,
+        )  # fmt: skip
+        # Only the first bucket of each symbol and interval can hold earlier ticks: every
+        # folded tick is newer than all the symbol's ticks seen so far.
+        out: list[Candle] = []
+        seen: set[tuple[str, str]] = set()
+        for c in folded:
+            key = (c.symbol, c.interval)
+            if key not in seen:
+                seen.add(key)
+                live = self._live_candle(c.symbol, c.interval)
+                if live is not None and live.start == c.start:
+                    merged = live.copy()
+                    merged.merge(c)
+                    c = merged
+            out.append(c)
+        return BulkFold(fresh, rest, out)
+
+    def _live_candle(self, symbol: str, interval: str) -> Candle | None:
+        c = self.current(symbol, interval)
+        if c is not None:
+            return c
+        st = self.state.get(symbol)
+        i = self._index.get(interval)
+        if st is None or not st.pending or i is None:
+            return None
+        return st.pending.get(i)
+
+    def apply_bulk(self, bulk: BulkFold) -> None:
+        """Continue after a stored ``fold_bulk``: each folded symbol from its newest candles
+        (its live minute and the coarse candles holding it, as after a restart)."""
+        newest: dict[tuple[str, str], Candle] = {}
+        for c in bulk.candles:
+            key = (c.symbol, c.interval)
+            if key not in newest or c.start > newest[key].start:
+                newest[key] = c
+        prev: dict[str, int] = {}
+        for sym in {s for s, _ in newest}:
+            old = self.state.pop(sym, None)
+            day = newest.get((sym, "1d"))
+            was = self._day_candle_of(old) if old is not None else None
+            if was is not None and day is not None and was.start < day.start:
+                prev[sym] = was.close  # the batch began a new day
+            elif old is not None and old.prev_day_close is not None:
+                prev[sym] = old.prev_day_close
+        self.restore([c.copy() for c in newest.values()], prev)
+        self.ticks_in += len(bulk.ticks)
+
+    def _day_candle_of(self, st: _SymbolState) -> Candle | None:
+        day = self._index.get("1d")
+        if day is None:
+            return None
+        chain = self._currents(st, day + 1)
+        if len(chain) > day:
+            return chain[day]
+        return None if st.pending is None else st.pending.get(day)
 
     def _roll(self, st: _SymbolState, t: Tick) -> None:
         """A fresh tick in a new minute: the old minute is finished and cascades up; each level

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 import numpy as np
@@ -12,7 +13,8 @@ from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
-from aegis.sources.base import Source, SourceState, TickSink
+from aegis.domain.ticks import Tick
+from aegis.sources.base import BulkSink, Source, SourceState, TickSink
 from aegis.sources.sim.calendar import close_us, first_session, open_us
 from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
@@ -23,6 +25,7 @@ from aegis.sources.sim.universe import Universe
 LOOP_SECONDS = 0.05  # wall time between clock reads
 MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
 IDLE_SECONDS = 1.0
+BULK_TICKS = 400_000  # the morning reaches a bulk sink in batches this large, oldest first
 
 
 def _parse_symbols(text: str | None) -> list[str] | None:
@@ -66,6 +69,7 @@ class SimSource(Source):
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
         self._anchor_wall = self._anchor_session = 0
+        self.caught_up = asyncio.Event()  # the day so far is handed over (and live follows)
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
@@ -136,6 +140,7 @@ class SimSource(Source):
                         self._apply_prev_closes()
                         self.set_state(SourceState.LIVE)
                         await self._catch_up(engine, start, sink)
+                        self.caught_up.set()
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
@@ -159,13 +164,44 @@ class SimSource(Source):
 
     async def _catch_up(self, engine: DayEngine, until_us: int, sink: TickSink) -> None:
         """The part of the day before ``until_us`` not yet emitted, a minute of session per
-        batch computed off the event loop, as fast as the sink takes it."""
-        while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
-            if batch:
-                await sink.ticks(batch)
-                self.status.messages += len(batch)
-                self.status.last_message_us = self._clock()
-            self._update_details()
+        span computed off the event loop. A sink that stores bulk history gets it in large
+        batches (stored at once, visible in seconds) while the next is generated; any other
+        sink span by span."""
+        if not isinstance(sink, BulkSink):
+            while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+                if batch:
+                    await self._hand(batch, sink.ticks)
+                self._update_details()
+            return
+        ready: asyncio.Queue[list[Tick] | None] = asyncio.Queue(maxsize=1)
+
+        async def generate() -> None:
+            held: list[Tick] = []
+            while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+                held += batch
+                if len(held) >= BULK_TICKS:
+                    await ready.put(held)
+                    held = []
+            if held:
+                await ready.put(held)
+            await ready.put(None)
+
+        producer = asyncio.create_task(generate(), name="sim-catch-up")
+        try:
+            while (held := await ready.get()) is not None:
+                await self._hand(held, sink.bulk)
+                self._update_details()
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+
+    async def _hand(
+        self, batch: list[Tick], to: Callable[[Sequence[Tick]], Awaitable[None]]
+    ) -> None:
+        await to(batch)
+        self.status.messages += len(batch)
+        self.status.last_message_us = self._clock()
 
     def _session_now(self, e: DayEngine) -> int:
         """Session time now: the engine's, and after the close the session clock running on
