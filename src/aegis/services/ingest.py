@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
+HISTORY_CANDLES_PER_WRITE = 50_000
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
 
@@ -194,8 +195,9 @@ class IngestService:
         stored ones of the same buckets. Live state holds current buckets only: unchanged."""
         if self.known_symbols is not None:
             candles = [c for c in candles if c.symbol in self.known_symbols]
-        async with self._lock:
-            await self.store.upsert_candles(candles)
+        for i in range(0, len(candles), HISTORY_CANDLES_PER_WRITE):
+            async with self._lock:  # in slices: live flushes are not held up for long
+                await self.store.upsert_candles(candles[i : i + HISTORY_CANDLES_PER_WRITE])
 
     def _accept(self, ticks: list[Tick]) -> None:
         if not self._pending:

@@ -229,6 +229,13 @@ class Runtime:
                 if (use := getattr(src, "use_anchors", None)) is not None:
                     use(anchors)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
+            from aegis.services.history_seed import sessions_without_minutes
+            from aegis.sources.sim.history import SESSIONS
+
+            missing = await sessions_without_minutes(self.store, day, SESSIONS)
+            for src in sources:  # generated in the background once the sim runs
+                if (fill := getattr(src, "fill_sessions", None)) is not None:
+                    fill(missing)
 
     async def _restore_live(self, market: Market) -> None:
         await market.restore_live()

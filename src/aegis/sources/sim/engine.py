@@ -33,6 +33,17 @@ _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
 
 
 @dataclass(slots=True)
+class TickColumns:
+    """A session's ticks as columns (time order): what history needs, without Tick objects."""
+
+    symbols: NDArray[np.object_]
+    ts: I64
+    seq: I64
+    price: I64
+    volume: I64
+
+
+@dataclass(slots=True)
 class IndexBase:
     """Index = value × Σ shares·price / Σ shares·prices (market-cap weighted, fixed base)."""
 
@@ -325,6 +336,29 @@ class DayEngine:
         the chunk holding ``until_us``, drawn in one go from its own random stream: how a sim
         that joins a day late fills the morning at once. None when caught up. Sequence numbers
         live above every chunk's, so catch-up ticks never collide with live ones."""
+        span = self._catch_up_span(until_us)
+        if span is None:
+            return None
+        return [t for seq0, parts in span for t in self._to_ticks(seq0, parts)]
+
+    def session_columns(self) -> TickColumns:
+        """The whole session at once as columns, for history: the spans ``catch_up`` draws,
+        without building a ``Tick`` per trade."""
+        self.join_at(self.open_us)
+        cols = [
+            c
+            for span in iter(lambda: self._catch_up_span(self.close_us), None)
+            for seq0, parts in span
+            if (c := self._columns(seq0, parts)) is not None
+        ]
+        if not cols:
+            return TickColumns(self.sym[:0], *(np.empty(0, np.int64) for _ in range(4)))
+        rows = np.concatenate([c[0] for c in cols])
+        return TickColumns(
+            self.sym[rows], *(np.concatenate([c[j] for c in cols]) for j in (1, 5, 2, 3))
+        )
+
+    def _catch_up_span(self, until_us: int) -> list[tuple[int, list[_Part]]] | None:
         last = min(max(0, (until_us - self.open_us) // self.chunk_us), self.n_chunks)
         if self.done or self.next_chunk >= last:
             return None
@@ -333,7 +367,7 @@ class DayEngine:
         b = min(b, self.close_us)
         rng = np.random.default_rng([self.seed, 7, self.day.toordinal(), self.next_chunk])
         seq0 = CATCH_UP_SEQ0 + self.next_chunk * CATCH_UP_SEQ_PER_SPAN
-        out = self._span(rng, a, b, seq0)
+        out = self._span_parts(rng, a, b, seq0)
         self.next_chunk = int(-(-(b - self.open_us) // self.chunk_us))
         if self.next_chunk >= self.n_chunks:
             self.done = True
@@ -341,16 +375,21 @@ class DayEngine:
 
     def _chunk(self, k: int) -> list[Tick]:
         rng = np.random.default_rng([self.seed, 4, self.day.toordinal(), k])
-        return self._span(
+        span = self._span_parts(
             rng, self.open_us + k * self.chunk_us, self.chunk_end(k), (k + 1) * SEQ_PER_CHUNK
         )
+        return [t for seq0, parts in span for t in self._to_ticks(seq0, parts)]
 
-    def _span(self, rng: np.random.Generator, a: int, b: int, seq0: int) -> list[Tick]:
-        opening: list[Tick] = []
+    def _span_parts(
+        self, rng: np.random.Generator, a: int, b: int, seq0: int
+    ) -> list[tuple[int, list[_Part]]]:
+        """The parts of session time [a, b), each group with its first sequence number (the
+        opening auction prints first, numbered from 0)."""
+        out: list[tuple[int, list[_Part]]] = []
         if not self.opened:
             self.opened = True
             prints = self._prints(self.open_us, self.plan.open, self.open_vol, OPEN_PRINT)
-            opening = self._to_ticks(0, [prints, self._index_part([self.open_us], [prints])])
+            out.append((0, [prints, self._index_part([self.open_us], [prints])]))
         parts: list[_Part] = []
         trades: list[_Part] = []
         if a < self.cont_end_us:
@@ -367,12 +406,16 @@ class DayEngine:
         if b == self.close_us:
             prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
-        return opening + self._to_ticks(seq0, parts)
+        out.append((seq0, parts))
+        return out
 
-    def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
+    def _columns(
+        self, seq0: int, parts: list[_Part]
+    ) -> tuple[NDArray[np.intp], I64, I64, I64, I64, I64] | None:
+        """(rows, ts, price, volume, side, seq) in time order, or None when empty."""
         parts = [p for p in parts if len(p.rows)]
         if not parts:
-            return []
+            return None
         ts = np.concatenate([p.ts for p in parts])
         rank = np.concatenate([np.full(len(p.rows), p.rank, np.int64) for p in parts])
         order = np.lexsort((rank, ts))
@@ -380,11 +423,18 @@ class DayEngine:
         price = np.concatenate([p.price for p in parts])[order]
         vol = np.concatenate([p.volume for p in parts])[order]
         side = np.concatenate([p.side for p in parts])[order]
-        n = len(order)
-        seq = range(seq0, seq0 + n)
+        seq = np.arange(seq0, seq0 + len(order), dtype=np.int64)
+        return rows, ts[order], price, vol, side, seq
+
+    def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
+        cols = self._columns(seq0, parts)
+        if cols is None:
+            return []
+        rows, ts, price, vol, side, seq = cols
+        n = len(rows)
         return list(
             map(
-                Tick, self.sym[rows].tolist(), ts[order].tolist(), price.tolist(),
-                vol.tolist(), side.tolist(), seq, [SOURCE] * n,
+                Tick, self.sym[rows].tolist(), ts.tolist(), price.tolist(),
+                vol.tolist(), side.tolist(), seq.tolist(), [SOURCE] * n,
             )
         )  # fmt: skip

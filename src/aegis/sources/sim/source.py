@@ -15,6 +15,7 @@ from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.sources.base import BulkSink, Source, SourceState, TickSink
+from aegis.sources.sim import history
 from aegis.sources.sim.calendar import close_us, first_session, open_us
 from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
@@ -70,12 +71,34 @@ class SimSource(Source):
         self.engine: DayEngine | None = None
         self._anchor_wall = self._anchor_session = 0
         self.caught_up = asyncio.Event()  # the day so far is handed over (and live follows)
+        self._history_days: list[date] = []
+        self.history_done: list[date] = []  # previous sessions stored at full resolution
+        self._history_task: asyncio.Task[None] | None = None
+        self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
         """Chain from each symbol's last real daily close (day, close in minor units) instead
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
+
+    def fill_sessions(self, days: Sequence[date]) -> None:
+        """Previous sessions the store lacks at minute resolution: generated whole and handed
+        to a bulk sink as candles, newest first, once today's morning is in (``history``)."""
+        self._history_days = sorted(days, reverse=True)
+
+    async def _fill_history(self, sink: BulkSink) -> None:
+        rate = min(self.rate, history.RATE)
+        # its own chain: the live one may be advanced to the next day meanwhile, in a thread
+        chain = DailyChain(self.universe, self.seed, self.chain.anchors)
+        for day in self._history_days:
+            candles = await asyncio.to_thread(
+                history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
+            )
+            await sink.history_candles(candles)
+            self.history_done.append(day)
+            self._update_details()
+        self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
         """The current session day's previous close per symbol (minor units): what change and
@@ -141,6 +164,10 @@ class SimSource(Source):
                         self.set_state(SourceState.LIVE)
                         await self._catch_up(engine, start, sink)
                         self.caught_up.set()
+                        if self._history_task is None and isinstance(sink, BulkSink):
+                            self._history_task = asyncio.create_task(
+                                self._fill_history(sink), name="sim-history"
+                            )
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
@@ -161,6 +188,11 @@ class SimSource(Source):
         except asyncio.CancelledError:
             self.set_state(SourceState.STOPPED)
             raise
+        finally:
+            if self._history_task is not None and not self._history_task.done():
+                self._history_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._history_task
 
     async def _catch_up(self, engine: DayEngine, until_us: int, sink: TickSink) -> None:
         """The part of the day before ``until_us`` not yet emitted, a minute of session per
@@ -225,4 +257,5 @@ class SimSource(Source):
             "speed": self.speed,
             "replay": self.replay.isoformat() if self.replay else None,
             "symbols": int(np.count_nonzero(self.emit)) + len(self.universe.indices),
+            "historySessions": [d.isoformat() for d in self.history_done],
         }
