@@ -128,3 +128,35 @@ async def test_a_failed_bulk_write_changes_nothing(
     finally:
         await ingest.close()
         await store.close()
+
+
+async def test_krx_off_hours_ticks_are_stored_but_in_no_candle(store: SQLiteStore) -> None:
+    day = 1_764_601_200_000_000  # 2025-12-02 00:00 KST
+    at = lambda h, m, s=0: day + ((h * 60 + m) * 60 + s) * 1_000_000  # noqa: E731
+    regular = [
+        Tick("005930", at(9, 0), 50_000, 10, 0, 0, "sim"),
+        Tick("005930", at(15, 30), 50_500, 10, 0, 1, "sim"),
+    ]
+    off = [
+        Tick("005930", at(8, 35), 49_000, 5, 0, 10**15, "sim"),  # 장전 시간외 종가
+        Tick("005930", at(15, 45), 50_500, 5, 0, 10**15 + 1, "sim"),  # 장후 시간외 종가
+        Tick("005930", at(18, 0), 54_000, 5, 0, 10**15 + 2, "sim"),  # the last single price
+    ]
+    ingest = IngestService(
+        store, MemoryBus(), flush_seconds=3600, krx_symbols=frozenset({"005930"})
+    )
+    await ingest.start()
+    try:
+        await ingest.ticks([off[0], regular[0]])
+        await ingest.bulk([regular[1], off[1]])
+        await ingest.ticks([off[2]])
+        await ingest.flush()
+        assert len(await store.get_ticks("005930", 0, 2**62)) == 5  # every trade stored
+        d = await store.get_candle("005930", "1d", day)
+        assert d is not None
+        assert (d.open, d.high, d.low, d.close, d.volume) == (50_000, 50_500, 50_000, 50_500, 20)
+        minutes = await store.get_candles("005930", "1m", day, day + 86_400_000_000, 100)
+        assert [c.start for c in minutes] == [at(9, 0), at(15, 30)]
+    finally:
+        await ingest.close()
+        await store.close()

@@ -26,6 +26,7 @@ from aegis.aggregator.batch import exact_array, fold
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
+from aegis.domain.krx import off_hours
 from aegis.domain.ticks import Tick
 
 _FAR_PAST = -(2**62)
@@ -69,7 +70,16 @@ class BulkFold:
 
 
 class Aggregator:
-    def __init__(self, intervals: Sequence[Interval] = STORED_INTERVALS) -> None:
+    """``off_hours``: symbols traded on KRX, whose trades in its off-hours sessions
+    (``krx.off_hours``) are passed through (stored, streamed) but left out of every candle,
+    as KRX leaves them out of the day's official prices."""
+
+    def __init__(
+        self,
+        intervals: Sequence[Interval] = STORED_INTERVALS,
+        off_hours: frozenset[str] = frozenset(),
+    ) -> None:
+        self.off_hours = off_hours
         ivs = sorted(intervals, key=lambda iv: iv.length_us)
         for lower, iv in pairwise(ivs):
             if iv.unit != "m" or iv.length_us % lower.length_us:
@@ -144,6 +154,7 @@ class Aggregator:
         states = self.state
         dirty = self._dirty
         roll = self._roll
+        off_syms = self.off_hours
         nlevels = len(self._names)
         for t in ticks:
             sym, ts, price, vol, _side, seq, src = t
@@ -173,11 +184,16 @@ class Aggregator:
                 if st.eager_from < nlevels:
                     for p in st.parts[st.eager_from :]:
                         p.add(t)  # type: ignore[union-attr]  # eager parts are never None
+            elif sym in off_syms and off_hours(ts):  # a new minute: its session decides
+                continue  # passed through, in no candle
             else:
                 roll(st, t)
             dirty.add(sym)
         self.ticks_in += len(fresh)
         return fresh, late
+
+    def _passed_through(self, t: Tick) -> bool:
+        return t.symbol in self.off_hours and off_hours(t.ts)
 
     # --- bulk ------------------------------------------------------------------------------
     def fold_bulk(self, ticks: Sequence[Tick]) -> BulkFold:
@@ -196,8 +212,13 @@ class Aggregator:
                 rest.append(t)
             else:
                 fresh.append(t)
+        passed: list[Tick] = []  # off-hours ticks: stored too, in no candle
+        if self.off_hours:
+            passed = [t for t in fresh if self._passed_through(t)]
+            if passed:
+                fresh = [t for t in fresh if not self._passed_through(t)]
         if not fresh:
-            return BulkFold([], rest, [])
+            return BulkFold(passed, rest, [])
         symbols, ts, prices, volumes, _sides, seqs, sources = zip(*fresh, strict=True)
         kinds = set(sources)
         if len(kinds) != 1:
@@ -207,7 +228,7 @@ class Aggregator:
         ts_a, seq_a = np.array(ts, np.int64), np.array(seqs, np.int64)
         # in key order: the store's index takes a symbol's ticks as one run, not scattered
         order = np.lexsort((seq_a, ts_a, code)).tolist()
-        fresh = [fresh[i] for i in order]
+        stored = [fresh[i] for i in order] + passed
         folded = fold(
             symbols, ts_a, seq_a, exact_array(prices), exact_array(volumes), kinds.pop(),
             self.intervals,
@@ -226,7 +247,7 @@ class Aggregator:
                     merged.merge(c)
                     c = merged
             out.append(c)
-        return BulkFold(fresh, rest, out)
+        return BulkFold(stored, rest, out)
 
     def _live_candle(self, symbol: str, interval: str) -> Candle | None:
         c = self.current(symbol, interval)
@@ -377,6 +398,8 @@ class Aggregator:
         sizes = (self._base_size, *self._sizes)
         need: set[tuple[str, str, int]] = set()
         for t in ticks:
+            if self._passed_through(t):
+                continue
             st = self.state.get(t.symbol)
             m1 = st.m1 if st else None
             for level in range(len(sizes)):
@@ -395,6 +418,8 @@ class Aggregator:
         sizes = (self._base_size, *self._sizes)
         touched: dict[tuple[str, str, int], Candle] = {}
         for t in ticks:
+            if self._passed_through(t):
+                continue
             st = self._state(t.symbol)
             targets, stored_levels = self._late_targets(st, t)
             for target in targets:

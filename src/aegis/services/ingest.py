@@ -40,12 +40,14 @@ class IngestService:
         max_pending: int = 500_000,
         known_symbols: set[str] | None = None,
         journal: TickJournal | None = None,
+        krx_symbols: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.bus = bus
         self.journal = journal
         self.replayed = 0
-        self.aggregator = Aggregator()
+        # KRX off-hours trades are stored and published, in no candle (``krx.off_hours``)
+        self.aggregator = Aggregator(off_hours=krx_symbols)
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
         self.known_symbols = known_symbols

@@ -183,6 +183,7 @@ class Runtime:
                 self.bus,
                 known_symbols=set(self.market.by_symbol),
                 journal=TickJournal(journal_dir(self.settings)),
+                krx_symbols=self.market.krx_symbols(),
             )
             await self.ingest.start()
             self.sources = sources

@@ -20,6 +20,9 @@ from aegis.sources.sim.calendar import US_PER_MIN, close_us, cont_end_us
 from aegis.sources.sim.daily import day_rng
 from aegis.sources.sim.grid import ceil_grid, clip_int, floor_grid
 from aegis.sources.sim.intraday import DayPlan
+from aegis.sources.sim.offhours import OffHoursTrades, build_off_hours
+from aegis.sources.sim.offhours import end_us as off_hours_end_us
+from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.replay import CLOSE_PRINT, CONTINUOUS, OPEN_PRINT, ReplayTrades
 from aegis.sources.sim.universe import IndexDef, Universe
 
@@ -29,6 +32,7 @@ SOURCE = "sim"
 SEQ_PER_CHUNK = 1_000_000
 CATCH_UP_SEQ0 = 10**12
 CATCH_UP_SEQ_PER_SPAN = 10**7
+OFF_HOURS_SEQ0 = 10**15  # above every chunk's and catch-up span's numbers
 _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
 
 
@@ -81,7 +85,6 @@ class DayEngine:
             plan.open_us, cont_end_us(plan.day), close_us(plan.day),
         )  # fmt: skip
         self.chunk_us, self.index_every_us = chunk_us, index_every_us
-        self.n_chunks = -(-(self.close_us - self.open_us) // chunk_us)
         self.next_chunk = 0
         self.opened = False
         self.done = False
@@ -91,6 +94,16 @@ class DayEngine:
         self.emit = emit & (plan.live | is_replay)  # suspended stocks do not trade
         pool = self.emit & ~is_replay
         self.pool_rows = np.flatnonzero(pool)
+        # the off-hours sessions (to 18:00) of the simulated stocks; a replay ends at 15:30
+        self.off: OffHoursTrades | None = None
+        self.end_us = self.close_us
+        if len(self.pool_rows):
+            self.off = build_off_hours(
+                plan.day, seed, self.pool_rows, plan.prev, plan.close, plan.lo, plan.hi,
+                plan.volume,
+            )  # fmt: skip
+            self.end_us = off_hours_end_us(plan.day)
+        self.n_chunks = -(-(self.end_us - self.open_us) // chunk_us)
         w_emit = float(u.activity[self.emit].sum()) or 1.0
         # Trade intensity per (minute, stock): static activity × the plan's minute activity.
         # ``rate`` is the mean number of continuous-session trades per simulated second over
@@ -173,7 +186,7 @@ class DayEngine:
 
     # ----- clock -------------------------------------------------------------------------
     def chunk_end(self, k: int) -> int:
-        return min(self.open_us + (k + 1) * self.chunk_us, self.close_us)
+        return min(self.open_us + (k + 1) * self.chunk_us, self.end_us)
 
     def join_at(self, session_us: int) -> None:
         """Start emitting from the chunk holding ``session_us`` (the opening auction prints come
@@ -193,7 +206,9 @@ class DayEngine:
             return "closed"
         if self.session_us < self.cont_end_us:
             return "continuous"
-        return "closing_auction"
+        if self.session_us < self.close_us:
+            return "closing_auction"
+        return phase_at(self.session_us)
 
     def advance(self, target_us: int, max_chunks: int | None = None) -> list[list[Tick]]:
         """Chunks whose end is ≤ ``target_us`` (at most ``max_chunks``), one batch each; empty
@@ -347,7 +362,7 @@ class DayEngine:
         self.join_at(self.open_us)
         cols = [
             c
-            for span in iter(lambda: self._catch_up_span(self.close_us), None)
+            for span in iter(lambda: self._catch_up_span(self.end_us), None)
             for seq0, parts in span
             if (c := self._columns(seq0, parts)) is not None
         ]
@@ -364,7 +379,7 @@ class DayEngine:
             return None
         a = self.open_us + self.next_chunk * self.chunk_us
         b = min(a + params.CATCH_UP_SPAN_US, self.open_us + int(last) * self.chunk_us)
-        b = min(b, self.close_us)
+        b = min(b, self.end_us)
         rng = np.random.default_rng([self.seed, 7, self.day.toordinal(), self.next_chunk])
         seq0 = CATCH_UP_SEQ0 + self.next_chunk * CATCH_UP_SEQ_PER_SPAN
         out = self._span_parts(rng, a, b, seq0)
@@ -388,6 +403,8 @@ class DayEngine:
         out: list[tuple[int, list[_Part]]] = []
         if not self.opened:
             self.opened = True
+            if self.off is not None:  # 장전 시간외 종가, before the opening match
+                out.append(self._off_part(self.off.between(-(2**62), self.open_us)))
             prints = self._prints(self.open_us, self.plan.open, self.open_vol, OPEN_PRINT)
             out.append((0, [prints, self._index_part([self.open_us], [prints])]))
         parts: list[_Part] = []
@@ -403,11 +420,25 @@ class DayEngine:
         parts += trades
         if times or trades:
             parts.append(self._index_part(times, trades))
-        if b == self.close_us:
+        if a < self.close_us <= b:
             prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
         out.append((seq0, parts))
+        if self.off is not None and b > self.close_us:
+            out.append(self._off_part(self.off.between(max(a, self.close_us), b)))
         return out
+
+    def _off_part(self, sl: slice) -> tuple[int, list[_Part]]:
+        """Off-hours prints (their sequence numbers follow their place in the day, so any
+        chunking numbers them alike)."""
+        off = self.off
+        assert off is not None
+        n = sl.stop - sl.start
+        part = _Part(
+            off.rows[sl], off.ts[sl], off.price[sl], off.volume[sl], np.zeros(n, np.int64),
+            _RANK_PRINT,
+        )  # fmt: skip
+        return OFF_HOURS_SEQ0 + sl.start, [part]
 
     def _columns(
         self, seq0: int, parts: list[_Part]

@@ -15,8 +15,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aegis.aggregator.batch import fold
+from aegis.core.timeutil import KST_OFFSET_US
+from aegis.domain import krx
 from aegis.domain.candles import Candle
 from aegis.domain.sources import SIM
+from aegis.sources.sim.calendar import US_PER_MIN
 from aegis.sources.sim.daily import DailyChain
 from aegis.sources.sim.session import normal_day
 from aegis.sources.sim.universe import Universe
@@ -24,6 +27,15 @@ from aegis.sources.sim.universe import Universe
 SESSIONS = 5  # previous sessions generated at full resolution on a store that lacks them
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
+
+
+def regular_session(ts: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """Which KRX trade times are not in an off-hours session (``krx.off_hours``, vectorised)."""
+    minute = (ts + KST_OFFSET_US) // US_PER_MIN % (24 * 60)
+    off = np.zeros(len(ts), dtype=bool)
+    for a, b in krx.OFF_HOURS_MINUTES:
+        off |= (minute >= a) & (minute < b)
+    return ~off
 
 
 def session_candles(
@@ -34,7 +46,10 @@ def session_candles(
         return []  # before the chain: real data, or nothing
     engine = normal_day(u, chain, seed, day, rate, emit, chunk_us=SESSION_CHUNK_US)
     cols = engine.session_columns()
-    candles = fold(cols.symbols.tolist(), cols.ts, cols.seq, cols.price, cols.volume, SIM)
+    m = regular_session(cols.ts)  # off-hours trades are in no candle (``krx.off_hours``)
+    candles = fold(
+        cols.symbols[m].tolist(), cols.ts[m], cols.seq[m], cols.price[m], cols.volume[m], SIM
+    )
     # an index whose real series reaches this day keeps it
     real_index = {ix.symbol for ix in u.indices if not chain.index_live(ix.symbol, day)}
     return [c for c in candles if c.symbol not in real_index]
