@@ -30,17 +30,18 @@ def test_a_ten_percent_move_starts_a_two_minute_auction() -> None:
     assert inside.tolist() == [True, False, False]
 
 
-def test_no_continuous_trade_inside_a_vi_auction_and_one_print_after_it(
-    universe: Universe,
-) -> None:
-    for seed in range(7, 40):
+def _halted_then_one_print(universe: Universe, kind: int) -> None:
+    """On the first simulated day with a VI of ``kind`` (fixed seeds): no trade of the stock
+    inside the auction, one auction print at its end, on the grid and inside the limits."""
+    for seed in range(7, 60):
         engine, ticks = run_day(universe, seed=seed, rate=8.0)
         vi = engine.plan.vi
         usable = [j for j in range(len(vi.rows))
-                  if engine.emit[vi.rows[j]] and vi.end_us[j] < engine.cont_end_us]  # fmt: skip
+                  if vi.kind[j] == kind and engine.emit[vi.rows[j]]
+                  and vi.end_us[j] < engine.cont_end_us]  # fmt: skip
         if usable:
             break
-    assert usable, "no static VI in 33 simulated days of 100 stocks"
+    assert usable, f"no VI of kind {kind} in 53 simulated days of 100 stocks"
     rows = stock_rows(universe)
     for j in usable:
         sym = universe.symbols[vi.rows[j]]
@@ -51,6 +52,12 @@ def test_no_continuous_trade_inside_a_vi_auction_and_one_print_after_it(
         prev = int(engine.plan.prev[rows[sym]])
         assert krx.on_grid(prints[0].price)
         assert krx.lower_limit(prev) <= prints[0].price <= krx.upper_limit(prev)
+
+
+def test_no_continuous_trade_inside_a_static_vi_auction_and_one_print_after_it(
+    universe: Universe,
+) -> None:
+    _halted_then_one_print(universe, STATIC)
 
 
 def test_a_sweep_beyond_the_dynamic_band_within_a_minute_starts_a_dynamic_vi() -> None:
@@ -81,18 +88,4 @@ def test_kospi200_members_have_the_narrow_dynamic_band() -> None:
 def test_no_continuous_trade_inside_a_dynamic_vi_and_one_print_after_it(
     universe: Universe,
 ) -> None:
-    for seed in range(7, 60):
-        engine, ticks = run_day(universe, seed=seed, rate=8.0)
-        vi = engine.plan.vi
-        usable = [j for j in range(len(vi.rows))
-                  if vi.kind[j] == DYNAMIC and engine.emit[vi.rows[j]]
-                  and vi.end_us[j] < engine.cont_end_us]  # fmt: skip
-        if usable:
-            break
-    assert usable, "no dynamic VI in 53 simulated days of 100 stocks"
-    for j in usable:
-        sym = universe.symbols[vi.rows[j]]
-        mine = [t for t in ticks if t.symbol == sym]
-        assert not [t for t in mine if vi.start_us[j] <= t.ts < vi.end_us[j]]
-        prints = [t for t in mine if t.ts == vi.end_us[j] and t.side == 0]
-        assert len(prints) == 1 and prints[0].price == vi.price[j]
+    _halted_then_one_print(universe, DYNAMIC)
