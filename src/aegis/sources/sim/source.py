@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
@@ -22,6 +23,8 @@ from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
 from aegis.sources.sim.universe import Universe
+
+log = logging.getLogger(__name__)
 
 LOOP_SECONDS = 0.05  # wall time between clock reads
 MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
@@ -92,10 +95,14 @@ class SimSource(Source):
         # its own chain: the live one may be advanced to the next day meanwhile, in a thread
         chain = DailyChain(self.universe, self.seed, self.chain.anchors)
         for day in self._history_days:
-            candles = await asyncio.to_thread(
-                history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
-            )
-            await sink.history_candles(candles)
+            try:
+                candles = await asyncio.to_thread(
+                    history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
+                )
+                await sink.history_candles(candles)
+            except Exception:  # the live market goes on; the next start tries the day again
+                log.exception("simulated session %s at full resolution not stored", day)
+                continue
             self.history_done.append(day)
             self._update_details()
         self.history_filled.set()
