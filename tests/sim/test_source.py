@@ -238,3 +238,13 @@ async def test_previous_sessions_come_at_full_resolution_matching_their_daily_ca
             if d.symbol in bars and d.symbol not in ("KOSPI", "KOSDAQ"):
                 b = bars[d.symbol]
                 assert (d.open, d.high, d.low, d.close) == (b.open, b.high, b.low, b.close)
+
+
+def test_previous_sessions_setting_is_bounded() -> None:
+    from pydantic import ValidationError
+
+    assert Settings().sim_history_sessions == 5
+    assert Settings(sim_history_sessions=0).sim_history_sessions == 0  # daily candles only
+    for bad in (-1, 21):
+        with pytest.raises(ValidationError):
+            Settings(sim_history_sessions=bad)

@@ -231,9 +231,9 @@ class Runtime:
                     use(anchors)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
             from aegis.services.history_seed import sessions_without_minutes
-            from aegis.sources.sim.history import SESSIONS
 
-            missing = await sessions_without_minutes(self.store, day, SESSIONS)
+            count = self.settings.sim_history_sessions
+            missing = await sessions_without_minutes(self.store, day, count) if count else []
             for src in sources:  # generated in the background once the sim runs
                 if (fill := getattr(src, "fill_sessions", None)) is not None:
                     fill(missing)

@@ -24,7 +24,6 @@ from aegis.sources.sim.daily import DailyChain
 from aegis.sources.sim.session import normal_day
 from aegis.sources.sim.universe import Universe
 
-SESSIONS = 5  # previous sessions generated at full resolution on a store that lacks them
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
 
