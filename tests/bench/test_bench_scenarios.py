@@ -77,3 +77,12 @@ def test_testclient_uses_httpx2() -> None:
     import starlette.testclient
 
     assert starlette.testclient.httpx.__name__ == "httpx2"
+
+
+def test_bench_sim_catchup_small_stores_the_same_morning_both_ways() -> None:
+    out = _bench("sim-catchup", "--quick", "--until", "09:05")
+    bulk = next(line for line in out.splitlines() if line.startswith("bulk:"))
+    live = next(line for line in out.splitlines() if line.startswith("live path:"))
+    count = bulk.split("symbols at")[1].split(":")[1].split("ticks")[0]
+    assert int(count.replace(",", "")) > 0
+    assert count in live  # the same number of ticks stored by either path

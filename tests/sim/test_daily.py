@@ -33,8 +33,8 @@ def test_a_played_day_opens_closes_and_peaks_exactly_at_its_daily_chain_candle(
     engine, ticks = run_day(universe, day=DAY)
     bars = DailyChain(universe, 7).day(DAY)
     seen: dict[str, list[int]] = {}
-    for t in ticks:
-        if t.symbol in universe.symbols[: universe.n_stocks]:
+    for t in ticks:  # the day's candle leaves out the off-hours sessions, as KRX's prices do
+        if t.symbol in universe.symbols[: universe.n_stocks] and not krx.off_hours(t.ts):
             o = seen.setdefault(t.symbol, [t.price, t.price, t.price, t.price, 0])
             o[1], o[2], o[3] = max(o[1], t.price), min(o[2], t.price), t.price
             o[4] += t.volume

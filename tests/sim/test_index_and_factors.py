@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 
+from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.sources.sim.calendar import trading_days_between
 from aegis.sources.sim.daily import DailyChain
@@ -41,7 +42,8 @@ def test_index_open_and_close_equal_cap_weighted_constituent_prints(
 def test_index_volume_is_the_sum_of_constituent_volume(universe: Universe, full_day: Day) -> None:
     _, ticks = full_day
     kospi = {universe.symbols[k] for k in universe.indices[0].members}
-    member_volume = sum(t.volume for t in ticks if t.symbol in kospi)
+    # the index counts the regular session: off-hours trades are in no index tick
+    member_volume = sum(t.volume for t in ticks if t.symbol in kospi and not krx.off_hours(t.ts))
     assert sum(t.volume for t in ticks if t.symbol == "KOSPI") == member_volume
 
 

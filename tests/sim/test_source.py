@@ -12,6 +12,7 @@ import pytest
 from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, to_us
+from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.sources.base import OrderBook, SourceState
@@ -146,3 +147,104 @@ async def test_a_sim_started_mid_session_emits_the_day_from_its_open_at_once() -
     assert ticks[0].ts == to_us(datetime(2026, 11, 20, 9, 0, tzinfo=KST))
     assert max(t.ts for t in ticks) >= start
     assert max(t.ts for t in ticks) <= clock.now
+
+
+class BulkCollectingSink(CollectingSink):
+    """A sink that also stores history in bulk (as the ingest service does)."""
+
+    def __init__(self) -> None:
+        super().__init__(want=10**9)
+        self.bulks: list[list[Tick]] = []
+        self.candles: list[object] = []
+
+    async def bulk(self, batch: Sequence[Tick]) -> None:
+        self.bulks.append(list(batch))
+
+    async def history_candles(self, candles: Sequence[object]) -> None:
+        self.candles.extend(candles)
+
+
+async def test_a_bulk_sink_gets_the_morning_in_large_batches_with_the_same_ticks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Started at 10:35 on a trading day, the day so far reaches a bulk sink as a few large
+    batches (stored at once), the very ticks a plain sink gets span by span; then live."""
+    from aegis.sources.sim import source as source_module
+
+    monkeypatch.setattr(source_module, "BULK_TICKS", 2_000)  # several batches at this size
+    wall = to_us(datetime(2026, 11, 20, 10, 35, tzinfo=KST))
+    settings = Settings(sim_speed=1.0, sim_tick_rate=20.0)
+
+    async def catch_up(sink: CollectingSink) -> SimSource:
+        source = SimSource(settings, small_market(), wall_clock=lambda: wall)
+        task = asyncio.create_task(source.run(sink))
+        await asyncio.wait_for(source.caught_up.wait(), timeout=300)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return source
+
+    bulk = BulkCollectingSink()
+    await catch_up(bulk)
+    plain = CollectingSink(want=10**9)
+    await catch_up(plain)
+    assert len(bulk.bulks) >= 3
+    assert all(len(b) >= 2_000 for b in bulk.bulks[:-1])
+    assert [t for b in bulk.bulks for t in b] == [t for b in plain.batches for t in b]
+    assert not bulk.batches  # nothing of the morning went tick batch by tick batch
+
+
+async def test_previous_sessions_come_at_full_resolution_matching_their_daily_candles() -> None:
+    """Asked to fill two previous sessions, the sim hands a bulk sink every stored interval's
+    candles of each, newest first; each stock's 1-minute candles of a day aggregate to that
+    day's 1d candle, whose open/high/low/close are the daily chain's (the seeded daily bar)."""
+    from datetime import date
+
+    from aegis.sources.sim.daily import synthesize_daily_history
+    from aegis.sources.sim.universe import Universe
+
+    market = small_market()
+    days = [date(2026, 11, 18), date(2026, 11, 19)]
+    wall = to_us(datetime(2026, 11, 20, 9, 5, tzinfo=KST))
+    source = SimSource(Settings(sim_tick_rate=20.0), market, wall_clock=lambda: wall)
+    source.fill_sessions(days)
+    sink = BulkCollectingSink()
+    task = asyncio.create_task(source.run(sink))
+    # generous: a busy 2-core machine
+    await asyncio.wait_for(source.history_filled.wait(), timeout=300)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.history_done == days[::-1]
+    candles = [c for c in sink.candles if isinstance(c, Candle)]
+    assert {c.source for c in candles} == {"sim"}
+    daily = synthesize_daily_history(Universe.build(market, 42), 42, days[0], days[-1])
+    for day in days:
+        bars = {sym: b for sym, rows in daily.items() for b in rows if b.day == day}
+        start = to_us(datetime(day.year, day.month, day.day, tzinfo=KST))
+        ones = [c for c in candles if c.interval == "1d" and c.start == start]
+        stocks = [c for c in ones if c.symbol not in ("KOSPI", "KOSDAQ")]
+        assert len(stocks) > 50
+        for d in ones:
+            mins = sorted(
+                (c for c in candles
+                 if c.symbol == d.symbol and c.interval == "1m" and start <= c.start < start
+                 + 86_400_000_000),
+                key=lambda c: c.start,
+            )  # fmt: skip
+            assert mins[0].open == d.open and mins[-1].close == d.close
+            assert max(c.high for c in mins) == d.high and min(c.low for c in mins) == d.low
+            assert sum(c.volume for c in mins) == d.volume
+            if d.symbol in bars and d.symbol not in ("KOSPI", "KOSDAQ"):
+                b = bars[d.symbol]
+                assert (d.open, d.high, d.low, d.close) == (b.open, b.high, b.low, b.close)
+
+
+def test_previous_sessions_setting_is_bounded() -> None:
+    from pydantic import ValidationError
+
+    assert Settings().sim_history_sessions == 5
+    assert Settings(sim_history_sessions=0).sim_history_sessions == 0  # daily candles only
+    for bad in (-1, 21):
+        with pytest.raises(ValidationError):
+            Settings(sim_history_sessions=bad)

@@ -20,9 +20,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+
+from aegis.aggregator.batch import exact_array, fold
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
+from aegis.domain.krx import off_hours
 from aegis.domain.ticks import Tick
 
 _FAR_PAST = -(2**62)
@@ -54,8 +58,28 @@ def _as_interval(c: Candle, name: str, size: int) -> Candle:
     return out
 
 
+@dataclass(slots=True)
+class BulkFold:
+    """A large batch folded at once (``Aggregator.fold_bulk``): the ticks folded, the rest (late
+    or repeated: for ``add_fresh``/``add_late``), and every candle the folded ticks touch, merged
+    with the live candle of its bucket, ready to store."""
+
+    ticks: list[Tick]
+    rest: list[Tick]
+    candles: list[Candle]
+
+
 class Aggregator:
-    def __init__(self, intervals: Sequence[Interval] = STORED_INTERVALS) -> None:
+    """``off_hours``: symbols traded on KRX, whose trades in its off-hours sessions
+    (``krx.off_hours``) are passed through (stored, streamed) but left out of every candle,
+    as KRX leaves them out of the day's official prices."""
+
+    def __init__(
+        self,
+        intervals: Sequence[Interval] = STORED_INTERVALS,
+        off_hours: frozenset[str] = frozenset(),
+    ) -> None:
+        self.off_hours = off_hours
         ivs = sorted(intervals, key=lambda iv: iv.length_us)
         for lower, iv in pairwise(ivs):
             if iv.unit != "m" or iv.length_us % lower.length_us:
@@ -130,6 +154,7 @@ class Aggregator:
         states = self.state
         dirty = self._dirty
         roll = self._roll
+        off_syms = self.off_hours
         nlevels = len(self._names)
         for t in ticks:
             sym, ts, price, vol, _side, seq, src = t
@@ -159,11 +184,109 @@ class Aggregator:
                 if st.eager_from < nlevels:
                     for p in st.parts[st.eager_from :]:
                         p.add(t)  # type: ignore[union-attr]  # eager parts are never None
+            elif sym in off_syms and off_hours(ts):  # a new minute: its session decides
+                continue  # passed through, in no candle
             else:
                 roll(st, t)
             dirty.add(sym)
         self.ticks_in += len(fresh)
         return fresh, late
+
+    def _passed_through(self, t: Tick) -> bool:
+        return t.symbol in self.off_hours and off_hours(t.ts)
+
+    # --- bulk ------------------------------------------------------------------------------
+    def fold_bulk(self, ticks: Sequence[Tick]) -> BulkFold:
+        """Candles of a large batch of distinct ticks from one source at once, with numpy
+        (``batch.fold``) instead of tick by tick: how a source's generated history (the
+        simulator's morning) reaches the store at storage speed. Changes nothing here;
+        ``apply_bulk`` continues from the result once it is stored."""
+        fresh: list[Tick] = []
+        rest: list[Tick] = []
+        states = self.state
+        for t in ticks:
+            st = states.get(t.symbol)
+            if st is not None and (
+                t.ts < st.last_ts or (t.ts == st.last_ts and t.seq <= st.last_seq)
+            ):
+                rest.append(t)
+            else:
+                fresh.append(t)
+        passed: list[Tick] = []  # off-hours ticks: stored too, in no candle
+        if self.off_hours:
+            passed = [t for t in fresh if self._passed_through(t)]
+            if passed:
+                fresh = [t for t in fresh if not self._passed_through(t)]
+        if not fresh:
+            return BulkFold(passed, rest, [])
+        symbols, ts, prices, volumes, _sides, seqs, sources = zip(*fresh, strict=True)
+        kinds = set(sources)
+        if len(kinds) != 1:
+            raise ValueError(f"a bulk batch comes from one source, not {sorted(kinds)}")
+        names = {s: i for i, s in enumerate(dict.fromkeys(symbols))}
+        code = np.array([names[s] for s in symbols], np.int64)
+        ts_a, seq_a = np.array(ts, np.int64), np.array(seqs, np.int64)
+        # in key order: the store's index takes a symbol's ticks as one run, not scattered
+        order = np.lexsort((seq_a, ts_a, code)).tolist()
+        stored = [fresh[i] for i in order] + passed
+        folded = fold(
+            symbols, ts_a, seq_a, exact_array(prices), exact_array(volumes), kinds.pop(),
+            self.intervals,
+        )  # fmt: skip
+        # Only the first bucket of each symbol and interval can hold earlier ticks: every
+        # folded tick is newer than all the symbol's ticks seen so far.
+        out: list[Candle] = []
+        seen: set[tuple[str, str]] = set()
+        for c in folded:
+            key = (c.symbol, c.interval)
+            if key not in seen:
+                seen.add(key)
+                live = self._live_candle(c.symbol, c.interval)
+                if live is not None and live.start == c.start:
+                    merged = live.copy()
+                    merged.merge(c)
+                    c = merged
+            out.append(c)
+        return BulkFold(stored, rest, out)
+
+    def _live_candle(self, symbol: str, interval: str) -> Candle | None:
+        c = self.current(symbol, interval)
+        if c is not None:
+            return c
+        st = self.state.get(symbol)
+        i = self._index.get(interval)
+        if st is None or not st.pending or i is None:
+            return None
+        return st.pending.get(i)
+
+    def apply_bulk(self, bulk: BulkFold) -> None:
+        """Continue after a stored ``fold_bulk``: each folded symbol from its newest candles
+        (its live minute and the coarse candles holding it, as after a restart)."""
+        newest: dict[tuple[str, str], Candle] = {}
+        for c in bulk.candles:
+            key = (c.symbol, c.interval)
+            if key not in newest or c.start > newest[key].start:
+                newest[key] = c
+        prev: dict[str, int] = {}
+        for sym in {s for s, _ in newest}:
+            old = self.state.pop(sym, None)
+            day = newest.get((sym, "1d"))
+            was = self._day_candle_of(old) if old is not None else None
+            if was is not None and day is not None and was.start < day.start:
+                prev[sym] = was.close  # the batch began a new day
+            elif old is not None and old.prev_day_close is not None:
+                prev[sym] = old.prev_day_close
+        self.restore([c.copy() for c in newest.values()], prev)
+        self.ticks_in += len(bulk.ticks)
+
+    def _day_candle_of(self, st: _SymbolState) -> Candle | None:
+        day = self._index.get("1d")
+        if day is None:
+            return None
+        chain = self._currents(st, day + 1)
+        if len(chain) > day:
+            return chain[day]
+        return None if st.pending is None else st.pending.get(day)
 
     def _roll(self, st: _SymbolState, t: Tick) -> None:
         """A fresh tick in a new minute: the old minute is finished and cascades up; each level
@@ -275,6 +398,8 @@ class Aggregator:
         sizes = (self._base_size, *self._sizes)
         need: set[tuple[str, str, int]] = set()
         for t in ticks:
+            if self._passed_through(t):
+                continue
             st = self.state.get(t.symbol)
             m1 = st.m1 if st else None
             for level in range(len(sizes)):
@@ -293,6 +418,8 @@ class Aggregator:
         sizes = (self._base_size, *self._sizes)
         touched: dict[tuple[str, str, int], Candle] = {}
         for t in ticks:
+            if self._passed_through(t):
+                continue
             st = self._state(t.symbol)
             targets, stored_levels = self._late_targets(st, t)
             for target in targets:

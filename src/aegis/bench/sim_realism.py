@@ -266,7 +266,8 @@ def session_ticks(
 def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> int:
     """Ticks breaking a KRX rule: off the tick grid, outside ±30 % of the previous close, a trade
     inside the closing call, a trade without volume, a stock without exactly one print at the
-    open and at the close, time going backwards."""
+    open and at the close, time going backwards, an off-hours print at the wrong price or time,
+    a trade outside the sessions."""
     row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
     bad = 0
     last_ts = 0
@@ -283,6 +284,16 @@ def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> in
         bad += not krx.on_grid(t.price)
         bad += not krx.lower_limit(prev) <= t.price <= krx.upper_limit(prev)
         bad += engine.cont_end_us < t.ts < engine.close_us
+        if krx.off_hours(t.ts):  # 08:30–08:40 at the previous close, 15:40–16:00 at the close,
+            close = int(engine.plan.close[k])  # then single prices every 10 min within ±10 %
+            minute = (t.ts - engine.close_us) // 60_000_000 + 15 * 60 + 30
+            bad += t.ts < engine.open_us and t.price != prev
+            bad += 15 * 60 + 40 <= minute < 16 * 60 and t.price != close
+            bad += minute >= 16 * 60 and (
+                (t.ts - engine.close_us) % 600_000_000 != 0 or abs(t.price - close) > close // 10
+            )
+            continue
+        bad += not engine.open_us <= t.ts <= engine.close_us
         if t.ts == engine.open_us:
             opens[t.symbol] = opens.get(t.symbol, 0) + 1
         if t.ts == engine.close_us:

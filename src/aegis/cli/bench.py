@@ -196,6 +196,29 @@ def sim_realism(
             console.print(f"plot: {path}")
 
 
+@bench_app.command("sim-catchup")
+def sim_catchup(
+    quick: Annotated[bool, typer.Option(help="a ~120-stock market")] = False,
+    until: Annotated[str, typer.Option(help="KST time the simulator starts at (HH:MM)")] = "13:10",
+    seed: int = 42,
+    rate: Annotated[float, typer.Option(help="AEGIS_SIM_TICK_RATE of the whole market")] = 200.0,
+) -> None:
+    """A simulator started mid-session: the day so far stored and visible, bulk vs live path."""
+    from aegis.bench import sim_catchup as b
+    from aegis.bench.sim_realism import quick_market
+    from aegis.reference import load_instruments
+
+    market = quick_market() if quick else load_instruments()
+    rate = rate / 20 if quick else rate  # the quick market is 1/20 of the whole
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {os.getloadavg()[0]:.1f}")
+    for r in b.run(market, seed, rate, until):
+        console.print(
+            f"{r.mode}: 09:00–{until} of {len(market):,} symbols at {rate:g} trades/s: "
+            f"{r.ticks:,} ticks and {r.minutes_1m:,} 1-minute candles stored in "
+            f"{r.seconds:.1f} s → [bold]{r.rate:,.0f} ticks/s[/bold]"
+        )
+
+
 @bench_app.command("trading")
 def trading(
     orders: Annotated[int, typer.Option(help="market orders to time")] = 500,

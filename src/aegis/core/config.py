@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
     llm_timeout_seconds: float = 30.0
+    # Simulator (issue 8): previous sessions generated at full resolution on a store without
+    # them (0 = daily candles only; docs/simulator.md "Start-up").
+    sim_history_sessions: int = Field(default=5, ge=0, le=20)
 
     @property
     def sqlite_path(self) -> Path:

@@ -79,3 +79,21 @@ def step(price: int, n: int) -> int:
             below = p - 1
             p = max(1, below - below % tick_size(below)) if below >= 1 else 1
     return p
+
+
+# Off-hours sessions (krx_rules.md §3), minutes after KST midnight: 장전 시간외 종가 08:30–08:40,
+# 장후 시간외 종가 15:40–16:00 and 시간외 단일가 16:00–18:00 (its last match prints at 18:00, hence
+# the minute after). Their trades are real trades (stored, streamed) but KRX keeps them out of
+# the day's official open/high/low/close, so candles leave them out. A KRX trade's session is
+# given by its time: no regular trade prints in these minutes.
+OFF_HOURS_MINUTES = ((8 * 60 + 30, 8 * 60 + 40), (15 * 60 + 40, 18 * 60 + 1))
+KRX_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KOSDAQ GLOBAL", "KONEX", "INDEX"})
+_KST_US = 9 * 3600 * 1_000_000
+_MIN_US = 60_000_000
+_DAY_MIN = 24 * 60
+
+
+def off_hours(ts_us: int) -> bool:
+    """Whether a KRX trade at ``ts_us`` belongs to an off-hours session."""
+    m = (ts_us + _KST_US) // _MIN_US % _DAY_MIN
+    return any(a <= m < b for a, b in OFF_HOURS_MINUTES)

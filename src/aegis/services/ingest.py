@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 
 from aegis.aggregator.engine import Aggregator
-from aegis.bus.base import TICKS, Bus
+from aegis.bus.base import GAP, TICKS, Bus
 from aegis.bus.codec import decode_ticks, encode_ticks
 from aegis.core.rate import RateWindow
 from aegis.core.timeutil import now_us
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
+HISTORY_CANDLES_PER_WRITE = 50_000
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
 
@@ -39,12 +40,14 @@ class IngestService:
         max_pending: int = 500_000,
         known_symbols: set[str] | None = None,
         journal: TickJournal | None = None,
+        krx_symbols: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.bus = bus
         self.journal = journal
         self.replayed = 0
-        self.aggregator = Aggregator()
+        # KRX off-hours trades are stored and published, in no candle (``krx.off_hours``)
+        self.aggregator = Aggregator(off_hours=krx_symbols)
         self.flush_seconds = flush_seconds
         self.max_pending = max_pending
         self.known_symbols = known_symbols
@@ -61,6 +64,7 @@ class IngestService:
         self.rejected = 0
         self.late = 0
         self.books = 0
+        self.bulk_ticks = 0
         self._rate_window = RateWindow()
 
     async def start(self) -> None:
@@ -137,19 +141,22 @@ class IngestService:
                         break
 
     # --- TickSink ------------------------------------------------------------------------
+    def _valid(self, batch: Sequence[Tick]) -> Sequence[Tick]:
+        if self.known_symbols is None:
+            return batch
+        known = self.known_symbols
+        kept = [t for t in batch if t.symbol in known and t.volume >= 0 and t.price > 0]
+        if len(kept) != len(batch):
+            self.rejected += len(batch) - len(kept)
+            log.warning(
+                "ingest dropped %d ticks with unknown symbols or bad values", len(batch) - len(kept)
+            )
+        return kept
+
     async def ticks(self, batch: Sequence[Tick]) -> None:
         if not batch:
             return
-        if self.known_symbols is not None:
-            known = self.known_symbols
-            kept = [t for t in batch if t.symbol in known and t.volume >= 0 and t.price > 0]
-            if len(kept) != len(batch):
-                self.rejected += len(batch) - len(kept)
-                log.warning(
-                    "ingest dropped %d ticks with unknown symbols or bad values",
-                    len(batch) - len(kept),
-                )
-            batch = kept
+        batch = self._valid(batch)
         fresh, late = self.aggregator.add_fresh(batch)
         if fresh:
             self._accept(fresh)
@@ -160,6 +167,39 @@ class IngestService:
 
     async def book(self, book: OrderBook) -> None:
         self.books += 1
+
+    async def bulk(self, batch: Sequence[Tick]) -> None:
+        """A large batch of generated history (the simulator's morning when it starts in the
+        middle of a session): stored at once, candles folded with numpy, instead of tick by
+        tick through the live path and the bus (which took minutes for a whole market). The
+        bus carries a :data:`GAP` instead of the ticks: stream hubs rebuild their live state
+        from the store, where the batch already is. Ticks not newer than what was seen of their
+        symbol take the normal path."""
+        batch = self._valid(batch)
+        if not batch:
+            return
+        async with self._lock:
+            await self._flush_locked()  # everything earlier is stored first
+            folded = self.aggregator.fold_bulk(batch)
+            if folded.ticks:
+                await self.store.write_ticks(folded.ticks)
+                await self.store.upsert_candles(folded.candles)
+                self.aggregator.apply_bulk(folded)  # only once stored: a failure changes nothing
+                self.accepted += len(folded.ticks)
+                self.bulk_ticks += len(folded.ticks)
+                self._rate_window.add(len(folded.ticks))
+                self._outbox.put_nowait(GAP)  # in order after the batches published before
+        if folded.rest:
+            await self.ticks(folded.rest)
+
+    async def history_candles(self, candles: Sequence[Candle]) -> None:
+        """Finished candles of past sessions (no ticks kept), stored as they are; they replace
+        stored ones of the same buckets. Live state holds current buckets only: unchanged."""
+        if self.known_symbols is not None:
+            candles = [c for c in candles if c.symbol in self.known_symbols]
+        for i in range(0, len(candles), HISTORY_CANDLES_PER_WRITE):
+            async with self._lock:  # in slices: live flushes are not held up for long
+                await self.store.upsert_candles(candles[i : i + HISTORY_CANDLES_PER_WRITE])
 
     def _accept(self, ticks: list[Tick]) -> None:
         if not self._pending:
@@ -244,6 +284,7 @@ class IngestService:
             "accepted": self.accepted,
             "duplicates": self.duplicates,
             "late": self.late,
+            "bulk": self.bulk_ticks,
             "rejected": self.rejected,
             "pending": self.pending,
             "publishFailures": self.publish_failures,

@@ -15,6 +15,7 @@ from aegis.core.errors import InvalidRequest, NotFound
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.intervals import Interval
+from aegis.domain.krx import KRX_MARKETS
 from aegis.reference.hangul import chosung
 from aegis.store.base import Store
 
@@ -81,6 +82,11 @@ class Market:
         self._chosung = {
             i.symbol: chosung(i.name.replace(" ", "")) for i in self.by_symbol.values()
         }
+        self.live.off_hours = self.krx_symbols()
+
+    def krx_symbols(self) -> frozenset[str]:
+        """Symbols traded on KRX: their off-hours trades are in no candle (``krx.off_hours``)."""
+        return frozenset(s for s, i in self.by_symbol.items() if i.market in KRX_MARKETS)
 
     # --- lookup ---------------------------------------------------------------------------
     def instrument(self, symbol: str) -> Instrument:
@@ -128,7 +134,7 @@ class Market:
         symbol and interval, and the close before the newest day for change %. ``anew``: drop
         the live state first (after ticks were lost on the bus, the store is the truth)."""
         if anew:
-            self.live = Aggregator()
+            self.live = Aggregator(off_hours=self.krx_symbols())
         restored: list[Candle] = []
         prev: dict[str, int] = {}
         for iv in self.live.intervals:

@@ -183,6 +183,7 @@ class Runtime:
                 self.bus,
                 known_symbols=set(self.market.by_symbol),
                 journal=TickJournal(journal_dir(self.settings)),
+                krx_symbols=self.market.krx_symbols(),
             )
             await self.ingest.start()
             self.sources = sources
@@ -232,6 +233,13 @@ class Runtime:
                 if (use := getattr(src, "use_anchors", None)) is not None:
                     use(anchors)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
+            from aegis.services.history_seed import sessions_without_minutes
+
+            count = self.settings.sim_history_sessions
+            missing = await sessions_without_minutes(self.store, day, count) if count else []
+            for src in sources:  # generated in the background once the sim runs
+                if (fill := getattr(src, "fill_sessions", None)) is not None:
+                    fill(missing)
 
     async def _restore_live(self, market: Market) -> None:
         await market.restore_live()

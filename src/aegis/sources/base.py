@@ -10,9 +10,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aegis.core.timeutil import kst_day
+from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 
@@ -46,6 +47,18 @@ class TickSink(Protocol):
     async def ticks(self, batch: Sequence[Tick]) -> None: ...
 
     async def book(self, book: OrderBook) -> None: ...
+
+
+@runtime_checkable
+class BulkSink(Protocol):
+    """A sink that also takes generated history in large batches (the simulator's morning,
+    its previous sessions), stored at once rather than through the live path."""
+
+    async def bulk(self, batch: Sequence[Tick]) -> None:
+        """Distinct ticks of one source, stored with their candles."""
+
+    async def history_candles(self, candles: Sequence[Candle]) -> None:
+        """Finished candles of past sessions whose ticks are not kept, stored as they are."""
 
 
 @dataclass(slots=True)

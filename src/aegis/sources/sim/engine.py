@@ -20,6 +20,9 @@ from aegis.sources.sim.calendar import US_PER_MIN, close_us, cont_end_us
 from aegis.sources.sim.daily import day_rng
 from aegis.sources.sim.grid import ceil_grid, clip_int, floor_grid
 from aegis.sources.sim.intraday import DayPlan
+from aegis.sources.sim.offhours import OffHoursTrades, build_off_hours
+from aegis.sources.sim.offhours import end_us as off_hours_end_us
+from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.replay import CLOSE_PRINT, CONTINUOUS, OPEN_PRINT, ReplayTrades
 from aegis.sources.sim.universe import IndexDef, Universe
 
@@ -29,7 +32,19 @@ SOURCE = "sim"
 SEQ_PER_CHUNK = 1_000_000
 CATCH_UP_SEQ0 = 10**12
 CATCH_UP_SEQ_PER_SPAN = 10**7
+OFF_HOURS_SEQ0 = 10**15  # above every chunk's and catch-up span's numbers
 _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
+
+
+@dataclass(slots=True)
+class TickColumns:
+    """A session's ticks as columns (time order): what history needs, without Tick objects."""
+
+    symbols: NDArray[np.object_]
+    ts: I64
+    seq: I64
+    price: I64
+    volume: I64
 
 
 @dataclass(slots=True)
@@ -70,7 +85,6 @@ class DayEngine:
             plan.open_us, cont_end_us(plan.day), close_us(plan.day),
         )  # fmt: skip
         self.chunk_us, self.index_every_us = chunk_us, index_every_us
-        self.n_chunks = -(-(self.close_us - self.open_us) // chunk_us)
         self.next_chunk = 0
         self.opened = False
         self.done = False
@@ -80,6 +94,16 @@ class DayEngine:
         self.emit = emit & (plan.live | is_replay)  # suspended stocks do not trade
         pool = self.emit & ~is_replay
         self.pool_rows = np.flatnonzero(pool)
+        # the off-hours sessions (to 18:00) of the simulated stocks; a replay ends at 15:30
+        self.off: OffHoursTrades | None = None
+        self.end_us = self.close_us
+        if len(self.pool_rows):
+            self.off = build_off_hours(
+                plan.day, seed, self.pool_rows, plan.prev, plan.close, plan.lo, plan.hi,
+                plan.volume,
+            )  # fmt: skip
+            self.end_us = off_hours_end_us(plan.day)
+        self.n_chunks = -(-(self.end_us - self.open_us) // chunk_us)
         w_emit = float(u.activity[self.emit].sum()) or 1.0
         # Trade intensity per (minute, stock): static activity × the plan's minute activity.
         # ``rate`` is the mean number of continuous-session trades per simulated second over
@@ -162,7 +186,7 @@ class DayEngine:
 
     # ----- clock -------------------------------------------------------------------------
     def chunk_end(self, k: int) -> int:
-        return min(self.open_us + (k + 1) * self.chunk_us, self.close_us)
+        return min(self.open_us + (k + 1) * self.chunk_us, self.end_us)
 
     def join_at(self, session_us: int) -> None:
         """Start emitting from the chunk holding ``session_us`` (the opening auction prints come
@@ -182,7 +206,9 @@ class DayEngine:
             return "closed"
         if self.session_us < self.cont_end_us:
             return "continuous"
-        return "closing_auction"
+        if self.session_us < self.close_us:
+            return "closing_auction"
+        return phase_at(self.session_us)
 
     def advance(self, target_us: int, max_chunks: int | None = None) -> list[list[Tick]]:
         """Chunks whose end is ≤ ``target_us`` (at most ``max_chunks``), one batch each; empty
@@ -325,15 +351,38 @@ class DayEngine:
         the chunk holding ``until_us``, drawn in one go from its own random stream: how a sim
         that joins a day late fills the morning at once. None when caught up. Sequence numbers
         live above every chunk's, so catch-up ticks never collide with live ones."""
+        span = self._catch_up_span(until_us)
+        if span is None:
+            return None
+        return [t for seq0, parts in span for t in self._to_ticks(seq0, parts)]
+
+    def session_columns(self) -> TickColumns:
+        """The whole session at once as columns, for history: the spans ``catch_up`` draws,
+        without building a ``Tick`` per trade."""
+        self.join_at(self.open_us)
+        cols = [
+            c
+            for span in iter(lambda: self._catch_up_span(self.end_us), None)
+            for seq0, parts in span
+            if (c := self._columns(seq0, parts)) is not None
+        ]
+        if not cols:
+            return TickColumns(self.sym[:0], *(np.empty(0, np.int64) for _ in range(4)))
+        rows = np.concatenate([c[0] for c in cols])
+        return TickColumns(
+            self.sym[rows], *(np.concatenate([c[j] for c in cols]) for j in (1, 5, 2, 3))
+        )
+
+    def _catch_up_span(self, until_us: int) -> list[tuple[int, list[_Part]]] | None:
         last = min(max(0, (until_us - self.open_us) // self.chunk_us), self.n_chunks)
         if self.done or self.next_chunk >= last:
             return None
         a = self.open_us + self.next_chunk * self.chunk_us
         b = min(a + params.CATCH_UP_SPAN_US, self.open_us + int(last) * self.chunk_us)
-        b = min(b, self.close_us)
+        b = min(b, self.end_us)
         rng = np.random.default_rng([self.seed, 7, self.day.toordinal(), self.next_chunk])
         seq0 = CATCH_UP_SEQ0 + self.next_chunk * CATCH_UP_SEQ_PER_SPAN
-        out = self._span(rng, a, b, seq0)
+        out = self._span_parts(rng, a, b, seq0)
         self.next_chunk = int(-(-(b - self.open_us) // self.chunk_us))
         if self.next_chunk >= self.n_chunks:
             self.done = True
@@ -341,16 +390,23 @@ class DayEngine:
 
     def _chunk(self, k: int) -> list[Tick]:
         rng = np.random.default_rng([self.seed, 4, self.day.toordinal(), k])
-        return self._span(
+        span = self._span_parts(
             rng, self.open_us + k * self.chunk_us, self.chunk_end(k), (k + 1) * SEQ_PER_CHUNK
         )
+        return [t for seq0, parts in span for t in self._to_ticks(seq0, parts)]
 
-    def _span(self, rng: np.random.Generator, a: int, b: int, seq0: int) -> list[Tick]:
-        opening: list[Tick] = []
+    def _span_parts(
+        self, rng: np.random.Generator, a: int, b: int, seq0: int
+    ) -> list[tuple[int, list[_Part]]]:
+        """The parts of session time [a, b), each group with its first sequence number (the
+        opening auction prints first, numbered from 0)."""
+        out: list[tuple[int, list[_Part]]] = []
         if not self.opened:
             self.opened = True
+            if self.off is not None:  # 장전 시간외 종가, before the opening match
+                out.append(self._off_part(self.off.between(-(2**62), self.open_us)))
             prints = self._prints(self.open_us, self.plan.open, self.open_vol, OPEN_PRINT)
-            opening = self._to_ticks(0, [prints, self._index_part([self.open_us], [prints])])
+            out.append((0, [prints, self._index_part([self.open_us], [prints])]))
         parts: list[_Part] = []
         trades: list[_Part] = []
         if a < self.cont_end_us:
@@ -364,15 +420,33 @@ class DayEngine:
         parts += trades
         if times or trades:
             parts.append(self._index_part(times, trades))
-        if b == self.close_us:
+        if a < self.close_us <= b:
             prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
-        return opening + self._to_ticks(seq0, parts)
+        out.append((seq0, parts))
+        if self.off is not None and b > self.close_us:
+            out.append(self._off_part(self.off.between(max(a, self.close_us), b)))
+        return out
 
-    def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
+    def _off_part(self, sl: slice) -> tuple[int, list[_Part]]:
+        """Off-hours prints (their sequence numbers follow their place in the day, so any
+        chunking numbers them alike)."""
+        off = self.off
+        assert off is not None
+        n = sl.stop - sl.start
+        part = _Part(
+            off.rows[sl], off.ts[sl], off.price[sl], off.volume[sl], np.zeros(n, np.int64),
+            _RANK_PRINT,
+        )  # fmt: skip
+        return OFF_HOURS_SEQ0 + sl.start, [part]
+
+    def _columns(
+        self, seq0: int, parts: list[_Part]
+    ) -> tuple[NDArray[np.intp], I64, I64, I64, I64, I64] | None:
+        """(rows, ts, price, volume, side, seq) in time order, or None when empty."""
         parts = [p for p in parts if len(p.rows)]
         if not parts:
-            return []
+            return None
         ts = np.concatenate([p.ts for p in parts])
         rank = np.concatenate([np.full(len(p.rows), p.rank, np.int64) for p in parts])
         order = np.lexsort((rank, ts))
@@ -380,11 +454,18 @@ class DayEngine:
         price = np.concatenate([p.price for p in parts])[order]
         vol = np.concatenate([p.volume for p in parts])[order]
         side = np.concatenate([p.side for p in parts])[order]
-        n = len(order)
-        seq = range(seq0, seq0 + n)
+        seq = np.arange(seq0, seq0 + len(order), dtype=np.int64)
+        return rows, ts[order], price, vol, side, seq
+
+    def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
+        cols = self._columns(seq0, parts)
+        if cols is None:
+            return []
+        rows, ts, price, vol, side, seq = cols
+        n = len(rows)
         return list(
             map(
-                Tick, self.sym[rows].tolist(), ts[order].tolist(), price.tolist(),
-                vol.tolist(), side.tolist(), seq, [SOURCE] * n,
+                Tick, self.sym[rows].tolist(), ts.tolist(), price.tolist(),
+                vol.tolist(), side.tolist(), seq.tolist(), [SOURCE] * n,
             )
         )  # fmt: skip

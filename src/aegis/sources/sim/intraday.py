@@ -22,7 +22,7 @@ from aegis.sources.sim.calendar import CONT_END_MIN, US_PER_MIN, open_minute, op
 from aegis.sources.sim.daily import DayBars, day_rng
 from aegis.sources.sim.grid import clip_int, limits, nearest_grid
 from aegis.sources.sim.universe import Universe, factor_shocks
-from aegis.sources.sim.vi import ViEvents, find_static_vi
+from aegis.sources.sim.vi import ViEvents, dynamic_bands, find_vi
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -82,7 +82,7 @@ class DayPlan:
     minute_vol: F64  # (minutes × n_stocks) std of log price over each minute: trade-level noise
     volume: F64  # target daily volume (shares), scales trade sizes
     live: NDArray[np.bool_]
-    vi: ViEvents  # static VI interruptions of the day
+    vi: ViEvents  # static and dynamic VI interruptions of the day
 
     def latent(self, ts: I64, rows: NDArray[np.intp]) -> F64:
         """Log price of stock ``rows[j]`` at ``ts[j]``, linear between minute knots."""
@@ -194,7 +194,8 @@ def build_plan(u: Universe, seed: int, bars: DayBars) -> DayPlan:
     offs = rng.integers(1, US_PER_MIN, size=(2, n))
     high_at = o_us + hm.astype(np.int64) * US_PER_MIN + offs[0]
     low_at = o_us + lm.astype(np.int64) * US_PER_MIN + offs[1]
-    vi = find_static_vi(knots, bars.open, bars.low, bars.high, o_us, cont)
+    cap = u.shares.astype(np.float64) * u.anchor_close
+    vi = find_vi(knots, bars.open, bars.low, bars.high, o_us, cont, dynamic_bands(u.market, cap))
     cont_end = o_us + cont * US_PER_MIN
     for at in (high_at, low_at):  # the trade printing the high/low is never inside a VI
         for j in range(len(vi.rows)):

@@ -10,9 +10,8 @@
 | ``after_hours_single_price`` | 16:00–18:00 | 시간외 단일가: every 10 min, ±10 % of the close |
 | ``closed`` | otherwise, and all day on a holiday | |
 
-The simulator prints the regular session (auctions and continuous trading); the off-hours phases
-are reported, not traded, because their prints would change the day's official open and close in
-the candles (KRX keeps them out of the regular OHLC).
+The simulator trades all of them (``offhours``); the off-hours trades are stored and streamed but
+left out of candles (``krx.off_hours``), as KRX keeps them out of the day's official prices.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
 import numpy as np
@@ -12,7 +14,9 @@ from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
-from aegis.sources.base import Source, SourceState, TickSink
+from aegis.domain.ticks import Tick
+from aegis.sources.base import BulkSink, Source, SourceState, TickSink
+from aegis.sources.sim import history
 from aegis.sources.sim.calendar import close_us, first_session, open_us
 from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.engine import DayEngine
@@ -20,9 +24,12 @@ from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
 from aegis.sources.sim.universe import Universe
 
+log = logging.getLogger(__name__)
+
 LOOP_SECONDS = 0.05  # wall time between clock reads
 MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
 IDLE_SECONDS = 1.0
+BULK_TICKS = 400_000  # the morning reaches a bulk sink in batches this large, oldest first
 
 
 def _parse_symbols(text: str | None) -> list[str] | None:
@@ -66,12 +73,39 @@ class SimSource(Source):
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
         self._anchor_wall = self._anchor_session = 0
+        self.caught_up = asyncio.Event()  # the day so far is handed over (and live follows)
+        self._history_days: list[date] = []
+        self.history_done: list[date] = []  # previous sessions stored at full resolution
+        self._history_task: asyncio.Task[None] | None = None
+        self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
         """Chain from each symbol's last real daily close (day, close in minor units) instead
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
+
+    def fill_sessions(self, days: Sequence[date]) -> None:
+        """Previous sessions the store lacks at minute resolution: generated whole and handed
+        to a bulk sink as candles, newest first, once today's morning is in (``history``)."""
+        self._history_days = sorted(days, reverse=True)
+
+    async def _fill_history(self, sink: BulkSink) -> None:
+        rate = min(self.rate, history.RATE)
+        # its own chain: the live one may be advanced to the next day meanwhile, in a thread
+        chain = DailyChain(self.universe, self.seed, self.chain.anchors)
+        for day in self._history_days:
+            try:
+                candles = await asyncio.to_thread(
+                    history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
+                )
+                await sink.history_candles(candles)
+            except Exception:  # the live market goes on; the next start tries the day again
+                log.exception("simulated session %s at full resolution not stored", day)
+                continue
+            self.history_done.append(day)
+            self._update_details()
+        self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
         """The current session day's previous close per symbol (minor units): what change and
@@ -136,6 +170,11 @@ class SimSource(Source):
                         self._apply_prev_closes()
                         self.set_state(SourceState.LIVE)
                         await self._catch_up(engine, start, sink)
+                        self.caught_up.set()
+                        if self._history_task is None and isinstance(sink, BulkSink):
+                            self._history_task = asyncio.create_task(
+                                self._fill_history(sink), name="sim-history"
+                            )
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
@@ -156,16 +195,52 @@ class SimSource(Source):
         except asyncio.CancelledError:
             self.set_state(SourceState.STOPPED)
             raise
+        finally:
+            if self._history_task is not None and not self._history_task.done():
+                self._history_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._history_task
 
     async def _catch_up(self, engine: DayEngine, until_us: int, sink: TickSink) -> None:
         """The part of the day before ``until_us`` not yet emitted, a minute of session per
-        batch computed off the event loop, as fast as the sink takes it."""
-        while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
-            if batch:
-                await sink.ticks(batch)
-                self.status.messages += len(batch)
-                self.status.last_message_us = self._clock()
-            self._update_details()
+        span computed off the event loop. A sink that stores bulk history gets it in large
+        batches (stored at once, visible in seconds) while the next is generated; any other
+        sink span by span."""
+        if not isinstance(sink, BulkSink):
+            while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+                if batch:
+                    await self._hand(batch, sink.ticks)
+                self._update_details()
+            return
+        ready: asyncio.Queue[list[Tick] | None] = asyncio.Queue(maxsize=1)
+
+        async def generate() -> None:
+            held: list[Tick] = []
+            while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
+                held += batch
+                if len(held) >= BULK_TICKS:
+                    await ready.put(held)
+                    held = []
+            if held:
+                await ready.put(held)
+            await ready.put(None)
+
+        producer = asyncio.create_task(generate(), name="sim-catch-up")
+        try:
+            while (held := await ready.get()) is not None:
+                await self._hand(held, sink.bulk)
+                self._update_details()
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+
+    async def _hand(
+        self, batch: list[Tick], to: Callable[[Sequence[Tick]], Awaitable[None]]
+    ) -> None:
+        await to(batch)
+        self.status.messages += len(batch)
+        self.status.last_message_us = self._clock()
 
     def _session_now(self, e: DayEngine) -> int:
         """Session time now: the engine's, and after the close the session clock running on
@@ -189,4 +264,5 @@ class SimSource(Source):
             "speed": self.speed,
             "replay": self.replay.isoformat() if self.replay else None,
             "symbols": int(np.count_nonzero(self.emit)) + len(self.universe.indices),
+            "historySessions": [d.isoformat() for d in self.history_done],
         }

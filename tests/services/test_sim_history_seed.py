@@ -1,0 +1,64 @@
+"""On a store without them, the simulator's previous sessions arrive at full resolution through
+the ingest service: the stored 1d candle of such a day is the aggregate of its stored 1-minute
+candles (it replaces the seeded daily bar), and the day is no longer reported missing."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from pathlib import Path
+
+from aegis.bus.memory import MemoryBus
+from aegis.core.config import Settings
+from aegis.core.timeutil import KST, kst_midnight_us, to_us
+from aegis.services.history_seed import seed_sim_history, sessions_without_minutes
+from aegis.services.ingest import IngestService
+from aegis.sources.sim import SimSource
+from aegis.store.migrate import upgrade
+from aegis.store.sqlite import SQLiteStore
+from tests.sim.conftest import small_market
+
+SESSION = date(2026, 11, 20)
+
+
+async def test_previous_sessions_are_stored_whole_and_agree_with_the_daily_candles(
+    tmp_path: Path,
+) -> None:
+    upgrade(f"sqlite:///{tmp_path / 's.db'}")
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.start()
+    market = small_market()
+    await store.upsert_instruments(market)
+    await seed_sim_history(store, market, 42, SESSION)
+    missing = await sessions_without_minutes(store, SESSION, 5)
+    assert missing == [date(2026, 11, d) for d in (19, 18, 17, 16, 13)]
+    day = missing[0]
+    start = kst_midnight_us(day)
+    seeded = {c.symbol: c for c in await store.latest_candles("1d") if c.start == start}
+    ingest = IngestService(store, MemoryBus(), known_symbols={i.symbol for i in market})
+    await ingest.start()
+    wall = to_us(datetime(2026, 11, 20, 9, 1, tzinfo=KST))
+    source = SimSource(Settings(sim_tick_rate=20.0), market, wall_clock=lambda: wall)
+    source.fill_sessions([day])
+    task = asyncio.create_task(source.run(ingest))
+    try:
+        # generous: a busy 2-core machine
+        await asyncio.wait_for(source.history_filled.wait(), timeout=300)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ingest.close()
+    assert await sessions_without_minutes(store, SESSION, 5) == missing[1:]
+    checked = 0
+    for sym, old in seeded.items():
+        d = await store.get_candle(sym, "1d", start)
+        assert d is not None and d.source == "sim"
+        mins = await store.get_candles(sym, "1m", start, start + 86_400_000_000, 1_000)
+        assert (d.open, d.close) == (mins[0].open, mins[-1].close)
+        assert (d.high, d.low) == (max(c.high for c in mins), min(c.low for c in mins))
+        assert d.volume == sum(c.volume for c in mins)
+        if sym not in ("KOSPI", "KOSDAQ"):
+            assert (d.open, d.high, d.low, d.close) == (old.open, old.high, old.low, old.close)
+        checked += 1
+    assert checked > 50
+    await store.close()
