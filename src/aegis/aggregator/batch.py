@@ -41,6 +41,23 @@ def fold(
     names = list(dict.fromkeys(symbols))
     code_of = {s: i for i, s in enumerate(names)}
     sym = np.fromiter((code_of[s] for s in symbols), dtype=np.int64, count=n)
+    return fold_codes(sym, names, ts, seq, price, volume, source, intervals)
+
+
+def fold_codes(
+    sym: Ints,
+    names: Sequence[str],
+    ts: Ints,
+    seq: Ints,
+    price: Nums,
+    volume: Nums,
+    source: str,
+    intervals: Sequence[Interval] = STORED_INTERVALS,
+) -> list[Candle]:
+    """``fold`` with each tick's symbol given as an index into ``names``."""
+    n = len(ts)
+    if n == 0:
+        return []
     order = np.lexsort((seq, ts, sym))  # per symbol in (ts, seq) order
     sym, ts, seq = sym[order], ts[order], seq[order]
     price, volume = price[order], volume[order]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aegis.aggregator.batch import fold
+from aegis.aggregator.batch import fold_codes
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS
 from aegis.history.ticks_csv import SOURCE, ParsedTicks, no_cyclic_gc
@@ -82,17 +82,11 @@ async def _import(
     store: Store, parsed: ParsedTicks, progress: Callable[[int], None] | None
 ) -> TickImport:
     new = await _unseen(store, parsed)
-    # One chunk at a time, and nothing else running meanwhile: the store's writer thread takes
-    # the GIL for every row it binds, and competing with a busy event-loop thread makes it wait
-    # a switch interval each time (writes become several times slower).
-    written = 0
-    for i in range(0, len(new), CHUNK):
-        chunk = new.ticks(i, i + CHUNK)
-        written += await store.write_ticks(chunk)
-        if progress is not None:
-            progress(len(chunk))
     candles = await _merged(
-        store, fold(new.symbols, new.ts, new.seq, new.prices, new.volumes, SOURCE)
+        store,
+        fold_codes(new.codes, new.names, new.ts, new.seq, new.prices, new.volumes, SOURCE),
     )
-    await store.upsert_candles(candles)
+    # Ticks and candles in one go (one transaction where the store can): nothing else runs
+    # meanwhile, since a busy event-loop thread would compete with the writer for the GIL.
+    written = await store.import_ticks(new.columns(), candles, progress, CHUNK)
     return TickImport(len(parsed), written, len(parsed) - written, len(candles))
