@@ -50,6 +50,7 @@ def test_bench_ingest_postgres_small_uses_a_scratch_database(postgres_url: str) 
         "--database-url", postgres_url,
     )  # fmt: skip
     assert "AEGIS ingest into PostgreSQL" in out and "3,000 ticks" in out
+    assert "tick write path alone (COPY" in out
     assert asyncio.run(databases()) == before  # the scratch databases are gone
 
 

@@ -38,6 +38,10 @@ class IngestResult:
     seconds_without_journal: float  # the same ticks without the crash journal (the baseline)
     store: str = "sqlite"
     cpu_seconds: float = 0.0  # process CPU time of the journaled run (PostgreSQL's not included)
+    # the store's tick write path alone (write_ticks in WRITE_BATCH blocks; COPY in PostgreSQL):
+    # all new, then the same ticks again (all already stored)
+    write_seconds: float = 0.0
+    rewrite_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -141,6 +145,26 @@ async def _ingest(
     return elapsed, candles, cpu
 
 
+WRITE_BATCH = 10_000
+
+
+async def _write_path(ticks: list[Tick], url: str) -> tuple[float, float]:
+    """``write_ticks`` alone into a fresh store, then the same ticks again (duplicates)."""
+    upgrade(url)
+    store = _store(url)
+    await store.start()
+    try:
+        times: list[float] = []
+        for _ in range(2):
+            t0 = time.perf_counter()
+            for i in range(0, len(ticks), WRITE_BATCH):
+                await store.write_ticks(ticks[i : i + WRITE_BATCH])
+            times.append(time.perf_counter() - t0)
+    finally:
+        await store.close()
+    return times[0], times[1]
+
+
 def pandas_baseline(ticks: list[Tick]) -> float | None:
     """None when pandas is not installed (it is not a dependency of AEGIS)."""
     try:
@@ -179,6 +203,7 @@ def run(
             bare, _, _ = asyncio.run(
                 _ingest(ticks, instruments, f"sqlite:///{d}/bare.db", batch, lambda _n: None, None)
             )
+            write, rewrite = asyncio.run(_write_path(ticks, f"sqlite:///{d}/write.db"))
         else:
             with scratch_database(database_url) as url:
                 seconds, candles, cpu = asyncio.run(
@@ -188,6 +213,8 @@ def run(
                 bare, _, _ = asyncio.run(
                     _ingest(ticks, instruments, url, batch, lambda _n: None, None)
                 )
+            with scratch_database(database_url) as url:
+                write, rewrite = asyncio.run(_write_path(ticks, url))
     pandas_s = pandas_baseline(ticks) if with_pandas else None
     return IngestResult(
         len(ticks),
@@ -199,4 +226,6 @@ def run(
         bare,
         "sqlite" if database_url is None else "postgres",
         cpu,
+        write,
+        rewrite,
     )

@@ -86,6 +86,13 @@ def ingest(
         f"the same without the crash journal: {res.seconds_without_journal:.2f} s → "
         f"{res.ticks / res.seconds_without_journal:,.0f} ticks/s"
     )
+    how = "INSERT" if database_url is None else "COPY + INSERT … ON CONFLICT DO NOTHING"
+    console.print(
+        f"tick write path alone ({how}, {b.WRITE_BATCH:,} per call): new "
+        f"{res.ticks / res.write_seconds:,.0f} ticks/s ({res.write_seconds:.2f} s), "
+        f"all already stored {res.ticks / res.rewrite_seconds:,.0f} ticks/s "
+        f"({res.rewrite_seconds:.2f} s)"
+    )
     if res.pandas_rate is not None:
         console.print(
             f"pandas resample().ohlc() (5 intervals, no storage): "

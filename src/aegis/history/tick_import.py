@@ -71,6 +71,20 @@ async def _merged(store: Store, candles: list[Candle]) -> list[Candle]:
     return out
 
 
+def _key_order(parsed: ParsedTicks) -> ParsedTicks:
+    """Rows grouped by symbol (file order kept within each): the order of the stored key
+    (symbol, ts, seq), so each insert lands next to the previous one in the index instead of
+    wherever its symbol's rows end (a fifth less insert work in SQLite)."""
+    if len(parsed.names) < 2:
+        return parsed
+    rank = np.empty(len(parsed.names), dtype=np.int32)
+    rank[np.argsort(np.array(parsed.names))] = np.arange(len(parsed.names), dtype=np.int32)
+    key = rank[parsed.codes]
+    if len(parsed.names) < 2**15:
+        key = key.astype(np.int16)  # a stable sort of 16-bit keys is a radix sort: O(n)
+    return parsed.select(np.argsort(key, kind="stable"))
+
+
 async def import_parsed(
     store: Store, parsed: ParsedTicks, progress: Callable[[int], None] | None = None
 ) -> TickImport:
@@ -81,7 +95,7 @@ async def import_parsed(
 async def _import(
     store: Store, parsed: ParsedTicks, progress: Callable[[int], None] | None
 ) -> TickImport:
-    new = await _unseen(store, parsed)
+    new = _key_order(await _unseen(store, parsed))
     candles = await _merged(
         store,
         fold_codes(new.codes, new.names, new.ts, new.seq, new.prices, new.volumes, SOURCE),

@@ -85,7 +85,8 @@ class ParsedTicks:
         """Rows lo:hi as Tick objects."""
         return self.columns(lo, hi).ticks()
 
-    def select(self, keep: npt.NDArray[np.bool_]) -> ParsedTicks:
+    def select(self, keep: npt.NDArray[np.bool_] | I64) -> ParsedTicks:
+        """The rows where ``keep`` is true, or at the positions it lists, in its order."""
         return ParsedTicks(
             self.codes[keep],
             self.names,

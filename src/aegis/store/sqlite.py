@@ -39,8 +39,8 @@ _TICK_COLS = "symbol, ts, price, volume, side, seq, source"
 _TICK_WIDTH = 7
 # Many rows per statement: a third less CPU than one execute per row (the statement of a full
 # block is compiled once and cached). Rows × parameters stay under SQLite's 32,766.
-_TICKS_PER_INSERT = 4_000
-_CANDLES_PER_INSERT = 2_000
+_TICKS_PER_INSERT = 1_000
+_CANDLES_PER_INSERT = 500
 _candle_values = attrgetter(*_CANDLE_FIELDS)
 
 
