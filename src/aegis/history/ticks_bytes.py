@@ -153,3 +153,22 @@ def read_columns(
     else:
         side = np.zeros(n, dtype=np.int64)
     return Columns(codes.ravel().astype(np.int64), names, ts, prices, volumes, side)
+
+
+def concat(parts: list[Columns]) -> Columns:
+    """Columns of consecutive blocks as one (symbol codes renumbered into one list of names)."""
+    if len(parts) == 1:
+        return parts[0]
+    names: dict[str, int] = {}
+    codes = []
+    for p in parts:
+        index = np.array([names.setdefault(n, len(names)) for n in p.names], dtype=np.int64)
+        codes.append(index[p.codes])
+    return Columns(
+        np.concatenate(codes),
+        list(names),
+        np.concatenate([p.ts for p in parts]),
+        np.concatenate([p.prices for p in parts]),
+        np.concatenate([p.volumes for p in parts]),
+        np.concatenate([p.sides for p in parts]),
+    )

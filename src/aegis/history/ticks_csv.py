@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import mmap
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from aegis.core.timeutil import parse_instant
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
-from aegis.history.ticks_bytes import Columns, read_columns
+from aegis.history.ticks_bytes import Columns, concat, read_columns
 from aegis.store.base import TickColumns
 
 TICK_COLUMNS = ("symbol", "time", "price", "volume")
@@ -44,6 +45,7 @@ SIDES = {
 }
 SOURCE = IMPORT
 BLOCK = 100_000
+BLOCK_BYTES = 4 << 20  # whole-file reader: lines converted at a time, about 80,000
 I64 = npt.NDArray[np.int64]
 
 
@@ -371,16 +373,38 @@ def read_ticks_csv(path: Path, instruments: dict[str, Instrument]) -> ParsedTick
 
 
 def _read(path: Path, instruments: dict[str, Instrument]) -> ParsedTicks:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    head, _, body = data.partition(b"\n")
-    header = [h.strip().lower() for h in head.decode("utf-8", "replace").rstrip("\r").split(",")]
-    if all(c in header for c in TICK_COLUMNS) and len(set(header)) == len(header):
-        cols = read_columns(body, header, instruments, SIDES, _times_of_length)
-        if cols is not None:
-            return _parsed(cols)
+    with path.open("rb") as f:
+        if path.stat().st_size == 0:
+            return _read_checked(path, instruments)
+        # Mapped, not read: no copy of the whole file, and blocks of it are converted one at a
+        # time, so numpy's temporaries stay small enough to be reused rather than each faulting
+        # in fresh memory (a third of the CPU time when the whole file was one block).
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+            end = data.find(b"\n", start)
+            end = len(data) if end < 0 else end
+            head = data[start:end].decode("utf-8", "replace").rstrip("\r")
+            header = [h.strip().lower() for h in head.split(",")]
+            if all(c in header for c in TICK_COLUMNS) and len(set(header)) == len(header):
+                cols = _read_blocks(data, end + 1, header, instruments)
+                if cols is not None:
+                    return _parsed(cols)
     return _read_checked(path, instruments)
+
+
+def _read_blocks(
+    data: mmap.mmap, pos: int, header: list[str], instruments: dict[str, Instrument]
+) -> Columns | None:
+    parts: list[Columns] = []
+    while pos < len(data) or not parts:
+        cut = data.find(b"\n", pos + BLOCK_BYTES)
+        stop = len(data) if cut < 0 else cut + 1
+        part = read_columns(data[pos:stop], header, instruments, SIDES, _times_of_length)
+        if part is None:
+            return None
+        parts.append(part)
+        pos = stop
+    return concat(parts)
 
 
 def _parsed(c: Columns) -> ParsedTicks:
