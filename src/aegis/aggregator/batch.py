@@ -26,25 +26,6 @@ def exact_array(values: Sequence[int]) -> Nums:
 
 
 def fold(
-    symbols: Sequence[str],
-    ts: Ints,
-    seq: Ints,
-    price: Nums,
-    volume: Nums,
-    source: str,
-    intervals: Sequence[Interval] = STORED_INTERVALS,
-) -> list[Candle]:
-    """Candles of ticks that all come from ``source``."""
-    n = len(ts)
-    if n == 0:
-        return []
-    names = list(dict.fromkeys(symbols))
-    code_of = {s: i for i, s in enumerate(names)}
-    sym = np.fromiter((code_of[s] for s in symbols), dtype=np.int64, count=n)
-    return fold_codes(sym, names, ts, seq, price, volume, source, intervals)
-
-
-def fold_codes(
     sym: Ints,
     names: Sequence[str],
     ts: Ints,
@@ -54,7 +35,8 @@ def fold_codes(
     source: str,
     intervals: Sequence[Interval] = STORED_INTERVALS,
 ) -> list[Candle]:
-    """``fold`` with each tick's symbol given as an index into ``names``."""
+    """Candles of ticks that all come from ``source``; each tick's symbol is given as an
+    index into ``names``."""
     n = len(ts)
     if n == 0:
         return []

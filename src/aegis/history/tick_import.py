@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aegis.aggregator.batch import fold_codes
+from aegis.aggregator.batch import fold
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS
 from aegis.history.ticks_csv import SOURCE, ParsedTicks, no_cyclic_gc
@@ -98,7 +98,7 @@ async def _import(
     new = _key_order(await _unseen(store, parsed))
     candles = await _merged(
         store,
-        fold_codes(new.codes, new.names, new.ts, new.seq, new.prices, new.volumes, SOURCE),
+        fold(new.codes, new.names, new.ts, new.seq, new.prices, new.volumes, SOURCE),
     )
     # Ticks and candles in one go (one transaction where the store can): nothing else runs
     # meanwhile, since a busy event-loop thread would compete with the writer for the GIL.
