@@ -215,6 +215,16 @@ async def test_bulk_import_stores_new_ticks_and_candles_and_counts_only_new(stor
     assert await store.get_candle("005930", "1d", T0) == day
 
 
+async def test_tick_keys_are_those_of_the_stored_ticks_in_the_range(store: Store) -> None:
+    await store.write_ticks(
+        [tick("005930", T0, 0), tick("005930", T0, 1), tick("005930", T0 + 5, 0)]
+    )
+    await store.write_ticks([tick("000660", T0, 7)])
+
+    assert await store.tick_keys("005930", T0, T0 + 5) == {(T0, 0), (T0, 1)}
+    assert await store.tick_keys("005930", T0 + 6, T0 + 9) == set()
+
+
 # --- candles -----------------------------------------------------------------------------
 
 

@@ -34,9 +34,9 @@ async def _unseen(store: Store, parsed: ParsedTicks) -> ParsedTicks:
     tick: re-importing a file costs a read, not a write attempt per row."""
     stored: dict[str, set[tuple[int, int]]] = {}
     for symbol, (lo, hi) in parsed.spans.items():
-        rows = await store.get_ticks(symbol, lo, hi + 1)
-        if rows:
-            stored[symbol] = {(t.ts, t.seq) for t in rows}
+        keys = await store.tick_keys(symbol, lo, hi + 1)
+        if keys:
+            stored[symbol] = keys
     if not stored:
         return parsed
     none: set[tuple[int, int]] = set()

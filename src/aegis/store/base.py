@@ -107,6 +107,10 @@ class Store(ABC):
         await self.upsert_candles(candles)
         return written
 
+    async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
+        """The (ts, seq) of the stored ticks with start ≤ ts < end (dedup of a bulk import)."""
+        return {(t.ts, t.seq) for t in await self.get_ticks(symbol, start, end)}
+
     @abstractmethod
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
         """Ticks with start ≤ ts < end, in (ts, seq) order."""

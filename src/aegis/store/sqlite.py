@@ -277,6 +277,16 @@ class SQLiteStore(Store):
         self.ticks_written += len(new)
         return new
 
+    async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
+        def run(conn: sqlite3.Connection) -> set[tuple[int, int]]:
+            # the keys only, straight from the primary key: no Tick built per stored row
+            cur = conn.execute(
+                "SELECT ts, seq FROM ticks WHERE symbol=? AND ts>=? AND ts<?", (symbol, start, end)
+            )
+            return set(cur)
+
+        return await self._read(run)
+
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
         def run(conn: sqlite3.Connection) -> list[Tick]:
             cur = conn.execute(
