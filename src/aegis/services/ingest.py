@@ -197,9 +197,7 @@ class IngestService:
         while True:
             await asyncio.sleep(self.flush_seconds)
             try:
-                # shielded: cancelling the loop (close) lets a running flush finish, instead of
-                # putting its batch back to be written a second time
-                await asyncio.shield(self.flush())
+                await self.flush()
             except Exception:  # keep ingesting; the batch stays pending and is retried
                 log.exception("flush to the store failed; retrying")
 
