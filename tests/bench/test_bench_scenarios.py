@@ -17,12 +17,41 @@ runner = CliRunner()
 def _bench(*args: str) -> str:
     r = runner.invoke(app, ["bench", *args])
     assert r.exit_code == 0, f"{r.output}\n{r.exception!r}"
-    return r.output
+    return " ".join(r.output.split())  # the console wraps long lines
 
 
 def test_bench_ingest_small() -> None:
     out = _bench("ingest", "--ticks", "3000", "--batch", "500")
-    assert "AEGIS ingest: 3,000 ticks" in out
+    assert "AEGIS ingest into SQLite: 3,000 ticks" in out
+
+
+def test_bench_ingest_sparse_market_small() -> None:
+    """``--rate 0``: the ticks spread over a whole session, about one per symbol-minute."""
+    out = _bench("ingest", "--ticks", "20000", "--batch", "2000", "--rate", "0", "--no-pandas")
+    assert "AEGIS ingest into SQLite: 20,000 ticks" in out
+    assert "ticks per symbol-minute" in out
+
+
+def test_bench_ingest_postgres_small_uses_a_scratch_database(postgres_url: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def databases() -> set[str]:
+        conn = await asyncpg.connect(postgres_url)
+        try:
+            return {r[0] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        finally:
+            await conn.close()
+
+    before = asyncio.run(databases())
+    out = _bench(
+        "ingest", "--ticks", "3000", "--batch", "500", "--rate", "0", "--no-pandas",
+        "--database-url", postgres_url,
+    )  # fmt: skip
+    assert "AEGIS ingest into PostgreSQL" in out and "3,000 ticks" in out
+    assert "tick write path alone (COPY" in out
+    assert asyncio.run(databases()) == before  # the scratch databases are gone
 
 
 def test_bench_import_small() -> None:

@@ -170,3 +170,30 @@ def test_whole_file_path_equals_the_checking_reader(tmp_path: Path) -> None:
         mp.setattr(ticks_csv, "read_columns", spy)
         read_ticks_csv(f, INSTRUMENTS)
     assert taken == [True]  # the plain generated file takes the whole-file path
+
+
+def test_a_file_read_in_many_blocks_equals_the_checking_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks end at line ends; symbols first seen in later blocks are numbered on; a last
+    line without a newline is read too."""
+    from aegis.bench.importing import write_session_csv
+
+    f = tmp_path / "s.csv"
+    write_session_csv(f, 3_000, seed=5)
+    f.write_bytes(f.read_bytes().rstrip(b"\n"))
+    monkeypatch.setattr(ticks_csv, "BLOCK_BYTES", 1_000)  # about 20 lines per block
+    calls = []
+    real = ticks_csv.read_columns
+
+    def spy(*a: object, **k: object) -> object:
+        calls.append(1)
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ticks_csv, "read_columns", spy)
+    fast = read_ticks_csv(f, INSTRUMENTS)
+    checked = ticks_csv._read_checked(f, INSTRUMENTS)
+
+    assert len(calls) > 100 and not fast.errors
+    assert fast.ticks() == checked.ticks() and fast.spans == checked.spans
+    assert len(fast) == 3_000

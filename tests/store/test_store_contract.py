@@ -13,7 +13,7 @@ from aegis.core.errors import StoreError
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
-from aegis.store.base import Store
+from aegis.store.base import Store, TickColumns
 from aegis.store.migrate import upgrade
 from aegis.store.postgres import PostgresStore
 from aegis.store.sqlite import SQLiteStore
@@ -191,6 +191,38 @@ async def test_hundred_thousand_ticks_in_one_batch_are_all_stored(store: Store) 
 
     got = await store.get_ticks("00104K", T0, T0 + 10 * 100_000)
     assert got == [t for t in ticks if t.symbol == "00104K"]
+
+
+async def test_bulk_import_stores_new_ticks_and_candles_and_counts_only_new(store: Store) -> None:
+    stored = [tick("005930", T0 + i, 0) for i in range(0, 30, 3)]
+    await store.write_ticks(stored)
+    rows = [("005930", T0 + i) for i in range(30)] + [("000660", T0 + i) for i in range(5)]
+    cols = TickColumns(
+        [s for s, _ in rows], [t for _, t in rows], [70_000] * 35, [10] * 35, [BUY] * 35,
+        [0] * 35, "import",
+    )  # fmt: skip
+    day = candle("005930", "1d", T0, close=70_000, source="import")
+    seen: list[int] = []
+
+    new = await store.import_ticks(cols, [day], seen.append, chunk=8)
+
+    assert new == 35 - len(stored)  # keys already stored are ignored, as in write_ticks
+    assert sum(seen) == 35 and max(seen) == 8  # progress told per chunk
+    got = await store.get_ticks("005930", T0, T0 + 30)
+    assert [t.ts for t in got] == [T0 + i for i in range(30)]
+    assert {t.source for t in got if (t.ts - T0) % 3} == {"import"}
+    assert {t.source for t in got if (t.ts - T0) % 3 == 0} == {"sim"}  # stored rows kept
+    assert await store.get_candle("005930", "1d", T0) == day
+
+
+async def test_tick_keys_are_those_of_the_stored_ticks_in_the_range(store: Store) -> None:
+    await store.write_ticks(
+        [tick("005930", T0, 0), tick("005930", T0, 1), tick("005930", T0 + 5, 0)]
+    )
+    await store.write_ticks([tick("000660", T0, 7)])
+
+    assert await store.tick_keys("005930", T0, T0 + 5) == {(T0, 0), (T0, 1)}
+    assert await store.tick_keys("005930", T0 + 6, T0 + 9) == set()
 
 
 # --- candles -----------------------------------------------------------------------------
@@ -473,3 +505,30 @@ async def test_last_real_day_per_symbol_skips_simulated_days(store: Store) -> No
     )
     assert await store.last_real_days() == {"005930": date(2026, 7, 23)}
     assert await store.last_real_days(["000660", "005930"]) == {"005930": date(2026, 7, 23)}
+
+
+async def test_an_import_that_fails_midway_leaves_nothing_in_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite imports ticks and candles in one transaction: no ticks without their candles."""
+    import sqlite3
+
+    import aegis.store.sqlite as sqlite_store
+
+    path = tmp_path / "aegis.db"
+    upgrade(f"sqlite:///{path}")
+    store = SQLiteStore(path)
+    await store.start()
+
+    def broken(conn: sqlite3.Connection, flat: list[object]) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_store, "_write_candles", broken)
+    ts = [T0, T0 + 1, T0 + 2]
+    cols = TickColumns(["005930"] * 3, ts, [1] * 3, [1] * 3, [0] * 3, [0] * 3, "import")
+    try:
+        with pytest.raises(StoreError):
+            await store.import_ticks(cols, [candle("005930", "1m", T0)])
+        assert await store.get_ticks("005930", T0, T0 + 3) == []
+    finally:
+        await store.close()

@@ -26,7 +26,8 @@ def exact_array(values: Sequence[int]) -> Nums:
 
 
 def fold(
-    symbols: Sequence[str],
+    sym: Ints,
+    names: Sequence[str],
     ts: Ints,
     seq: Ints,
     price: Nums,
@@ -34,13 +35,11 @@ def fold(
     source: str,
     intervals: Sequence[Interval] = STORED_INTERVALS,
 ) -> list[Candle]:
-    """Candles of ticks that all come from ``source``."""
+    """Candles of ticks that all come from ``source``; each tick's symbol is given as an
+    index into ``names``."""
     n = len(ts)
     if n == 0:
         return []
-    names = list(dict.fromkeys(symbols))
-    code_of = {s: i for i, s in enumerate(names)}
-    sym = np.fromiter((code_of[s] for s in symbols), dtype=np.int64, count=n)
     order = np.lexsort((seq, ts, sym))  # per symbol in (ts, seq) order
     sym, ts, seq = sym[order], ts[order], seq[order]
     price, volume = price[order], volume[order]

@@ -25,6 +25,14 @@ def _machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def _load() -> str:
+    """The 1-minute load average: elapsed figures on a shared machine mean little without it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
+
+
 @bench_app.command("ingest")
 def ingest(
     ticks: Annotated[int, typer.Option(help="number of ticks")] = 1_000_000,
@@ -33,29 +41,57 @@ def ingest(
     pandas: Annotated[bool, typer.Option(help="also time the pandas baseline")] = True,
     rate: Annotated[
         float,
-        typer.Option(help="market trades per exchange second (0: spread over one whole session)"),
+        typer.Option(
+            help="market trades per exchange second (0: spread over one whole session, about "
+            "one tick per symbol-minute over the whole market: the sparse case)"
+        ),
     ] = 2_000,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server to measure instead of SQLite: the bench creates a scratch "
+            "database there (CREATEDB needed) and drops it afterwards"
+        ),
+    ] = None,
 ) -> None:
-    """Ticks → 1m/5m/15m/1h/1d candles → SQLite, end to end."""
+    """Ticks → 1m/5m/15m/1h/1d candles → SQLite (or PostgreSQL), end to end."""
     from aegis.bench import ingest as b
+    from aegis.core.redact import redact_url
 
     console.print(f"generating {ticks:,} simulated ticks …")
     with Progress(console=console) as progress:
         task = progress.add_task("ingest", total=ticks)
-        res = b.run(ticks, seed, batch, pandas, lambda n: progress.advance(task, n), rate or None)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+        res = b.run(
+            ticks,
+            seed,
+            batch,
+            pandas,
+            lambda n: progress.advance(task, n),
+            rate or None,
+            database_url,
+        )
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_load()}")
     console.print(
         f"market: {res.ticks:,} ticks over {res.market_seconds:,.0f} s of exchange "
-        f"time ({res.ticks / max(res.market_seconds, 1):,.0f} trades/s)"
+        f"time ({res.ticks / max(res.market_seconds, 1):,.0f} trades/s, "
+        f"{res.per_symbol_minute:.2f} ticks per symbol-minute)"
     )
+    where = "SQLite" if database_url is None else f"PostgreSQL {redact_url(database_url)}"
     console.print(
-        f"AEGIS ingest: {res.ticks:,} ticks, {res.symbols:,} symbols, "
-        f"{res.seconds:.2f} s → [bold]{res.rate:,.0f} ticks/s[/bold] "
-        "(dedup + 5 intervals + SQLite ticks and candles + crash journal)"
+        f"AEGIS ingest into {where}: {res.ticks:,} ticks, {res.symbols:,} symbols, "
+        f"{res.seconds:.2f} s (CPU {res.cpu_seconds:.2f} s) → [bold]{res.rate:,.0f} ticks/s"
+        "[/bold] (dedup + 5 intervals + ticks and candles stored + crash journal)"
     )
     console.print(
         f"the same without the crash journal: {res.seconds_without_journal:.2f} s → "
         f"{res.ticks / res.seconds_without_journal:,.0f} ticks/s"
+    )
+    how = "INSERT" if database_url is None else "COPY + INSERT … ON CONFLICT DO NOTHING"
+    console.print(
+        f"tick write path alone ({how}, {b.WRITE_BATCH:,} per call): new "
+        f"{res.ticks / res.write_seconds:,.0f} ticks/s ({res.write_seconds:.2f} s), "
+        f"all already stored {res.ticks / res.rewrite_seconds:,.0f} ticks/s "
+        f"({res.rewrite_seconds:.2f} s)"
     )
     if res.pandas_rate is not None:
         console.print(
@@ -77,7 +113,7 @@ def import_(
     from aegis.bench import importing as b
 
     res = b.run(ticks, seed, pandas)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_load()}")
     console.print(
         f"aegis import ticks: {res.ticks:,} rows, {res.symbols} symbols, one session: "
         f"{res.seconds:.2f} s (CPU {res.cpu_seconds:.2f} s) → [bold]{res.rate:,.0f} ticks/s[/bold] "

@@ -34,9 +34,9 @@ async def _unseen(store: Store, parsed: ParsedTicks) -> ParsedTicks:
     tick: re-importing a file costs a read, not a write attempt per row."""
     stored: dict[str, set[tuple[int, int]]] = {}
     for symbol, (lo, hi) in parsed.spans.items():
-        rows = await store.get_ticks(symbol, lo, hi + 1)
-        if rows:
-            stored[symbol] = {(t.ts, t.seq) for t in rows}
+        keys = await store.tick_keys(symbol, lo, hi + 1)
+        if keys:
+            stored[symbol] = keys
     if not stored:
         return parsed
     none: set[tuple[int, int]] = set()
@@ -71,6 +71,20 @@ async def _merged(store: Store, candles: list[Candle]) -> list[Candle]:
     return out
 
 
+def _key_order(parsed: ParsedTicks) -> ParsedTicks:
+    """Rows grouped by symbol (file order kept within each): the order of the stored key
+    (symbol, ts, seq), so each insert lands next to the previous one in the index instead of
+    wherever its symbol's rows end (a fifth less insert work in SQLite)."""
+    if len(parsed.names) < 2:
+        return parsed
+    rank = np.empty(len(parsed.names), dtype=np.int32)
+    rank[np.argsort(np.array(parsed.names))] = np.arange(len(parsed.names), dtype=np.int32)
+    key = rank[parsed.codes]
+    if len(parsed.names) < 2**15:
+        key = key.astype(np.int16)  # a stable sort of 16-bit keys is a radix sort: O(n)
+    return parsed.select(np.argsort(key, kind="stable"))
+
+
 async def import_parsed(
     store: Store, parsed: ParsedTicks, progress: Callable[[int], None] | None = None
 ) -> TickImport:
@@ -81,18 +95,12 @@ async def import_parsed(
 async def _import(
     store: Store, parsed: ParsedTicks, progress: Callable[[int], None] | None
 ) -> TickImport:
-    new = await _unseen(store, parsed)
-    # One chunk at a time, and nothing else running meanwhile: the store's writer thread takes
-    # the GIL for every row it binds, and competing with a busy event-loop thread makes it wait
-    # a switch interval each time (writes become several times slower).
-    written = 0
-    for i in range(0, len(new), CHUNK):
-        chunk = new.ticks(i, i + CHUNK)
-        written += await store.write_ticks(chunk)
-        if progress is not None:
-            progress(len(chunk))
+    new = _key_order(await _unseen(store, parsed))
     candles = await _merged(
-        store, fold(new.symbols, new.ts, new.seq, new.prices, new.volumes, SOURCE)
+        store,
+        fold(new.codes, new.names, new.ts, new.seq, new.prices, new.volumes, SOURCE),
     )
-    await store.upsert_candles(candles)
+    # Ticks and candles in one go (one transaction where the store can): nothing else runs
+    # meanwhile, since a busy event-loop thread would compete with the writer for the GIL.
+    written = await store.import_ticks(new.columns(), candles, progress, CHUNK)
     return TickImport(len(parsed), written, len(parsed) - written, len(candles))

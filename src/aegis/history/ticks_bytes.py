@@ -42,7 +42,8 @@ def _gather(body: U8, start: I64, width: int) -> U8:
 
 def _distinct(mat: U8) -> tuple[list[bytes], I64]:
     """Distinct rows of a (rows, width ≤ 8) byte matrix (NUL-padded text) and each row's index
-    among them. Rows are packed into one uint64 each, which sorts far faster than strings."""
+    among them. Rows are packed into one uint64 each, which sorts far faster than strings, and
+    found among the few distinct keys by binary search (no argsort of every row)."""
     n, width = mat.shape
     if width > 8:
         uniq, inverse = np.unique(mat.view(f"S{width}").ravel(), return_inverse=True)
@@ -50,9 +51,10 @@ def _distinct(mat: U8) -> tuple[list[bytes], I64]:
     packed = np.zeros((n, 8), dtype=np.uint8)
     packed[:, :width] = mat
     keys = packed.view(np.uint64).ravel()
-    uniq_keys, inverse = np.unique(keys, return_inverse=True)
+    uniq_keys = np.unique(keys)
+    index: I64 = np.searchsorted(uniq_keys, keys).astype(np.int64)
     texts = [k.tobytes().rstrip(b"\0") for k in uniq_keys.astype("<u8").reshape(-1, 1)]
-    return texts, inverse.ravel().astype(np.int64)
+    return texts, index
 
 
 def _whole_numbers(body: U8, start: I64, end: I64) -> I64 | None:
@@ -63,15 +65,16 @@ def _whole_numbers(body: U8, start: I64, end: I64) -> I64 | None:
     top = int(w.max())
     if int(w.min()) < 1 or top > 18:
         return None
-    cols = np.arange(top)
     window = _gather(body, end - top, top)  # right-aligned: cells left of the field masked
-    inside = cols >= (top - w)[:, None]
-    digits = window.astype(np.int64) - 48
-    if bool(np.any(inside & ((digits < 0) | (digits > 9)))):
+    inside = np.arange(top) >= (top - w)[:, None]
+    digits = window - np.uint8(48)  # non-digits wrap past 9
+    if bool(np.any((digits > 9) & inside)):
         return None
-    digits[~inside] = 0
-    powers = 10 ** np.arange(top - 1, -1, -1, dtype=np.int64)
-    out: I64 = digits @ powers
+    digits *= inside
+    out: I64 = digits[:, 0].astype(np.int64)
+    for j in range(1, top):  # Horner over the columns: a few vector ops, no (rows, top) int64s
+        out *= 10
+        out += digits[:, j]
     return out
 
 
@@ -89,27 +92,26 @@ def read_columns(
         data += b"\n"
     body: U8 = np.frombuffer(bytes(PAD) + data + bytes(PAD), dtype=np.uint8)
     k = len(header)
-    nls = np.flatnonzero(body == 10) - PAD
-    n = len(nls)
-    if n == 0:
+    if k < 2:
         return None
-    starts = np.empty(n, dtype=np.int64)
-    starts[0] = 0
-    starts[1:] = nls[:-1] + 1
-    if bool(np.any(nls == starts)):
-        return None  # a blank line
-    flat = np.flatnonzero(body == 44) - PAD
-    if len(flat) != n * (k - 1):
+    # Every separator in order, found in one pass: each line must be k-1 commas then a newline
+    # (a blank line, or a line with more or fewer fields, breaks the pattern).
+    seps = np.flatnonzero((body == 10) | (body == 44))
+    if len(seps) == 0 or len(seps) % k:
         return None
-    commas = flat.reshape(n, k - 1)
-    if k > 1 and not (bool(np.all(commas[:, 0] >= starts)) and bool(np.all(commas[:, -1] < nls))):
-        return None  # some line has more fields, another fewer
-    f_start = np.column_stack([starts, commas + 1]) if k > 1 else starts[:, None]
-    f_end = np.column_stack([commas, nls]) if k > 1 else nls[:, None]
+    n = len(seps) // k
+    grid = seps.reshape(n, k)
+    kinds = body[grid]
+    if not (bool(np.all(kinds[:, -1] == 10)) and bool(np.all(kinds[:, :-1] == 44))):
+        return None
+    ends = grid - PAD
+    line_starts = np.empty(n, dtype=np.int64)
+    line_starts[0] = 0
+    line_starts[1:] = ends[:-1, -1] + 1
 
     def field(name: str) -> tuple[I64, I64]:
         j = header.index(name)
-        return f_start[:, j], f_end[:, j]
+        return (ends[:, j - 1] + 1 if j else line_starts), ends[:, j]
 
     # symbols: one width, all known, whole-unit prices and quantities
     s, e = field("symbol")
@@ -151,3 +153,22 @@ def read_columns(
     else:
         side = np.zeros(n, dtype=np.int64)
     return Columns(codes.ravel().astype(np.int64), names, ts, prices, volumes, side)
+
+
+def concat(parts: list[Columns]) -> Columns:
+    """Columns of consecutive blocks as one (symbol codes renumbered into one list of names)."""
+    if len(parts) == 1:
+        return parts[0]
+    names: dict[str, int] = {}
+    codes = []
+    for p in parts:
+        index = np.array([names.setdefault(n, len(names)) for n in p.names], dtype=np.int64)
+        codes.append(index[p.codes])
+    return Columns(
+        np.concatenate(codes),
+        list(names),
+        np.concatenate([p.ts for p in parts]),
+        np.concatenate([p.prices for p in parts]),
+        np.concatenate([p.volumes for p in parts]),
+        np.concatenate([p.sides for p in parts]),
+    )

@@ -11,8 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aegis.core.errors import StoreError
 from aegis.core.timeutil import kst_day
@@ -20,7 +21,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
-from aegis.store.base import RetentionEntry, Store
+from aegis.store.base import RetentionEntry, Store, TickColumns
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
@@ -30,10 +31,17 @@ _CANDLE_COLS = (
     "symbol, interval, start, open, high, low, close, volume, amount, trades, "
     "first_ts, first_seq, last_ts, last_seq, source"
 )
-_CANDLE_MARKS = ",".join("?" * 15)
+_CANDLE_FIELDS = _CANDLE_COLS.split(", ")  # Candle field order
+_CANDLE_WIDTH = len(_CANDLE_FIELDS)
+_AMOUNT = _CANDLE_FIELDS.index("amount")
 _MAX_INT64 = 2**63 - 1
 _TICK_COLS = "symbol, ts, price, volume, side, seq, source"
-_TICKS_PER_INSERT = 4_000  # × 7 parameters, under SQLite's 32,766
+_TICK_WIDTH = 7
+# Many rows per statement: a third less CPU than one execute per row (the statement of a full
+# block is compiled once and cached). Rows × parameters stay under SQLite's 32,766.
+_TICKS_PER_INSERT = 1_000
+_CANDLES_PER_INSERT = 500
+_candle_values = attrgetter(*_CANDLE_FIELDS)
 
 
 @lru_cache(maxsize=8)  # the full block and a few tails
@@ -42,9 +50,38 @@ def _insert_ticks_sql(rows: int) -> str:
     return f"INSERT OR IGNORE INTO ticks ({_TICK_COLS}) VALUES {values}"
 
 
+@lru_cache(maxsize=8)
+def _upsert_candles_sql(rows: int) -> str:
+    values = ",".join([f"({','.join('?' * _CANDLE_WIDTH)})"] * rows)
+    return f"INSERT OR REPLACE INTO candles ({_CANDLE_COLS}) VALUES {values}"
+
+
 def _amount_out(a: int | None) -> int | str | None:
     # SQLite integers are int64; larger amounts (crypto) are stored as exact decimal text.
     return a if a is None or a <= _MAX_INT64 else str(a)
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, sql: Callable[[int], str], flat: list[Any], width: int, per: int
+) -> None:
+    """Rows of ``width`` parameters, given as one flat list, ``per`` rows per statement."""
+    step = per * width
+    for i in range(0, len(flat), step):
+        block = flat[i : i + step]
+        conn.execute(sql(len(block) // width), block)
+
+
+def _candle_params(candles: Iterable[Candle]) -> list[Any]:
+    """The candles' columns as one flat parameter list (in C: no Python call per candle)."""
+    flat: list[Any] = list(chain.from_iterable(map(_candle_values, candles)))
+    amounts = flat[_AMOUNT::_CANDLE_WIDTH]
+    if any(a is not None and a > _MAX_INT64 for a in amounts):  # rare: crypto amounts
+        flat[_AMOUNT::_CANDLE_WIDTH] = [_amount_out(a) for a in amounts]
+    return flat
+
+
+def _write_candles(conn: sqlite3.Connection, flat: list[Any]) -> None:
+    _insert_rows(conn, _upsert_candles_sql, flat, _CANDLE_WIDTH, _CANDLES_PER_INSERT)
 
 
 def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
@@ -179,16 +216,46 @@ class SQLiteStore(Store):
 
         def run(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            # many rows per statement: a third less CPU than one execute per row (the
-            # statement of a full block is compiled once and cached)
-            for i in range(0, len(ticks), _TICKS_PER_INSERT):
-                block = ticks[i : i + _TICKS_PER_INSERT]
-                conn.execute(_insert_ticks_sql(len(block)), list(chain.from_iterable(block)))
+            flat = list(chain.from_iterable(ticks))
+            _insert_rows(conn, _insert_ticks_sql, flat, _TICK_WIDTH, _TICKS_PER_INSERT)
             return conn.total_changes - before
 
         n = await self._write(run)
         self.ticks_written += n
         return n
+
+    async def import_ticks(
+        self,
+        columns: TickColumns,
+        candles: Sequence[Candle],
+        progress: Callable[[int], None] | None = None,
+        chunk: int = 50_000,
+    ) -> int:
+        # One transaction: an interrupted import leaves nothing behind (no ticks without their
+        # candles), and the parameters come straight from the columns, no tuple per row.
+        n = len(columns)
+        flat: list[Any] = [None] * (_TICK_WIDTH * n)
+        cols: tuple[list[Any], ...] = columns.lists()
+        for j, col in enumerate(cols):
+            flat[j::_TICK_WIDTH] = col
+        flat[6::_TICK_WIDTH] = [columns.source] * n
+        candle_flat = _candle_params(candles)
+        step = chunk * _TICK_WIDTH
+
+        def run(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            for i in range(0, len(flat), step):
+                block = flat[i : i + step]
+                _insert_rows(conn, _insert_ticks_sql, block, _TICK_WIDTH, _TICKS_PER_INSERT)
+                if progress is not None:
+                    progress(len(block) // _TICK_WIDTH)
+            written = conn.total_changes - before
+            _write_candles(conn, candle_flat)
+            return written
+
+        written = await self._write(run)
+        self.ticks_written += written
+        return written
 
     async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
         if not ticks:
@@ -210,6 +277,16 @@ class SQLiteStore(Store):
         self.ticks_written += len(new)
         return new
 
+    async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
+        def run(conn: sqlite3.Connection) -> set[tuple[int, int]]:
+            # the keys only, straight from the primary key: no Tick built per stored row
+            cur = conn.execute(
+                "SELECT ts, seq FROM ticks WHERE symbol=? AND ts>=? AND ts<?", (symbol, start, end)
+            )
+            return set(cur)
+
+        return await self._read(run)
+
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
         def run(conn: sqlite3.Connection) -> list[Tick]:
             cur = conn.execute(
@@ -223,34 +300,9 @@ class SQLiteStore(Store):
 
     # --- candles --------------------------------------------------------------------------
     async def upsert_candles(self, candles: Iterable[Candle]) -> None:
-        rows = [
-            (
-                c.symbol,
-                c.interval,
-                c.start,
-                c.open,
-                c.high,
-                c.low,
-                c.close,
-                c.volume,
-                _amount_out(c.amount),
-                c.trades,
-                c.first_ts,
-                c.first_seq,
-                c.last_ts,
-                c.last_seq,
-                c.source,
-            )
-            for c in candles
-        ]
-        if not rows:
-            return
-        await self._write(
-            lambda conn: conn.executemany(
-                f"INSERT OR REPLACE INTO candles ({_CANDLE_COLS}) VALUES ({_CANDLE_MARKS})",
-                rows,
-            )
-        )
+        flat = _candle_params(candles)
+        if flat:
+            await self._write(lambda conn: _write_candles(conn, flat))
 
     async def get_candles(
         self, symbol: str, interval: str, start: int | None, end: int | None, limit: int
