@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from aegis.accounts.models import User
 from aegis.api.security import origin_allowed
+from aegis.api.serving import FRAMES_EXTENSION, GuardedWebSocketProtocol
 from aegis.core.errors import AegisError, InvalidToken, NotFound, SlowConsumer, StreamUnavailable
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
@@ -168,6 +169,10 @@ async def _read(ws: WebSocket, session: StreamSession, rt: Runtime) -> None:
 
 
 async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: float) -> None:
+    frames = ws.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+    if isinstance(frames, GuardedWebSocketProtocol) and frames.frames_direct:
+        await _write_frames(frames, channel, batch, window)
+        return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while not channel.closed:
             msgs = await channel.drain()
@@ -182,6 +187,25 @@ async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: flo
             else:
                 for m in msgs:
                     await ws.send_text(m.decode())
+
+
+async def _write_frames(
+    frames: GuardedWebSocketProtocol, channel: ClientChannel, batch: bool, window: float
+) -> None:
+    """The same frames as ``_write``, written straight to the connection (uvicorn under
+    ``aegis serve``, no compression): the messages are UTF-8 JSON already, so a flush is one
+    write of ready frames, without an ASGI message or a text round trip per frame."""
+    while not channel.closed:
+        msgs = await channel.drain()
+        if not msgs:
+            return
+        if batch:
+            payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
+            if not await frames.send_text_frames([payload]):
+                return
+            await asyncio.sleep(window)  # gather what arrives in the next moment
+        elif not await frames.send_text_frames(msgs):
+            return
 
 
 async def _heartbeat(channel: ClientChannel, every: float) -> None:

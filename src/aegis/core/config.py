@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
     llm_timeout_seconds: float = 30.0
+    # Streaming fan-out (fanout). permessage-deflate costs each connection a zlib context
+    # (tens of KB) and a compression per frame: off unless asked for.
+    ws_compression: bool = False
 
     @property
     def sqlite_path(self) -> Path:
