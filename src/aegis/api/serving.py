@@ -106,6 +106,16 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         """Frames can be written as they are: no extension (compression) was negotiated."""
         return self.handshake_complete and not self.conn.extensions
 
+    def try_send_text_frame(self, payload: bytes) -> bool:
+        """``payload`` as one text frame now, if the peer is reading (else False: nothing
+        written, the caller keeps it)."""
+        if not self.writable.is_set() or self.close_sent or self.disconnected:
+            return False
+        if self.transport.is_closing():
+            return False
+        self.transport.write(text_frame(payload))
+        return True
+
     async def send_text_frames(self, payloads: list[bytes]) -> bool:
         """One text frame per payload (already UTF-8 JSON), all in one write: no ASGI message,
         no text re-encoding, one system call for the lot. Waits while the peer is not reading

@@ -171,6 +171,9 @@ async def _read(ws: WebSocket, session: StreamSession, rt: Runtime) -> None:
 async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: float) -> None:
     frames = ws.scope.get("extensions", {}).get(FRAMES_EXTENSION)
     if isinstance(frames, GuardedWebSocketProtocol) and frames.frames_direct:
+        if batch:  # the hub flushes each batch's messages itself, as one frame
+            channel.window = window
+            channel.direct = frames.try_send_text_frame
         await _write_frames(frames, channel, batch, window)
         return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
@@ -199,13 +202,19 @@ async def _write_frames(
         msgs = await channel.drain()
         if not msgs:
             return
-        if batch:
-            payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
-            if not await frames.send_text_frames([payload]):
-                return
-            await asyncio.sleep(window)  # gather what arrives in the next moment
-        elif not await frames.send_text_frames(msgs):
+        channel.busy = True  # the hub's direct flushes wait for these
+        try:
+            if batch:
+                payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
+                sent = await frames.send_text_frames([payload])
+            else:
+                sent = await frames.send_text_frames(msgs)
+        finally:
+            channel.busy = False
+        if not sent:
             return
+        if batch:
+            await asyncio.sleep(window)  # gather what arrives in the next moment
 
 
 async def _heartbeat(channel: ClientChannel, every: float) -> None:

@@ -4,7 +4,8 @@ Each client counts the ticks it receives and the conflation notices, and measure
 the tick's timestamp (the paced source stamps ticks with the wall clock) to its arrival. The
 clients run in several processes (one Python process cannot read 10,000 sockets at market rate),
 all on this machine beside the server. Server memory per connection is the growth of the
-server's RSS from before the clients connected to the end of the run, divided by the clients."""
+server's RSS from before the clients connected to when all were connected and subscribed,
+divided by the clients; server CPU per delivered tick is read from ``/proc``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ class FanoutResult:
     latencies_ms: list[float] = field(default_factory=list)
     server_rss_mb: float | None = None  # None where the platform does not tell
     server_rss_base_mb: float | None = None  # before the clients connected
+    server_rss_connected_mb: float | None = None  # once all were connected and subscribed
     server_ticks: int = 0
     connected: int = 0
     compression: bool = False
@@ -64,9 +66,12 @@ class FanoutResult:
         return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
     def kb_per_connection(self) -> float | None:
-        if self.server_rss_mb is None or self.server_rss_base_mb is None or not self.clients:
+        """What connecting and subscribing the clients added to the server's RSS, per client
+        (the market keeps running meanwhile, so this errs on the high side)."""
+        after, before = self.server_rss_connected_mb, self.server_rss_base_mb
+        if after is None or before is None or not self.clients:
             return None
-        return (self.server_rss_mb - self.server_rss_base_mb) * 1024 / self.clients
+        return (after - before) * 1024 / self.clients
 
 
 @dataclass
@@ -248,6 +253,7 @@ def _drive(
     try:
         for _ in workers:
             ready.get(timeout=600)
+        res.server_rss_connected_mb = rss_mb(pid)
         go.set()
         time.sleep(2)  # the clients' warm-up
         cpu0 = cpu_seconds(pid)

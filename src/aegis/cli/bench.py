@@ -115,9 +115,9 @@ def fanout(
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
     for compression in (True, False) if baseline else (False,):
         res = b.run(clients, symbols, rate, seconds, procs, compression)
-        label = "baseline, permessage-deflate on" if compression else "permessage-deflate off"
+        label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
         console.print(
-            f"[{label}] {clients} clients ({res.connected} connected) × {symbols} symbols, "
+            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols, "
             f"market {rate:,.0f} ticks/s for {res.seconds:.1f} s (server ingested "
             f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
         )
@@ -134,7 +134,8 @@ def fanout(
             + (
                 "unknown"
                 if res.server_rss_mb is None or kb is None
-                else f"{res.server_rss_mb:.0f} MB ({kb:.1f} KB per connection)"
+                else f"{res.server_rss_mb:.0f} MB at the end; connecting the clients added "
+                f"{kb:.1f} KB per connection"
             )
         )
 

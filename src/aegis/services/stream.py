@@ -135,6 +135,7 @@ class StreamHub:
         self._quote_subs: set[Subscriber] = set()
         self._changed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._dirty: list[ClientChannel] = []  # channels to flush at the end of a batch
         self.ticks_in = 0
         self.messages_out = 0
         self.lag_ms = 0.0
@@ -237,12 +238,14 @@ class StreamHub:
                 if s.channel.slow:
                     s.on_slow()
             self.messages_out += len(subs)
+        self._flush()
 
     def _broadcast(self, payload: bytes, key: str) -> None:
         for s in list(self.subscribers):
             s.channel.offer(key, payload)
             if s.channel.slow:
                 s.on_slow()
+        self._flush()
 
     # --- the broadcast -------------------------------------------------------------------
     def on_ticks(self, ticks: Sequence[Tick], published_us: int | None = None) -> None:
@@ -286,6 +289,7 @@ class StreamHub:
         self._last.update(touched)
         if self._by_candle:
             self._send_candles(ticks, touched)
+        self._flush()
         n = len(ticks)
         self.ticks_in += n
         now = time.monotonic()
@@ -294,6 +298,16 @@ class StreamHub:
             self.lag_ms = (now_us() - published_us) / 1000
         for listener in self.batch_listeners:
             listener(ticks)
+
+    def _flush(self) -> None:
+        """One frame per client for everything this batch gave it (clients that write
+        directly; the others' writer tasks were woken by ``offer``)."""
+        dirty = self._dirty
+        if dirty:
+            now = time.monotonic()
+            for ch in dirty:
+                ch.flush_direct(now)
+            dirty.clear()
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of
@@ -336,10 +350,12 @@ class StreamHub:
                 s.channel.offer("quotes", payload)
                 if s.channel.slow:
                     s.on_slow()
+            self._flush()
 
     # --- subscriptions -------------------------------------------------------------------
     def add(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
+        sub.channel.dirty = self._dirty
 
     def remove(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
