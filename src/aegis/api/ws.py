@@ -84,7 +84,7 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
         burst=settings.ws_message_burst,
     )
     writer = asyncio.create_task(_write(ws, channel, batch, settings.ws_batch_window_seconds))
-    heartbeat = asyncio.create_task(_heartbeat(channel, settings.ws_heartbeat_seconds))
+    hub.heartbeat(settings.ws_heartbeat_seconds)
     try:
         if initial:
             if initial[0] not in hub.market.by_symbol:
@@ -101,7 +101,6 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
             await _close(ws, failure.ws_close_code, failure.message)
         receiver.cancel()
     finally:
-        heartbeat.cancel()
         writer.cancel()
         hub.remove(sub)
 
@@ -215,14 +214,6 @@ async def _write_frames(
             return
         if batch:
             await asyncio.sleep(window)  # gather what arrives in the next moment
-
-
-async def _heartbeat(channel: ClientChannel, every: float) -> None:
-    # Application-level ping lets browsers measure latency; dead peers are found by the
-    # protocol-level ping/pong that uvicorn runs (ws_ping_interval / ws_ping_timeout).
-    while True:
-        await asyncio.sleep(every)
-        channel.control(b'{"type":"ping"}', key="ping")
 
 
 @router.websocket("/ws/stocks")

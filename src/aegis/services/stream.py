@@ -136,6 +136,7 @@ class StreamHub:
         self._changed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._dirty: list[ClientChannel] = []  # channels to flush at the end of a batch
+        self._heartbeat: asyncio.Task[None] | None = None
         self.ticks_in = 0
         self.messages_out = 0
         self.lag_ms = 0.0
@@ -336,6 +337,22 @@ class StreamHub:
                 if s.channel.slow:
                     s.on_slow()
             self.messages_out += len(subs)
+
+    def heartbeat(self, every: float) -> None:
+        """Application pings to every WebSocket client each ``every`` seconds (browsers measure
+        latency with them), from one task for all: not a sleeping task per connection."""
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._ping_loop(every), name="hub-heartbeat")
+            self._tasks.append(self._heartbeat)
+
+    async def _ping_loop(self, every: float) -> None:
+        # Dead peers are found by the protocol-level ping/pong that uvicorn runs
+        # (ws_ping_interval / ws_ping_timeout); this one is for the application.
+        while True:
+            await asyncio.sleep(every)
+            for s in list(self.subscribers):
+                if s.kind == "websocket":
+                    s.channel.control(b'{"type":"ping"}', key="ping")
 
     async def _quotes_loop(self) -> None:
         while True:
