@@ -83,7 +83,9 @@ class ClientChannel:
             or self.busy
             or self._control
             or self._conflated
-            or now - self._flushed_at < self.window
+            # batches come about every window: only a burst of them is left to the writer
+            # (which keeps the window), not the jitter of a steady flow
+            or now - self._flushed_at < self.window / 2
         ):
             self._wake.set()
             return
