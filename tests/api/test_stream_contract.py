@@ -13,12 +13,14 @@ import pytest
 from aegis.api.app import create_app
 from aegis.api.schemas import (
     AckMessage,
+    BackfillMessage,
     CandleMessage,
     ConflatedMessage,
     ErrorMessage,
     PingMessage,
     PongMessage,
     QuotesMessage,
+    ResyncedMessage,
     TickMessage,
     Wire,
 )
@@ -38,6 +40,8 @@ MODELS: dict[str, type[Wire]] = {
     "ping": PingMessage,
     "pong": PongMessage,
     "conflated": ConflatedMessage,
+    "backfill": BackfillMessage,  # sent after a gap: tests/api/test_stream_backfill.py
+    "resynced": ResyncedMessage,
 }
 WEB = Path(__file__).resolve().parents[2] / "web"
 

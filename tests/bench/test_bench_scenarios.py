@@ -62,8 +62,9 @@ def test_bench_import_small() -> None:
 
 def test_bench_fanout_small() -> None:
     out = _bench("fanout", "--clients", "4", "--symbols", "3", "--rate", "200", "--seconds", "2")
-    assert "4 clients × 3 symbols" in out
+    assert "4 clients (4 connected) × 3 symbols" in out
     assert "server RSS" in out and "unknown" not in out  # Linux: read from /proc
+    assert "KB per connection" in out and "per delivered tick" in out
 
 
 def test_bench_api_small_serves_the_seeded_candles() -> None:

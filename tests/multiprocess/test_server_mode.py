@@ -37,7 +37,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ["005930", "000660"]
-START_TIMEOUT_S = 90.0  # first start migrates and loads the KRX listing into PostgreSQL
+START_TIMEOUT_S = 240.0  # first start migrates and loads the KRX listing into PostgreSQL
 COLLECT_S = 4.0  # how long each client listens; the assertions do not depend on it
 WAIT_S = 120.0  # generous: the ingester seeds daily history before its first tick
 
@@ -197,7 +197,11 @@ async def subscribed_client(port: int) -> ClientConnection:
                 return ws
 
 
-async def collect(ws: ClientConnection, seconds: float) -> list[TickKey]:
+async def collect(
+    ws: ClientConnection, seconds: float, backfilled: list[TickKey] | None = None
+) -> list[TickKey]:
+    """The ticks the client got in ``seconds``, live and (also into ``backfilled``) read back
+    from the store after a gap on the server's bus."""
     seen: list[TickKey] = []
     try:
         async with asyncio.timeout(seconds):
@@ -207,6 +211,14 @@ async def collect(ws: ClientConnection, seconds: float) -> list[TickKey]:
                     kind = msg.get("type")
                     if kind == "tick":
                         seen.append((msg["symbol"], msg["timestamp"], msg["price"], msg["volume"]))
+                    elif kind == "backfill":
+                        old = [
+                            (t["symbol"], t["timestamp"], t["price"], t["volume"])
+                            for t in msg["ticks"]
+                        ]
+                        seen.extend(old)
+                        if backfilled is not None:
+                            backfilled.extend(old)
                     elif kind in ("conflated", "error"):
                         raise AssertionError(f"client was not sent every tick: {msg}")
     except TimeoutError:

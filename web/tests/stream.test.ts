@@ -139,6 +139,26 @@ describe("StreamClient", () => {
     expect(refills).toBe(0);
   });
 
+  it("after a gap on the server's feed: counts backfilled ticks, never moves a price back, refills charts", () => {
+    client.start();
+    sockets[0]!.open();
+    const prices: number[] = [];
+    client.subscribeTicks("005930", (t) => prices.push(t.price));
+    let refills = 0;
+    client.onReconnect(() => refills++);
+    const tick = (price: number, second: number) => ({
+      type: "tick", symbol: "005930", price, volume: 1, change: null, changePercent: null,
+      timestamp: `2026-03-20T00:00:${String(second).padStart(2, "0")}.000Z`, source: "sim",
+    });
+    sockets[0]!.receive([tick(100, 10)]);
+    sockets[0]!.receive([{ type: "backfill", symbol: "005930", ticks: [tick(98, 5), tick(99, 8)] }, { type: "resynced" }]);
+    expect(prices).toEqual([100]); // older than the shown price: not applied
+    expect(get(client.status).backfilled).toBe(2);
+    expect(refills).toBe(1); // charts reload their bars from REST
+    sockets[0]!.receive({ type: "backfill", symbol: "005930", ticks: [tick(101, 12)] });
+    expect(prices).toEqual([100, 101]); // newer than anything seen: it is the latest price
+  });
+
   it("answers server heartbeats and measures latency from its own pings", () => {
     let now = 1_000;
     const c = new StreamClient({

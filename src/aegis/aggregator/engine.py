@@ -230,8 +230,8 @@ class Aggregator:
         order = np.lexsort((seq_a, ts_a, code)).tolist()
         stored = [fresh[i] for i in order] + passed
         folded = fold(
-            symbols, ts_a, seq_a, exact_array(prices), exact_array(volumes), kinds.pop(),
-            self.intervals,
+            code, list(names), ts_a, seq_a, exact_array(prices), exact_array(volumes),
+            kinds.pop(), self.intervals,
         )  # fmt: skip
         # Only the first bucket of each symbol and interval can hold earlier ticks: every
         # folded tick is newer than all the symbol's ticks seen so far.

@@ -47,6 +47,16 @@ class RuntimeCollector(Collector):
             )
             yield _counter("aegis_hub_gaps", "Gaps on the bus (ticks lost on the way)", hub.gaps)
             yield _counter("aegis_hub_resyncs", "Live state rebuilt from the store", hub.resyncs)
+            yield _counter(
+                "aegis_hub_backfilled_ticks",
+                "Ticks lost in bus gaps, read back from the store for subscribed clients",
+                hub.gapfill.refilled,
+            )
+            yield _gauge(
+                "aegis_hub_backfill_pending",
+                "Symbols whose ticks lost in a bus gap are not yet read back for their clients",
+                len(hub.gapfill.pending),
+            )
             clients = GaugeMetricFamily(
                 "aegis_clients", "Connected streaming clients", labels=["kind"]
             )

@@ -327,6 +327,22 @@ class ConflatedMessage(StreamMessage):
     count: int
 
 
+class BackfillMessage(StreamMessage):
+    """Ticks of one symbol that the server lost on its internal bus and read back from the
+    store: older than ticks already sent, in time order, each sent once."""
+
+    type: Literal["backfill"]
+    symbol: str
+    ticks: list[TickMessage]
+
+
+class ResyncedMessage(StreamMessage):
+    """The server rebuilt its live candles and quotes from the store after a gap on its bus:
+    reload what you draw from REST (``backfill`` messages carry the missed ticks)."""
+
+    type: Literal["resynced"]
+
+
 STREAM_MESSAGES: tuple[type[Wire], ...] = (
     TickMessage,
     CandleMessage,
@@ -336,4 +352,6 @@ STREAM_MESSAGES: tuple[type[Wire], ...] = (
     PingMessage,
     PongMessage,
     ConflatedMessage,
+    BackfillMessage,
+    ResyncedMessage,
 )

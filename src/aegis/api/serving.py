@@ -6,6 +6,7 @@ and a WebSocket protocol that does not let one peer hold the event loop or the s
 from __future__ import annotations
 
 import contextlib
+import struct
 import time
 from typing import Any
 
@@ -30,6 +31,18 @@ PING_BURST = 50
 # close codes after which the server does not wait for the peer's closing handshake: the peer
 # misbehaved (policy, size, slow consumer), and reading its backlog would only cost time
 ABANDON_CODES = frozenset({1008, 1009, 4008})
+# the scope extension under which a WebSocket connection offers ``send_text_frames``
+FRAMES_EXTENSION = "aegis.frames"
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, unfragmented text frame (RFC 6455 §5.2) around UTF-8 ``payload``."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
 class EnvelopeHttpProtocol(HttpToolsProtocol):
@@ -80,6 +93,39 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
         self._ping_at = time.monotonic()
         self._pings_over = 0
         self.pongs_skipped = 0
+
+    # --- writing: the stream's frames straight to the transport ---------------------------
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None and scope.get("type") == "websocket":
+            scope["extensions"][FRAMES_EXTENSION] = self
+
+    @property
+    def frames_direct(self) -> bool:
+        """Frames can be written as they are: no extension (compression) was negotiated."""
+        return self.handshake_complete and not self.conn.extensions
+
+    def try_send_text_frame(self, payload: bytes) -> bool:
+        """``payload`` as one text frame now, if the peer is reading (else False: nothing
+        written, the caller keeps it)."""
+        if not self.writable.is_set() or self.close_sent or self.disconnected:
+            return False
+        if self.transport.is_closing():
+            return False
+        self.transport.write(text_frame(payload))
+        return True
+
+    async def send_text_frames(self, payloads: list[bytes]) -> bool:
+        """One text frame per payload (already UTF-8 JSON), all in one write: no ASGI message,
+        no text re-encoding, one system call for the lot. Waits while the peer is not reading
+        (flow control, as ``send``). False once the connection is closing."""
+        if not self.writable.is_set():
+            await self.writable.wait()
+        if self.close_sent or self.disconnected or self.transport.is_closing():
+            return False
+        self.transport.write(b"".join([text_frame(p) for p in payloads]))
+        return True
 
     # --- reading: in slices, and only when the app and the peer keep up -------------------
     def data_received(self, data: bytes) -> None:
@@ -205,6 +251,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": GuardedWebSocketProtocol,
         "server_header": False,  # no "server: uvicorn": nothing to fingerprint
         "ws_max_size": WS_MAX_SIZE,
+        "ws_per_message_deflate": settings.ws_compression,
         "ws_ping_interval": settings.ws_heartbeat_seconds,
         "ws_ping_timeout": settings.ws_heartbeat_seconds,
         "timeout_graceful_shutdown": 5,

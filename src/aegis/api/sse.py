@@ -22,7 +22,9 @@ router = APIRouter(tags=["streams"])
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "`event: tick` messages, as on the WebSocket (`data:` one JSON each)",
+            "description": "`event: tick` messages, as on the WebSocket (`data:` one JSON each); "
+            "after a gap on the server's bus `event: backfill` (the missed ticks of a symbol) "
+            "and `event: resynced`",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
         **ERROR_RESPONSES,
@@ -51,6 +53,16 @@ async def stream_stocks(
     )
 
 
+_EVENTS = (b"tick", b"backfill", b"resynced")
+
+
+def _event(message: bytes) -> bytes:
+    for name in _EVENTS:
+        if message.startswith(b'{"type":"%s"' % name):
+            return name
+    return b"message"
+
+
 async def _events(request: Request, hub: StreamHub, sub: Subscriber) -> AsyncIterator[bytes]:
     try:
         yield b": connected\n\n"
@@ -60,8 +72,7 @@ async def _events(request: Request, hub: StreamHub, sub: Subscriber) -> AsyncIte
                 break
             parts = []
             for m in msgs:
-                event = b"tick" if m.startswith(b'{"type":"tick"') else b"message"
-                parts.append(b"event: " + event + b"\ndata: " + m + b"\n\n")
+                parts.append(b"event: " + _event(m) + b"\ndata: " + m + b"\n\n")
             yield b"".join(parts)
     finally:
         hub.remove(sub)

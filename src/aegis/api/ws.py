@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from aegis.accounts.models import User
 from aegis.api.security import origin_allowed
+from aegis.api.serving import FRAMES_EXTENSION, GuardedWebSocketProtocol
 from aegis.core.errors import AegisError, InvalidToken, NotFound, SlowConsumer, StreamUnavailable
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
@@ -83,7 +84,7 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
         burst=settings.ws_message_burst,
     )
     writer = asyncio.create_task(_write(ws, channel, batch, settings.ws_batch_window_seconds))
-    heartbeat = asyncio.create_task(_heartbeat(channel, settings.ws_heartbeat_seconds))
+    hub.heartbeat(settings.ws_heartbeat_seconds)
     try:
         if initial:
             if initial[0] not in hub.market.by_symbol:
@@ -100,7 +101,6 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
             await _close(ws, failure.ws_close_code, failure.message)
         receiver.cancel()
     finally:
-        heartbeat.cancel()
         writer.cancel()
         hub.remove(sub)
 
@@ -168,6 +168,13 @@ async def _read(ws: WebSocket, session: StreamSession, rt: Runtime) -> None:
 
 
 async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: float) -> None:
+    frames = ws.scope.get("extensions", {}).get(FRAMES_EXTENSION)
+    if isinstance(frames, GuardedWebSocketProtocol) and frames.frames_direct:
+        if batch:  # the hub flushes each batch's messages itself, as one frame
+            channel.window = window
+            channel.direct = frames.try_send_text_frame
+        await _write_frames(frames, channel, batch, window)
+        return
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
         while not channel.closed:
             msgs = await channel.drain()
@@ -184,12 +191,29 @@ async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: flo
                     await ws.send_text(m.decode())
 
 
-async def _heartbeat(channel: ClientChannel, every: float) -> None:
-    # Application-level ping lets browsers measure latency; dead peers are found by the
-    # protocol-level ping/pong that uvicorn runs (ws_ping_interval / ws_ping_timeout).
-    while True:
-        await asyncio.sleep(every)
-        channel.control(b'{"type":"ping"}', key="ping")
+async def _write_frames(
+    frames: GuardedWebSocketProtocol, channel: ClientChannel, batch: bool, window: float
+) -> None:
+    """The same frames as ``_write``, written straight to the connection (uvicorn under
+    ``aegis serve``, no compression): the messages are UTF-8 JSON already, so a flush is one
+    write of ready frames, without an ASGI message or a text round trip per frame."""
+    while not channel.closed:
+        msgs = await channel.drain()
+        if not msgs:
+            return
+        channel.busy = True  # the hub's direct flushes wait for these
+        try:
+            if batch:
+                payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
+                sent = await frames.send_text_frames([payload])
+            else:
+                sent = await frames.send_text_frames(msgs)
+        finally:
+            channel.busy = False
+        if not sent:
+            return
+        if batch:
+            await asyncio.sleep(window)  # gather what arrives in the next moment
 
 
 @router.websocket("/ws/stocks")

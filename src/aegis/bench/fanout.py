@@ -1,11 +1,16 @@
 """``aegis bench fanout``: N WebSocket clients × S symbols against a market at R ticks/s.
 
 Each client counts the ticks it receives and the conflation notices, and measures latency from
-the tick's timestamp (the paced source stamps ticks with the wall clock) to its arrival."""
+the tick's timestamp (the paced source stamps ticks with the wall clock) to its arrival. The
+clients run in several processes (one Python process cannot read 10,000 sockets at market rate),
+all on this machine beside the server. Server memory per connection is the growth of the
+server's RSS from before the clients connected to when all were connected and subscribed,
+divided by the clients; server CPU per delivered tick is read from ``/proc``."""
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing as mp
 import os
 import random
 import socket
@@ -15,12 +20,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
 
 import httpx
 import orjson
 import websockets
 
-from aegis.bench.rss import rss_mb
+from aegis.bench.rss import cpu_seconds, rss_mb
+
+SAMPLE = 0.05  # share of ticks whose latency is recorded
+CONNECTS_PER_SECOND = 500  # per client process: do not storm the accept queue
 
 
 @dataclass
@@ -34,13 +44,44 @@ class FanoutResult:
     closed_slow: int
     latencies_ms: list[float] = field(default_factory=list)
     server_rss_mb: float | None = None  # None where the platform does not tell
+    server_rss_base_mb: float | None = None  # before the clients connected
+    server_rss_connected_mb: float | None = None  # once all were connected and subscribed
     server_ticks: int = 0
+    connected: int = 0
+    compression: bool = False
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and end
+    server_cpu_s: float | None = None  # CPU the server used in the measured window
+
+    def cpu_us_per_tick(self) -> float | None:
+        """Server CPU per delivered tick: a cost that a busy machine changes far less than it
+        changes latency."""
+        if self.server_cpu_s is None or not self.received:
+            return None
+        return self.server_cpu_s * 1e6 / self.received
 
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
             return float("nan")
         xs = sorted(self.latencies_ms)
         return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
+
+    def kb_per_connection(self) -> float | None:
+        """What connecting and subscribing the clients added to the server's RSS, per client
+        (the market keeps running meanwhile, so this errs on the high side)."""
+        after, before = self.server_rss_connected_mb, self.server_rss_base_mb
+        if after is None or before is None or not self.clients:
+            return None
+        return (after - before) * 1024 / self.clients
+
+
+@dataclass
+class _Counts:
+    received: int = 0
+    conflated: int = 0
+    closed_slow: int = 0
+    connected: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    measuring: bool = False
 
 
 def _free_port() -> int:
@@ -53,54 +94,110 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def _client(url: str, symbols: list[str], res: FanoutResult, sample: float) -> None:
-    async with websockets.connect(url, max_queue=None, ping_interval=None) as ws:
+async def _client(url: str, symbols: list[str], res: _Counts, rnd: random.Random) -> None:
+    async with websockets.connect(
+        url,
+        max_queue=None,
+        ping_interval=None,
+        open_timeout=120,  # offers deflate, as browsers do
+    ) as ws:
         await ws.send(orjson.dumps({"action": "subscribe", "symbols": symbols}).decode())
+        res.connected += 1
         try:
             async for raw in ws:
-                _count(raw, res, sample)
+                if res.measuring:
+                    _count(raw, res, rnd)
         except websockets.ConnectionClosed as exc:
             if exc.rcvd is not None and exc.rcvd.code == 4008:
                 res.closed_slow += 1
 
 
-def _count(raw: str | bytes, res: FanoutResult, sample: float) -> None:
+def _count(raw: str | bytes, res: _Counts, rnd: random.Random) -> None:
     now = time.time()
     msgs = orjson.loads(raw)
     for m in msgs if isinstance(msgs, list) else (msgs,):
         kind = m.get("type")
         if kind == "tick":
             res.received += 1
-            if random.random() < sample:
+            if rnd.random() < SAMPLE:
                 res.latencies_ms.append((now - _ts(m["timestamp"])) * 1000)
         elif kind == "conflated":
             res.conflated += m["count"]
 
 
-async def _run_clients(
-    port: int, n: int, per: int, seconds: float, universe: list[str], res: FanoutResult
-) -> None:
+async def _clients(
+    port: int,
+    symbol_sets: list[list[str]],
+    seconds: float,
+    ready: Queue[int],
+    go: Event,
+    seed: int,
+) -> _Counts:
     url = f"ws://127.0.0.1:{port}/ws/stocks?batch=1"
-    rnd = random.Random(1)
+    res = _Counts()
+    rnd = random.Random(seed)
     tasks = []
-    for _ in range(n):
-        syms = rnd.sample(universe, per)
-        tasks.append(asyncio.create_task(_client(url, syms, res, 0.05)))
-        await asyncio.sleep(0.002)  # do not storm the accept queue
-    await asyncio.sleep(2)  # warm-up: every client subscribed
-    res.received = res.conflated = 0
-    res.latencies_ms.clear()
-    t0 = time.perf_counter()
+    for syms in symbol_sets:
+        tasks.append(asyncio.create_task(_client(url, syms, res, rnd)))
+        await asyncio.sleep(1 / CONNECTS_PER_SECOND)
+    while res.connected < len(symbol_sets) and not all(t.done() for t in tasks):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)  # a count many tasks raise: polled
+    ready.put(res.connected)
+    while not go.is_set():  # noqa: ASYNC110  # another process's event: polled
+        await asyncio.sleep(0.02)  # every process connected: measure together
+    await asyncio.sleep(2)  # warm-up: every client subscribed and reading
+    res.measuring = True
     await asyncio.sleep(seconds)
-    res.seconds = time.perf_counter() - t0
+    res.measuring = False
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    return res
 
 
-def run(clients: int, per: int, rate: float, seconds: float) -> FanoutResult:
+def _client_process(
+    port: int,
+    symbol_sets: list[list[str]],
+    seconds: float,
+    ready: Queue[int],
+    go: Event,
+    out: Queue[tuple[int, int, int, int, list[float]]],
+    seed: int,
+) -> None:
+    res = asyncio.run(_clients(port, symbol_sets, seconds, ready, go, seed))
+    out.put((res.received, res.conflated, res.closed_slow, res.connected, res.latencies_ms))
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the bench server exited while starting")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise RuntimeError("the bench server did not start in 300 s")
+
+
+def run(
+    clients: int,
+    per: int,
+    rate: float,
+    seconds: float,
+    procs: int | None = None,
+    compression: bool = False,
+) -> FanoutResult:
     port = _free_port()
+    procs = procs or max(1, min(8, (clients + 1999) // 2000))
+    load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
+        env = {
+            **os.environ,
+            "AEGIS_LOG_LEVEL": "WARNING",
+            "AEGIS_WS_COMPRESSION": "true" if compression else "false",
+        }
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -113,25 +210,66 @@ def run(clients: int, per: int, rate: float, seconds: float) -> FanoutResult:
                 "--data-dir",
                 d,
             ],
-            env={**os.environ, "AEGIS_LOG_LEVEL": "WARNING"},
+            env=env,
         )
         try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.3)
-            quotes = httpx.get(f"http://127.0.0.1:{port}/api/v1/quotes", timeout=30).json()
+            _wait_healthy(port, proc)
+            quotes = httpx.get(f"http://127.0.0.1:{port}/api/v1/quotes", timeout=60).json()
             universe = [q["symbol"] for q in quotes["data"]]
             # clients watch symbols that trade, as users do
-            res = FanoutResult(clients, per, rate, seconds, 0, 0, 0)
-            asyncio.run(_run_clients(port, clients, per, seconds, universe, res))
-            st = httpx.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=10).json()
+            rnd = random.Random(1)
+            sets = [rnd.sample(universe, per) for _ in range(clients)]
+            res = FanoutResult(clients, per, rate, seconds, 0, 0, 0, compression=compression)
+            time.sleep(1)  # the market runs: the server's own state is built
+            res.server_rss_base_mb = rss_mb(proc.pid)
+            _drive(port, sets, seconds, procs, res, proc.pid)
+            st = httpx.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=60).json()
             res.server_ticks = int(st["data"]["ingest"]["accepted"])
             res.server_rss_mb = rss_mb(proc.pid)
+            res.load = (load_start, os.getloadavg()[0])
             return res
         finally:
             proc.terminate()
-            proc.wait(20)
+            proc.wait(30)
+
+
+def _drive(
+    port: int, sets: list[list[str]], seconds: float, procs: int, res: FanoutResult, pid: int
+) -> None:
+    ctx = mp.get_context("spawn")
+    ready: Queue[int] = ctx.Queue()
+    out: Queue[tuple[int, int, int, int, list[float]]] = ctx.Queue()
+    go = ctx.Event()
+    workers = [
+        ctx.Process(
+            target=_client_process,
+            args=(port, sets[i::procs], seconds, ready, go, out, i),
+            daemon=True,
+        )
+        for i in range(procs)
+    ]
+    for w in workers:
+        w.start()
+    try:
+        for _ in workers:
+            ready.get(timeout=600)
+        res.server_rss_connected_mb = rss_mb(pid)
+        go.set()
+        time.sleep(2)  # the clients' warm-up
+        cpu0 = cpu_seconds(pid)
+        time.sleep(seconds)
+        cpu1 = cpu_seconds(pid)
+        if cpu0 is not None and cpu1 is not None:
+            res.server_cpu_s = cpu1 - cpu0
+        for _ in workers:
+            received, conflated, slow, connected, lat = out.get(timeout=seconds + 600)
+            res.received += received
+            res.conflated += conflated
+            res.closed_slow += slow
+            res.connected += connected
+            res.latencies_ms.extend(lat)
+    finally:
+        for w in workers:
+            w.join(30)
+            if w.is_alive():
+                w.kill()

@@ -1,4 +1,5 @@
-"""The server process of ``aegis bench fanout``: the real app with a paced source."""
+"""The server process of ``aegis bench fanout``: the real app, served as ``aegis serve`` serves
+it, with a paced source."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from aegis.api.app import create_app
+from aegis.api.serving import uvicorn_options
 from aegis.bench.paced import PacedSource
 from aegis.core.config import Settings
 from aegis.reference import load_instruments
@@ -36,7 +38,7 @@ def main() -> None:
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
-        ws_max_size=1 << 20,
+        **uvicorn_options(settings),  # what `aegis serve` runs
     )
 
 

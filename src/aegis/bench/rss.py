@@ -22,3 +22,14 @@ def rss_mb(pid: int) -> float | None:
         return int(out) / 1024 if out else None
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time the process has used (Linux ``/proc``; None elsewhere)."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None

@@ -138,25 +138,42 @@ def fanout(
     symbols: Annotated[int, typer.Option(help="symbols per client")] = 16,
     rate: Annotated[float, typer.Option(help="market ticks per second")] = 5000,
     seconds: float = 20,
+    procs: Annotated[
+        int | None, typer.Option(help="client processes (default: one per 2,000 clients)")
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="also run with permessage-deflate on (the old default) first")
+    ] = False,
 ) -> None:
     """N WebSocket clients × S symbols at R market ticks/s: delivery, latency, memory."""
     from aegis.bench import fanout as b
 
-    res = b.run(clients, symbols, rate, seconds)
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
-    console.print(
-        f"{clients} clients × {symbols} symbols, market {rate:,.0f} ticks/s for "
-        f"{res.seconds:.1f} s (server ingested {res.server_ticks:,} ticks)"
-    )
-    console.print(
-        f"delivered {res.received:,} ticks ({res.received / res.seconds:,.0f}/s), "
-        f"conflated {res.conflated:,}, closed as slow {res.closed_slow}"
-    )
-    console.print(
-        f"tick → client latency p50 {res.pct(50):.1f} ms, p99 {res.pct(99):.1f} ms "
-        f"({len(res.latencies_ms):,} samples); server RSS "
-        + ("unknown" if res.server_rss_mb is None else f"{res.server_rss_mb:.0f} MB")
-    )
+    for compression in (True, False) if baseline else (False,):
+        res = b.run(clients, symbols, rate, seconds, procs, compression)
+        label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
+        console.print(
+            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols, "
+            f"market {rate:,.0f} ticks/s for {res.seconds:.1f} s (server ingested "
+            f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
+        )
+        cpu = res.cpu_us_per_tick()
+        console.print(
+            f"delivered {res.received:,} ticks ({res.received / res.seconds:,.0f}/s), "
+            f"conflated {res.conflated:,}, closed as slow {res.closed_slow}; server CPU "
+            + ("unknown" if cpu is None else f"{cpu:.1f} µs per delivered tick")
+        )
+        kb = res.kb_per_connection()
+        console.print(
+            f"tick → client latency p50 {res.pct(50):.1f} ms, p99 {res.pct(99):.1f} ms "
+            f"({len(res.latencies_ms):,} samples); server RSS "
+            + (
+                "unknown"
+                if res.server_rss_mb is None or kb is None
+                else f"{res.server_rss_mb:.0f} MB at the end; connecting the clients added "
+                f"{kb:.1f} KB per connection"
+            )
+        )
 
 
 @bench_app.command("api")

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # Simulator (issue 8): previous sessions generated at full resolution on a store without
     # them (0 = daily candles only; docs/simulator.md "Start-up").
     sim_history_sessions: int = Field(default=5, ge=0, le=20)
+    # Streaming fan-out (fanout). permessage-deflate costs each connection a zlib context
+    # (tens of KB) and a compression per frame: off unless asked for.
+    ws_compression: bool = False
 
     @property
     def sqlite_path(self) -> Path:

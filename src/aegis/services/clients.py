@@ -8,6 +8,11 @@ Control replies (errors, pongs, acknowledgements) have their own small queue: a 
 replaces the one still waiting with the same key (one pending pong, one pending "too many
 messages"), and beyond ``control_max`` further replies are dropped and counted. A client that
 sends without reading can therefore never make the server hold more than a fixed amount.
+
+A connection that can write a frame synchronously sets ``direct``: then the broadcaster flushes
+the channel itself once per batch (``flush_direct``: the messages the batch queued, one frame,
+one write), and the connection's writer task is woken only for what that cannot take (control
+replies, a peer that is not reading, conflated messages, a flush sooner than ``window``).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 
 import orjson
 
@@ -37,11 +43,22 @@ class ClientChannel:
         self.sent = 0
         self.slow = False
         self.closed = False
+        # direct flushing (see the module's doc): writes one frame now, False when it cannot
+        self.direct: Callable[[bytes], bool] | None = None
+        self.dirty: list[ClientChannel] | None = None  # where to register for the next flush
+        self.window = 0.0
+        self.busy = False  # the writer task holds messages not yet written: they go first
+        self._flushed_at = 0.0
 
     def offer(self, key: str, payload: bytes) -> None:
         if self.closed:
             return
         if self._full_since is None and len(self._queue) < self.maxsize:
+            if self.direct is not None and self.dirty is not None:
+                if not self._queue:
+                    self.dirty.append(self)
+                self._queue.append(payload)
+                return  # the broadcaster flushes it at the end of the batch
             self._queue.append(payload)
         else:
             now = time.monotonic()
@@ -54,6 +71,31 @@ class ClientChannel:
                 self._conflated_unreported += 1
             self._conflated[key] = payload
         self._wake.set()
+
+    def flush_direct(self, now: float) -> None:
+        """Write what the batch queued as one frame (a JSON array when more than one), or leave
+        it to the writer task."""
+        queue = self._queue
+        if not queue or self.closed:
+            return
+        if (
+            self.direct is None
+            or self.busy
+            or self._control
+            or self._conflated
+            # batches come about every window: only a burst of them is left to the writer
+            # (which keeps the window), not the jitter of a steady flow
+            or now - self._flushed_at < self.window / 2
+        ):
+            self._wake.set()
+            return
+        payload = queue[0] if len(queue) == 1 else b"[" + b",".join(queue) + b"]"
+        if self.direct(payload):
+            self.sent += len(queue)
+            queue.clear()
+            self._flushed_at = now
+        else:
+            self._wake.set()
 
     def control(self, payload: bytes, key: str | None = None) -> bool:
         """Replies and errors, sent before data. Returns False when the reply was dropped."""
@@ -90,6 +132,7 @@ class ClientChannel:
             self._conflated.clear()
         self._full_since = None
         self.sent += len(out)
+        self._flushed_at = time.monotonic()
         return out
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.intervals import Interval
 from aegis.domain.ticks import Tick
 from aegis.services.clients import ClientChannel
+from aegis.services.gapfill import GapFill
 from aegis.services.market import Market, Quote
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,27 @@ def quote_row(q: Quote) -> dict[str, object]:
     }
 
 
+def tick_message(t: Tick, market: Market) -> dict[str, object] | None:
+    """The ``tick`` message of ``t`` (None for a symbol this process does not list)."""
+    inst = market.by_symbol.get(t.symbol)
+    if inst is None:
+        return None
+    prev = market.live.prev_day_close(t.symbol)
+    if prev is None:
+        prev = inst.prev_close
+    change = None if prev is None else t.price - prev
+    return {
+        "type": "tick",
+        "symbol": t.symbol,
+        "price": inst.price_value(t.price),
+        "volume": inst.qty_value(t.volume),
+        "change": None if change is None else inst.price_value(change),
+        "changePercent": None if not prev or change is None else round(change * 100 / prev, 2),
+        "timestamp": iso_z(t.ts),
+        "source": t.source,
+    }
+
+
 def candle_row(c: Candle, market: Market) -> dict[str, object]:
     i = market.by_symbol[c.symbol]
     return {
@@ -101,6 +123,9 @@ class StreamHub:
         self._fenced: set[str] = set()
         self.gaps = 0
         self.resyncs = 0
+        self._last: dict[str, Tick] = {}  # the newest tick delivered per symbol
+        self.gapfill = GapFill()  # clients refilled from the store after a gap
+        self._fill_wake = asyncio.Event()
         self.subscribers: set[Subscriber] = set()
         self._by_symbol: dict[str, set[Subscriber]] = defaultdict(set)
         self._by_candle: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
@@ -110,6 +135,8 @@ class StreamHub:
         self._quote_subs: set[Subscriber] = set()
         self._changed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._dirty: list[ClientChannel] = []  # channels to flush at the end of a batch
+        self._heartbeat: asyncio.Task[None] | None = None
         self.ticks_in = 0
         self.messages_out = 0
         self.lag_ms = 0.0
@@ -123,6 +150,7 @@ class StreamHub:
         sub = await self.bus.subscribe(TICKS, maxsize=100_000)
         self._tasks.append(asyncio.create_task(self._consume(sub), name="hub-consume"))
         self._tasks.append(asyncio.create_task(self._quotes_loop(), name="hub-quotes"))
+        self._tasks.append(asyncio.create_task(self._fill_loop(), name="hub-gapfill"))
 
     async def close(self) -> None:
         for t in self._tasks:
@@ -139,11 +167,14 @@ class StreamHub:
                     # ticks were lost on the way: live candles and quotes are rebuilt from the
                     # store a little later, when the lost ticks are surely stored
                     self.gaps += 1
+                    self.gapfill.open(self._by_symbol, self._last, (b for _, b in self._recent))
                     self._resync_at = time.monotonic() + RESYNC_DELAY_S
                     continue
                 if self._resync_at is not None and time.monotonic() >= self._resync_at:
                     self._resync_at = None
                     await self._rebuild()
+                    self._broadcast(b'{"type":"resynced"}', "resynced")
+                    self._fill_wake.set()
                 try:
                     published, ticks = decode_ticks(payload)
                 except Exception:
@@ -174,6 +205,49 @@ class StreamHub:
             self._fenced.difference_update(t.symbol for t in fresh)
         live.discard_changes()
 
+    async def _fill_loop(self) -> None:
+        while True:
+            await self._fill_wake.wait()
+            self._fill_wake.clear()
+            while self.gapfill.pending:
+                await self._backfill()
+                if self.gapfill.pending:  # not all in the store yet: a little later
+                    await asyncio.sleep(max(RESYNC_DELAY_S / 3, 0.1))
+
+    async def _backfill(self) -> None:
+        """Send each client the stored ticks it missed in the gap (one ``backfill`` message per
+        symbol, in time order)."""
+        fill = self.gapfill
+        store = self.market.store
+        if store is None:  # nothing to read back from
+            fill.pending.clear()
+            return
+        try:
+            refills = await fill.fill(store)
+        except Exception:
+            log.exception("reading the ticks lost in a gap back from the store failed")
+            refills = []
+        for r in refills:
+            subs = r.subs & self._by_symbol.get(r.symbol, set())
+            if not subs:
+                continue
+            rows = [m for m in (tick_message(t, self.market) for t in r.ticks) if m is not None]
+            payload = orjson.dumps({"type": "backfill", "symbol": r.symbol, "ticks": rows})
+            key = "b:" + r.symbol
+            for s in subs:
+                s.channel.offer(key, payload)
+                if s.channel.slow:
+                    s.on_slow()
+            self.messages_out += len(subs)
+        self._flush()
+
+    def _broadcast(self, payload: bytes, key: str) -> None:
+        for s in list(self.subscribers):
+            s.channel.offer(key, payload)
+            if s.channel.slow:
+                s.on_slow()
+        self._flush()
+
     # --- the broadcast -------------------------------------------------------------------
     def on_ticks(self, ticks: Sequence[Tick], published_us: int | None = None) -> None:
         market = self.market
@@ -182,6 +256,8 @@ class StreamHub:
         self._recent.append((now_m, ticks))
         while self._recent and now_m - self._recent[0][0] > RECENT_S:
             self._recent.popleft()
+        if self.gapfill.pending:
+            self.gapfill.note(ticks)
         fresh, late = live.add_fresh(ticks)
         if self._fenced:
             fenced = self._fenced
@@ -200,27 +276,10 @@ class StreamHub:
             subs = by_symbol.get(t.symbol)
             if not subs:
                 continue
-            inst = market.by_symbol.get(t.symbol)
-            if inst is None:
+            msg = tick_message(t, market)
+            if msg is None:
                 continue
-            prev = live.prev_day_close(t.symbol)
-            if prev is None:
-                prev = inst.prev_close
-            change = None if prev is None else t.price - prev
-            payload = orjson.dumps(
-                {
-                    "type": "tick",
-                    "symbol": t.symbol,
-                    "price": inst.price_value(t.price),
-                    "volume": inst.qty_value(t.volume),
-                    "change": None if change is None else inst.price_value(change),
-                    "changePercent": None
-                    if not prev or change is None
-                    else round(change * 100 / prev, 2),
-                    "timestamp": iso_z(t.ts),
-                    "source": t.source,
-                }
-            )
+            payload = orjson.dumps(msg)
             key = t.symbol
             for s in subs:
                 s.channel.offer(key, payload)
@@ -228,8 +287,10 @@ class StreamHub:
                     s.on_slow()
             self.messages_out += len(subs)
         self._changed.update(touched)
+        self._last.update(touched)
         if self._by_candle:
             self._send_candles(ticks, touched)
+        self._flush()
         n = len(ticks)
         self.ticks_in += n
         now = time.monotonic()
@@ -238,6 +299,16 @@ class StreamHub:
             self.lag_ms = (now_us() - published_us) / 1000
         for listener in self.batch_listeners:
             listener(ticks)
+
+    def _flush(self) -> None:
+        """One frame per client for everything this batch gave it (clients that write
+        directly; the others' writer tasks were woken by ``offer``)."""
+        dirty = self._dirty
+        if dirty:
+            now = time.monotonic()
+            for ch in dirty:
+                ch.flush_direct(now)
+            dirty.clear()
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of
@@ -267,6 +338,22 @@ class StreamHub:
                     s.on_slow()
             self.messages_out += len(subs)
 
+    def heartbeat(self, every: float) -> None:
+        """Application pings to every WebSocket client each ``every`` seconds (browsers measure
+        latency with them), from one task for all: not a sleeping task per connection."""
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._ping_loop(every), name="hub-heartbeat")
+            self._tasks.append(self._heartbeat)
+
+    async def _ping_loop(self, every: float) -> None:
+        # Dead peers are found by the protocol-level ping/pong that uvicorn runs
+        # (ws_ping_interval / ws_ping_timeout); this one is for the application.
+        while True:
+            await asyncio.sleep(every)
+            for s in list(self.subscribers):
+                if s.kind == "websocket":
+                    s.channel.control(b'{"type":"ping"}', key="ping")
+
     async def _quotes_loop(self) -> None:
         while True:
             await asyncio.sleep(1.0)
@@ -280,10 +367,12 @@ class StreamHub:
                 s.channel.offer("quotes", payload)
                 if s.channel.slow:
                     s.on_slow()
+            self._flush()
 
     # --- subscriptions -------------------------------------------------------------------
     def add(self, sub: Subscriber) -> None:
         self.subscribers.add(sub)
+        sub.channel.dirty = self._dirty
 
     def remove(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)

@@ -3385,6 +3385,22 @@ export interface components {
             interval: string | null;
         };
         /**
+         * BackfillMessage
+         * @description Ticks of one symbol that the server lost on its internal bus and read back from the
+         *     store: older than ticks already sent, in time order, each sent once.
+         */
+        BackfillMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "backfill";
+            /** Symbol */
+            symbol: string;
+            /** Ticks */
+            ticks: components["schemas"]["TickMessage"][];
+        };
+        /**
          * CandleMessage
          * @description A live candle: the REST candle's fields and which candle it is.
          * @example {
@@ -3478,6 +3494,18 @@ export interface components {
             type: "quotes";
             /** Data */
             data: components["schemas"]["QuoteOut"][];
+        };
+        /**
+         * ResyncedMessage
+         * @description The server rebuilt its live candles and quotes from the store after a gap on its bus:
+         *     reload what you draw from REST (``backfill`` messages carry the missed ticks).
+         */
+        ResyncedMessage: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "resynced";
         };
         /** TickMessage */
         TickMessage: {
@@ -7355,7 +7383,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `event: tick` messages, as on the WebSocket (`data:` one JSON each) */
+            /** @description `event: tick` messages, as on the WebSocket (`data:` one JSON each); after a gap on the server's bus `event: backfill` (the missed ticks of a symbol) and `event: resynced` */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -18,6 +18,8 @@ export interface StreamStatus {
   msgsPerSec: number;
   source: string | null;
   conflated: number;
+  /** Ticks the server lost on its own feed and sent again later (`backfill`). */
+  backfilled: number;
   lastError: string | null;
 }
 
@@ -58,6 +60,8 @@ export class StreamClient {
   private readonly candleListeners = new Map<string, Set<Fn<CandleMsg>>>();
   private readonly quoteListeners = new Set<Fn<Quote[]>>();
   private readonly reconnectListeners = new Set<() => void>();
+  /** The newest tick time seen per symbol (ISO strings of one format compare as times). */
+  private readonly lastTickTime = new Map<string, string>();
   private pendingSub = new Set<string>();
   private pendingUnsub = new Set<string>();
   private flushQueued = false;
@@ -79,6 +83,7 @@ export class StreamClient {
     msgsPerSec: 0,
     source: null,
     conflated: 0,
+    backfilled: 0,
     lastError: null,
   };
   private readonly statusStore = writable<StreamStatus>(this.snapshot);
@@ -140,7 +145,8 @@ export class StreamClient {
     this.send({ action: "auth", token });
   }
 
-  /** Called after every re-connection (not a first connect that worked at once): fill gaps from REST. */
+  /** Called after every re-connection (not a first connect that worked at once), and when the
+   * server rebuilt its live state after a gap on its own feed (`resynced`): fill gaps from REST. */
   onReconnect(fn: () => void): () => void {
     this.reconnectListeners.add(fn);
     return () => this.reconnectListeners.delete(fn);
@@ -286,12 +292,23 @@ export class StreamClient {
   private dispatch(m: ServerMsg): void {
     this.msgCount += 1;
     switch (m.type) {
-      case "tick": {
+      case "tick":
         this.noteSource(m.source);
-        const set = this.tickListeners.get(m.symbol);
-        if (set) for (const fn of set) fn(m);
+        this.deliverTick(m);
         break;
-      }
+      case "backfill":
+        // Ticks the server's feed lost, read back from its store: older than what was shown.
+        // Only those still newer than the last tick seen move prices; charts reload their bars
+        // on the `resynced` that comes with a gap.
+        this.patch({ backfilled: this.current().backfilled + m.ticks.length });
+        for (const t of m.ticks) {
+          const last = this.lastTickTime.get(t.symbol);
+          if (last === undefined || t.timestamp > last) this.deliverTick(t);
+        }
+        break;
+      case "resynced":
+        for (const fn of this.reconnectListeners) fn();
+        break;
       case "candle": {
         this.noteSource(m.source);
         const set = this.candleListeners.get(candleKey(m.symbol, m.interval));
@@ -320,6 +337,13 @@ export class StreamClient {
       default:
         break;
     }
+  }
+
+  private deliverTick(m: TickMsg): void {
+    const last = this.lastTickTime.get(m.symbol);
+    if (last === undefined || m.timestamp > last) this.lastTickTime.set(m.symbol, m.timestamp);
+    const set = this.tickListeners.get(m.symbol);
+    if (set) for (const fn of set) fn(m);
   }
 
   private noteSource(source: string): void {

@@ -19,6 +19,7 @@ export type SystemStatus = Schemas["SystemStatus"];
 export type TickMsg = Schemas["TickMessage"];
 export type CandleMsg = Schemas["CandleMessage"];
 export type QuotesMsg = Schemas["QuotesMessage"];
+export type BackfillMsg = Schemas["BackfillMessage"];
 
 export type ServerMsg =
   | TickMsg
@@ -28,7 +29,9 @@ export type ServerMsg =
   | Schemas["ErrorMessage"]
   | Schemas["PongMessage"]
   | Schemas["PingMessage"]
-  | Schemas["ConflatedMessage"];
+  | Schemas["ConflatedMessage"]
+  | BackfillMsg
+  | Schemas["ResyncedMessage"];
 
 export const INTERVALS = ["1m", "5m", "15m", "1h", "1d", "1w", "1M"] as const;
 export type IntervalName = (typeof INTERVALS)[number];

@@ -46,9 +46,11 @@ def session_candles(
     engine = normal_day(u, chain, seed, day, rate, emit, chunk_us=SESSION_CHUNK_US)
     cols = engine.session_columns()
     m = regular_session(cols.ts)  # off-hours trades are in no candle (``krx.off_hours``)
+    names, codes = np.unique(cols.symbols[m], return_inverse=True)
     candles = fold(
-        cols.symbols[m].tolist(), cols.ts[m], cols.seq[m], cols.price[m], cols.volume[m], SIM
-    )
+        codes.astype(np.int64), names.tolist(), cols.ts[m], cols.seq[m], cols.price[m],
+        cols.volume[m], SIM,
+    )  # fmt: skip
     # an index whose real series reaches this day keeps it
     real_index = {ix.symbol for ix in u.indices if not chain.index_live(ix.symbol, day)}
     return [c for c in candles if c.symbol not in real_index]
