@@ -166,8 +166,17 @@ async def test_server_shutdown_notice_triggers_replacement(
 def test_a_restart_fills_from_the_newest_stored_trade_id(settings: Settings) -> None:
     src = BinanceSource(settings)
     now = 1_764_640_800_000_000
+
+    def t(sym: str, ts: int, trade_id: int) -> Tick:
+        return Tick(sym, ts, 1, 1, BUY, trade_id, "binance")
+
     src.resume_after(
-        {"BTCUSDT": (now - 5_000_000, 7_001), "ETHUSDT": (now - 2 * 3_600_000_000, 9)}, now=now
+        {
+            # 7,002 is missing: the fill goes on from 7,001 (7,003 is stored again, once)
+            "BTCUSDT": [t("BTCUSDT", now - 9_000_000 + i, i) for i in (7_000, 7_001, 7_003)],
+            "ETHUSDT": [t("ETHUSDT", now - 2 * 3_600_000_000, 9)],
+        },
+        now=now,
     )
     # a recent stored trade is resumed from (ids never restart); one from hours ago is not:
     # paging through everything since would take the REST budget for nothing

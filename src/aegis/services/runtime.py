@@ -23,6 +23,7 @@ from aegis.core.config import Settings
 from aegis.core.timeutil import now_us
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import HISTORY_SOURCES
+from aegis.domain.ticks import Tick
 from aegis.research.service import Research
 from aegis.services.ingest import IngestService
 from aegis.services.journal import TickJournal
@@ -30,7 +31,7 @@ from aegis.services.leader import FileLeadership, Leadership, PostgresLeadership
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.services.watch import WatchCollector, WatchReporter
-from aegis.sources.base import Source, SourceState
+from aegis.sources.base import RESUME_WINDOW_US, Source, SourceState
 from aegis.store.base import Store
 
 if TYPE_CHECKING:
@@ -189,12 +190,16 @@ class Runtime:
             self.sources = sources
             state = self.ingest.aggregator.state
             latest = max((st.last_ts for st in state.values()), default=None)
-            stored = {sym: (st.last_ts, st.last_seq) for sym, st in state.items()}
+            recent: dict[str, list[Tick]] | None = None
             for src in sources:
                 resume = getattr(src, "resume_from", None)
                 if latest is not None and resume is not None:
                     resume(latest)
-                src.resume_after(stored)  # brokers fill what was missed while none ingested
+                if type(src).resume_after is not Source.resume_after:
+                    # brokers fill what was missed while no process ingested
+                    if recent is None:
+                        recent = await self._recently_stored()
+                    src.resume_after(recent)
                 self._tasks.append(
                     asyncio.create_task(self._run_source(src), name=f"source-{src.name}")
                 )
@@ -202,6 +207,16 @@ class Runtime:
                 # a replay writes ticks stamped on a past day: retention would remove them
                 self._tasks.append(asyncio.create_task(self._retention_loop(), name="retention"))
         self._start_news()
+
+    async def _recently_stored(self) -> dict[str, list[Tick]]:
+        """Each symbol's stored ticks of the resume window before its newest one."""
+        assert self.ingest is not None
+        now = now_us()
+        out: dict[str, list[Tick]] = {}
+        for sym, st in self.ingest.aggregator.state.items():
+            if 0 <= now - st.last_ts <= RESUME_WINDOW_US:
+                out[sym] = await self.store.get_ticks(sym, st.last_ts - RESUME_WINDOW_US, now + 1)
+        return out
 
     def _start_news(self) -> None:
         """News and AI outlook (news-ai): the services every process answers from; the

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -110,11 +110,11 @@ class Source(ABC):
         budget (KIS: 40 per connection) serve these first. Default: ignore."""
 
     def resume_after(  # noqa: B027
-        self, last: Mapping[str, tuple[int, int]], now: int | None = None
+        self, recent: Mapping[str, Sequence[Tick]], now: int | None = None
     ) -> None:
-        """The newest stored (ts µs, seq) per symbol when ingest starts (a restart, or a standby
-        taking over from a dead leader): a source that can fill gaps treats the time since as
-        a reconnect and fills it from the broker's REST history. Default: ignore."""
+        """The recently stored ticks per symbol ((ts, seq) order) when ingest starts (a restart,
+        or a standby taking over from a dead leader): a source that can fill gaps treats the
+        time since as a reconnect and fills it from the broker's REST history. Default: ignore."""
 
     @abstractmethod
     async def run(self, sink: TickSink) -> None: ...
@@ -125,16 +125,39 @@ class Source(ABC):
 RESUME_WINDOW_US = 30 * 60 * 1_000_000
 
 
+def after_cumulative(prev: Tick, t: Tick) -> bool:
+    """KRX feeds: seq is the day's cumulative volume, so a trade follows the one before it
+    exactly when its seq minus its own volume is that trade's seq."""
+    return t.seq - t.volume == prev.seq
+
+
+def after_trade_id(prev: Tick, t: Tick) -> bool:
+    """Exchanges numbering every trade (Binance): ids follow one another."""
+    return t.seq == prev.seq + 1
+
+
 def resumable(
-    last: Mapping[str, tuple[int, int]], now: int, *, same_kst_day: bool
+    recent: Mapping[str, Sequence[Tick]],
+    now: int,
+    follows: Callable[[Tick, Tick], bool],
+    *,
+    same_kst_day: bool,
 ) -> dict[str, int]:
-    """The stored seq per symbol worth filling from: recent enough, and (for counters that
-    restart each trading day, like KRX cumulative volume) from today's session."""
+    """Per symbol, the seq to fill from: the stored trade before the first hole in its recent
+    run (a process killed while filling a gap may have stored live trades above the hole), or
+    the newest one. Only recent trades count, and for counters that restart each trading day
+    (KRX cumulative volume) only today's."""
     out: dict[str, int] = {}
-    for sym, (ts, seq) in last.items():
-        if seq <= 0 or not 0 <= now - ts <= RESUME_WINDOW_US:
-            continue
-        if same_kst_day and kst_day(ts) != kst_day(now):
-            continue
-        out[sym] = seq
+    for sym, ticks in recent.items():
+        prev: Tick | None = None
+        for t in ticks:  # (ts, seq) order
+            if t.seq <= 0 or not 0 <= now - t.ts <= RESUME_WINDOW_US:
+                continue
+            if same_kst_day and kst_day(t.ts) != kst_day(now):
+                continue
+            if prev is not None and not follows(prev, t):
+                break
+            prev = t
+        if prev is not None:
+            out[sym] = prev.seq
     return out

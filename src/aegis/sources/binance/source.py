@@ -19,7 +19,7 @@ from aegis.core.errors import SourceError
 from aegis.core.timeutil import now_us
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
-from aegis.sources.base import Source, SourceState, TickSink, resumable
+from aegis.sources.base import Source, SourceState, TickSink, after_trade_id, resumable
 from aegis.sources.binance.parse import SCALE, MalformedEvent, trade_tick
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
@@ -229,9 +229,9 @@ class BinanceSource(Source):
             await sink.ticks(fresh)
         return len(fresh)
 
-    def resume_after(self, last: Mapping[str, tuple[int, int]], now: int | None = None) -> None:
+    def resume_after(self, recent: Mapping[str, Sequence[Tick]], now: int | None = None) -> None:
         # trade ids never restart: the first trade after the start fills from the stored id
-        self._last_id.update(resumable(last, now or now_us(), same_kst_day=False))
+        self._last_id.update(resumable(recent, now or now_us(), after_trade_id, same_kst_day=False))
 
     def _check_gap(self, t: Tick, sink: TickSink) -> None:
         last = self._last_id.get(t.symbol)

@@ -19,7 +19,7 @@ from aegis.core.errors import SourceError
 from aegis.core.timeutil import KST_OFFSET_US, US_PER_S, kst_day, now_us
 from aegis.credentials.store import BrokerCredentials, CredentialStore, resolve
 from aegis.domain.ticks import Tick
-from aegis.sources.base import Source, SourceState, TickSink, resumable
+from aegis.sources.base import Source, SourceState, TickSink, after_cumulative, resumable
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.ratelimit import TokenBucket
@@ -131,10 +131,12 @@ class KisSource(Source):
         self._watched = list(symbols)
         self._resub.set()
 
-    def resume_after(self, last: Mapping[str, tuple[int, int]], now: int | None = None) -> None:
+    def resume_after(self, recent: Mapping[str, Sequence[Tick]], now: int | None = None) -> None:
         # the first trade of each symbol then reveals the gap since the stored one (its
         # cumulative volume), and quiet symbols are filled after a while, as after a reconnect
-        self._last_seq.update(resumable(last, now or now_us(), same_kst_day=True))
+        self._last_seq.update(
+            resumable(recent, now or now_us(), after_cumulative, same_kst_day=True)
+        )
 
     def desired(self) -> list[Sub]:
         followed = [key for tr_id, key in self._sent if tr_id == TRADE_TR]

@@ -17,7 +17,8 @@ from aegis.core.config import Settings
 from aegis.core.errors import SourceError
 from aegis.core.timeutil import kst_day, now_us
 from aegis.credentials.store import BrokerCredentials, CredentialStore, resolve
-from aegis.sources.base import Source, SourceState, TickSink, resumable
+from aegis.domain.ticks import Tick
+from aegis.sources.base import Source, SourceState, TickSink, after_cumulative, resumable
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
 from aegis.sources.common.reconnect import run_forever
@@ -66,10 +67,12 @@ class KiwoomSource(Source):
     def symbols(self) -> list[str]:
         return prioritize(self._configured, self._watched, self._registered, self._max_symbols)
 
-    def resume_after(self, last: Mapping[str, tuple[int, int]], now: int | None = None) -> None:
+    def resume_after(self, recent: Mapping[str, Sequence[Tick]], now: int | None = None) -> None:
         # Kiwoom documents no trade history to fill from: trades missed while no ingester ran
         # are reported as a gap (cumulative volume) instead of passing unnoticed
-        self._last_seq.update(resumable(last, now or now_us(), same_kst_day=True))
+        self._last_seq.update(
+            resumable(recent, now or now_us(), after_cumulative, same_kst_day=True)
+        )
 
     async def watch(self, symbols: Sequence[str]) -> None:
         self._watched = list(symbols)
