@@ -13,6 +13,7 @@ from aegis.trading.alerts import AlertBook
 from aegis.trading.fees import FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
+from aegis.trading.runs import StrategyRuns
 from aegis.trading.service import TradingConfig, TradingService
 
 
@@ -51,4 +52,6 @@ async def start_trading(
         )
         notifier.start()
         service.closers.append(notifier.close)
+    # strategies that were running before the restart run again (after the accounts are rebuilt)
+    await StrategyRuns(service, settings.trading_strategies_dir).resume()
     return service
