@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
     llm_timeout_seconds: float = 30.0
+    # --- trading: live KIS account connection (trading) ---
+    # overrides the KIS host of a connected live account (a proxy; tests point it at a fake)
+    kis_trading_rest_url: str | None = None
+    kis_trading_connect_timeout_seconds: float = 10.0
 
     @property
     def sqlite_path(self) -> Path:

@@ -164,3 +164,17 @@ class BrokerError(AegisError):
 
     status = 502
     code = "BROKER_ERROR"
+
+
+class BrokerKeyRejected(AegisError):
+    """The broker refused the app key/secret or account given to connect."""
+
+    status = 400
+    code = "BROKER_KEY_REJECTED"
+
+
+class BrokerUnreachable(BrokerError):
+    """The broker did not answer (down, timeout, refused connection, gateway error)."""
+
+    status = 502
+    code = "BROKER_UNREACHABLE"

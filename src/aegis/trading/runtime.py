@@ -7,9 +7,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
+from aegis.credentials.store import CredentialStore
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.trading.alerts import AlertBook
+from aegis.trading.connect import LiveConnections
 from aegis.trading.fees import FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
@@ -52,6 +54,17 @@ async def start_trading(
         )
         notifier.start()
         service.closers.append(notifier.close)
+    live = LiveConnections(
+        service,
+        CredentialStore.from_settings(settings),
+        rest_url=settings.kis_trading_rest_url,
+        ws_url=settings.kis_trading_ws_url,
+        timeout=settings.kis_trading_connect_timeout_seconds,
+        reconcile_seconds=settings.trading_reconcile_seconds,
+    )
+    service.live = live
+    service.closers.append(live.close)
+    await live.restore()
     # strategies that were running before the restart run again (after the accounts are rebuilt)
     await StrategyRuns(service, settings.trading_strategies_dir).resume()
     return service

@@ -52,6 +52,10 @@ TOKEN_EXPIRED = "EGW00123"
 MAX_PAGES = 10
 
 
+class InquiryRefused(BrokerError):
+    """KIS answered an inquiry with a refusal (``rt_cd != "0"``), e.g. an unknown account."""
+
+
 def tr(real_id: str, paper: bool) -> str:
     """Paper TR ids swap the leading T for V (TTTC0012U → VTTC0012U)."""
     return "V" + real_id[1:] if paper else real_id
@@ -164,7 +168,7 @@ class KisTrading:
                 refreshed = True
                 continue
             if data.get("rt_cd") != "0":
-                raise BrokerError(f"KIS {tr_id} failed: {msg_cd} {data.get('msg1', '')}")
+                raise InquiryRefused(f"KIS {tr_id} failed: {msg_cd} {data.get('msg1', '')}")
             return data, resp.headers.get("tr_cont", "")
         raise BrokerError(f"KIS {tr_id}: still rate limited after {self._max_retries} retries")
 
