@@ -145,6 +145,7 @@ class TradingService:
         for close in self.closers:
             await close()
         self.closers.clear()
+        await self.log.close()
 
     def now(self) -> int:
         """The market clock: the tape's latest trade time (or the injected clock)."""
