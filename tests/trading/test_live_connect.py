@@ -4,9 +4,7 @@ or KIS being down is a clear error that stores nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -22,28 +20,9 @@ from aegis.trading.connect import LiveConnections, LiveKeys
 from aegis.trading.service import LIVE, TradingConfig
 from tests.fakes.http import free_socket
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import Desk
+from tests.trading.support import Desk, until
 
 ADMIN = 1
-
-
-async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKisTrading]:
-    f = FakeKisTrading(page_size=2)
-    await f.start()
-    try:
-        yield f
-    finally:
-        await f.stop()
 
 
 def keys(key: str = APP_KEY, secret: str = APP_SECRET, account: str = "50123456-01") -> LiveKeys:

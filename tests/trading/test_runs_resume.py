@@ -4,7 +4,6 @@ stopped run stays stopped."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -16,7 +15,7 @@ from aegis.trading.runner import StrategyRunner
 from aegis.trading.runs import StrategyRuns
 from aegis.trading.strategies import builtin
 from aegis.trading.strategies.base import Bar, Context, FillInfo, Strategy
-from tests.trading.support import SAMSUNG, Desk, kst, tick
+from tests.trading.support import SAMSUNG, Desk, kst, tick, until
 
 
 class OpenAndWait(Strategy):
@@ -48,14 +47,6 @@ async def trade(desk: Desk, price: int, volume: int, ts: int) -> None:
     """A trade through the whole tape path: paper matching, then strategy runners."""
     desk.board.last[SAMSUNG] = price
     await desk.service.process_ticks([tick(SAMSUNG, price, volume, ts)])
-
-
-async def _until(cond: Any, what: str) -> None:
-    for _ in range(2000):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_running_strategy_resumes_after_restart_without_replaying(
@@ -96,7 +87,7 @@ async def test_running_strategy_resumes_after_restart_without_replaying(
     strat = runner.strategy
     assert isinstance(strat, OpenAndWait)
     # the resumed runner gets the fill of the order placed before the restart, and candles
-    await _until(lambda: len(strat.fills) == 1, "the fill reaches the resumed strategy")
+    await until(lambda: len(strat.fills) == 1, "the fill reaches the resumed strategy")
     assert (strat.fills[0].quantity, strat.fills[0].price) == (3, 71_000)
     await trade(desk, 71_100, 1, kst(10, 2, 0))
     assert strat.bars and strat.bars[-1].start == kst(10, 1)
