@@ -178,3 +178,11 @@ class BrokerUnreachable(BrokerError):
 
     status = 502
     code = "BROKER_UNREACHABLE"
+
+
+class TradingStandby(AegisError):
+    """Another process holds the trading lease: this one does not trade."""
+
+    status = 503
+    code = "TRADING_STANDBY"
+    ws_close_code = 1013
