@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,6 +45,13 @@ async def start_trading(
     service.tape_listeners.append(alerts.on_ticks)
     service.tape_filters.append(alerts.watches)
     hub.batch_listeners.append(service.feed_ticks)
+
+    async def unhook() -> None:
+        # a service closed while the process lives on (the trading lease was lost)
+        with contextlib.suppress(ValueError):
+            hub.batch_listeners.remove(service.feed_ticks)
+
+    service.closers.append(unhook)
     service.alerts = alerts
     if settings.telegram_bot_token is not None:
         notifier = Notifier(
