@@ -247,6 +247,9 @@ class FakeKisTrading:
     async def _balance_ep(self, req: Request) -> JSONResponse:
         if (bad := self._auth(req)) is not None:
             return bad
+        q = req.query_params
+        if q.get("CANO") != CANO or q.get("ACNT_PRDT_CD") != PRODUCT:
+            return _fail("40240000", "계좌번호 오류")  # the order endpoint's refusal, reused
         rows = [
             {
                 "pdno": s,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+from collections.abc import Callable
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -177,3 +179,13 @@ async def make_users(db: AsyncEngine, n: int) -> None:
                         created_at=datetime.now(UTC),
                     )
                 )
+
+
+async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+    """Polls ``cond`` with a generous deadline (no fixed sleeps in tests)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not cond():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)

@@ -249,3 +249,24 @@ def test_strategy_runs_start_list_stop(app: App) -> None:
     assert bad.status_code == 400
     bad = client.post("/api/v1/strategies/runs", headers=h, json={**body, "strategy": "nope"})
     assert bad.status_code == 404
+
+
+def test_strategy_run_survives_a_runtime_restart(tmp_path: Path) -> None:
+    """A whole runtime stops and a new one starts over the same data directory: the run is
+    running again under its id, a stopped one is not."""
+    from tests.support.auth import bearer, login, signup
+
+    first = [[tick(SAMSUNG, 199_400, 1, kst(9, 30, day=DAY))]]
+    body = {"strategy": "rsi", "symbols": [SAMSUNG], "interval": "1m", "params": {"period": 5}}
+    with running_app(tmp_path, first) as (client, _, _):
+        _, email = signup(client)
+        h = bearer(login(client, email)["accessToken"])
+        kept = client.post("/api/v1/strategies/runs", headers=h, json=body).json()["data"]
+        gone = client.post("/api/v1/strategies/runs", headers=h, json=body).json()["data"]
+        assert client.delete(f"/api/v1/strategies/runs/{gone['runnerId']}", headers=h).is_success
+    with running_app(tmp_path, first) as (client, rt, _):
+        until(lambda: rt.trading is not None, "trading")
+        h = bearer(login(client, email)["accessToken"])
+        runs = client.get("/api/v1/strategies/runs", headers=h).json()["data"]
+        assert [(r["runnerId"], r["resumed"]) for r in runs] == [(kept["runnerId"], True)]
+        assert runs[0]["params"]["period"] == 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aegis.bench.trading import run_backtest, run_latency
+from aegis.bench.trading import run_backtest, run_latency, run_latency_pair
 
 
 def test_latency_scenario_fills_every_order() -> None:
@@ -14,3 +14,11 @@ def test_latency_scenario_fills_every_order() -> None:
 def test_backtest_scenario_replays_every_candle() -> None:
     res = run_backtest(symbols=2, days=3, pandas=False)
     assert res.candles == 2 * 3 * 390
+
+
+def test_latency_pair_measures_both_event_log_paths() -> None:
+    before, after = run_latency_pair(orders=4, rate=500, symbols=2, rounds=2)
+    assert (before.mode, after.mode) == ("one transaction per append", "group commit")
+    for r in (before, after):
+        assert r.orders == 4 and r.ticks > 0
+        assert r.append_p99_ms >= r.append_p50_ms > 0

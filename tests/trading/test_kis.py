@@ -3,8 +3,6 @@ encrypted notices, a dropped notice stream, paging, reconciliation."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +20,7 @@ from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import TradingConfig
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import SAMSUNG, Desk, limit
+from tests.trading.support import SAMSUNG, Desk, limit, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -57,26 +55,6 @@ def test_decoder_takes_key_from_the_subscribe_reply_and_old_layouts_parse() -> N
     )
     (n,) = parse_notice(old)
     assert (n.side, n.symbol, n.quantity, n.is_fill) == (Side.SELL, "000660", 5, True)
-
-
-async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeKisTrading]:
-    f = FakeKisTrading(page_size=2)
-    f.hang_seconds = 3.0
-    await f.start()
-    try:
-        yield f
-    finally:
-        await f.stop()
 
 
 async def _connect(

@@ -30,6 +30,7 @@ from aegis.api.routes import (
     strategies,
     system,
     trades,
+    trading_live,
     trading_system,
     trading_ws,
     users,
@@ -120,6 +121,7 @@ def create_app(
     api.include_router(comparisons.router)
     api.include_router(users.router)
     trading_routers = (orders, portfolio, trades, trading_system, backtests, alerts, strategies)
+    api.include_router(trading_live.router)  # before /system/trading's own paths
     for trading_router in trading_routers:
         api.include_router(trading_router.router)
     api.include_router(indicators_routes.router)

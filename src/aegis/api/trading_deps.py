@@ -8,13 +8,21 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 
 from aegis.api.deps import CurrentUserDep, RuntimeDep
-from aegis.core.errors import Forbidden, NotFound, StreamUnavailable
+from aegis.core.errors import Forbidden, NotFound, StreamUnavailable, TradingStandby
 from aegis.trading.book import Account
 from aegis.trading.service import LIVE, TradingService
 
 
-def get_trading(rt: RuntimeDep) -> TradingService:
+async def get_trading(rt: RuntimeDep) -> TradingService:
     if rt.trading is None:
+        lease = rt.trading_lease
+        if lease is not None and not lease.holding:
+            holder = await lease.holder()
+            raise TradingStandby(
+                f"trading runs in another API process ({holder or 'unknown'}); this one is a "
+                "standby and takes over when that one stops: send trading requests there",
+                details={"holder": holder},
+            )
         raise StreamUnavailable("trading is not running")
     return rt.trading
 

@@ -6,18 +6,23 @@ Latency is measured two ways in one run:
   committed to the event log (what the order path itself costs);
 - **order → fill**: from ``place()`` to the fill, which also waits for the symbol's next trade
   (with ``rate`` trades/s over ``symbols`` symbols that wait dominates).
-The baseline in the same run is one bare SQLite commit of the same size (the storage floor).
+Both are measured for the event log as it is (group commit, the SQLite driver path: three
+round trips to the database thread per fill) and, in the same run and interleaved round by
+round, as it was (one Core transaction per append: eight round trips) — the before/after.
+``append`` times the event log's part alone. One bare SQLite commit is the storage floor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,6 +32,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.migrate import upgrade
+from aegis.trading.eventlog import EventLog
 from aegis.trading.models import OrderRequest, OrderType, Side
 from aegis.trading.service import TradingService
 from aegis.trading.views import PriceBoard
@@ -43,6 +49,19 @@ class LatencyResult:
     order_p99_ms: float
     commit_p50_ms: float
     commit_p99_ms: float
+    ticks: int
+    append_p50_ms: float = 0.0
+    append_p99_ms: float = 0.0
+    mode: str = "group commit"
+    load: tuple[float, float] = (0.0, 0.0)  # 1-min load average at start and end
+
+
+@dataclass
+class _Samples:
+    fill: list[float]
+    order: list[float]
+    append: list[float]
+    commit: list[float]
     ticks: int
 
 
@@ -72,12 +91,26 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else 0.0
 
 
-async def _latency(orders: int, rate: float, n_symbols: int, db_url: str) -> LatencyResult:
+async def _latency(
+    orders: int, rate: float, n_symbols: int, db_url: str, *, lean: bool = True
+) -> _Samples:
     upgrade(db_url)
     engine = create_app_engine(db_url)
     symbols = [f"{i:06d}" for i in range(1, n_symbols + 1)]
     board = _Board(symbols)
     svc = TradingService(engine, board, known_symbol=lambda s: s in board.last)
+    svc.log = EventLog(engine, group_commit=lean, sqlite_driver=lean)
+    append_lat: list[float] = []
+    inner = svc.log.append
+
+    async def timed_append(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return await inner(*args, **kwargs)
+        finally:
+            append_lat.append(time.perf_counter() - t0)
+
+    svc.log.append = timed_append  # type: ignore[method-assign]
     await svc.start()
     async with engine.begin() as conn:
         await conn.execute(
@@ -150,23 +183,63 @@ async def _latency(orders: int, rate: float, n_symbols: int, db_url: str) -> Lat
             await conn.execute(sa.text("INSERT INTO bench_floor VALUES ('x')"))
         commits.append(time.perf_counter() - t0)
     await engine.dispose()
+    return _Samples(fill_lat, order_lat, append_lat, commits, ticks)
+
+
+def run_latency_pair(
+    orders: int = 500, rate: float = 5_000, symbols: int = 10, rounds: int = 4
+) -> tuple[LatencyResult, LatencyResult]:
+    """(as it was, as it is): ``rounds`` alternating rounds of each, ``orders`` per mode in
+    all, so that both see the same machine load."""
+    merged = {m: _Samples([], [], [], [], 0) for m in (False, True)}
+    load0 = os.getloadavg()[0]
+    per_round = max(1, orders // rounds)
+    for i in range(rounds * 2):
+        lean = i % 2 == 1
+        with tempfile.TemporaryDirectory() as d:
+            url = f"sqlite:///{Path(d) / 'app.db'}"
+            got = asyncio.run(_latency(per_round, rate, symbols, url, lean=lean))
+        m = merged[lean]
+        m.fill += got.fill
+        m.order += got.order
+        m.append += got.append
+        m.commit += got.commit
+        m.ticks += got.ticks
+    load = (load0, os.getloadavg()[0])
+    before, after = (
+        _result(merged[lean], rate, symbols, name, load)
+        for lean, name in ((False, "one transaction per append"), (True, "group commit"))
+    )
+    return before, after
+
+
+def _result(
+    s: _Samples, rate: float, symbols: int, mode: str, load: tuple[float, float]
+) -> LatencyResult:
     return LatencyResult(
-        orders,
+        len(s.order),
         rate,
-        n_symbols,
-        _pct(fill_lat, 0.5),
-        _pct(fill_lat, 0.99),
-        _pct(order_lat, 0.5),
-        _pct(order_lat, 0.99),
-        _pct(commits, 0.5),
-        _pct(commits, 0.99),
-        ticks,
+        symbols,
+        _pct(s.fill, 0.5),
+        _pct(s.fill, 0.99),
+        _pct(s.order, 0.5),
+        _pct(s.order, 0.99),
+        _pct(s.commit, 0.5),
+        _pct(s.commit, 0.99),
+        s.ticks,
+        _pct(s.append, 0.5),
+        _pct(s.append, 0.99),
+        mode,
+        load,
     )
 
 
 def run_latency(orders: int = 500, rate: float = 5_000, symbols: int = 10) -> LatencyResult:
+    """The event log as it is, alone."""
+    load0 = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
-        return asyncio.run(_latency(orders, rate, symbols, f"sqlite:///{Path(d) / 'app.db'}"))
+        got = asyncio.run(_latency(orders, rate, symbols, f"sqlite:///{Path(d) / 'app.db'}"))
+    return _result(got, rate, symbols, "group commit", (load0, os.getloadavg()[0]))
 
 
 def _minute_candles(symbol: str, days: int, rng: random.Random) -> list[Candle]:

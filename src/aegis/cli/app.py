@@ -105,7 +105,7 @@ def ingest_cmd(
         raise typer.Exit(2)
 
     async def main() -> None:
-        rt = Runtime(settings, ingest=True)
+        rt = Runtime(settings, ingest=True, trading=False)  # trading: API processes
         await rt.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     # Streaming fan-out (fanout). permessage-deflate costs each connection a zlib context
     # (tens of KB) and a compression per frame: off unless asked for.
     ws_compression: bool = False
+    # --- trading: live KIS account connection (trading) ---
+    # overrides the KIS host of a connected live account (a proxy; tests point it at a fake)
+    kis_trading_rest_url: str | None = None
+    kis_trading_connect_timeout_seconds: float = 10.0
 
     @property
     def sqlite_path(self) -> Path:

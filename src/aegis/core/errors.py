@@ -164,3 +164,25 @@ class BrokerError(AegisError):
 
     status = 502
     code = "BROKER_ERROR"
+
+
+class BrokerKeyRejected(AegisError):
+    """The broker refused the app key/secret or account given to connect."""
+
+    status = 400
+    code = "BROKER_KEY_REJECTED"
+
+
+class BrokerUnreachable(BrokerError):
+    """The broker did not answer (down, timeout, refused connection, gateway error)."""
+
+    status = 502
+    code = "BROKER_UNREACHABLE"
+
+
+class TradingStandby(AegisError):
+    """Another process holds the trading lease: this one does not trade."""
+
+    status = 503
+    code = "TRADING_STANDBY"
+    ws_close_code = 1013

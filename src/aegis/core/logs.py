@@ -45,3 +45,12 @@ def setup_logging(level: str, fmt: str = "plain") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet_http_clients()
+
+
+def quiet_http_clients() -> None:
+    """httpx logs every request's full URL at INFO (KIS inquiries carry the account number
+    in their query string) and websockets every frame at DEBUG (KIS subscriptions carry the
+    approval key): those lines never reach the logs."""
+    for name in ("httpx", "httpcore", "websockets"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -110,6 +110,17 @@ class CredentialStore:
     def brokers(self) -> list[str]:
         return sorted(self._read(self.data_dir / self.FILE, b"credentials"))
 
+    # --- sealed records kept elsewhere (the app DB) ------------------------------------------
+    def seal_record(self, aad: bytes, data: dict[str, Any]) -> bytes:
+        """A JSON record sealed with the master key, bound to ``aad`` (its owner)."""
+        return seal(self._master(), json.dumps(data).encode(), aad)
+
+    def unseal_record(self, aad: bytes, blob: bytes) -> dict[str, Any]:
+        data = json.loads(unseal(self._master(), blob, aad))
+        if not isinstance(data, dict):
+            raise CredentialError("sealed record: unexpected content")
+        return data
+
     # --- cached tokens -------------------------------------------------------------------
     def load_token(self, name: str) -> dict[str, Any]:
         try:

@@ -52,9 +52,11 @@ class Leadership(Protocol):
 class FileLeadership:
     kind = "file"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, role: str = "ingest") -> None:
         self.path = path
+        self.role = role  # what the lock guards, for logs ("ingest", "trading")
         self.lost = asyncio.Event()  # a held flock cannot be taken away
+        self.waiting = asyncio.Event()  # set when another process holds it and we wait
         self._fd: int | None = None
         self._since: int | None = None
 
@@ -70,11 +72,13 @@ class FileLeadership:
                 except BlockingIOError:
                     if not warned:
                         log.warning(
-                            "another process ingests into %s (%s): waiting as standby",
+                            "another process leads %s in %s (%s): waiting as standby",
+                            self.role,
                             self.path.parent,
                             _read_holder(self.path),
                         )
                         warned = True
+                        self.waiting.set()
                     await asyncio.sleep(POLL_SECONDS)
         except BaseException:
             os.close(fd)
@@ -83,7 +87,7 @@ class FileLeadership:
         self._since = now_us()
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"node": node_name(), "since": iso_z(self._since)}).encode(), 0)
-        log.info("leading ingest (file lock %s)", self.path)
+        log.info("leading %s (file lock %s)", self.role, self.path)
 
     async def release(self) -> None:
         if self._fd is not None:
@@ -111,22 +115,26 @@ def _read_holder(path: Path) -> str:
 class PostgresLeadership:
     kind = "postgres-advisory-lock"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, key: int = LOCK_KEY, role: str = "ingest") -> None:
         self.url = url
+        self.key = key
+        self.role = role  # what the lock guards, for logs and application_name
         self.lost = asyncio.Event()
+        self.waiting = asyncio.Event()  # set when another process holds it and we wait
         self._conn: asyncpg.Connection | None = None
         self._since: int | None = None
         self._leading = False
 
     async def acquire(self) -> None:
         conn = await asyncpg.connect(
-            self.url, server_settings={"application_name": f"aegis-ingest {node_name()}"}
+            self.url, server_settings={"application_name": f"aegis-{self.role} {node_name()}"}
         )
         try:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
-                log.warning("another aegis ingest leads: waiting as standby")
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
+                log.warning("another aegis process leads %s: waiting as standby", self.role)
+                self.waiting.set()
                 # blocks inside PostgreSQL until the holder's session ends; cancellable
-                await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
+                await conn.execute("SELECT pg_advisory_lock($1)", self.key)
         except BaseException:
             with contextlib.suppress(Exception):
                 await conn.close()
@@ -135,11 +143,11 @@ class PostgresLeadership:
         self._since = now_us()
         self._leading = True
         conn.add_termination_listener(self._on_terminated)
-        log.info("leading ingest (PostgreSQL advisory lock %d)", LOCK_KEY)
+        log.info("leading %s (PostgreSQL advisory lock %d)", self.role, self.key)
 
     def _on_terminated(self, _conn: Any) -> None:
         if self._leading:
-            log.critical("lost the ingest lock (its PostgreSQL session ended): fencing")
+            log.critical("lost the %s lock (its PostgreSQL session ended): fencing", self.role)
             self._leading = False
             self.lost.set()
 
@@ -159,7 +167,7 @@ class PostgresLeadership:
         }
 
 
-async def observe_postgres(url: str) -> dict[str, Any]:
+async def observe_postgres(url: str, key: int = LOCK_KEY) -> dict[str, Any]:
     """Who leads and who waits, as PostgreSQL sees it (for processes that do not ingest)."""
     conn = await asyncpg.connect(url)
     try:
@@ -170,13 +178,13 @@ async def observe_postgres(url: str) -> dict[str, Any]:
             WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = $1 AND l.objsubid = 1
             ORDER BY a.backend_start
             """,
-            LOCK_KEY,
+            key,
         )
     finally:
         await conn.close()
 
     def node(name: str) -> str:
-        return name.removeprefix("aegis-ingest ")
+        return name.split(" ", 1)[-1]  # "aegis-<role> <host:pid>"
 
     leader = next((r for r in rows if r["granted"]), None)
     return {

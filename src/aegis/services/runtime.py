@@ -37,6 +37,7 @@ from aegis.store.base import Store
 if TYPE_CHECKING:
     from aegis.research.analysis.service import AnalysisService
     from aegis.research.news.service import NewsService
+    from aegis.trading.lease import TradingLease
     from aegis.trading.service import TradingService
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Runtime:
         bus: Bus | None = None,
         sources: list[Source] | None = None,
         ingest: bool | None = None,
+        trading: bool = True,
     ) -> None:
         self.settings = settings
         self.store = store or make_store(settings)
@@ -116,6 +118,9 @@ class Runtime:
         self.started = time.time()
         self.retention_ran: int | None = None  # UTC µs of this process's last retention pass
         self.trading: TradingService | None = None  # orders, portfolios, safety (aegis.trading)
+        # trading runs only in the process holding the trading lease (API processes only)
+        self.runs_trading = trading
+        self.trading_lease: TradingLease | None = None
         self.news: NewsService | None = None  # news-ai: set in start()
         self.analysis: AnalysisService | None = None  # news-ai: set in start()
 
@@ -175,9 +180,17 @@ class Runtime:
             self.bus, self.hub, self.settings.ws_watch_votes_per_client
         )
         self.watch_reporter.start()
-        from aegis.trading.runtime import start_trading
+        if self.runs_trading:
+            from aegis.trading.lease import TradingLease
+            from aegis.trading.runtime import start_trading
 
-        self.trading = await start_trading(self.settings, self.db, self.market, self.hub)
+            db, market, hub = self.db, self.market, self.hub
+            self.trading_lease = TradingLease(
+                self.settings,
+                lambda: start_trading(self.settings, db, market, hub),
+                lambda svc: setattr(self, "trading", svc),
+            )
+            await self.trading_lease.start()
         if self.ingesting:
             self.ingest = IngestService(
                 self.store,
@@ -351,7 +364,9 @@ class Runtime:
             await self.watch_collector.close()
         if self.ingest is not None:
             await self.ingest.close()
-        if self.trading is not None:
+        if self.trading_lease is not None:
+            await self.trading_lease.close()  # closes the trading service it started
+        elif self.trading is not None:
             await self.trading.close()
         if self.hub is not None:
             await self.hub.close()

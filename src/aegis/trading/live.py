@@ -45,6 +45,7 @@ class LiveAccount:
         ws_url: str | None = None,
         reconcile_seconds: float = 180.0,
         timeout: float = 5.0,
+        cache_name: str = "kis-trading",
     ) -> None:
         self.service = service
         self.account = account
@@ -52,7 +53,7 @@ class LiveAccount:
             base_url=rest_url or (PAPER_REST if creds.paper else REAL_REST),
             timeout=httpx.Timeout(timeout),
         )
-        self.auth = KisAuth(self.http, creds, store, cache_name="kis-trading")
+        self.auth = KisAuth(self.http, creds, store, cache_name=cache_name)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
         self.broker = KisBroker(self.client)
         self.stream = KisNoticeStream(
@@ -81,6 +82,9 @@ class LiveAccount:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        self._tasks.clear()
+        if self.service.brokers.get(self.account.account_id) is self.broker:
+            del self.service.brokers[self.account.account_id]
         await self.http.aclose()
 
     async def reconcile(self) -> None:

@@ -4,14 +4,13 @@ each closed candle goes to ``on_candle``. Orders the strategy asks for are place
 normal order path after the callback (every guard applies; a refusal is logged and published
 as an event, never retried). Fills of its orders come back to ``on_fill``.
 
-Runners live in memory: after a restart they are not resumed (their orders and fills are in
-the event log like any other)."""
+Which runners run is stored (``aegis.trading.runs``): after a restart every one that was
+running starts again, its orders, positions and pending orders taken from the event log."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +24,6 @@ from aegis.trading.service import TradingService
 from aegis.trading.strategies.base import Bar, Context, FillInfo, Strategy
 
 log = logging.getLogger(__name__)
-_ids = itertools.count(1)
 
 
 class LiveContext(Context):
@@ -58,6 +56,8 @@ class StrategyRunner:
         strategy: Strategy,
         symbols: list[str],
         interval: str = "1m",
+        *,
+        runner_id: int = 0,
     ) -> None:
         if not symbols:
             raise InvalidRequest("give at least one symbol")
@@ -70,7 +70,7 @@ class StrategyRunner:
             raise InvalidRequest(str(exc)) from exc
         if iv.unit not in ("m", "h"):
             raise InvalidRequest("live strategies run on minute or hour candles")
-        self.runner_id = next(_ids)
+        self.runner_id = runner_id  # the stored run's id (``aegis.trading.runs``)
         self.service = service
         self.account = account
         self.strategy = strategy
@@ -83,6 +83,8 @@ class StrategyRunner:
         self.refusals: list[str] = []
         self._ctx = LiveContext(self)
         self._task: asyncio.Task[None] | None = None
+        self.started_at = 0  # UTC µs of the first start (kept across restarts)
+        self.resumed = False
 
     def view(self) -> dict[str, Any]:
         return {
@@ -93,13 +95,33 @@ class StrategyRunner:
             "interval": self.interval.name,
             "orders": self.orders,
             "refusals": self.refusals[-20:],
+            "resumed": self.resumed,
         }
 
-    def start(self) -> None:
+    def start(self, *, resumed_from: Account | None = None, started_at: int = 0) -> None:
+        """``resumed_from``: the account after a restart. What the run did before is in its
+        event log: the orders it placed since ``started_at`` are counted, its positions and
+        pending orders are the account's, and orders asked for in ``on_start`` are not placed
+        again (they were placed at the first start)."""
+        self.started_at = started_at
         try:
             self.strategy.on_start(self._ctx)
         except ValueError as exc:
             raise InvalidRequest(f"strategy {self.strategy.name}: {exc}") from exc
+        if resumed_from is not None:
+            self.resumed = True
+            if self._asks:
+                log.info(
+                    "strategy %s resumed: %d order(s) from on_start not placed again",
+                    self.strategy.name,
+                    len(self._asks),
+                )
+            self._asks.clear()
+            self.orders = sum(
+                1
+                for o in resumed_from.orders.values()
+                if o.strategy == self.strategy.name and o.created_at >= started_at
+            )
         self.service.tape_filters.append(self.watches)
         self.service.tape_listeners.append(self.on_ticks)
         listener = self.service.feed.listen(self.account.user_id)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
+from aegis.credentials.store import CredentialStore
 from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.trading.alerts import AlertBook
+from aegis.trading.connect import LiveConnections
 from aegis.trading.fees import FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
+from aegis.trading.runs import StrategyRuns
 from aegis.trading.service import TradingConfig, TradingService
 
 
@@ -41,6 +45,13 @@ async def start_trading(
     service.tape_listeners.append(alerts.on_ticks)
     service.tape_filters.append(alerts.watches)
     hub.batch_listeners.append(service.feed_ticks)
+
+    async def unhook() -> None:
+        # a service closed while the process lives on (the trading lease was lost)
+        with contextlib.suppress(ValueError):
+            hub.batch_listeners.remove(service.feed_ticks)
+
+    service.closers.append(unhook)
     service.alerts = alerts
     if settings.telegram_bot_token is not None:
         notifier = Notifier(
@@ -51,4 +62,17 @@ async def start_trading(
         )
         notifier.start()
         service.closers.append(notifier.close)
+    live = LiveConnections(
+        service,
+        CredentialStore.from_settings(settings),
+        rest_url=settings.kis_trading_rest_url,
+        ws_url=settings.kis_trading_ws_url,
+        timeout=settings.kis_trading_connect_timeout_seconds,
+        reconcile_seconds=settings.trading_reconcile_seconds,
+    )
+    service.live = live
+    service.closers.append(live.close)
+    await live.restore()
+    # strategies that were running before the restart run again (after the accounts are rebuilt)
+    await StrategyRuns(service, settings.trading_strategies_dir).resume()
     return service

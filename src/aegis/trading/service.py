@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -53,6 +53,9 @@ from aegis.trading.models import (
 )
 from aegis.trading.session import Phase, phase
 from aegis.trading.views import PriceBoard, fill_view, order_view, portfolio_view
+
+if TYPE_CHECKING:
+    from aegis.trading.connect import LiveConnections
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,8 @@ class TradingService:
         self._pending: asyncio.Queue[list[Tick]] = asyncio.Queue()
         self.alerts: AlertBook | None = None
         self.runners: dict[int, Runner] = {}
+        # administrators' live KIS accounts (set by ``trading.runtime.start_trading``)
+        self.live: LiveConnections | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -140,6 +145,7 @@ class TradingService:
         for close in self.closers:
             await close()
         self.closers.clear()
+        await self.log.close()
 
     def now(self) -> int:
         """The market clock: the tape's latest trade time (or the injected clock)."""
@@ -159,6 +165,10 @@ class TradingService:
     async def _recover(self, acc: Account) -> None:
         """After a restart: working orders back at the paper broker; orders whose broker answer
         was never stored are resolved from the broker's own view, never resent."""
+        if acc.kind != PAPER and acc.account_id not in self.brokers:
+            # a live account whose broker is not connected yet: its connection reconciles
+            # every working order first (``LiveAccount.start``)
+            return
         for o in list(acc.working_orders()):
             broker = self.broker_for(acc)
             if acc.kind == PAPER and o.status in (

@@ -95,3 +95,38 @@ alerts = sa.Table(
     sa.Column("triggered_at", sa.BigInteger),
     sa.Column("triggered_price", sa.BigInteger),
 )
+
+# strategies started live or on paper: a row per start, resumed after a restart while running
+strategy_runs = sa.Table(
+    "trading_strategy_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id",
+        sa.Integer,
+        sa.ForeignKey("trading_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("strategy", sa.Text, nullable=False),
+    sa.Column("params", sa.Text, nullable=False),  # JSON
+    sa.Column("symbols", sa.Text, nullable=False),  # JSON list
+    sa.Column("interval", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),  # running | stopped | failed
+    sa.Column("error", sa.Text),
+    sa.Column("started_at", sa.BigInteger, nullable=False),
+    sa.Column("stopped_at", sa.BigInteger),
+)
+
+# a connected live KIS account: keys and account number sealed (AES-256-GCM, the credential
+# store's master key); only the masked account number is ever read back for display
+live_accounts = sa.Table(
+    "trading_live_accounts",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("paper", sa.Boolean, nullable=False),
+    sa.Column("account_mask", sa.Text, nullable=False),
+    sa.Column("connected_at", sa.BigInteger, nullable=False),
+)

@@ -1,5 +1,6 @@
 """Strategies: the ones available (built-in and from the strategies folder), and running one
-on the caller's paper account (or ``?account=live`` for an administrator)."""
+on the caller's paper account (or ``?account=live`` for an administrator). A started run is
+stored and resumed after a restart until it is stopped."""
 
 from __future__ import annotations
 
@@ -12,9 +13,8 @@ from aegis.api.deps import CurrentUserDep, RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import Envelope, ErrorBody, Wire
 from aegis.api.trading_deps import AccountDep, TradingDep
-from aegis.core.errors import NotFound
-from aegis.trading.runner import StrategyRunner
-from aegis.trading.strategies.loader import available, load
+from aegis.trading.runs import StrategyRuns
+from aegis.trading.strategies.loader import available
 
 router = APIRouter(prefix="/strategies", tags=["trading"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -45,6 +45,7 @@ class RunOut(Wire):
     interval: str
     orders: int
     refusals: list[str]
+    resumed: bool = Field(description="started again after a restart of the server")
 
 
 @router.get("", operation_id="listStrategies", response_model=Envelope[list[StrategyOut]])
@@ -67,10 +68,8 @@ async def list_runs(acc: AccountDep, trading: TradingDep) -> JSONBytes:
     responses=ERRORS,
 )  # fmt: skip
 async def start_run(body: RunIn, acc: AccountDep, trading: TradingDep, rt: RuntimeDep) -> JSONBytes:
-    strategy = load(body.strategy, rt.settings.trading_strategies_dir, **body.params)
-    runner = StrategyRunner(trading, acc, strategy, body.symbols, body.interval)
-    runner.start()
-    trading.runners[runner.runner_id] = runner
+    runs = StrategyRuns(trading, rt.settings.trading_strategies_dir)
+    runner = await runs.start(acc, body.strategy, body.symbols, body.interval, body.params)
     res = ok(runner.view(), "전략을 시작했습니다.")
     res.status_code = 201
     return res
@@ -79,10 +78,8 @@ async def start_run(body: RunIn, acc: AccountDep, trading: TradingDep, rt: Runti
 @router.delete(
     "/runs/{runner_id}", operation_id="stopRun", response_model=Envelope[RunOut], responses=ERRORS
 )
-async def stop_run(runner_id: int, acc: AccountDep, trading: TradingDep) -> JSONBytes:
-    runner = trading.runners.get(runner_id)
-    if runner is None or runner.account is not acc:
-        raise NotFound(f"no running strategy {runner_id}")
-    await runner.stop()
-    del trading.runners[runner_id]
+async def stop_run(
+    runner_id: int, acc: AccountDep, trading: TradingDep, rt: RuntimeDep
+) -> JSONBytes:
+    runner = await StrategyRuns(trading, rt.settings.trading_strategies_dir).stop(acc, runner_id)
     return ok(runner.view(), "전략을 멈췄습니다.")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ from aegis.history.types import DailyBar
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.calls import KisCalls
 from aegis.sources.kis.parse import SOURCE, kst_instant_us
 
 log = logging.getLogger("aegis.sources.kis")
@@ -25,8 +25,6 @@ log = logging.getLogger("aegis.sources.kis")
 PRICE_PATH = "/uapi/domestic-stock/v1/quotations/inquire-price"
 DAILY_PATH = "/uapi/domestic-stock/v1/quotations/inquire-daily-itemchartprice"
 TRADES_PATH = "/uapi/domestic-stock/v1/quotations/inquire-time-itemconclusion"
-RATE_LIMITED = "EGW00201"
-TOKEN_EXPIRED = "EGW00123"
 DAILY_PAGE = 100
 
 
@@ -41,67 +39,28 @@ class KisRest:
         max_retries: int = 5,
         retry_backoff: Backoff | None = None,
     ) -> None:
-        self._http = http
-        self._creds = creds
-        self._auth = auth
         self.limiter = limiter
-        self._max_retries = max_retries
-        self._retry_backoff = retry_backoff or Backoff(0.5, 8.0)
-        self.rate_limited = 0  # EGW00201 answers received
+        self._calls = KisCalls(
+            http,
+            creds,
+            auth,
+            error=SourceError,
+            limiter=limiter,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+        )
 
     def __repr__(self) -> str:
         return "KisRest(<redacted>)"
 
+    @property
+    def rate_limited(self) -> int:
+        """EGW00201 answers received."""
+        return self._calls.rate_limited
+
     async def get(self, path: str, tr_id: str, params: dict[str, str]) -> dict[str, Any]:
-        backoff = Backoff(self._retry_backoff.initial, self._retry_backoff.maximum)
-        refreshed = False
-        for attempt in range(self._max_retries + 1):
-            token = await self._auth.access_token()
-            await self.limiter.acquire()
-            resp = await self._http.get(
-                path,
-                params=params,
-                headers={
-                    "content-type": "application/json; charset=utf-8",
-                    "authorization": f"Bearer {token}",
-                    "appkey": self._creds.app_key.get_secret_value(),
-                    "appsecret": self._creds.app_secret.get_secret_value(),
-                    "tr_id": tr_id,
-                    "custtype": "P",
-                    "tr_cont": "",
-                },
-            )
-            try:
-                body = resp.json()
-            except ValueError:
-                body = None
-            if not isinstance(body, dict):
-                raise SourceError(f"KIS {tr_id}: HTTP {resp.status_code}, body is not JSON")
-            msg_cd = str(body.get("msg_cd", ""))
-            # EGW00201 comes with HTTP 500 (sometimes 200): look at msg_cd whatever the status
-            if msg_cd == RATE_LIMITED:
-                self.rate_limited += 1
-                delay = backoff.next_delay()
-                log.warning(
-                    "kis: rate limited by server (EGW00201) on %s; retry %d/%d in %.2fs",
-                    tr_id,
-                    attempt + 1,
-                    self._max_retries,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                continue
-            if msg_cd == TOKEN_EXPIRED and not refreshed:
-                log.warning("kis: access token expired (EGW00123); requesting a new one")
-                self._auth.invalidate()
-                refreshed = True
-                continue
-            if body.get("rt_cd") != "0":
-                raise SourceError(
-                    f"KIS {tr_id} failed: {msg_cd or resp.status_code} {body.get('msg1', '')}"
-                )
-            return body
-        raise SourceError(f"KIS {tr_id}: still rate limited after {self._max_retries} retries")
+        body, _ = await self._calls.get(path, tr_id, params)
+        return body
 
     async def current_price(self, symbol: str) -> dict[str, Any]:
         body = await self.get(

@@ -29,6 +29,7 @@ from aegis.core.timeutil import kst_day
 from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls
 from aegis.trading.brokers.base import (
     Broker,
     BrokerBalance,
@@ -47,9 +48,11 @@ CANCEL_PATH = "/uapi/domestic-stock/v1/trading/order-rvsecncl"
 BUYABLE_PATH = "/uapi/domestic-stock/v1/trading/inquire-psbl-order"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 DAILY_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
-RATE_LIMITED = "EGW00201"
-TOKEN_EXPIRED = "EGW00123"
 MAX_PAGES = 10
+
+
+class InquiryRefused(BrokerError):
+    """KIS answered an inquiry with a refusal (``rt_cd != "0"``), e.g. an unknown account."""
 
 
 def tr(real_id: str, paper: bool) -> str:
@@ -100,43 +103,35 @@ class KisTrading:
         max_retries: int = 4,
         retry_backoff: Backoff | None = None,
     ) -> None:
-        self._http = http
-        self._creds = creds
-        self._auth = auth
+        self._calls = KisCalls(
+            http,
+            creds,
+            auth,
+            error=BrokerError,
+            refused=InquiryRefused,
+            max_retries=max_retries,
+            retry_backoff=retry_backoff,
+        )
         self.account = account
         self.paper = creds.paper
-        self._max_retries = max_retries
-        self._backoff = retry_backoff or Backoff(0.5, 8.0)
 
     def __repr__(self) -> str:
         return "KisTrading(<redacted>)"
 
-    async def _headers(self, tr_id: str, tr_cont: str = "") -> dict[str, str]:
-        token = await self._auth.access_token()
-        return {
-            "content-type": "application/json; charset=utf-8",
-            "authorization": f"Bearer {token}",
-            "appkey": self._creds.app_key.get_secret_value(),
-            "appsecret": self._creds.app_secret.get_secret_value(),
-            "tr_id": tr_id,
-            "custtype": "P",
-            "tr_cont": tr_cont,
-        }
-
     async def post_once(self, path: str, tr_id: str, body: dict[str, str]) -> dict[str, Any]:
         """An order-changing POST: sent exactly once, whatever happens."""
-        headers = await self._headers(tr_id)
+        headers = await self._calls.headers(tr_id)
         try:
-            resp = await self._http.post(path, json=body, headers=headers)
+            resp = await self._calls.http.post(path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise BrokerTimeout(f"KIS {tr_id}: no answer") from exc
         except httpx.TransportError as exc:
             # the request may or may not have reached KIS: the same as no answer
             raise BrokerTimeout(f"KIS {tr_id}: connection lost ({type(exc).__name__})") from exc
-        data = _body(resp, tr_id)
+        data = self._calls.body(resp, tr_id)
         msg_cd = str(data.get("msg_cd", ""))
         if msg_cd == TOKEN_EXPIRED:
-            self._auth.invalidate()
+            self._calls.auth.invalidate()
         if data.get("rt_cd") != "0":
             raise BrokerRejected(msg_cd or str(resp.status_code), str(data.get("msg1", "")))
         return data
@@ -144,29 +139,13 @@ class KisTrading:
     async def get(
         self, path: str, tr_id: str, params: dict[str, str], tr_cont: str = ""
     ) -> tuple[dict[str, Any], str]:
-        """An inquiry: retried on rate limits and an expired token. Returns the body and the
-        response's ``tr_cont`` header (paging)."""
-        backoff = Backoff(self._backoff.initial, self._backoff.maximum)
-        refreshed = False
-        for _ in range(self._max_retries + 1):
-            headers = await self._headers(tr_id, tr_cont)
-            try:
-                resp = await self._http.get(path, params=params, headers=headers)
-            except httpx.TransportError as exc:
-                raise BrokerError(f"KIS {tr_id}: {type(exc).__name__}") from exc
-            data = _body(resp, tr_id)
-            msg_cd = str(data.get("msg_cd", ""))
-            if msg_cd == RATE_LIMITED:
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            if msg_cd == TOKEN_EXPIRED and not refreshed:
-                self._auth.invalidate()
-                refreshed = True
-                continue
-            if data.get("rt_cd") != "0":
-                raise BrokerError(f"KIS {tr_id} failed: {msg_cd} {data.get('msg1', '')}")
-            return data, resp.headers.get("tr_cont", "")
-        raise BrokerError(f"KIS {tr_id}: still rate limited after {self._max_retries} retries")
+        """An inquiry (retried on rate limits and an expired token, ``KisCalls``). Returns
+        the body and the response's ``tr_cont`` header (paging)."""
+        try:
+            data, resp = await self._calls.get(path, tr_id, params, tr_cont)
+        except httpx.TransportError as exc:
+            raise BrokerError(f"KIS {tr_id}: {type(exc).__name__}") from exc
+        return data, resp.headers.get("tr_cont", "")
 
     async def _pages(
         self, path: str, tr_id: str, params: dict[str, str], rows_key: str
@@ -539,16 +518,6 @@ def _kst_hhmmss(us: int) -> str:
 
     s = ((us + KST_OFFSET_US) % US_PER_DAY) // 1_000_000
     return f"{s // 3600:02d}{s % 3600 // 60:02d}{s % 60:02d}"
-
-
-def _body(resp: httpx.Response, tr_id: str) -> dict[str, Any]:
-    try:
-        data = resp.json()
-    except ValueError as exc:
-        raise BrokerError(f"KIS {tr_id}: HTTP {resp.status_code}, body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise BrokerError(f"KIS {tr_id}: HTTP {resp.status_code}, unexpected body")
-    return data
 
 
 def _upper(d: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,113 @@
+"""The KIS REST call both KIS clients make (market data in ``sources.kis.rest``, trading in
+``trading.brokers.kis``): the headers with the access token, a rate-limit slot, retries with
+backoff on the gateway's rate limit (EGW00201, with HTTP 500 or 200) and one token refresh on
+an expired token (EGW00123). Errors are raised as the caller's own error classes; transport
+errors (``httpx.TransportError``) pass through for the caller to classify."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+
+from aegis.core.errors import AegisError
+from aegis.credentials.store import BrokerCredentials
+from aegis.sources.common.backoff import Backoff
+from aegis.sources.common.ratelimit import TokenBucket
+from aegis.sources.kis.auth import KisAuth
+
+log = logging.getLogger("aegis.sources.kis")
+
+RATE_LIMITED = "EGW00201"
+TOKEN_EXPIRED = "EGW00123"
+
+
+class KisCalls:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        creds: BrokerCredentials,
+        auth: KisAuth,
+        *,
+        error: type[AegisError],
+        refused: type[AegisError] | None = None,
+        limiter: TokenBucket | None = None,
+        max_retries: int = 4,
+        retry_backoff: Backoff | None = None,
+    ) -> None:
+        """``error``: a bad body or rate limiting that outlasts the retries; ``refused``:
+        an answer with ``rt_cd != "0"`` (defaults to ``error``)."""
+        self.http = http
+        self._creds = creds
+        self.auth = auth
+        self._error = error
+        self._refused = refused or error
+        self.limiter = limiter
+        self.max_retries = max_retries
+        self.backoff = retry_backoff or Backoff(0.5, 8.0)
+        self.rate_limited = 0  # EGW00201 answers received
+
+    def __repr__(self) -> str:
+        return "KisCalls(<redacted>)"
+
+    async def headers(self, tr_id: str, tr_cont: str = "") -> dict[str, str]:
+        token = await self.auth.access_token()
+        return {
+            "content-type": "application/json; charset=utf-8",
+            "authorization": f"Bearer {token}",
+            "appkey": self._creds.app_key.get_secret_value(),
+            "appsecret": self._creds.app_secret.get_secret_value(),
+            "tr_id": tr_id,
+            "custtype": "P",
+            "tr_cont": tr_cont,
+        }
+
+    def body(self, resp: httpx.Response, tr_id: str) -> dict[str, Any]:
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise self._error(f"KIS {tr_id}: HTTP {resp.status_code}, body is not JSON")
+        return data
+
+    async def get(
+        self, path: str, tr_id: str, params: dict[str, str], tr_cont: str = ""
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        """An inquiry, retried on rate limits and refreshed once on an expired token.
+        Returns the body and the response (its ``tr_cont`` header pages)."""
+        backoff = Backoff(self.backoff.initial, self.backoff.maximum)
+        refreshed = False
+        for attempt in range(self.max_retries + 1):
+            headers = await self.headers(tr_id, tr_cont)
+            if self.limiter is not None:
+                await self.limiter.acquire()
+            resp = await self.http.get(path, params=params, headers=headers)
+            data = self.body(resp, tr_id)
+            msg_cd = str(data.get("msg_cd", ""))
+            # EGW00201 comes with HTTP 500 (sometimes 200): look at msg_cd whatever the status
+            if msg_cd == RATE_LIMITED:
+                self.rate_limited += 1
+                delay = backoff.next_delay()
+                log.warning(
+                    "kis: rate limited by server (EGW00201) on %s; retry %d/%d in %.2fs",
+                    tr_id,
+                    attempt + 1,
+                    self.max_retries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                continue
+            if msg_cd == TOKEN_EXPIRED and not refreshed:
+                log.warning("kis: access token expired (EGW00123); requesting a new one")
+                self.auth.invalidate()
+                refreshed = True
+                continue
+            if data.get("rt_cd") != "0":
+                raise self._refused(
+                    f"KIS {tr_id} failed: {msg_cd or resp.status_code} {data.get('msg1', '')}"
+                )
+            return data, resp
+        raise self._error(f"KIS {tr_id}: still rate limited after {self.max_retries} retries")

@@ -1,0 +1,157 @@
+"""Connecting a live KIS account against the local fake: the keys are tested (token, then
+the account's balance), stored sealed, restored after a restart; a bad key, a wrong account
+or KIS being down is a clear error that stores nothing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from aegis.core.errors import BrokerKeyRejected, BrokerUnreachable, InvalidRequest, NotFound
+from aegis.core.logs import quiet_http_clients
+from aegis.credentials.store import CredentialStore
+from aegis.sources.common.backoff import Backoff
+from aegis.trading import tables
+from aegis.trading.connect import LiveConnections, LiveKeys
+from aegis.trading.service import LIVE, TradingConfig
+from tests.fakes.http import free_socket
+from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
+from tests.trading.support import Desk, until
+
+ADMIN = 1
+
+
+def keys(key: str = APP_KEY, secret: str = APP_SECRET, account: str = "50123456-01") -> LiveKeys:
+    return LiveKeys.parse(key, secret, account, HTS_ID, "paper")
+
+
+def connections(desk: Desk, tmp_path: Path, rest: str, ws: str) -> LiveConnections:
+    live = LiveConnections(
+        desk.service,
+        CredentialStore(tmp_path, "test-secret"),
+        rest_url=rest,
+        ws_url=ws,
+        timeout=2.0,
+        reconcile_seconds=3600,
+        retry=Backoff(0.05, 0.2),
+    )
+    desk.service.live = live
+    desk.service.closers.append(live.close)
+    return live
+
+
+async def stored(db: AsyncEngine) -> list[bytes]:
+    async with db.connect() as conn:
+        return list((await conn.execute(sa.select(tables.live_accounts.c.sealed))).scalars())
+
+
+async def test_connect_stores_sealed_keys_and_restores_after_restart(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    quiet_http_clients()  # as at every start (``setup_logging``)
+    caplog.set_level(logging.DEBUG)
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    status = await live.connect(ADMIN, keys())
+    assert status["connected"] and status["stored"] and status["mode"] == "paper"
+    assert status["account"] == "5012****-01"
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.cash == fake.cash  # the books start from the balance
+    assert acc.account_id in desk.service.brokers
+    await until(lambda: live.live[ADMIN].stream.connections >= 1, "the notice stream")
+    (blob,) = await stored(app_db)
+    for secret in (APP_KEY, APP_SECRET, "50123456", HTS_ID):
+        assert secret.encode() not in blob  # sealed at rest
+        assert secret not in str(status)
+        assert secret not in caplog.text  # never logged
+
+    # a new process: the stored connection goes live again by itself
+    await desk.service.close()
+    assert acc.account_id not in desk.service.brokers
+    desk.service = type(desk.service)(desk.db, desk.board, config=desk.config)
+    await desk.service.start()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    await live.restore()
+    await until(lambda: ADMIN in live.live, "the restored connection")
+    assert (await live.status(ADMIN))["connected"]
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.account_id in desk.service.brokers
+
+    # disconnect: keys gone, broker detached, the account's history stays
+    status = await live.disconnect(ADMIN)
+    assert not status["stored"] and not status["connected"]
+    assert await stored(app_db) == [] and acc.account_id not in desk.service.brokers
+    assert desk.service.account_of_user(ADMIN, LIVE) is acc
+    with pytest.raises(NotFound):
+        await live.disconnect(ADMIN)
+    await desk.service.close()
+
+
+async def test_bad_key_wrong_account_and_kis_down_are_clear_and_store_nothing(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    desk = Desk(app_db)
+    await desk.start()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    with pytest.raises(BrokerKeyRejected, match="refused the app key/secret"):
+        await live.connect(ADMIN, keys(secret="wrong-secret"))
+    # nothing listens on this port: KIS is down
+    dead = free_socket()
+    port = dead.getsockname()[1]
+    dead.close()
+    down = connections(desk, tmp_path, f"http://127.0.0.1:{port}", fake.ws_url)
+    with pytest.raises(BrokerUnreachable, match="did not answer the token request: ConnectError"):
+        await down.connect(ADMIN, keys())
+    # a token is issued, then the balance inquiry refuses the account
+    with pytest.raises(BrokerKeyRejected, match=r"account 5099\*\*\*\*-01: .*40240000"):
+        await live.connect(ADMIN, keys(account="50999999-01"))
+    assert await stored(app_db) == []
+    assert desk.service.account_of_user(ADMIN, LIVE) is None  # no live account was opened
+    assert not (await live.status(ADMIN))["stored"]
+    await desk.service.close()
+
+
+async def test_kis_answering_errors_is_unreachable_not_a_key_problem(
+    app_db: AsyncEngine, tmp_path: Path
+) -> None:
+    """A gateway answering 500 without a token: the error says KIS failed, not the key."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from tests.fakes.http import HttpServer
+
+    async def broken(_: object) -> JSONResponse:
+        return JSONResponse({"error_code": "EGW00500"}, 500)
+
+    server = HttpServer(Starlette(routes=[Route("/oauth2/tokenP", broken, methods=["POST"])]))
+    await server.start()
+    try:
+        desk = Desk(app_db)
+        await desk.start()
+        live = connections(desk, tmp_path, server.url, "ws://127.0.0.1:1")
+        with pytest.raises(BrokerUnreachable, match="failed the token request"):
+            await live.connect(ADMIN, keys())
+        assert await stored(app_db) == []
+        await desk.service.close()
+    finally:
+        await server.stop()
+
+
+def test_bad_input_is_refused_before_anything_is_sent() -> None:
+    with pytest.raises(InvalidRequest, match="8 \\+ 2 digits"):
+        LiveKeys.parse(APP_KEY, APP_SECRET, "1234", HTS_ID, "paper")
+    with pytest.raises(InvalidRequest, match="required"):
+        LiveKeys.parse(" ", APP_SECRET, "50123456-01", HTS_ID, "paper")
+    with pytest.raises(InvalidRequest, match="HTS id"):
+        LiveKeys.parse(APP_KEY, APP_SECRET, "50123456-01", "", "paper")
+    with pytest.raises(InvalidRequest, match="mode"):
+        LiveKeys.parse(APP_KEY, APP_SECRET, "50123456-01", HTS_ID, "demo")
+    k = LiveKeys.parse(APP_KEY, APP_SECRET, "5012345601", HTS_ID, "real")
+    assert APP_KEY not in repr(k) and "50123456" not in repr(k) and not k.creds.paper
