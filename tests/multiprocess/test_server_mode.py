@@ -37,7 +37,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 SYMBOLS = ["005930", "000660"]
-START_TIMEOUT_S = 90.0  # first start migrates and loads the KRX listing into PostgreSQL
+START_TIMEOUT_S = 240.0  # first start migrates and loads the KRX listing into PostgreSQL
 COLLECT_S = 4.0  # how long each client listens; the assertions do not depend on it
 WAIT_S = 120.0  # generous: the ingester seeds daily history before its first tick
 

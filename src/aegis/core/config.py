@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str | None = None
     llm_timeout_seconds: float = 30.0
+    # --- operations (ops): a standby ingester takes over a leader whose lease (PostgreSQL) was
+    # not renewed for this long; the lease is renewed six times within it
+    ingest_lease_seconds: float = Field(default=3.0, gt=0.5, le=60)
 
     @property
     def sqlite_path(self) -> Path:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aegis.aggregator.engine import Aggregator
 from aegis.bus.base import TICKS, Bus
@@ -17,6 +17,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.ticks import Tick
 from aegis.services.journal import TickJournal
+from aegis.services.leader import LeadershipLost
 from aegis.sources.base import OrderBook
 from aegis.store.base import Store
 
@@ -39,10 +40,14 @@ class IngestService:
         max_pending: int = 500_000,
         known_symbols: set[str] | None = None,
         journal: TickJournal | None = None,
+        fence: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.journal = journal
+        # awaited before each store write and bus publish: returns while this process leads,
+        # raises (LeadershipLost) once it does not (e.g. it resumed after a pause)
+        self._fence = fence
         self.replayed = 0
         self.aggregator = Aggregator()
         self.flush_seconds = flush_seconds
@@ -113,6 +118,11 @@ class IngestService:
     async def _publish_loop(self) -> None:
         while True:
             payload = await self._outbox.get()
+            if self._fence is not None:
+                try:
+                    await self._fence()
+                except LeadershipLost:
+                    return  # not one more tick on the bus; the runtime abandons this service
             backoff = PUBLISH_BACKOFF_S
             while True:  # the same batch until the bus takes it: order is kept, none skipped
                 try:
@@ -198,6 +208,8 @@ class IngestService:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
+            except LeadershipLost:
+                return  # the runtime abandons this service
             except Exception:  # keep ingesting; the batch stays pending and is retried
                 log.exception("flush to the store failed; retrying")
 
@@ -206,6 +218,8 @@ class IngestService:
             await self._flush_locked()
 
     async def _flush_locked(self) -> None:
+        if self._fence is not None:
+            await self._fence()
         ticks, self._pending = self._pending, []
         self._pending_since = None
         candles = self.aggregator.take_dirty()
