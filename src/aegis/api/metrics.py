@@ -6,9 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from aegis.api.httpstats import HttpStats
 from aegis.api.ratelimit import RateLimits
 from aegis.services.runtime import Runtime
 
@@ -26,14 +32,30 @@ class RuntimeCollector(Collector):
         self,
         runtime: Callable[[], Runtime | None],
         rate_limits: Callable[[], RateLimits | None] = lambda: None,
+        http: HttpStats | None = None,
     ) -> None:
         self._runtime = runtime
         self._rate_limits = rate_limits
+        self._http = http
 
     def collect(self) -> Iterable[Metric]:
+        if self._http is not None:
+            yield from _http_metrics(self._http)
         rt = self._runtime()
         if rt is None:
             return
+        bus = rt.bus.describe()
+        yield _gauge(
+            "aegis_bus_connected",
+            "1 while the bus is connected",
+            int(bool(bus.get("connected", True))),
+        )
+        yield _counter(
+            "aegis_bus_reconnects", "Bus reconnections of this process", _num(bus.get("reconnects"))
+        )
+        yield _counter(
+            "aegis_bus_gaps", "Gaps this process saw on the bus stream", _num(bus.get("gaps"))
+        )
         if rt.hub is not None:
             hub = rt.hub
             yield _counter(
@@ -58,6 +80,9 @@ class RuntimeCollector(Collector):
             yield _counter("aegis_ingest_accepted", "Ticks accepted by ingest", ing.accepted)
             yield _counter("aegis_ingest_duplicates", "Replayed ticks dropped", ing.duplicates)
             yield _gauge("aegis_ingest_pending", "Ticks waiting for the store", ing.pending)
+            yield _gauge(
+                "aegis_ingest_store_lag_ms", "Age of the oldest tick not yet stored", ing.lag_ms()
+            )
             yield _counter(
                 "aegis_ingest_publish_failures", "Failed bus publishes", ing.publish_failures
             )
@@ -99,9 +124,30 @@ class RuntimeCollector(Collector):
             )
 
 
+def _num(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _http_metrics(http: HttpStats) -> Iterable[Metric]:
+    requests = CounterMetricFamily(
+        "aegis_http_requests", "HTTP requests by method and status", labels=["method", "code"]
+    )
+    for (method, code), n in sorted(http.requests.items()):
+        requests.add_metric([method, code], n)
+    yield requests
+    yield HistogramMetricFamily(
+        "aegis_http_request_duration_seconds",
+        "Time until the response starts (headers sent)",
+        buckets=http.cumulative_buckets(),
+        sum_value=http.duration_sum,
+    )
+
+
 def make_registry(
-    runtime: Callable[[], Runtime | None], rate_limits: Callable[[], RateLimits | None]
+    runtime: Callable[[], Runtime | None],
+    rate_limits: Callable[[], RateLimits | None],
+    http: HttpStats | None = None,
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(runtime, rate_limits))
+    registry.register(RuntimeCollector(runtime, rate_limits, http))
     return registry
