@@ -1,16 +1,21 @@
 """The Grafana dashboard in deploy/ queries only what /metrics exports: every metric name and
 every label it groups or filters by appears in the /metrics output of a running app. HTTP
-requests are counted by status with their latency."""
+requests are counted by status with their latency; `aegis ingest` serves its own /metrics."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
+import httpx
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from aegis.api.metrics import make_registry, serve_metrics
 from tests.support.app import running_app
+from tests.support.services import free_port
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "aegis-dashboard.json"
 METRIC = re.compile(r"\baegis_[a-z0-9_]+")
@@ -79,3 +84,22 @@ def test_http_requests_are_counted_by_status_with_their_latency(tmp_path: Path) 
         if s.name == "aegis_http_request_duration_seconds_bucket"
     }
     assert buckets["+Inf"] == sum(counts.values())  # /metrics itself has not answered yet
+
+
+def test_the_ingester_serves_its_metrics_without_the_http_app(tmp_path: Path) -> None:
+    async def scrape(registry: CollectorRegistry) -> tuple[httpx.Response, httpx.Response]:
+        port = free_port()
+        server = await serve_metrics(registry, "127.0.0.1", port)
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                return await http.get("/metrics"), await http.get("/other")
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    with running_app(tmp_path) as (_, rt, _):
+        metrics, other = asyncio.run(scrape(make_registry(lambda: rt, lambda: None)))
+    assert metrics.status_code == 200
+    exported = scraped(metrics.text)
+    assert {"aegis_ingest_accepted_total", "aegis_ingest_store_lag_ms"} <= set(exported)
+    assert other.status_code == 404
