@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
+DRAIN_S = 10.0  # at shutdown, how long the last batches may take to reach the bus
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
 
@@ -96,14 +97,29 @@ class IngestService:
             log.info("replayed %d ticks from the journal of the previous run", self.replayed)
 
     async def close(self) -> None:
-        for task in (self._task, self._publisher):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self.flush()
+            # the last batches reach the bus too: API processes' live candles end equal to the
+            # store's (bounded: a bus that is down does not hold the shutdown)
+            await self._drain_outbox(DRAIN_S)
+        except LeadershipLost:
+            log.warning("stopped without a last flush: this process no longer leads")
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
         if self.journal is not None:
             self.journal.close()
+
+    async def _drain_outbox(self, seconds: float) -> None:
+        if self._publisher is None or self._publisher.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._outbox.join(), seconds)
 
     def abandon(self) -> None:
         """Stop without writing again (this process lost the ingest lock): pending ticks are
@@ -140,11 +156,13 @@ class IngestService:
                         dropped = 1
                         while self._outbox.qsize() > MAX_OUTBOX // 2:
                             self._outbox.get_nowait()
+                            self._outbox.task_done()
                             dropped += 1
                         self.bus.skip(TICKS, dropped)
                         self.publish_dropped += dropped
                         log.error("bus down too long: %d tick batches not published", dropped)
                         break
+            self._outbox.task_done()
 
     # --- TickSink ------------------------------------------------------------------------
     async def ticks(self, batch: Sequence[Tick]) -> None:
