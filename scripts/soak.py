@@ -110,7 +110,7 @@ def plot(rows: list[dict[str, float]], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     t = [r["minute"] for r in rows]
-    fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
+    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
     axes[0].plot(t, [r["rssMb"] for r in rows], color="tab:red")
     axes[0].set_ylabel("server RSS (MB)")
     axes[1].plot(t, [r["fds"] for r in rows], label="open fds")
@@ -119,8 +119,12 @@ def plot(rows: list[dict[str, float]], out: Path) -> None:
     axes[2].plot(t, [r["pingP50Ms"] for r in rows], label="ping p50")
     axes[2].plot(t, [r["pingP99Ms"] for r in rows], label="ping p99")
     axes[2].set_ylabel("ms")
-    axes[2].set_xlabel("minutes")
     axes[2].legend()
+    axes[3].plot(t, [r["hubLagMs"] for r in rows], label="hub lag (ms)")
+    axes[3].plot(t, [r["storeLagMs"] for r in rows], label="store lag (ms)")
+    axes[3].plot(t, [r["ingestPending"] for r in rows], label="ticks pending store")
+    axes[3].set_xlabel("minutes")
+    axes[3].legend()
     fig.suptitle("AEGIS soak: simulator ×24, WebSocket + SSE clients")
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -198,8 +202,12 @@ async def main() -> int:
                     "disconnects": load.disconnects,
                     "ticksPerSecond": status["data"]["ticksPerSecond"],
                     "hubLagMs": status["data"]["lagMs"],
+                    # queue depths: ticks accepted but not yet stored, and the store lag
+                    "ingestPending": (status["data"]["ingest"] or {}).get("pending", 0),
+                    "storeLagMs": (status["data"]["ingest"] or {}).get("lagMs", 0.0),
                     "wsClients": status["data"]["clients"]["websocket"],
                     "sseClients": status["data"]["clients"]["sse"],
+                    "load1": os.getloadavg()[0],  # the machine is shared: context for the figures
                     "pingP50Ms": statistics.median(rtts) if rtts else float("nan"),
                     "pingP99Ms": rtts[int(len(rtts) * 0.99)] if rtts else float("nan"),
                 }
@@ -238,6 +246,10 @@ async def main() -> int:
         ),
         "wsMessages": rows[-1]["wsMessages"],
         "sseEvents": rows[-1]["sseEvents"],
+        "disconnects": rows[-1]["disconnects"],
+        "ingestPendingMax": max(r["ingestPending"] for r in rows),
+        "hubLagMsMax": max(r["hubLagMs"] for r in rows),
+        "loadAverage": os.getloadavg(),
         "passed": worst <= 0.10 and fd_growth <= 5,
     }
     with (args.out / "soak.csv").open("w", newline="") as f:

@@ -93,3 +93,36 @@ def test_bad_auth_message_closes_4401(
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == 4401
+
+
+def reply(ws: object) -> dict[str, object]:
+    """The next message that is not the server's heartbeat ping."""
+    while True:
+        msg: dict[str, object] = ws.receive_json()  # type: ignore[attr-defined]
+        if msg.get("type") != "ping":
+            return msg
+
+
+def test_auth_messages_are_rate_limited_like_any_other(tmp_path: Path) -> None:
+    burst = 5
+    with running_app(tmp_path, ws_messages_per_second=0.001, ws_message_burst=burst) as (
+        client,
+        _,
+        _,
+    ):
+        access = token(client)
+        with client.websocket_connect("/ws/stocks") as ws:
+            # a valid token, again and again: each would cost a session lookup
+            for _ in range(burst + 1):
+                ws.send_json({"action": "auth", "token": access})
+            replies = [reply(ws) for _ in range(burst + 1)]
+            assert [r["type"] for r in replies[:burst]] == ["authenticated"] * burst
+            assert replies[burst]["type"] == "error"
+            assert replies[burst]["code"] == "TOO_MANY_MESSAGES"
+            # past a burst more without pause, the flood ends the connection (1008)
+            with pytest.raises(WebSocketDisconnect) as closed:
+                for _ in range(burst + 1):
+                    ws.send_json({"action": "auth", "token": access})
+                while True:
+                    ws.receive_json()
+        assert closed.value.code == 1008

@@ -14,18 +14,17 @@ import asyncpg
 import httpx
 import pytest
 
-from aegis.core.timeutil import iso_z
 from tests.multiprocess.test_nginx import ticks_flowing
 from tests.multiprocess.test_server_mode import (
     SYMBOLS,
     Cluster,
     cluster,
     collect,
-    ms,
     poll,
     subscribed_client,
 )
 from tests.support.services import RedisFactory, RedisServer
+from tests.support.windows import inside, listened, stored_inside
 
 pytestmark = pytest.mark.services
 __all__ = ["cluster"]  # re-exported fixture
@@ -75,16 +74,7 @@ async def test_a_client_misses_no_tick_when_redis_restarts(
         await ws.close()
     assert seen, f"the client got no ticks\n{cluster.logs()}"
 
-    # Per symbol, ticks are published in time order (the simulator may publish its morning
-    # catch-up symbol by symbol), so each symbol's window is from the first to the last tick the
-    # client saw of it, boundary milliseconds excluded.
-    windows = {
-        sym: (
-            min(ms(k[1]) for k in seen if k[0] == sym),
-            max(ms(k[1]) for k in seen if k[0] == sym),
-        )
-        for sym in {k[0] for k in seen}
-    }
+    windows = listened([seen])  # per symbol: the first to the last tick the client saw of it
     newest = max(hi for _, hi in windows.values())
     await poll(
         "SELECT coalesce(max(ts), 0) FROM ticks WHERE symbol = ANY($1)",
@@ -92,28 +82,15 @@ async def test_a_client_misses_no_tick_when_redis_restarts(
         until=lambda v: v >= newest * 1000,
         cluster=cluster,
     )
-    conn = await asyncpg.connect(cluster.database_url)
-    stored: Counter[tuple[str, str, int, int]] = Counter()
-    try:
-        for sym, (lo, hi) in windows.items():
-            rows = await conn.fetch(
-                "SELECT symbol, ts, price, volume FROM ticks WHERE symbol = $1 "
-                "AND ts >= $2 AND ts < $3",
-                sym,
-                (lo + 1) * 1000,
-                hi * 1000,
-            )
-            stored.update((r["symbol"], iso_z(r["ts"]), r["price"], r["volume"]) for r in rows)
-    finally:
-        await conn.close()
-    inside = Counter(k for k in seen if windows[k[0]][0] + 1 <= ms(k[1]) < windows[k[0]][1])
-    missing = stored - inside
+    stored = await stored_inside(cluster.database_url, windows)
+    seen_inside = inside(seen, windows)
+    missing = stored - seen_inside
     print(
         f"client saw {len(seen)} ticks ({len(backfilled)} backfilled) with a {DOWN_S} s Redis "
         f"outage in the middle; {sum(missing.values())} stored ticks not delivered"
     )
     assert sum(stored.values()) > 0
-    assert inside - stored == Counter(), "the client got ticks the store lacks, or twice"
+    assert seen_inside - stored == Counter(), "the client got ticks the store lacks, or twice"
     assert missing == Counter(), f"stored ticks never delivered: {sorted(missing)[:20]}"
 
     async with httpx.AsyncClient(timeout=60) as http:  # answers are slow on a busy machine

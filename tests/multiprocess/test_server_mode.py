@@ -14,10 +14,8 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +26,10 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from aegis.core.timeutil import iso_z, to_us
 from aegis.sources.sim.engine import SEQ_PER_CHUNK
 from tests.support.auth import SERVER_AUTH_SECRET
 from tests.support.services import free_port
+from tests.support.windows import TickKey, inside, listened, stored_inside
 
 pytestmark = pytest.mark.services
 
@@ -40,8 +38,6 @@ SYMBOLS = ["005930", "000660"]
 START_TIMEOUT_S = 240.0  # first start migrates and loads the KRX listing into PostgreSQL
 COLLECT_S = 4.0  # how long each client listens; the assertions do not depend on it
 WAIT_S = 120.0  # generous: the ingester seeds daily history before its first tick
-
-TickKey = tuple[str, str, int, int]  # symbol, ISO timestamp (ms), price, volume
 
 
 def aegis_command(*args: str) -> list[str]:
@@ -226,10 +222,6 @@ async def collect(
     return seen
 
 
-def ms(iso: str) -> int:
-    return to_us(datetime.fromisoformat(iso.replace("Z", "+00:00"))) // 1000
-
-
 async def test_one_ingester_writes_and_every_api_process_delivers_every_tick(
     cluster: Cluster,
 ) -> None:
@@ -242,11 +234,9 @@ async def test_one_ingester_writes_and_every_api_process_delivers_every_tick(
             await ws.close()
     assert all(seen), f"a client got no ticks\n{cluster.logs()}"
 
-    # The window both clients listened through, boundary milliseconds excluded (a tick in
-    # the first or last millisecond may have arrived just before one of them subscribed).
-    lo = max(min(ms(k[1]) for k in s) for s in seen)
-    hi = min(max(ms(k[1]) for k in s) for s in seen)
-    inside = [Counter(k for k in s if lo < ms(k[1]) < hi) for s in seen]
+    windows = listened(seen, SYMBOLS)  # the window both clients listened through
+    lo, hi = windows[SYMBOLS[0]]
+    seen_inside = [inside(s, windows) for s in seen]
 
     await poll(  # the ingester flushes in batches: wait until the window is stored
         "SELECT coalesce(max(ts), 0) FROM ticks WHERE symbol = ANY($1)",
@@ -254,15 +244,9 @@ async def test_one_ingester_writes_and_every_api_process_delivers_every_tick(
         until=lambda v: v >= hi * 1000,
         cluster=cluster,
     )
+    stored = await stored_inside(cluster.database_url, windows)
     conn = await asyncpg.connect(cluster.database_url)
     try:
-        rows = await conn.fetch(
-            "SELECT symbol, ts, price, volume FROM ticks WHERE symbol = ANY($1) "
-            "AND ts >= $2 AND ts < $3",
-            SYMBOLS,
-            (lo + 1) * 1000,
-            hi * 1000,
-        )
         # A trade stored twice would show as the same print under two sequence numbers from
         # two different simulator chunks (a chunk covers its own stretch of time, and a chunk
         # emitted again repeats its own numbers, which the store ignores). Two prints with the
@@ -280,15 +264,14 @@ async def test_one_ingester_writes_and_every_api_process_delivers_every_tick(
         )
     finally:
         await conn.close()
-    stored = Counter((r["symbol"], iso_z(r["ts"]), r["price"], r["volume"]) for r in rows)
     print(
         f"clients saw {[len(s) for s in seen]} ticks; {sum(stored.values())} stored in the "
         f"shared window of {hi - lo} ms; {same_print} genuine same-microsecond twin prints"
     )  # shown on failure, to judge the window
 
     assert sum(stored.values()) > 0, f"no ticks stored inside the window\n{cluster.logs()}"
-    assert inside[0] == stored
-    assert inside[1] == stored
+    assert seen_inside[0] == stored
+    assert seen_inside[1] == stored
     assert repeated == 0
 
     # Only the ingester runs sources and writes; the API processes only listen on the bus.

@@ -13,6 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from aegis import __version__
 from aegis.api import errors, openapi, security, sse, static, ws
 from aegis.api.etag import ETagMiddleware
+from aegis.api.httpstats import HttpStats, HttpStatsMiddleware
 from aegis.api.metrics import make_registry
 from aegis.api.ratelimit import RateLimitMiddleware, RateLimits
 from aegis.api.requestid import RequestIdMiddleware
@@ -104,10 +105,13 @@ def create_app(
         security.SecurityHeaders,
         script_hashes=security.inline_script_hashes(dist / "index.html" if dist else None),
     )
+    http_stats = HttpStats()  # per app: requests by status and their latency, on /metrics
+    app.add_middleware(HttpStatsMiddleware, stats=http_stats)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
     app.state.metrics_registry = make_registry(
         lambda: getattr(app.state, "runtime", None),
         lambda: getattr(app.state, "rate_limits", None),
+        http_stats,
     )
     errors.install(app)
     openapi.install(app)

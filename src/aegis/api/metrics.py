@@ -3,12 +3,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Iterable
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from aegis.api.httpstats import HttpStats
 from aegis.api.ratelimit import RateLimits
 from aegis.services.runtime import Runtime
 
@@ -26,14 +34,30 @@ class RuntimeCollector(Collector):
         self,
         runtime: Callable[[], Runtime | None],
         rate_limits: Callable[[], RateLimits | None] = lambda: None,
+        http: HttpStats | None = None,
     ) -> None:
         self._runtime = runtime
         self._rate_limits = rate_limits
+        self._http = http
 
     def collect(self) -> Iterable[Metric]:
+        if self._http is not None:
+            yield from _http_metrics(self._http)
         rt = self._runtime()
         if rt is None:
             return
+        bus = rt.bus.describe()
+        yield _gauge(
+            "aegis_bus_connected",
+            "1 while the bus is connected",
+            int(bool(bus.get("connected", True))),
+        )
+        yield _counter(
+            "aegis_bus_reconnects", "Bus reconnections of this process", _num(bus.get("reconnects"))
+        )
+        yield _counter(
+            "aegis_bus_gaps", "Gaps this process saw on the bus stream", _num(bus.get("gaps"))
+        )
         if rt.hub is not None:
             hub = rt.hub
             yield _counter(
@@ -68,6 +92,9 @@ class RuntimeCollector(Collector):
             yield _counter("aegis_ingest_accepted", "Ticks accepted by ingest", ing.accepted)
             yield _counter("aegis_ingest_duplicates", "Replayed ticks dropped", ing.duplicates)
             yield _gauge("aegis_ingest_pending", "Ticks waiting for the store", ing.pending)
+            yield _gauge(
+                "aegis_ingest_store_lag_ms", "Age of the oldest tick not yet stored", ing.lag_ms()
+            )
             yield _counter(
                 "aegis_ingest_publish_failures", "Failed bus publishes", ing.publish_failures
             )
@@ -109,9 +136,56 @@ class RuntimeCollector(Collector):
             )
 
 
+def _num(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def _http_metrics(http: HttpStats) -> Iterable[Metric]:
+    requests = CounterMetricFamily(
+        "aegis_http_requests", "HTTP requests by method and status", labels=["method", "code"]
+    )
+    for (method, code), n in sorted(http.requests.items()):
+        requests.add_metric([method, code], n)
+    yield requests
+    yield HistogramMetricFamily(
+        "aegis_http_request_duration_seconds",
+        "Time until the response starts (headers sent)",
+        buckets=http.cumulative_buckets(),
+        sum_value=http.duration_sum,
+    )
+
+
 def make_registry(
-    runtime: Callable[[], Runtime | None], rate_limits: Callable[[], RateLimits | None]
+    runtime: Callable[[], Runtime | None],
+    rate_limits: Callable[[], RateLimits | None],
+    http: HttpStats | None = None,
 ) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RuntimeCollector(runtime, rate_limits))
+    registry.register(RuntimeCollector(runtime, rate_limits, http))
     return registry
+
+
+async def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> asyncio.Server:
+    """``GET /metrics`` for a process without the HTTP app (``aegis ingest``): a minimal
+    HTTP/1.0 responder on the event loop, so collecting reads the runtime from its own thread."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            target = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
+            if request.startswith(b"GET ") and target.split(b"?")[0] == b"/metrics":
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(registry)
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"only GET /metrics here\n"
+            head = f"HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\n"
+            head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            writer.write(head.encode() + body)
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    return await asyncio.start_server(answer, host, port)

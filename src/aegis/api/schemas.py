@@ -201,6 +201,9 @@ class IngestLeadership(Wire):
     leader: str | None  # "host:pid"
     standbys: list[str]
     this_process: Literal["leader", "standby", "api"]
+    epoch: int | None = Field(
+        default=None, description="the ingest lease's epoch (PostgreSQL; bumped at each takeover)"
+    )
 
 
 class RetentionRemoval(Wire):

@@ -146,6 +146,8 @@ async def _read(ws: WebSocket, session: StreamSession, rt: Runtime) -> None:
                     text = "\x00"  # answered as "not JSON"
             is_auth, token = _auth_token(text)
             if is_auth:
+                if not session.admit():  # rate-limited like every other message
+                    continue
                 try:
                     user = await _authenticate(rt, token)
                 except AegisError as exc:

@@ -107,12 +107,20 @@ def ingest_cmd(
     async def main() -> None:
         rt = Runtime(settings, ingest=True, trading=False)  # trading: API processes
         await rt.start()
+        metrics = None
+        if settings.ingest_metrics_port is not None:
+            from aegis.api.metrics import make_registry, serve_metrics
+
+            registry = make_registry(lambda: rt, lambda: None)
+            metrics = await serve_metrics(registry, settings.host, settings.ingest_metrics_port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         console.print(f"ingesting from {settings.source} into {rt.store.kind}, bus {rt.bus.kind}")
         await stop.wait()
+        if metrics is not None:
+            metrics.close()
         await rt.close()
 
     asyncio.run(main())

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     # overrides the KIS host of a connected live account (a proxy; tests point it at a fake)
     kis_trading_rest_url: str | None = None
     kis_trading_connect_timeout_seconds: float = 10.0
+    # --- operations (ops): a standby ingester takes over a leader whose lease (PostgreSQL) was
+    # not renewed for this long; the lease is renewed six times within it
+    ingest_lease_seconds: float = Field(default=3.0, gt=0.5, le=60)
+    # `aegis ingest` serves /metrics on this port (host: AEGIS_HOST); None: not at all
+    ingest_metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     @property
     def sqlite_path(self) -> Path:

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aegis.aggregator.engine import Aggregator
 from aegis.bus.base import GAP, TICKS, Bus
@@ -17,6 +17,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
 from aegis.domain.ticks import Tick
 from aegis.services.journal import TickJournal
+from aegis.services.leader import LeadershipLost
 from aegis.sources.base import OrderBook
 from aegis.store.base import Store
 
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
 HISTORY_CANDLES_PER_WRITE = 50_000
+DRAIN_S = 10.0  # at shutdown, how long the last batches may take to reach the bus
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
 
@@ -41,10 +43,14 @@ class IngestService:
         known_symbols: set[str] | None = None,
         journal: TickJournal | None = None,
         krx_symbols: frozenset[str] = frozenset(),
+        fence: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.bus = bus
         self.journal = journal
+        # awaited before each store write and bus publish: returns while this process leads,
+        # raises (LeadershipLost) once it does not (e.g. it resumed after a pause)
+        self._fence = fence
         self.replayed = 0
         # KRX off-hours trades are stored and published, in no candle (``krx.off_hours``)
         self.aggregator = Aggregator(off_hours=krx_symbols)
@@ -95,14 +101,29 @@ class IngestService:
             log.info("replayed %d ticks from the journal of the previous run", self.replayed)
 
     async def close(self) -> None:
-        for task in (self._task, self._publisher):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await self.flush()
+            # the last batches reach the bus too: API processes' live candles end equal to the
+            # store's (bounded: a bus that is down does not hold the shutdown)
+            await self._drain_outbox(DRAIN_S)
+        except LeadershipLost:
+            log.warning("stopped without a last flush: this process no longer leads")
+        if self._publisher is not None:
+            self._publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._publisher
         if self.journal is not None:
             self.journal.close()
+
+    async def _drain_outbox(self, seconds: float) -> None:
+        if self._publisher is None or self._publisher.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._outbox.join(), seconds)
 
     def abandon(self) -> None:
         """Stop without writing again (this process lost the ingest lock): pending ticks are
@@ -117,6 +138,11 @@ class IngestService:
     async def _publish_loop(self) -> None:
         while True:
             payload = await self._outbox.get()
+            if self._fence is not None:
+                try:
+                    await self._fence()
+                except LeadershipLost:
+                    return  # not one more tick on the bus; the runtime abandons this service
             backoff = PUBLISH_BACKOFF_S
             while True:  # the same batch until the bus takes it: order is kept, none skipped
                 try:
@@ -134,11 +160,13 @@ class IngestService:
                         dropped = 1
                         while self._outbox.qsize() > MAX_OUTBOX // 2:
                             self._outbox.get_nowait()
+                            self._outbox.task_done()
                             dropped += 1
                         self.bus.skip(TICKS, dropped)
                         self.publish_dropped += dropped
                         log.error("bus down too long: %d tick batches not published", dropped)
                         break
+            self._outbox.task_done()
 
     # --- TickSink ------------------------------------------------------------------------
     def _valid(self, batch: Sequence[Tick]) -> Sequence[Tick]:
@@ -238,6 +266,8 @@ class IngestService:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
+            except LeadershipLost:
+                return  # the runtime abandons this service
             except Exception:  # keep ingesting; the batch stays pending and is retried
                 log.exception("flush to the store failed; retrying")
 
@@ -246,6 +276,8 @@ class IngestService:
             await self._flush_locked()
 
     async def _flush_locked(self) -> None:
+        if self._fence is not None:
+            await self._fence()
         ticks, self._pending = self._pending, []
         self._pending_since = None
         candles = self.aggregator.take_dirty()

@@ -64,7 +64,9 @@ def make_bus(settings: Settings) -> Bus:
 
 def make_leadership(settings: Settings) -> Leadership:
     if settings.database_url and not settings.sim_replay:  # a replay has its own file
-        return PostgresLeadership(settings.database_url)
+        return PostgresLeadership(
+            settings.database_url, lease_seconds=settings.ingest_lease_seconds
+        )
     # one lock per store file: the simulator's and a broker's stores may be fed side by side
     return FileLeadership(settings.sqlite_path.with_name(settings.sqlite_path.name + ".lock"))
 
@@ -142,6 +144,14 @@ class Runtime:
             self.leadership = make_leadership(self.settings)
             await self.leadership.acquire()
             self._tasks.append(asyncio.create_task(self._fence(), name="leadership"))
+            from aegis.store.postgres import PostgresStore
+
+            # the store's sessions carry the epoch: PostgreSQL refuses their writes once a
+            # standby took over (migration 0010)
+            if isinstance(self.leadership, PostgresLeadership) and isinstance(
+                self.store, PostgresStore
+            ):
+                self.store.use_session_settings(self.leadership.session_settings())
         await self.store.start()
         await start_when_reachable(self.bus)
         sources: list[Source] = []
@@ -198,6 +208,7 @@ class Runtime:
                 known_symbols=set(self.market.by_symbol),
                 journal=TickJournal(journal_dir(self.settings)),
                 krx_symbols=self.market.krx_symbols(),
+                fence=self.leadership.ensure_leading if self.leadership is not None else None,
             )
             await self.ingest.start()
             self.sources = sources

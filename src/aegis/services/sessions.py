@@ -50,21 +50,27 @@ class StreamSession:
 
     async def handle_text(self, text: str) -> None:
         """Raises ``TooManyMessages`` when the client floods: the caller closes the transport."""
-        if not self._allow():
-            self.throttled += 1
-            self._over += 1
-            if self._over > self.burst:
-                raise TooManyMessages(
-                    f"more than {self.rate:g} messages per second: connection closed"
-                )
-            exc = TooManyMessages(f"more than {self.rate:g} messages per second: message ignored")
-            self.sub.channel.control(error_message(exc), key=exc.code)
+        if not self.admit():
             return
-        self._over = 0
         try:
             await self._handle(text)
         except AegisError as exc:
             self.sub.channel.control(error_message(exc))
+
+    def admit(self) -> bool:
+        """Count one inbound message against the rate limit (messages the transport answers
+        itself, such as ``auth``, too): False when it is dropped, with one pending "too many
+        messages" reply; raises ``TooManyMessages`` when the client floods."""
+        if self._allow():
+            self._over = 0
+            return True
+        self.throttled += 1
+        self._over += 1
+        if self._over > self.burst:
+            raise TooManyMessages(f"more than {self.rate:g} messages per second: connection closed")
+        exc = TooManyMessages(f"more than {self.rate:g} messages per second: message ignored")
+        self.sub.channel.control(error_message(exc), key=exc.code)
+        return False
 
     def _allow(self) -> bool:
         now = time.monotonic()

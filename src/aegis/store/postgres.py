@@ -99,6 +99,12 @@ class PostgresStore(Store):
         self.timescale = False
         self.ticks_written = 0
         self.ticks_ignored = 0
+        self._session_settings: dict[str, str] = {}
+
+    def use_session_settings(self, settings: dict[str, str]) -> None:
+        """Settings for every session of the pool (set before :meth:`start`): the leading
+        ingester's name and lease epoch, which the fence trigger checks on each write."""
+        self._session_settings = dict(settings)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -113,6 +119,7 @@ class PostgresStore(Store):
                 min_size=self._min_size,
                 max_size=self._max_size,
                 init=self._init_connection,
+                server_settings=self._session_settings or None,
             )
         except (OSError, asyncpg.PostgresError) as exc:
             raise StoreError(

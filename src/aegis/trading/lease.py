@@ -26,9 +26,9 @@ from aegis.core.config import Settings
 from aegis.services.leader import (
     FileLeadership,
     Leadership,
-    PostgresLeadership,
+    PostgresLock,
     observe_file,
-    observe_postgres,
+    observe_lock,
 )
 from aegis.trading.service import TradingService
 
@@ -41,7 +41,7 @@ ROLE = "trading"
 
 def make_trading_leadership(settings: Settings) -> Leadership:
     if settings.database_url and not settings.sim_replay:
-        return PostgresLeadership(settings.database_url, key=TRADING_LOCK_KEY, role=ROLE)
+        return PostgresLock(settings.database_url, key=TRADING_LOCK_KEY, role=ROLE)
     return FileLeadership(lock_path(settings), role=ROLE)
 
 
@@ -143,8 +143,8 @@ class TradingLease:
         if self.service is not None:
             return "this process"
         try:
-            if isinstance(self._leadership, PostgresLeadership):
-                seen = await observe_postgres(self._leadership.url, TRADING_LOCK_KEY)
+            if isinstance(self._leadership, PostgresLock):
+                seen = await observe_lock(self._leadership.url, TRADING_LOCK_KEY)
                 return None if seen.get("leader") is None else str(seen["leader"])
             seen = observe_file(lock_path(self.settings))
             return None if seen.get("leader") is None else str(seen["leader"])

@@ -1,7 +1,7 @@
 """Trading: strategy runs (resumed after a restart) and connected live KIS accounts.
 
 Revision ID: 0008
-Revises: 0006 (the lead re-chains revisions at merge)
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
