@@ -4,7 +4,9 @@ Ticks go in with COPY into a per-connection staging table, then one INSERT … O
 NOTHING moves them over, so that replayed ticks are ignored and the count of new ones is exact.
 Candles are upserted in one statement per batch from arrays (``unnest``). The schema comes from
 the Alembic migrations (``aegis db upgrade``); where TimescaleDB is installed they make ``ticks``
-a compressed hypertable, and retention drops whole chunks before deleting the remainder.
+a compressed hypertable, and retention drops whole chunks before deleting the remainder;
+without it ``ticks`` and the 1m candles have one partition per KST day, which retention drops
+whole (``aegis.store.partitions``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
+from aegis.store import partitions
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
@@ -100,6 +103,7 @@ class PostgresStore(Store):
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self.timescale = False
+        self.partitioned: tuple[partitions.DayPartitioned, ...] = ()
         self.ticks_written = 0
         self.ticks_ignored = 0
 
@@ -126,6 +130,7 @@ class PostgresStore(Store):
             if await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
                 version = await conn.fetchval("SELECT version_num FROM alembic_version")
             self.timescale = await self._ticks_is_hypertable(conn)
+            self.partitioned = await partitions.present(conn)
         if version != current_head():
             await self.close()  # outside ``acquire``: closing waits for every connection back
             raise StoreError(
@@ -343,6 +348,7 @@ class PostgresStore(Store):
         deleted: dict[str, int] = {}
         cutoffs: dict[str, int] = {}
         keep = sorted(keep_sources)
+        dropped = await self._drop_partitions(now, tick_days, candle_days, keep)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if tick_days is not None:
@@ -382,7 +388,42 @@ class PostgresStore(Store):
                     )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"retention failed: {exc}") from exc
+        for target, n in dropped.items():
+            deleted[target] = deleted.get(target, 0) + n
         return deleted
+
+    async def _drop_partitions(
+        self, now: int, tick_days: int | None, candle_days: dict[str, int | None], keep: list[str]
+    ) -> dict[str, int]:
+        """Day partitions: create the coming days', empty the DEFAULT ones, drop the expired
+        ones (logged), in a transaction of their own: a drop locks the whole table, so not for
+        the length of the row-by-row DELETE that follows."""
+        days = {partitions.TICKS: tick_days, partitions.CANDLES_1M: candle_days.get("1m")}
+        dropped: dict[str, int] = {}
+        try:
+            async with self.pool.acquire() as conn:
+                for table in self.partitioned:
+                    await partitions.maintain(conn, table, now)
+                async with conn.transaction():
+                    logged = []
+                    for table in self.partitioned:
+                        window = days[table]
+                        if window is None:
+                            continue
+                        cutoff = now - window * US_PER_DAY
+                        n, rows = await partitions.drop_expired(conn, table, cutoff, keep)
+                        dropped[f"{table.target}_partitions"] = n
+                        dropped[table.target] = rows
+                        if rows:
+                            logged.append((now, table.target, cutoff, rows))
+                    await conn.executemany(
+                        "INSERT INTO retention_log (at, target, cutoff, deleted) "
+                        "VALUES ($1, $2, $3, $4)",
+                        logged,
+                    )
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"partition housekeeping failed: {exc}") from exc
+        return dropped
 
     async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
         rows = await self._fetch(
@@ -398,6 +439,7 @@ class PostgresStore(Store):
             "kind": self.kind,
             "url": redact_url(self.url),
             "timescale": self.timescale,
+            "dayPartitioned": [t.parent for t in self.partitioned],
             "poolSize": pool.get_size() if pool is not None else 0,
             "poolIdle": pool.get_idle_size() if pool is not None else 0,
             "ticksWritten": self.ticks_written,

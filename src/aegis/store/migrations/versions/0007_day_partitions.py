@@ -1,0 +1,149 @@
+"""PostgreSQL: ``ticks`` and the 1m ``candles`` in one partition per KST day.
+
+Each table is converted in place: the populated table is renamed, the partitioned one is created
+under the old name with the same columns and keys, the partitions of every day the old table
+holds (and of today and the days ahead) are created, the rows move over, the old table goes.
+``ticks`` stays as it is where TimescaleDB made it a hypertable (its chunks already are days).
+SQLite is unchanged. The layout and its housekeeping: ``aegis.store.partitions``.
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from alembic import op
+
+from aegis.core.timeutil import now_us
+from aegis.store.partitions import (
+    CANDLES_1M,
+    TICKS,
+    DayPartitioned,
+    create_partition_sql,
+    day_from_number,
+    day_of_key_sql,
+    upcoming_days,
+)
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+_KEYS = {"ticks": "symbol, ts, seq", "candles": 'symbol, "interval", start'}
+
+
+def _is_partitioned(table: str) -> bool:
+    return bool(
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table p JOIN pg_class c "
+                "ON c.oid = p.partrelid WHERE c.relname = :t AND pg_table_is_visible(c.oid))"
+            ),
+            {"t": table},
+        )
+        .scalar_one()
+    )
+
+
+def _is_hypertable() -> bool:
+    bind = op.get_bind()
+    if not bind.execute(
+        sa.text("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")
+    ).scalar_one():
+        return False
+    return bool(
+        bind.execute(
+            sa.text(
+                "SELECT EXISTS (SELECT 1 FROM timescaledb_information.hypertables "
+                "WHERE hypertable_name = 'ticks')"
+            )
+        ).scalar_one()
+    )
+
+
+def _set_aside(table: str, suffix: str) -> str:
+    """Rename ``table`` and its key (and ts index) out of the way; returns the new name."""
+    old = f"{table}_{suffix}"
+    op.execute(f"ALTER TABLE {table} RENAME TO {old}")
+    op.execute(f"ALTER INDEX {table}_pkey RENAME TO {old}_pkey")
+    if table == "ticks":
+        op.execute(f"ALTER INDEX ticks_ts_idx RENAME TO {old}_ts_idx")
+    return old
+
+
+def _keys(table: str) -> None:
+    op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({_KEYS[table]})")
+    if table == "ticks":
+        # retention's DELETE of a partition's expired part, and the DEFAULT partition's rows
+        op.execute("CREATE INDEX ticks_ts_idx ON ticks (ts)")
+
+
+def _stored_days(source: str, table: DayPartitioned, where: str = "") -> list[date]:
+    rows = op.get_bind().execute(
+        sa.text(f"SELECT DISTINCT {day_of_key_sql(table.key)} FROM {source} {where}")
+    )
+    return [day_from_number(int(r[0])) for r in rows]
+
+
+def _create_days(table: DayPartitioned, days: Iterable[date]) -> None:
+    for day in sorted(set(days)):
+        op.execute(create_partition_sql(table, day))
+
+
+def _partition_ticks() -> None:
+    old = _set_aside("ticks", "unpartitioned")
+    op.execute(f"CREATE TABLE ticks (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE (ts)")
+    _keys("ticks")
+    op.execute("CREATE TABLE ticks_default PARTITION OF ticks DEFAULT")
+    _create_days(TICKS, [*_stored_days(old, TICKS), *upcoming_days(now_us())])
+    op.execute(f"INSERT INTO ticks SELECT * FROM {old}")
+    op.execute(f"DROP TABLE {old}")
+
+
+def _partition_candles() -> None:
+    old = _set_aside("candles", "unpartitioned")
+    op.execute(
+        f'CREATE TABLE candles (LIKE {old} INCLUDING DEFAULTS) PARTITION BY LIST ("interval")'
+    )
+    _keys("candles")
+    op.execute(
+        "CREATE TABLE candles_1m PARTITION OF candles FOR VALUES IN ('1m') "
+        "PARTITION BY RANGE (start)"
+    )
+    op.execute("CREATE TABLE candles_1m_default PARTITION OF candles_1m DEFAULT")
+    op.execute("CREATE TABLE candles_rest PARTITION OF candles DEFAULT")
+    stored = _stored_days(old, CANDLES_1M, "WHERE \"interval\" = '1m'")
+    _create_days(CANDLES_1M, [*stored, *upcoming_days(now_us())])
+    op.execute(f"INSERT INTO candles SELECT * FROM {old}")
+    op.execute(f"DROP TABLE {old}")
+
+
+def _unpartition(table: str) -> None:
+    old = _set_aside(table, "partitioned")
+    op.execute(f"CREATE TABLE {table} (LIKE {old} INCLUDING DEFAULTS)")
+    op.execute(f"INSERT INTO {table} SELECT * FROM {old}")
+    _keys(table)
+    op.execute(f"DROP TABLE {old}")  # its partitions with it
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    if not _is_hypertable() and not _is_partitioned("ticks"):
+        _partition_ticks()
+    if not _is_partitioned("candles"):
+        _partition_candles()
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("candles", "ticks"):
+        if _is_partitioned(table):
+            _unpartition(table)
