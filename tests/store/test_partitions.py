@@ -1,13 +1,15 @@
 """Day partitions on a real PostgreSQL (revision 0007, ``aegis.store.partitions``): converting a
-populated database, where new rows land, the DEFAULT partition as a safety net, retention by
+populated database, where new rows land, catch-all partitions as the safety net, retention by
 dropping partitions, and the way back."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -16,24 +18,31 @@ from aegis.core.timeutil import kst_day, kst_midnight_us, now_us
 from aegis.domain.candles import Candle
 from aegis.domain.ticks import BUY, Tick
 from aegis.store.migrate import alembic_config, sqlalchemy_url, upgrade
-from aegis.store.partitions import DAYS_AHEAD
+from aegis.store.partitions import (
+    CANDLES_1M,
+    DAYS_AHEAD,
+    TICKS,
+    DayPartitioned,
+    Partition,
+    layout,
+    partitions_of,
+)
 from aegis.store.postgres import PostgresStore
-
-pytestmark = pytest.mark.services
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
 MIN = 60_000_000
-D1 = date(2026, 11, 2)  # a Monday
-# 08:30 KST is 23:30 UTC the day before: the pre-market belongs to the KST day all the same
-PRE_MARKET = kst_midnight_us(D1) + 8 * HOUR + 30 * MIN
-LAST_KST_INSTANT = kst_midnight_us(D1 + timedelta(days=1)) - 1
+TODAY = kst_day(now_us())
 
 TICK_COLS = "symbol, ts, seq, price, volume, side, source"
 CANDLE_COLS = (
     'symbol, "interval", start, open, high, low, close, volume, amount, trades, '
     "first_ts, first_seq, last_ts, last_seq, source"
 )
+
+
+def at(day: date, hours: float = 12) -> int:
+    return kst_midnight_us(day) + int(hours * HOUR)
 
 
 def candle(interval: str, start: int, close: int = 100, source: str = "sim") -> Candle:
@@ -46,15 +55,6 @@ def part(day: date, parent: str = "ticks") -> str:
     return f"{parent}_p{day:%Y%m%d}"
 
 
-@pytest.fixture
-async def pg(postgres_url: str) -> AsyncIterator[PostgresStore]:
-    upgrade(postgres_url)
-    store = PostgresStore(postgres_url)
-    await store.start()
-    yield store
-    await store.close()
-
-
 def sync_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
     engine = sa.create_engine(sqlalchemy_url(url))
     try:
@@ -64,28 +64,67 @@ def sync_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
         engine.dispose()
 
 
-def populate_0006(url: str, n_per_day: int = 50) -> None:
-    """A database at revision 0006 (plain tables) holding ticks and candles over four KST days."""
-    upgrade(url, "0006")
-    engine = sa.create_engine(sqlalchemy_url(url))
-    days = [D1 + timedelta(days=i) for i in range(4)]
-    ticks = [
-        {
-            "ts": kst_midnight_us(d) + 9 * HOUR + i * MIN,
-            "seq": i,
-            "src": "import" if i % 7 else "sim",
-        }
-        for d in days
-        for i in range(n_per_day)
-    ] + [
-        {"ts": PRE_MARKET, "seq": 9_999, "src": "kis"},
-        {"ts": LAST_KST_INSTANT, "seq": 0, "src": "kis"},
+async def assert_everything_covered(conn: asyncpg.Connection, table: DayPartitioned) -> None:
+    """The partitions cover every value once: no insert can fail for want of a partition."""
+    parts = await partitions_of(conn, table)
+    assert parts[0].lo is None and parts[-1].hi is None
+    assert all(a.hi == b.lo for a, b in itertools.pairwise(parts))
+
+
+@pytest.fixture
+async def pg(postgres_url: str) -> AsyncIterator[PostgresStore]:
+    upgrade(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.start()
+    yield store
+    await store.close()
+
+
+async def where(pg: PostgresStore, sql: str) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in await pg.pool.fetch(sql)]
+
+
+def test_layout_covers_every_value_with_day_partitions_and_catch_alls_between() -> None:
+    d1, d3 = date(2026, 11, 2), date(2026, 11, 4)
+
+    parts = layout(TICKS, [d3, d1, d3])
+
+    assert parts == [
+        Partition("ticks_from_min", None, kst_midnight_us(d1), catch_all=True),
+        Partition("ticks_p20261102", kst_midnight_us(d1), kst_midnight_us(d1) + DAY, False),
+        Partition("ticks_from_20261103", kst_midnight_us(d1) + DAY, kst_midnight_us(d3), True),
+        Partition("ticks_p20261104", kst_midnight_us(d3), kst_midnight_us(d3) + DAY, False),
+        Partition("ticks_from_20261105", kst_midnight_us(d3) + DAY, None, catch_all=True),
     ]
+    assert layout(TICKS, []) == [Partition("ticks_from_min", None, None, catch_all=True)]
+
+
+@pytest.mark.services
+async def test_upgrade_of_a_populated_database_keeps_every_row_in_its_kst_day_partition(
+    postgres_url: str,
+) -> None:
+    upgrade(postgres_url, "0006")
+    days = [TODAY - timedelta(days=i) for i in range(4)]
+    old = TODAY - timedelta(days=30)  # beyond the 7-day tick window, inside the 1m one (90)
+    pre_market = at(days[2], 8.5)  # 08:30 KST: 23:30 UTC the day before
+    last_instant = kst_midnight_us(days[2] + timedelta(days=1)) - 1
+    ticks = [
+        {"ts": at(d, 9) + i * MIN, "seq": i, "src": "import" if i % 7 else "sim"}
+        for d in [*days, old]
+        for i in range(50)
+    ] + [
+        {"ts": pre_market, "seq": 9_999, "src": "kis"},
+        {"ts": last_instant, "seq": 0, "src": "kis"},
+    ]
+    candles = [
+        {"iv": iv, "start": at(d, 9) + k * MIN, "amount": 18 + k}
+        for d in [*days, old]
+        for iv, k in [("1m", 0), ("1m", 1), ("5m", 0), ("1d", 0)]
+    ] + [{"iv": "1d", "start": kst_midnight_us(date(2001, 5, 2)), "amount": None}]
+    engine = sa.create_engine(sqlalchemy_url(postgres_url))
     with engine.begin() as conn:
         conn.execute(
-            sa.text(
-                f"INSERT INTO ticks ({TICK_COLS}) VALUES ('005930', :ts, :seq, 70000, 3, 1, :src)"
-            ),
+            sa.text(f"INSERT INTO ticks ({TICK_COLS}) VALUES ('005930', :ts, :seq, 7, 3, 1, :src)"),
             ticks,
         )
         conn.execute(
@@ -93,48 +132,25 @@ def populate_0006(url: str, n_per_day: int = 50) -> None:
                 f"INSERT INTO candles ({CANDLE_COLS}) VALUES ('005930', :iv, :start, 1, 2, 1, 2, "
                 "9, :amount, 3, :start, 0, :start, 1, 'import')"
             ),
-            [
-                {"iv": iv, "start": kst_midnight_us(d) + 9 * HOUR + k * MIN, "amount": 18 + k}
-                for d in days
-                for iv, k in [("1m", 0), ("1m", 1), ("5m", 0), ("1d", 0)]
-            ]
-            + [{"iv": "1d", "start": kst_midnight_us(date(2001, 5, 2)), "amount": None}],
+            candles,
         )
     engine.dispose()
-
-
-def test_upgrade_of_a_populated_database_keeps_every_row_in_its_kst_day_partition(
-    postgres_url: str,
-) -> None:
-    populate_0006(postgres_url)
-    before_ticks = sync_rows(postgres_url, f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3")
-    before_candles = sync_rows(postgres_url, f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3")
+    tick_sql = f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3"
+    candle_sql = f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3"
+    before = sync_rows(postgres_url, tick_sql), sync_rows(postgres_url, candle_sql)
 
     upgrade(postgres_url)
 
-    assert (
-        sync_rows(postgres_url, f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3") == before_ticks
-    )
-    assert (
-        sync_rows(postgres_url, f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3")
-        == before_candles
-    )
-    where = dict(
-        sync_rows(postgres_url, "SELECT seq, tableoid::regclass::text FROM ticks WHERE seq >= 9999")
-    )
-    assert where == {9_999: part(D1)}  # the 08:30 KST pre-market tick, 23:30 UTC the day before
-    last = sync_rows(
-        postgres_url, f"SELECT tableoid::regclass::text FROM ticks WHERE ts = {LAST_KST_INSTANT}"
-    )
-    assert last == [(part(D1),)]
+    assert (sync_rows(postgres_url, tick_sql), sync_rows(postgres_url, candle_sql)) == before
     per_part = dict(
         sync_rows(postgres_url, "SELECT tableoid::regclass::text, count(*) FROM ticks GROUP BY 1")
     )
     assert per_part == {
-        part(D1): 52,
-        part(D1 + timedelta(days=1)): 50,
-        part(D1 + timedelta(days=2)): 50,
-        part(D1 + timedelta(days=3)): 50,
+        part(days[0]): 50,
+        part(days[1]): 50,
+        part(days[2]): 52,  # with the pre-market tick and the day's last instant
+        part(days[3]): 50,
+        "ticks_from_min": 50,  # the old day: retention deletes it row by row, as before
     }
     candle_parts = dict(
         sync_rows(
@@ -143,15 +159,19 @@ def test_upgrade_of_a_populated_database_keeps_every_row_in_its_kst_day_partitio
             "GROUP BY 1",
         )
     )
-    assert candle_parts["1m"] == [part(D1 + timedelta(days=i), "candles_1m") for i in range(4)]
+    assert candle_parts["1m"] == sorted(part(d, "candles_1m") for d in [*days, old])
     assert candle_parts["5m"] == candle_parts["1d"] == ["candles_rest"]
-    today = kst_day(now_us())
-    ahead = {r[0] for r in sync_rows(postgres_url, "SELECT relname FROM pg_class")}
-    for i in range(DAYS_AHEAD + 1):
-        assert part(today + timedelta(days=i)) in ahead
-        assert part(today + timedelta(days=i), "candles_1m") in ahead
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        for table in (TICKS, CANDLES_1M):
+            await assert_everything_covered(conn, table)
+            names = {p.name for p in await partitions_of(conn, table)}
+            assert {table.name(TODAY + timedelta(days=i)) for i in range(DAYS_AHEAD + 1)} <= names
+    finally:
+        await conn.close()
 
 
+@pytest.mark.services
 async def test_upserts_for_today_land_in_the_partition_made_ahead_and_still_conflict(
     pg: PostgresStore,
 ) -> None:
@@ -167,64 +187,68 @@ async def test_upserts_for_today_land_in_the_partition_made_ahead_and_still_conf
     await pg.upsert_candles([candle("1m", now - now % MIN, close=100)])
     await pg.upsert_candles([candle("1m", now - now % MIN, close=105)])
 
-    rows = await pg.pool.fetch("SELECT ts, tableoid::regclass::text FROM ticks ORDER BY ts")
-    assert [(r[0], r[1]) for r in rows] == [
-        (now, part(kst_day(now))),
-        (later, part(kst_day(later))),
-    ]
-    c = await pg.pool.fetch("SELECT close, tableoid::regclass::text FROM candles")
-    assert [(r[0], r[1]) for r in c] == [(105, part(kst_day(now), "candles_1m"))]
+    rows = await where(pg, "SELECT ts, tableoid::regclass::text FROM ticks ORDER BY ts")
+    assert rows == [(now, part(kst_day(now))), (later, part(kst_day(later)))]
+    c = await where(pg, "SELECT close, tableoid::regclass::text FROM candles")
+    assert c == [(105, part(kst_day(now), "candles_1m"))]
 
 
-async def test_a_row_for_a_day_without_partition_is_stored_in_default_then_moved_to_its_own(
+@pytest.mark.services
+async def test_a_row_without_its_day_partition_lands_in_a_catch_all_then_moves_to_its_day(
     pg: PostgresStore,
 ) -> None:
-    old = kst_midnight_us(date(2019, 3, 4)) + 10 * HOUR
-    far = kst_midnight_us(date(9999, 12, 31)) + HOUR  # no next day: stays in the DEFAULT
-    ticks = [Tick("005930", old + i, 70_000, 1, BUY, 0, "import") for i in range(3)]
-    ticks.append(Tick("005930", far, 1, 1, BUY, 0, "import"))
-    assert await pg.write_ticks(ticks) == 4
-    await pg.upsert_candles([candle("1m", old, source="import")])
-    default = "SELECT count(*) FROM ticks_default"
-    assert await pg.pool.fetchval(default) == 4
+    recent = TODAY - timedelta(days=3)  # inside the window, no partition yet (empty database)
+    old = at(date(2019, 3, 4))  # beyond the window: stays in the catch-all
+    far = at(date(9999, 12, 31))  # no next day to bound a partition: stays too
+    ticks = [Tick("005930", at(recent) + i, 70_000, 1, BUY, 0, "import") for i in range(3)]
+    ticks += [Tick("005930", old, 1, 1, BUY, 0, "import"), Tick("005930", far, 1, 1, BUY, 0, "kis")]
+    assert await pg.write_ticks(ticks) == 5
+    await pg.upsert_candles([candle("1m", at(recent), source="import")])
+    last = f"ticks_from_{TODAY + timedelta(days=DAYS_AHEAD + 1):%Y%m%d}"
+    sql = "SELECT tableoid::regclass::text FROM ticks ORDER BY ts"
+    assert await where(pg, sql) == [("ticks_from_min",)] * 4 + [(last,)]
 
-    await pg.apply_retention(now_us(), None, {"1m": None})
+    await pg.apply_retention(now_us(), 7, {"1m": 90}, {"import", "backfill"})
 
-    where = await pg.pool.fetch("SELECT ts, tableoid::regclass::text FROM ticks ORDER BY ts")
-    assert [r[1] for r in where] == [part(date(2019, 3, 4))] * 3 + ["ticks_default"]
-    c = await pg.pool.fetchval("SELECT tableoid::regclass::text FROM candles")
-    assert c == part(date(2019, 3, 4), "candles_1m")
-    assert await pg.pool.fetchval("SELECT count(*) FROM candles_1m_default") == 0
+    assert await where(pg, sql) == [("ticks_from_min",)] + [(part(recent),)] * 3 + [(last,)]
+    c = await where(pg, "SELECT tableoid::regclass::text FROM candles")
+    assert c == [(part(recent, "candles_1m"),)]
     assert await pg.write_ticks(ticks) == 0  # still one copy of each
-    assert len(await pg.get_ticks("005930", 0, 2**62)) == 4
+    assert len(await pg.get_ticks("005930", 0, 2**62)) == 5
+    async with pg.pool.acquire() as conn:
+        await assert_everything_covered(conn, TICKS)
+        await assert_everything_covered(conn, CANDLES_1M)
 
 
+@pytest.mark.services
 async def test_retention_drops_expired_partitions_and_keeps_those_holding_history(
     pg: PostgresStore,
 ) -> None:
-    now = kst_midnight_us(D1 + timedelta(days=30)) + 12 * HOUR
-    live_day, mixed_day, recent = D1, D1 + timedelta(days=1), D1 + timedelta(days=28)
-    noon = 12 * HOUR
+    live_day = TODAY - timedelta(days=40)
+    mixed_day, recent = live_day + timedelta(days=1), live_day + timedelta(days=5)
+    await pg.apply_retention(at(live_day), None, {})  # that day's housekeeping made its partitions
     await pg.write_ticks(
         [
-            Tick("005930", kst_midnight_us(live_day) + noon, 1, 1, BUY, 0, "kis"),
-            Tick("005930", kst_midnight_us(live_day) + noon, 1, 1, BUY, 1, "sim"),
-            Tick("005930", kst_midnight_us(mixed_day) + noon, 1, 1, BUY, 0, "kis"),
-            Tick("005930", kst_midnight_us(mixed_day) + noon, 1, 1, BUY, 1, "backfill"),
-            Tick("005930", kst_midnight_us(recent) + noon, 1, 1, BUY, 0, "kis"),
+            Tick("005930", at(live_day), 1, 1, BUY, 0, "kis"),
+            Tick("005930", at(live_day), 1, 1, BUY, 1, "sim"),
+            Tick("005930", at(mixed_day), 1, 1, BUY, 0, "kis"),
+            Tick("005930", at(mixed_day), 1, 1, BUY, 1, "backfill"),
+            Tick("005930", at(recent), 1, 1, BUY, 0, "kis"),
         ]
     )
     await pg.upsert_candles(
         [
-            candle("1m", kst_midnight_us(live_day) + noon),
-            candle("1m", kst_midnight_us(mixed_day) + noon, source="import"),
+            candle("1m", at(live_day)),
+            candle("1m", at(mixed_day), source="import"),
             candle("1d", kst_midnight_us(live_day)),
         ]
     )
+    now = at(live_day + timedelta(days=9))
+    cutoff = now - 7 * DAY  # noon of live_day + 2
 
     deleted = await pg.apply_retention(now, 7, {"1m": 7, "1d": None}, {"import", "backfill"})
 
-    tables = {r[0] for r in await pg.pool.fetch("SELECT relname FROM pg_class")}
+    tables = {r[0] for r in await where(pg, "SELECT relname FROM pg_class")}
     assert part(live_day) not in tables and part(live_day, "candles_1m") not in tables
     assert part(mixed_day) in tables and part(mixed_day, "candles_1m") in tables
     assert part(recent) in tables
@@ -235,25 +259,32 @@ async def test_retention_drops_expired_partitions_and_keeps_those_holding_histor
     assert [c.source for c in await pg.get_candles("005930", "1m", None, None, 10)] == ["import"]
     assert len(await pg.get_candles("005930", "1d", None, None, 10)) == 1
     log = sorted((e.target, e.deleted, e.cutoff) for e in await pg.retention_log())
-    assert log == [
-        ("candles_1m", 1, now - 7 * DAY),
-        ("ticks", 1, now - 7 * DAY),
-        ("ticks", 2, now - 7 * DAY),
-    ]
+    assert log == [("candles_1m", 1, cutoff), ("ticks", 1, cutoff), ("ticks", 2, cutoff)]
+    async with pg.pool.acquire() as conn:
+        await assert_everything_covered(conn, TICKS)
+        await assert_everything_covered(conn, CANDLES_1M)
+    # a late tick of the dropped day is stored (in a catch-all); the next pass deletes it
+    assert await pg.write_ticks([Tick("005930", at(live_day), 1, 1, BUY, 2, "kis")]) == 1
 
     # AEGIS_RETENTION_KEEPS_HISTORY=false: history goes the same way, whole partitions at once
     deleted = await pg.apply_retention(now, 7, {"1m": 7}, frozenset())
 
-    assert (deleted["ticks_partitions"], deleted["ticks"]) == (1, 1)
+    assert (deleted["ticks_partitions"], deleted["ticks"]) == (1, 2)  # backfill + the late tick
     assert (deleted["candles_1m_partitions"], deleted["candles_1m"]) == (1, 1)
     assert [t.source for t in await pg.get_ticks("005930", 0, 2**62)] == ["kis"]
+    tables = {r[0] for r in await where(pg, "SELECT relname FROM pg_class")}
+    assert part(mixed_day) not in tables and part(recent) in tables
+    async with pg.pool.acquire() as conn:
+        await assert_everything_covered(conn, TICKS)
 
 
-async def test_retention_deletes_the_expired_part_of_the_partition_holding_the_cutoff(
+@pytest.mark.services
+async def test_retention_deletes_the_expired_part_of_the_day_holding_the_cutoff(
     pg: PostgresStore,
 ) -> None:
-    now = kst_midnight_us(D1 + timedelta(days=10)) + 12 * HOUR
-    cutoff = now - 7 * DAY
+    day = TODAY - timedelta(days=20)
+    cutoff = at(day)
+    await pg.apply_retention(cutoff, None, {})  # makes the day's partition
     await pg.write_ticks(
         [
             Tick("005930", cutoff - 1, 1, 1, BUY, 0, "kis"),
@@ -261,41 +292,44 @@ async def test_retention_deletes_the_expired_part_of_the_partition_holding_the_c
         ]
     )
 
-    deleted = await pg.apply_retention(now, 7, {}, frozenset())
+    deleted = await pg.apply_retention(cutoff + 7 * DAY, 7, {}, frozenset())
 
     assert (deleted["ticks_partitions"], deleted["ticks"]) == (0, 1)
     assert [t.ts for t in await pg.get_ticks("005930", 0, 2**62)] == [cutoff]
-    assert part(kst_day(cutoff)) in {
-        r[0] for r in await pg.pool.fetch("SELECT relname FROM pg_class")
-    }
+    assert await where(pg, "SELECT tableoid::regclass::text FROM ticks") == [(part(day),)]
 
 
+@pytest.mark.services
 async def test_downgrade_restores_plain_tables_with_every_row_and_upgrade_partitions_again(
     postgres_url: str,
 ) -> None:
-    populate_0006(postgres_url, n_per_day=5)
     upgrade(postgres_url)
     store = PostgresStore(postgres_url)
     await store.start()
     try:
         assert [t.parent for t in store.partitioned] == ["ticks", "candles_1m"]
-        await store.write_ticks([Tick("005930", now_us(), 1, 1, BUY, 0, "kis")])
+        await store.write_ticks(
+            [Tick("005930", now_us() - i * HOUR, 1, 1, BUY, 0, "kis") for i in range(100)]
+        )
+        await store.upsert_candles([candle("1m", now_us() - i * MIN) for i in range(50)])
+        await store.upsert_candles([candle("1d", kst_midnight_us(TODAY))])
     finally:
         await store.close()
-    ticks = sync_rows(postgres_url, f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3")
-    candles = sync_rows(postgres_url, f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3")
+    tick_sql = f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3"
+    candle_sql = f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3"
+    ticks, candles = sync_rows(postgres_url, tick_sql), sync_rows(postgres_url, candle_sql)
     kinds = "SELECT relname, relkind FROM pg_class WHERE relname IN ('ticks', 'candles') ORDER BY 1"
 
     command.downgrade(alembic_config(postgres_url), "0006")
 
     assert sync_rows(postgres_url, kinds) == [("candles", "r"), ("ticks", "r")]
-    assert sync_rows(postgres_url, f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3") == ticks
-    assert sync_rows(postgres_url, f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3") == candles
-    assert sync_rows(
+    assert sync_rows(postgres_url, tick_sql) == ticks
+    assert sync_rows(postgres_url, candle_sql) == candles
+    leftovers = sync_rows(
         postgres_url,
-        "SELECT count(*) FROM pg_class "
-        "WHERE relname ~ '^(ticks|candles_1m|candles)_(p[0-9]|default|rest|1m)'",
-    ) == [(0,)]
+        "SELECT relname FROM pg_class WHERE relname ~ '^(ticks|candles)_(p[0-9]|from_|rest|1m)'",
+    )
+    assert leftovers == []
     keys = sync_rows(
         postgres_url,
         "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid IN "
@@ -306,5 +340,5 @@ async def test_downgrade_restores_plain_tables_with_every_row_and_upgrade_partit
     upgrade(postgres_url)
 
     assert sync_rows(postgres_url, kinds) == [("candles", "p"), ("ticks", "p")]
-    assert sync_rows(postgres_url, f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3") == ticks
-    assert sync_rows(postgres_url, f"SELECT {CANDLE_COLS} FROM candles ORDER BY 1, 2, 3") == candles
+    assert sync_rows(postgres_url, tick_sql) == ticks
+    assert sync_rows(postgres_url, candle_sql) == candles

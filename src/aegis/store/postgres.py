@@ -395,7 +395,7 @@ class PostgresStore(Store):
     async def _drop_partitions(
         self, now: int, tick_days: int | None, candle_days: dict[str, int | None], keep: list[str]
     ) -> dict[str, int]:
-        """Day partitions: create the coming days', empty the DEFAULT ones, drop the expired
+        """Day partitions: make the coming days', move rows out of catch-alls, drop the expired
         ones (logged), in a transaction of their own: a drop locks the whole table, so not for
         the length of the row-by-row DELETE that follows."""
         days = {partitions.TICKS: tick_days, partitions.CANDLES_1M: candle_days.get("1m")}
@@ -403,7 +403,7 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn:
                 for table in self.partitioned:
-                    await partitions.maintain(conn, table, now)
+                    await partitions.maintain(conn, table, now, days[table])
                 async with conn.transaction():
                     logged = []
                     for table in self.partitioned:

@@ -12,21 +12,21 @@ Revises: 0006
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date
-
 import sqlalchemy as sa
 from alembic import op
 
+from aegis.core.config import get_settings
 from aegis.core.timeutil import now_us
 from aegis.store.partitions import (
     CANDLES_1M,
     TICKS,
     DayPartitioned,
-    create_partition_sql,
+    create_sql,
     day_from_number,
     day_of_key_sql,
+    layout,
     upcoming_days,
+    window_start,
 )
 
 revision = "0007"
@@ -80,28 +80,31 @@ def _set_aside(table: str, suffix: str) -> str:
 def _keys(table: str) -> None:
     op.execute(f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY ({_KEYS[table]})")
     if table == "ticks":
-        # retention's DELETE of a partition's expired part, and the DEFAULT partition's rows
+        # retention's DELETE of a day's expired part and of rows in catch-all partitions
         op.execute("CREATE INDEX ticks_ts_idx ON ticks (ts)")
 
 
-def _stored_days(source: str, table: DayPartitioned, where: str = "") -> list[date]:
+def _create_partitions(source: str, table: DayPartitioned, window: int | None, where: str) -> None:
+    """Day partitions for the days ``source`` holds inside the retention window (older rows
+    are not dropped by day: they go to a catch-all) and for the coming days; catch-alls for the
+    rest."""
+    now = now_us()
     rows = op.get_bind().execute(
-        sa.text(f"SELECT DISTINCT {day_of_key_sql(table.key)} FROM {source} {where}")
+        sa.text(
+            f"SELECT DISTINCT {day_of_key_sql(table.key)} FROM {source} "
+            f"WHERE {table.key} >= {window_start(now, window)} {where}"
+        )
     )
-    return [day_from_number(int(r[0])) for r in rows]
-
-
-def _create_days(table: DayPartitioned, days: Iterable[date]) -> None:
-    for day in sorted(set(days)):
-        op.execute(create_partition_sql(table, day))
+    days = [d for d in (day_from_number(int(r[0])) for r in rows) if d is not None]
+    for part in layout(table, [*days, *upcoming_days(now)]):
+        op.execute(create_sql(table, part))
 
 
 def _partition_ticks() -> None:
     old = _set_aside("ticks", "unpartitioned")
     op.execute(f"CREATE TABLE ticks (LIKE {old} INCLUDING DEFAULTS) PARTITION BY RANGE (ts)")
     _keys("ticks")
-    op.execute("CREATE TABLE ticks_default PARTITION OF ticks DEFAULT")
-    _create_days(TICKS, [*_stored_days(old, TICKS), *upcoming_days(now_us())])
+    _create_partitions(old, TICKS, get_settings().tick_retention_days, "")
     op.execute(f"INSERT INTO ticks SELECT * FROM {old}")
     op.execute(f"DROP TABLE {old}")
 
@@ -116,10 +119,9 @@ def _partition_candles() -> None:
         "CREATE TABLE candles_1m PARTITION OF candles FOR VALUES IN ('1m') "
         "PARTITION BY RANGE (start)"
     )
-    op.execute("CREATE TABLE candles_1m_default PARTITION OF candles_1m DEFAULT")
     op.execute("CREATE TABLE candles_rest PARTITION OF candles DEFAULT")
-    stored = _stored_days(old, CANDLES_1M, "WHERE \"interval\" = '1m'")
-    _create_days(CANDLES_1M, [*stored, *upcoming_days(now_us())])
+    window = get_settings().candle_retention_days.get("1m")
+    _create_partitions(old, CANDLES_1M, window, "AND \"interval\" = '1m'")
     op.execute(f"INSERT INTO candles SELECT * FROM {old}")
     op.execute(f"DROP TABLE {old}")
 
