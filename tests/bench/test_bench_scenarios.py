@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from typer.testing import CliRunner
 
 from aegis.cli.app import app
@@ -77,3 +78,27 @@ def test_testclient_uses_httpx2() -> None:
     import starlette.testclient
 
     assert starlette.testclient.httpx.__name__ == "httpx2"
+
+
+@pytest.mark.services
+def test_bench_partitions_small(postgres_url: str) -> None:
+    out = _bench(
+        "partitions",
+        "--database-url",
+        postgres_url,
+        "--symbols",
+        "5",
+        "--candle-days",
+        "3",
+        "--candles-per-day",
+        "3",
+        "--tick-days",
+        "3",
+        "--ticks-per-day",
+        "500",
+        "--repeat",
+        "1",
+    )
+    assert "45 1m candles over 3 days, 1,500 ticks over 3 days" in out
+    assert "day partitions: newest 1m candle" in out and "retention of one day (500 ticks)" in out
+    assert "plain tables (baseline)" in out and out.count("(500 ticks)") == 2
