@@ -80,6 +80,11 @@ async def pg(postgres_url: str) -> AsyncIterator[PostgresStore]:
     await store.close()
 
 
+async def parts(pg: PostgresStore, table: DayPartitioned) -> list[Partition]:
+    async with pg.pool.acquire() as conn:
+        return await partitions_of(conn, table)
+
+
 async def where(pg: PostgresStore, sql: str) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in await pg.pool.fetch(sql)]
 
@@ -200,21 +205,29 @@ async def test_a_row_without_its_day_partition_lands_in_a_catch_all_then_moves_t
     recent = TODAY - timedelta(days=3)  # inside the window, no partition yet (empty database)
     old = at(date(2019, 3, 4))  # beyond the window: stays in the catch-all
     far = at(date(9999, 12, 31))  # no next day to bound a partition: stays too
+    later = recent + timedelta(days=2)  # a day between stays without partition
     ticks = [Tick("005930", at(recent) + i, 70_000, 1, BUY, 0, "import") for i in range(3)]
+    ticks += [Tick("005930", at(later), 1, 1, BUY, 0, "kis")]
     ticks += [Tick("005930", old, 1, 1, BUY, 0, "import"), Tick("005930", far, 1, 1, BUY, 0, "kis")]
-    assert await pg.write_ticks(ticks) == 5
+    assert await pg.write_ticks(ticks) == 6
     await pg.upsert_candles([candle("1m", at(recent), source="import")])
     last = f"ticks_from_{TODAY + timedelta(days=DAYS_AHEAD + 1):%Y%m%d}"
     sql = "SELECT tableoid::regclass::text FROM ticks ORDER BY ts"
-    assert await where(pg, sql) == [("ticks_from_min",)] * 4 + [(last,)]
+    assert await where(pg, sql) == [("ticks_from_min",)] * 5 + [(last,)]
 
     await pg.apply_retention(now_us(), 7, {"1m": 90}, {"import", "backfill"})
 
-    assert await where(pg, sql) == [("ticks_from_min",)] + [(part(recent),)] * 3 + [(last,)]
+    assert await where(pg, sql) == [
+        ("ticks_from_min",),
+        *[(part(recent),)] * 3,
+        (part(later),),
+        (last,),
+    ]
+    assert part(recent + timedelta(days=1)) not in {p.name for p in await parts(pg, TICKS)}
     c = await where(pg, "SELECT tableoid::regclass::text FROM candles")
     assert c == [(part(recent, "candles_1m"),)]
     assert await pg.write_ticks(ticks) == 0  # still one copy of each
-    assert len(await pg.get_ticks("005930", 0, 2**62)) == 5
+    assert len(await pg.get_ticks("005930", 0, 2**62)) == 6
     async with pg.pool.acquire() as conn:
         await assert_everything_covered(conn, TICKS)
         await assert_everything_covered(conn, CANDLES_1M)

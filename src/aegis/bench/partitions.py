@@ -95,17 +95,19 @@ async def _load_ticks(store: PostgresStore, tick_days: int, per_day: int) -> Non
 async def _measure(url: str, symbols: list[str], expire: int, repeat: int) -> Layout:
     """Reads, then retention removing the ticks of KST day ``expire`` days before today (the
     oldest left)."""
+    # cutoff = the end of that day: it alone is wholly expired
+    end = kst_midnight_us(kst_day(now_us()) - timedelta(days=expire - 1))
     store = PostgresStore(url)
     await store.start()
     try:
+        # the housekeeping done before (hourly in the ingester): the loaded days get partitions
+        await store.apply_retention(end + 6 * US_PER_DAY, 7, {"1m": 90}, frozenset())
         latest = await _ms(lambda: store.latest_candles("1m", symbols), repeat)
         charts = []
         for s in symbols[: max(1, min(len(symbols), repeat * 4))]:
             t = time.perf_counter()
             await store.get_candles(s, "1m", None, None, 500)
             charts.append((time.perf_counter() - t) * 1000)
-        # cutoff = the end of that day: it alone is wholly expired
-        end = kst_midnight_us(kst_day(now_us()) - timedelta(days=expire - 1))
         t = time.perf_counter()
         removed = await store.apply_retention(end + 7 * US_PER_DAY, 7, {}, frozenset())
         retention_ms = (time.perf_counter() - t) * 1000

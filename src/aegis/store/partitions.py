@@ -140,17 +140,20 @@ def _start(p: Partition) -> float:
     return -math.inf if p.lo is None else p.lo
 
 
-def _gaps(table: DayPartitioned, parts: list[Partition]) -> list[Partition]:
-    """Catch-alls for what ``parts`` leave uncovered."""
+def _gaps(
+    table: DayPartitioned, parts: list[Partition], lo: int | None = None, hi: int | None = None
+) -> list[Partition]:
+    """Catch-alls for what ``parts`` leave uncovered of [lo, hi) (None: without bound)."""
     out = []
-    edge: int | None = None  # covered below this; None: from the lowest value
+    edge = lo  # covered below this
     for i, p in enumerate(sorted(parts, key=_start)):
-        if (i == 0 and p.lo is not None) or (i > 0 and p.lo != edge):
+        if (i == 0 and p.lo != lo) or (i > 0 and p.lo != edge):
             out.append(Partition(table.catch_all_name(edge), edge, p.lo, catch_all=True))
         if p.hi is None:
             return out
         edge = p.hi
-    out.append(Partition(table.catch_all_name(edge), edge, None, catch_all=True))
+    if edge != hi or not parts:
+        out.append(Partition(table.catch_all_name(edge), edge, hi, catch_all=True))
     return out
 
 
@@ -209,52 +212,56 @@ async def maintain(
             f"WHERE {key} >= {lo} AND {key} < {hi}"
         )
         wanted.update(d for d in (day_from_number(int(r[0])) for r in rows) if d is not None)
-    made = []
-    for day in sorted(wanted):
-        holder = next(p for p in await partitions_of(conn, table) if p.covers(kst_midnight_us(day)))
-        if holder.catch_all:
-            await _split(conn, table, holder, day)
-            made.append(table.name(day))
-    return made
+    made: list[str] = []
+    while True:
+        parts = await partitions_of(conn, table)
+        holder, days = _next_carve(parts, wanted)
+        if holder is None:
+            return made
+        await _carve(conn, table, holder, days)
+        made.extend(table.name(d) for d in days)
 
 
-async def _split(conn: asyncpg.Connection, table: DayPartitioned, c: Partition, day: date) -> None:
-    """Carve ``day`` out of the catch-all ``c``: its rows of the day move to the new day
-    partition, those after it to a new catch-all. The table stays locked meanwhile (DETACH), so
-    no insert finds the range uncovered."""
-    lo, hi = day_bounds(day)
-    parent, key, old = ident(table.parent), ident(table.key), ident(c.name)
-    made = ident(table.name(day))
+def _next_carve(parts: list[Partition], wanted: set[date]) -> tuple[Partition | None, list[date]]:
+    """A catch-all holding some wanted days without their partition, and those days."""
+    for p in parts:
+        if p.catch_all:
+            days = sorted(d for d in wanted if p.covers(kst_midnight_us(d)))
+            if days:
+                return p, days
+    return None, []
+
+
+async def _carve(
+    conn: asyncpg.Connection, table: DayPartitioned, c: Partition, days: list[date]
+) -> None:
+    """Give ``days`` (inside the catch-all ``c``) their day partitions, with catch-alls between
+    and after them up to where ``c`` ended; rows from the first day on move in one pass, rows
+    before it stay in ``c``. The table stays locked meanwhile (DETACH): no insert finds a range
+    uncovered."""
+    first = kst_midnight_us(days[0])
+    parent, old = ident(table.parent), ident(c.name)
+    keep = c.lo is None or c.lo < first  # ``c`` keeps what is before the first day
+    pieces = [Partition(table.name(d), *day_bounds(d), catch_all=False) for d in days]
+    pieces += _gaps(table, pieces, first, c.hi)
     async with conn.transaction():
         await conn.execute(f"ALTER TABLE {parent} DETACH PARTITION {old}")
-        await _move(conn, table, old, made, f"{key} >= {lo} AND {key} < {hi}")
+        if not keep:  # its name may be the one a new catch-all takes
+            await conn.execute(f"ALTER TABLE {old} RENAME TO {ident(c.name + '_moving')}")
+            old = ident(c.name + "_moving")
+        for piece in pieces:
+            await conn.execute(create_sql(table, piece))
+        where = f"WHERE {ident(table.key)} >= {first}" if keep else ""
         await conn.execute(
-            f"ALTER TABLE {parent} ATTACH PARTITION {made} FOR VALUES FROM ({lo}) TO ({hi})"
+            f"WITH moved AS (DELETE FROM {old} {where} RETURNING *) "
+            f"INSERT INTO {parent} SELECT * FROM moved"
         )
-        if c.hi is None or c.hi > hi:
-            after = ident(table.catch_all_name(hi))
-            await _move(conn, table, old, after, f"{key} >= {hi}")
+        if keep:
             await conn.execute(
-                f"ALTER TABLE {parent} ATTACH PARTITION {after} FOR VALUES {_bounds_sql(hi, c.hi)}"
-            )
-        if c.lo is None or c.lo < lo:
-            await conn.execute(
-                f"ALTER TABLE {parent} ATTACH PARTITION {old} FOR VALUES {_bounds_sql(c.lo, lo)}"
+                f"ALTER TABLE {parent} ATTACH PARTITION {old} FOR VALUES {_bounds_sql(c.lo, first)}"
             )
         else:
-            await conn.execute(f"DROP TABLE {old}")  # empty now
-
-
-async def _move(
-    conn: asyncpg.Connection, table: DayPartitioned, source: str, made: str, where: str
-) -> None:
-    """Create the table ``made`` shaped like the parent and move the rows of ``source``
-    matching ``where`` into it."""
-    await conn.execute(f"CREATE TABLE {made} (LIKE {ident(table.parent)} INCLUDING DEFAULTS)")
-    await conn.execute(
-        f"WITH moved AS (DELETE FROM {source} WHERE {where} RETURNING *) "
-        f"INSERT INTO {made} SELECT * FROM moved"
-    )
+            await conn.execute(f"DROP TABLE {old}")
 
 
 async def _fill_gaps(conn: asyncpg.Connection, table: DayPartitioned) -> None:

@@ -93,6 +93,17 @@ def _symbols_then(symbols: Sequence[str] | None, first: Any) -> tuple[str, tuple
     return "SELECT DISTINCT unnest($2::text[]) AS symbol", (first, list(symbols))
 
 
+async def _log_retention(
+    conn: asyncpg.Connection, entries: list[tuple[int, str, int, int]]
+) -> None:
+    """(at, target, cutoff, rows removed) rows into the retention log."""
+    if entries:
+        await conn.executemany(
+            "INSERT INTO retention_log (at, target, cutoff, deleted) VALUES ($1, $2, $3, $4)",
+            entries,
+        )
+
+
 class PostgresStore(Store):
     kind = "postgres"
 
@@ -380,12 +391,7 @@ class PostgresStore(Store):
                     )
                     deleted[target] = _count(status)
                 logged = [(now, t, cutoffs[t], n) for t, n in deleted.items() if n and t in cutoffs]
-                if logged:
-                    await conn.executemany(
-                        "INSERT INTO retention_log (at, target, cutoff, deleted) "
-                        "VALUES ($1, $2, $3, $4)",
-                        logged,
-                    )
+                await _log_retention(conn, logged)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"retention failed: {exc}") from exc
         for target, n in dropped.items():
@@ -416,11 +422,7 @@ class PostgresStore(Store):
                         dropped[table.target] = rows
                         if rows:
                             logged.append((now, table.target, cutoff, rows))
-                    await conn.executemany(
-                        "INSERT INTO retention_log (at, target, cutoff, deleted) "
-                        "VALUES ($1, $2, $3, $4)",
-                        logged,
-                    )
+                    await _log_retention(conn, logged)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"partition housekeeping failed: {exc}") from exc
         return dropped
