@@ -87,7 +87,8 @@ def _keys(table: str) -> None:
 def _create_partitions(source: str, table: DayPartitioned, window: int | None, where: str) -> None:
     """Day partitions for the days ``source`` holds inside the retention window (older rows
     are not dropped by day: they go to a catch-all) and for the coming days; catch-alls for the
-    rest."""
+    rest. The window is this process's setting (``AEGIS_TICK_RETENTION_DAYS``,
+    ``AEGIS_CANDLE_RETENTION_DAYS``); a later change only changes what housekeeping carves."""
     now = now_us()
     rows = op.get_bind().execute(
         sa.text(
