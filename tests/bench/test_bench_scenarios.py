@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from typer.testing import CliRunner
 
 from aegis.cli.app import app
@@ -116,3 +117,27 @@ def test_bench_sim_catchup_small_stores_the_same_morning_both_ways() -> None:
     count = bulk.split("symbols at")[1].split(":")[1].split("ticks")[0]
     assert int(count.replace(",", "")) > 0
     assert count in live  # the same number of ticks stored by either path
+
+
+@pytest.mark.services
+def test_bench_partitions_small(postgres_url: str) -> None:
+    out = _bench(
+        "partitions",
+        "--database-url",
+        postgres_url,
+        "--symbols",
+        "5",
+        "--candle-days",
+        "3",
+        "--candles-per-day",
+        "3",
+        "--tick-days",
+        "3",
+        "--ticks-per-day",
+        "500",
+        "--repeat",
+        "1",
+    )
+    assert "45 1m candles over 3 days, 1,500 ticks over 3 days" in out
+    assert "day partitions: newest 1m candle" in out and "retention of one day (500 ticks)" in out
+    assert "plain tables (baseline)" in out and out.count("(500 ticks)") == 2

@@ -103,3 +103,40 @@ async def test_postgres_backup_then_restore_brings_back_the_backed_up_rows(
     finally:
         await conn.close()
     assert [tuple(r) for r in rows] == [("005930", "삼성전자")]
+
+
+@pytest.mark.services
+async def test_postgres_restore_brings_back_day_partitioned_ticks_and_a_cut_dump_changes_nothing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    from aegis.core.timeutil import now_us
+    from aegis.store.backup import BackupError
+
+    upgrade_all(postgres_url, postgres_url)
+    ts = now_us()
+    insert = (
+        "INSERT INTO ticks (symbol, ts, seq, price, volume, side, source) "
+        "VALUES ('005930', $1, 0, 70000, 1, 1, 'kis')"
+    )
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(insert, ts)
+        backup(postgres_url, postgres_url, tmp_path / "bk")
+        await conn.execute(insert, ts + 1)  # after the backup
+        dump = (tmp_path / "bk" / "postgres.dump").read_bytes()
+        (tmp_path / "cut").mkdir()
+        (tmp_path / "cut" / "manifest.json").write_bytes(
+            (tmp_path / "bk" / "manifest.json").read_bytes()
+        )
+        (tmp_path / "cut" / "postgres.dump").write_bytes(dump[: len(dump) * 2 // 3])
+
+        with pytest.raises(BackupError, match="failed"):
+            restore(postgres_url, postgres_url, tmp_path / "cut")
+        assert await conn.fetchval("SELECT count(*) FROM ticks") == 2  # nothing changed
+
+        restore(postgres_url, postgres_url, tmp_path / "bk")
+        assert [r[0] for r in await conn.fetch("SELECT ts FROM ticks")] == [ts]
+        kind = "SELECT relkind::text FROM pg_class WHERE relname = 'ticks'"
+        assert await conn.fetchval(kind) == "p"
+    finally:
+        await conn.close()

@@ -362,3 +362,34 @@ def favorites(
             f"{len(ph.latencies_ms):,} ok, {ph.errors} errors; "
             f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms"
         )
+
+
+@bench_app.command("partitions")
+def partitions(
+    database_url: Annotated[
+        str, typer.Option(envvar="AEGIS_DATABASE_URL", help="an EMPTY PostgreSQL database")
+    ],
+    symbols: int = 300,
+    candle_days: Annotated[int, typer.Option(help="KST days of 1m candles")] = 60,
+    candles_per_day: int = 39,
+    tick_days: Annotated[int, typer.Option(help="KST days of ticks (3…6)")] = 4,
+    ticks_per_day: int = 200_000,
+    repeat: int = 5,
+) -> None:
+    """PostgreSQL day partitions beside plain tables: newest candles, charts, retention."""
+    from aegis.bench import partitions as b
+
+    res = b.run(
+        database_url, symbols, candle_days, candles_per_day, tick_days, ticks_per_day, repeat
+    )
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {os.getloadavg()[0]:.1f}")
+    console.print(
+        f"{res.symbols:,} symbols, {res.candles:,} 1m candles over {res.candle_days} days, "
+        f"{res.ticks:,} ticks over {res.tick_days} days; {res.partitions} partitions"
+    )
+    for label, lay in (("day partitions", res.partitioned), ("plain tables (baseline)", res.plain)):
+        console.print(
+            f"{label}: newest 1m candle of every symbol {lay.latest_ms:.1f} ms; "
+            f"newest 500 1m candles of one symbol {lay.chart_ms:.2f} ms; "
+            f"retention of one day ({lay.retention_rows:,} ticks) {lay.retention_ms:.0f} ms"
+        )

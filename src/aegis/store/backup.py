@@ -11,6 +11,7 @@ import json
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +70,42 @@ def _run(cmd: list[str]) -> None:
     if res.returncode != 0:
         # the URL (with its password) is an argument: never echo the command, only the error
         raise BackupError(f"{Path(cmd[0]).name} failed: {res.stderr.strip()[-2000:]}")
+
+
+def _pg_restore(url: str, file: Path) -> None:
+    """Replace the database's objects with the dump's, in one transaction that commits only
+    when the whole dump was read. Not ``pg_restore --clean``: with day partitions (revision
+    0007) it stops at dropping a partition's inherited key (PostgreSQL 15). The schema is
+    emptied instead, and the dump's SQL follows."""
+    with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as load_err:
+        # files, not pipes, for what they say: nobody reads those while the SQL flows
+        dump = subprocess.Popen(
+            [_pg_tool("pg_restore"), "--no-owner", "-f", "-", str(file)],
+            stdout=subprocess.PIPE,
+            stderr=dump_err,
+        )
+        load = subprocess.Popen(
+            [_pg_tool("psql"), "--quiet", "--no-psqlrc", "-v", "ON_ERROR_STOP=1", "-d", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=load_err,
+        )
+        assert dump.stdout is not None and load.stdin is not None
+        try:
+            with dump.stdout, load.stdin:
+                load.stdin.write(b"BEGIN;\nDROP SCHEMA public CASCADE;\nCREATE SCHEMA public;\n")
+                shutil.copyfileobj(dump.stdout, load.stdin)
+                if dump.wait() == 0:
+                    load.stdin.write(b"COMMIT;\n")  # else psql ends without: rolled back
+        except BrokenPipeError:
+            pass  # psql stopped at an error: its message follows
+        dumped, loaded = dump.wait(), load.wait()
+        if dumped != 0 or loaded != 0:
+            tool, out = ("pg_restore", dump_err) if dumped != 0 else ("psql (restore)", load_err)
+            out.seek(0)
+            message = out.read().decode(errors="replace").strip()[-2000:]
+            # the URL (with its password) is an argument: never echo the command, only the error
+            raise BackupError(f"{tool} failed: {message}")
 
 
 def _sqlite_copy(src: Path, dest: Path) -> None:
@@ -138,17 +175,6 @@ def restore(store_url: str, app_db_url: str, source: Path) -> list[str]:
                 Path(f"{db.path}{suffix}").unlink(missing_ok=True)
             _sqlite_copy(file, db.path)
         else:
-            _run(
-                [
-                    _pg_tool("pg_restore"),
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--single-transaction",
-                    "-d",
-                    db.url,
-                    str(file),
-                ]
-            )
+            _pg_restore(db.url, file)
         restored.append(role)
     return restored

@@ -7,7 +7,8 @@ UPDATE): binary COPY of plain tuples costs far less client CPU than arrays built
 Both INSERTs target the parent table, so they hold for a partitioned ``ticks``/``candles`` too.
 The schema comes from the Alembic migrations (``aegis db upgrade``); where TimescaleDB is
 installed they make ``ticks`` a compressed hypertable, and retention drops whole chunks before
-deleting the remainder.
+deleting the remainder; without it ``ticks`` and the 1m candles have one partition per KST day,
+which retention drops whole (``aegis.store.partitions``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
+from aegis.store import partitions
 from aegis.store.base import RetentionEntry, Store
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
@@ -87,6 +89,17 @@ def _symbols_then(symbols: Sequence[str] | None, first: Any) -> tuple[str, tuple
     return "SELECT DISTINCT unnest($2::text[]) AS symbol", (first, list(symbols))
 
 
+async def _log_retention(
+    conn: asyncpg.Connection, entries: list[tuple[int, str, int, int]]
+) -> None:
+    """(at, target, cutoff, rows removed) rows into the retention log."""
+    if entries:
+        await conn.executemany(
+            "INSERT INTO retention_log (at, target, cutoff, deleted) VALUES ($1, $2, $3, $4)",
+            entries,
+        )
+
+
 class PostgresStore(Store):
     kind = "postgres"
 
@@ -97,6 +110,7 @@ class PostgresStore(Store):
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self.timescale = False
+        self.partitioned: tuple[partitions.DayPartitioned, ...] = ()
         self.ticks_written = 0
         self.ticks_ignored = 0
         self._session_settings: dict[str, str] = {}
@@ -130,6 +144,7 @@ class PostgresStore(Store):
             if await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL"):
                 version = await conn.fetchval("SELECT version_num FROM alembic_version")
             self.timescale = await self._ticks_is_hypertable(conn)
+            self.partitioned = await partitions.present(conn)
         if version != current_head():
             await self.close()  # outside ``acquire``: closing waits for every connection back
             raise StoreError(
@@ -329,6 +344,7 @@ class PostgresStore(Store):
         deleted: dict[str, int] = {}
         cutoffs: dict[str, int] = {}
         keep = sorted(keep_sources)
+        dropped = await self._drop_partitions(now, tick_days, candle_days, keep)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if tick_days is not None:
@@ -360,15 +376,41 @@ class PostgresStore(Store):
                     )
                     deleted[target] = _count(status)
                 logged = [(now, t, cutoffs[t], n) for t, n in deleted.items() if n and t in cutoffs]
-                if logged:
-                    await conn.executemany(
-                        "INSERT INTO retention_log (at, target, cutoff, deleted) "
-                        "VALUES ($1, $2, $3, $4)",
-                        logged,
-                    )
+                await _log_retention(conn, logged)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"retention failed: {exc}") from exc
+        for target, n in dropped.items():
+            deleted[target] = deleted.get(target, 0) + n
         return deleted
+
+    async def _drop_partitions(
+        self, now: int, tick_days: int | None, candle_days: dict[str, int | None], keep: list[str]
+    ) -> dict[str, int]:
+        """Day partitions: make the coming days', move rows out of catch-alls, drop the expired
+        ones (logged), in a transaction of their own: a drop locks the whole table, so not for
+        the length of the row-by-row DELETE that follows."""
+        days = {partitions.TICKS: tick_days, partitions.CANDLES_1M: candle_days.get("1m")}
+        dropped: dict[str, int] = {}
+        try:
+            async with self.pool.acquire() as conn:
+                for table in self.partitioned:
+                    await partitions.maintain(conn, table, now, days[table])
+                async with conn.transaction():
+                    logged = []
+                    for table in self.partitioned:
+                        window = days[table]
+                        if window is None:
+                            continue
+                        cutoff = now - window * US_PER_DAY
+                        n, rows = await partitions.drop_expired(conn, table, cutoff, keep)
+                        dropped[f"{table.target}_partitions"] = n
+                        dropped[table.target] = rows
+                        if rows:
+                            logged.append((now, table.target, cutoff, rows))
+                    await _log_retention(conn, logged)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"partition housekeeping failed: {exc}") from exc
+        return dropped
 
     async def retention_log(self, limit: int = 20) -> list[RetentionEntry]:
         rows = await self._fetch(
@@ -384,6 +426,7 @@ class PostgresStore(Store):
             "kind": self.kind,
             "url": redact_url(self.url),
             "timescale": self.timescale,
+            "dayPartitioned": [t.parent for t in self.partitioned],
             "poolSize": pool.get_size() if pool is not None else 0,
             "poolIdle": pool.get_idle_size() if pool is not None else 0,
             "ticksWritten": self.ticks_written,

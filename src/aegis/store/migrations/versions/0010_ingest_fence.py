@@ -13,7 +13,7 @@
 
 See docs/operations.md ("Fencing a paused leader").
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 """
 
