@@ -118,12 +118,12 @@ def test_comparisons_page_logs_in_and_shows_lines_and_table(
         assert r.status_code == 201
     if viewport:
         page.set_viewport_size(viewport)
-    page.goto(server.url + "/comparisons")
-    page.evaluate("localStorage.removeItem('aegis.accessToken')")  # the context is shared
-    page.reload()
-    page.get_by_placeholder("이메일").fill(email)
-    page.get_by_placeholder("비밀번호").fill("SecurePass123!")
-    page.get_by_role("button", name="로그인").click()
+    # the app's one login (whatever session the shared browser context holds is replaced)
+    page.goto(server.url + "/login?next=/comparisons")
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill("SecurePass123!")
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(server.url + "/comparisons")
     page.locator("[data-testid=comparisons-page] svg path").first.wait_for()
     assert page.locator("[data-testid=comparisons-page] svg path").count() == 3
     table = page.locator("[data-testid=comparisons-page] table").inner_text()

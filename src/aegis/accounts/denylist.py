@@ -16,6 +16,11 @@ from aegis.accounts.tables import revoked_tokens
 class Denylist(Protocol):
     async def revoke(self, jti: str, expires_at: int) -> None: ...
     async def is_revoked(self, jti: str) -> bool: ...
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        """A SQL expression "this jti is revoked" when the denylist lives in the application
+        database (so that authentication reads user and denylist in one query), else None."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -41,6 +46,9 @@ class DbDenylist:
             )
         return row is not None
 
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        return sa.exists().where(revoked_tokens.c.jti == jti)
+
     async def close(self) -> None:
         return None
 
@@ -57,6 +65,9 @@ class RedisDenylist:
 
     async def is_revoked(self, jti: str) -> bool:
         return bool(await self.redis.exists(self.PREFIX + jti))
+
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        return None
 
     async def close(self) -> None:
         await self.redis.aclose()

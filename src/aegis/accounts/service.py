@@ -260,13 +260,18 @@ class Accounts:
 
     async def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
         claims = self.tokens.decode_access(access_token)
+        # one query for the user row and (database denylist) the revocation check
+        revoked = self.denylist.revoked_clause(claims.jti)
+        query = sa.select(
+            users, (revoked if revoked is not None else sa.false()).label("is_revoked")
+        ).where(users.c.id == claims.user_id)
         async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.id == claims.user_id))).first()
+            row = (await conn.execute(query)).first()
         if row is None:
             raise InvalidToken("the account no longer exists")
         if row.token_version != claims.version:
             raise InvalidToken("access token revoked (password changed)")
-        if await self.denylist.is_revoked(claims.jti):
+        if row.is_revoked or (revoked is None and await self.denylist.is_revoked(claims.jti)):
             raise InvalidToken("access token revoked")
         return _user(row), claims
 

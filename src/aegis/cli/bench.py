@@ -268,10 +268,13 @@ def favorites(
     from aegis.bench import favorites as b
 
     res = b.run(users, seconds, per_user)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(
+        f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load average "
+        f"{res.load_before} (before) → {res.load_after} (after)"
+    )
     for label, ph in (
         ("baseline GET /quotes (anonymous, same symbols)", res.baseline),
-        ("GET /users/favorites (JWT + denylist + DB)", res.favorites),
+        ("GET /users/favorites (JWT + user/denylist + favorites: 2 queries)", res.favorites),
     ):
         console.print(
             f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "
