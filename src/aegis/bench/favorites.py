@@ -34,6 +34,15 @@ SYMBOLS = ["005930", "000660", "373220", "207940", "005380", "000270", "068270",
 class Phase:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    server_cpu_s: float = 0.0  # CPU time the server process spent during the phase
+    wall_s: float = 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU per answered request: what a request costs whatever the machine's load
+        (latency under overload is queueing; this says how many requests a core can serve)."""
+        n = len(self.latencies_ms)
+        return self.server_cpu_s * 1000 / n if n else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
@@ -175,6 +184,15 @@ async def _poll(
     await asyncio.gather(schedule(), *(worker() for _ in range(connections)))
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -264,8 +282,11 @@ def run(n_users: int = 1000, seconds: float = 20, per_user: int = 5) -> Favorite
             load_before = _loadavg()
 
             async def load() -> None:
-                await _poll("127.0.0.1", port, quote_requests, seconds, baseline)
-                await _poll("127.0.0.1", port, fav_requests, seconds, favs)
+                for reqs, phase in ((quote_requests, baseline), (fav_requests, favs)):
+                    cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
+                    await _poll("127.0.0.1", port, reqs, seconds, phase)
+                    phase.server_cpu_s = _cpu_seconds(proc.pid) - cpu0
+                    phase.wall_s = time.perf_counter() - t0
 
             asyncio.run(load())
             return FavoritesResult(

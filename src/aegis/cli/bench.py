@@ -292,6 +292,7 @@ def favorites(
     ):
         console.print(
             f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "
-            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors; "
-            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms"
+            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors in {ph.wall_s:.0f} s; "
+            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms; "
+            f"server CPU {ph.cpu_ms_per_request:.2f} ms per answered request"
         )
