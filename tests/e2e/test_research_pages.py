@@ -34,6 +34,10 @@ def test_stock_financials_and_disclosures_tabs(
     tab.locator("svg rect").first.wait_for()
     assert tab.locator("svg").count() == 3  # revenue, operating profit, net income
     assert "2025" in tab.locator("table").inner_text()
+    # the shipped consolidated data have no balance sheet: said plainly, not blank cells
+    note = tab.locator("[data-testid=balance-sheet-reason]").inner_text()
+    assert note.startswith("연결 재무제표 없음")
+    assert "연결 재무제표 없음" in tab.locator("table").inner_text()
     assert "2026-04-24" in page.locator("[data-testid=valuation-latest]").inner_text()
     page.get_by_role("button", name="분기").click()
     wait_js(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -253,32 +254,24 @@ def test_running_app_keeps_stale_data_and_reports_a_dart_timeout(tmp_path: Path)
     company's statements are still served and the response says why they may be stale."""
     dart = FakeDart()
     dart.mode = "slow"
-    loop = asyncio.new_event_loop()
-    server = HttpServer(dart.app)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
-    try:
-        with running_app(
+    with (
+        _serving(dart) as url,
+        running_app(
             tmp_path,
             dart_api_key=KEY,
-            dart_base_url=f"{server.url}/api",
+            dart_base_url=url,
             dart_timeout_seconds=0.3,
             dart_symbols="005930",
-        ) as (client, rt, _):
-            deadline = time.monotonic() + 60
-            while rt.research is not None and rt.research.dart.last_error is None:
-                assert time.monotonic() < deadline, "the refresh never finished"
-                time.sleep(0.05)
-            cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
-                "companyId"
-            ]
-            body = client.get(f"/api/v1/companies/{cid}/financials").json()["data"]
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
+        ) as (client, rt, _),
+    ):
+        deadline = time.monotonic() + 60
+        while rt.research is not None and rt.research.dart.last_error is None:
+            assert time.monotonic() < deadline, "the refresh never finished"
+            time.sleep(0.05)
+        cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
+            "companyId"
+        ]
+        body = client.get(f"/api/v1/companies/{cid}/financials").json()["data"]
     assert body["rows"], "stored statements must still be served"
     assert body["dart"]["configured"] is True
     assert body["dart"]["lastError"]["code"] == "UPSTREAM_TIMEOUT"
@@ -292,16 +285,11 @@ def test_running_app_serves_the_stored_dart_profile_with_source_and_as_of(
     """End to end: with a key set, the server's refresh stores company.json; GET /companies/{id}
     serves it with its source and when it was fetched. Without a key: null and why."""
     dart = FakeDart()
-    loop = asyncio.new_event_loop()
-    server = HttpServer(dart.app)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
-    try:
+    with _serving(dart) as url:
         with running_app(
             _dir(tmp_path / "keyed"),
             dart_api_key=KEY,
-            dart_base_url=f"{server.url}/api",
+            dart_base_url=url,
             dart_symbols="005930",
         ) as (client, rt, _):
             deadline = time.monotonic() + 60
@@ -318,11 +306,6 @@ def test_running_app_serves_the_stored_dart_profile_with_source_and_as_of(
             body = client.get(f"/api/v1/companies/{cid}").json()["data"]
         with running_app(_dir(tmp_path / "keyless")) as (client, _, _):
             bare = client.get(f"/api/v1/companies/{cid}").json()["data"]
-    finally:
-        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
     profile = body["dartProfile"]
     assert profile["corpName"] == "삼성전자(주)" and profile["ceo"] == "전영현"
     assert profile["source"] == "opendart:company.json" and profile["asOf"]
@@ -335,3 +318,20 @@ def test_running_app_serves_the_stored_dart_profile_with_source_and_as_of(
 def _dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def _serving(dart: FakeDart) -> Iterator[str]:
+    """The fake on its own loop in a thread, for tests that run a synchronous TestClient app."""
+    loop = asyncio.new_event_loop()
+    server = HttpServer(dart.app)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
+    try:
+        yield f"{server.url}/api"
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -36,13 +36,16 @@ class Phase:
     errors: int = 0
     server_cpu_s: float = 0.0  # CPU time the server process spent during the phase
     wall_s: float = 0.0
+    idle_cpu_per_s: float = 0.0  # the server's own background work (simulator, ingest)
 
     @property
     def cpu_ms_per_request(self) -> float:
-        """Server CPU per answered request: what a request costs whatever the machine's load
-        (latency under overload is queueing; this says how many requests a core can serve)."""
+        """Server CPU per answered request, the idle server's background work subtracted: what a
+        request costs whatever the machine's load (latency under overload is queueing; this
+        says how many requests one core can serve)."""
         n = len(self.latencies_ms)
-        return self.server_cpu_s * 1000 / n if n else float("nan")
+        net = self.server_cpu_s - self.idle_cpu_per_s * self.wall_s
+        return max(0.0, net) * 1000 / n if n else float("nan")
 
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
@@ -280,6 +283,12 @@ def run(n_users: int = 1000, seconds: float = 20, per_user: int = 5) -> Favorite
             _settle(base)
             baseline, favs = Phase(), Phase()
             load_before = _loadavg()
+
+            # the idle server's CPU per second (simulator, aggregator, ingest) over 5 s
+            cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
+            time.sleep(5)
+            idle = (_cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0)
+            baseline.idle_cpu_per_s = favs.idle_cpu_per_s = idle
 
             async def load() -> None:
                 for reqs, phase in ((quote_requests, baseline), (fav_requests, favs)):
