@@ -34,6 +34,10 @@ def test_stock_financials_and_disclosures_tabs(
     tab.locator("svg rect").first.wait_for()
     assert tab.locator("svg").count() == 3  # revenue, operating profit, net income
     assert "2025" in tab.locator("table").inner_text()
+    # the shipped consolidated data have no balance sheet: said plainly, not blank cells
+    note = tab.locator("[data-testid=balance-sheet-reason]").inner_text()
+    assert note.startswith("연결 재무제표 없음")
+    assert "연결 재무제표 없음" in tab.locator("table").inner_text()
     assert "2026-04-24" in page.locator("[data-testid=valuation-latest]").inner_text()
     page.get_by_role("button", name="분기").click()
     wait_js(
@@ -118,12 +122,12 @@ def test_comparisons_page_logs_in_and_shows_lines_and_table(
         assert r.status_code == 201
     if viewport:
         page.set_viewport_size(viewport)
-    page.goto(server.url + "/comparisons")
-    page.evaluate("localStorage.removeItem('aegis.accessToken')")  # the context is shared
-    page.reload()
-    page.get_by_placeholder("이메일").fill(email)
-    page.get_by_placeholder("비밀번호").fill("SecurePass123!")
-    page.get_by_role("button", name="로그인").click()
+    # the app's one login (whatever session the shared browser context holds is replaced)
+    page.goto(server.url + "/login?next=/comparisons")
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill("SecurePass123!")
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(server.url + "/comparisons")
     page.locator("[data-testid=comparisons-page] svg path").first.wait_for()
     assert page.locator("[data-testid=comparisons-page] svg path").count() == 3
     table = page.locator("[data-testid=comparisons-page] table").inner_text()

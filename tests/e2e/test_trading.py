@@ -26,13 +26,12 @@ def test_paper_trading_page_buys_and_kills(server: Server, page: Page) -> None:
         timeout=30,
     )
     assert r.status_code in (201, 409), r.text
-    # the browser profile is shared by the e2e tests: start without another test's session
-    page.goto(server.url + "/")
-    page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
-    page.goto(server.url + "/trading")
-    page.fill("input[type=email]", email)
-    page.fill("input[type=password]", password)
-    page.click("button[type=submit]")
+    # the app's one login; whatever session another test left in the shared profile is replaced
+    page.goto(server.url + "/login?next=/trading")
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill(password)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(server.url + "/trading")
     page.wait_for_selector("text=총평가", timeout=LIVE_TIMEOUT_MS)
     ticket = page.locator("[data-testid=order-ticket]")
     ticket.locator("select").select_option("MARKET")

@@ -33,6 +33,27 @@ class FakeDart:
         # (corp_code, year, reprt_code) → {(fs_div, account_nm): amount}
         self.accounts: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
         self.filings: dict[str, list[dict[str, str]]] = {}
+        # corp_code → company.json fields (the flat object of protocols-trading.md §5.2)
+        self.profiles: dict[str, dict[str, str]] = {
+            "00126380": {
+                "corp_name": "삼성전자(주)",
+                "corp_name_eng": "SAMSUNG ELECTRONICS CO,.LTD",
+                "stock_name": "삼성전자",
+                "stock_code": "005930",
+                "ceo_nm": "전영현",
+                "corp_cls": "Y",
+                "jurir_no": "1301110006246",
+                "bizr_no": "1248100998",
+                "adres": "경기도 수원시 영통구 삼성로 129 (매탄동)",
+                "hm_url": "www.samsung.com/sec",
+                "ir_url": "",
+                "phn_no": "031-200-1114",
+                "fax_no": "031-200-7538",
+                "induty_code": "264",
+                "est_dt": "19690113",
+                "acc_mt": "12",
+            }
+        }
         self.app = Starlette(
             routes=[
                 Route("/api/corpCode.xml", self.corp_code),
@@ -124,17 +145,8 @@ class FakeDart:
     async def company(self, request: Request) -> Response:
         if (err := await self._gate(request)) is not None:
             return err
-        return JSONResponse(
-            {
-                "status": "000",
-                "message": "정상",
-                "corp_code": request.query_params.get("corp_code"),
-                "corp_name": "삼성전자(주)",
-                "stock_code": "005930",
-                "ceo_nm": "전영현",
-                "hm_url": "www.samsung.com/sec",
-                "adres": "경기도 수원시 영통구 삼성로 129",
-                "est_dt": "19690113",
-                "acc_mt": "12",
-            }
-        )
+        corp = request.query_params.get("corp_code", "")
+        fields = self.profiles.get(corp)
+        if fields is None:
+            return JSONResponse({"status": "013", "message": "조회된 데이타가 없습니다."})
+        return JSONResponse({"status": "000", "message": "정상", "corp_code": corp, **fields})

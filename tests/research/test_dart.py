@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.research import dartprofile
 from aegis.research.dart import (
     DartClient,
     DartError,
@@ -23,7 +25,7 @@ from aegis.research.dart import (
 )
 from aegis.research.refresh import RefreshStatus, refresh, store_corp_codes
 from aegis.research.seed import seed_research
-from aegis.research.tables import dart_corps, disclosures, financials
+from aegis.research.tables import dart_companies, dart_corps, disclosures, financials
 from tests.fakes.dart import KEY, FakeDart
 from tests.fakes.http import HttpServer
 from tests.support.app import running_app
@@ -108,12 +110,36 @@ async def test_failures_become_precise_errors(
     await c.close()
 
 
-async def test_company_overview(fake: tuple[FakeDart, str]) -> None:
+async def test_company_overview_is_parsed(fake: tuple[FakeDart, str]) -> None:
     _, url = fake
     c = client(url)
     body = await c.company("00126380")
+    none = await c.company("99999999")  # 013: DART has no profile
     await c.close()
-    assert body is not None and body["ceo_nm"] == "전영현"
+    assert body is not None and body.ceo == "전영현"
+    assert body.corp_name == "삼성전자(주)" and body.corp_code == "00126380"
+    assert body.homepage == "http://www.samsung.com/sec"  # hm_url comes without a scheme
+    assert body.ir_url is None  # "" is absent, not an empty link
+    assert body.established_on == "1969-01-13" and body.fiscal_month == 12
+    assert body.industry_code == "264" and body.corp_class == "Y"
+    assert none is None
+
+
+async def test_a_profile_without_a_name_is_an_error_and_stores_nothing(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str]
+) -> None:
+    dart, url = fake
+    dart.profiles["00126380"] = {"ceo_nm": "누군가", "corp_name": " "}
+    c = client(url)
+    await store_corp_codes(app_db, c)
+    with pytest.raises(DartError):
+        await c.company("00126380")
+    status = await refresh(app_db, c, ["005930"], RefreshStatus(True), [2025])
+    await c.close()
+    assert status.last_error is not None and "company.json" in status.last_error["message"]
+    async with app_db.connect() as conn:
+        n = (await conn.execute(sa.select(sa.func.count()).select_from(dart_companies))).scalar()
+    assert n == 0
 
 
 def test_statement_rows_pick_accounts_per_basis() -> None:
@@ -179,6 +205,27 @@ async def test_refresh_writes_statements_and_q4_is_year_minus_three_quarters(
     assert rows[("OFS", 0)].revenue == 333 * T // 2
     assert filing.filed_at == "2025-11-14" and filing.symbol == "005930"
     assert corp == "00164779"
+    assert status.written["profiles"] == 1  # 000660 has no profile in the fake (013)
+
+
+async def test_refresh_stores_the_company_profile_and_replaces_it_on_the_next_run(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str]
+) -> None:
+    dart, url = fake
+    c = client(url)
+    await store_corp_codes(app_db, c)
+    await refresh(app_db, c, ["005930"], RefreshStatus(True), [2025])
+    first = await dartprofile.load(app_db, "005930")
+    dart.profiles["00126380"] = {**dart.profiles["00126380"], "ceo_nm": "새 대표"}
+    await refresh(app_db, c, ["005930"], RefreshStatus(True), [2025])
+    await c.close()
+    second = await dartprofile.load(app_db, "005930")
+    assert first is not None and second is not None
+    assert first["ceo"] == "전영현" and second["ceo"] == "새 대표"
+    assert second["source"] == "opendart:company.json"
+    assert str(second["asOf"]) >= str(first["asOf"]) and str(second["asOf"]).endswith("+00:00")
+    assert second["establishedOn"] == "1969-01-13" and second["homepage"].startswith("http://")  # type: ignore[union-attr]
+    assert await dartprofile.load(app_db, "000660") is None
 
 
 async def test_refresh_timeout_keeps_stale_data_and_records_the_error(
@@ -207,34 +254,84 @@ def test_running_app_keeps_stale_data_and_reports_a_dart_timeout(tmp_path: Path)
     company's statements are still served and the response says why they may be stale."""
     dart = FakeDart()
     dart.mode = "slow"
+    with (
+        _serving(dart) as url,
+        running_app(
+            tmp_path,
+            dart_api_key=KEY,
+            dart_base_url=url,
+            dart_timeout_seconds=0.3,
+            dart_symbols="005930",
+        ) as (client, rt, _),
+    ):
+        deadline = time.monotonic() + 60
+        while rt.research is not None and rt.research.dart.last_error is None:
+            assert time.monotonic() < deadline, "the refresh never finished"
+            time.sleep(0.05)
+        cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
+            "companyId"
+        ]
+        body = client.get(f"/api/v1/companies/{cid}/financials").json()["data"]
+    assert body["rows"], "stored statements must still be served"
+    assert body["dart"]["configured"] is True
+    assert body["dart"]["lastError"]["code"] == "UPSTREAM_TIMEOUT"
+    assert KEY not in str(body)
+    assert any(path.endswith("fnlttSinglAcnt.json") for path, _ in dart.calls)
+
+
+def test_running_app_serves_the_stored_dart_profile_with_source_and_as_of(
+    tmp_path: Path,
+) -> None:
+    """End to end: with a key set, the server's refresh stores company.json; GET /companies/{id}
+    serves it with its source and when it was fetched. Without a key: null and why."""
+    dart = FakeDart()
+    with _serving(dart) as url:
+        with running_app(
+            _dir(tmp_path / "keyed"),
+            dart_api_key=KEY,
+            dart_base_url=url,
+            dart_symbols="005930",
+        ) as (client, rt, _):
+            deadline = time.monotonic() + 60
+            while rt.research is not None and rt.research.dart.last_run is None:
+                assert time.monotonic() < deadline, "the refresh never finished"
+                time.sleep(0.05)
+            while rt.research is not None and rt.research.dart.last_ok is None:
+                assert rt.research.dart.last_error is None, rt.research.dart.last_error
+                assert time.monotonic() < deadline, "the refresh never finished"
+                time.sleep(0.05)
+            cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
+                "companyId"
+            ]
+            body = client.get(f"/api/v1/companies/{cid}").json()["data"]
+        with running_app(_dir(tmp_path / "keyless")) as (client, _, _):
+            bare = client.get(f"/api/v1/companies/{cid}").json()["data"]
+    profile = body["dartProfile"]
+    assert profile["corpName"] == "삼성전자(주)" and profile["ceo"] == "전영현"
+    assert profile["source"] == "opendart:company.json" and profile["asOf"]
+    assert body["dartProfileReason"] is None
+    assert body["representative"]  # the listing's fields stay beside it
+    assert bare["dartProfile"] is None
+    assert "AEGIS_DART_API_KEY" in bare["dartProfileReason"]
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _serving(dart: FakeDart) -> Iterator[str]:
+    """The fake on its own loop in a thread, for tests that run a synchronous TestClient app."""
     loop = asyncio.new_event_loop()
     server = HttpServer(dart.app)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(30)
     try:
-        with running_app(
-            tmp_path,
-            dart_api_key=KEY,
-            dart_base_url=f"{server.url}/api",
-            dart_timeout_seconds=0.3,
-            dart_symbols="005930",
-        ) as (client, rt, _):
-            deadline = time.monotonic() + 60
-            while rt.research is not None and rt.research.dart.last_error is None:
-                assert time.monotonic() < deadline, "the refresh never finished"
-                time.sleep(0.05)
-            cid = client.get("/api/v1/companies", params={"keyword": "005930"}).json()["data"][0][
-                "companyId"
-            ]
-            body = client.get(f"/api/v1/companies/{cid}/financials").json()["data"]
+        yield f"{server.url}/api"
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-    assert body["rows"], "stored statements must still be served"
-    assert body["dart"]["configured"] is True
-    assert body["dart"]["lastError"]["code"] == "UPSTREAM_TIMEOUT"
-    assert KEY not in str(body)
-    assert any(path.endswith("fnlttSinglAcnt.json") for path, _ in dart.calls)

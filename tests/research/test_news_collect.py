@@ -3,6 +3,7 @@ per feed (timeouts, malformed feeds, HTTP errors, wrong keys), archive seeded on
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -209,3 +210,41 @@ async def test_archive_is_seeded_once_with_company_links(app_db: AsyncEngine) ->
         [Incoming("카카오 신규 기사", "https://new.example/1", 1796083800)], "rss:x", svc.linker
     )
     assert added == 1
+
+
+async def test_archive_seed_interrupted_by_a_crash_resumes_without_duplicates(
+    app_db: AsyncEngine,
+) -> None:
+    from aegis.research.news.archive import load_archive
+    from aegis.research.news.store import SEED_CHUNK, SEED_STALE_S
+
+    items = load_archive()[: SEED_CHUNK * 2 + 7]
+    svc = NewsService(app_db, COMPANIES, NewsConfig(feeds=()))
+    # a crash after the claim and the first chunk: rows stored, claim never completed
+    first = items[:SEED_CHUNK]
+    assert await svc.store.bulk_seed(first, "archive", svc.linker) == len(first)
+    async with app_db.begin() as conn:
+        await conn.execute(
+            t.feeds.update()
+            .where(t.feeds.c.name == "archive")
+            .values(last_success_at=None, last_attempt_at=int(time.time()))
+        )
+    # a fresh incomplete claim belongs to a process still seeding: left alone
+    assert await svc.store.bulk_seed(items, "archive", svc.linker) == 0
+    async with app_db.begin() as conn:
+        await conn.execute(
+            t.feeds.update()
+            .where(t.feeds.c.name == "archive")
+            .values(last_attempt_at=int(time.time()) - SEED_STALE_S - 1)
+        )
+    # a stale one is taken over: only the missing headlines are added
+    assert await svc.store.bulk_seed(items, "archive", svc.linker) == len(items) - len(first)
+    assert await count(app_db, t.articles) == len(items)
+    assert await svc.store.bulk_seed(items, "archive", svc.linker) == 0  # complete now
+    async with app_db.connect() as conn:
+        done = (
+            await conn.execute(
+                sa.select(t.feeds.c.last_success_at).where(t.feeds.c.name == "archive")
+            )
+        ).scalar()
+    assert done is not None

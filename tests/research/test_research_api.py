@@ -53,6 +53,27 @@ def test_financials_default_to_consolidated_annual(client: TestClient) -> None:
     assert d["dart"]["configured"] is False
 
 
+def test_consolidated_rows_without_a_balance_sheet_say_so(client: TestClient) -> None:
+    """The shipped consolidated data hold income lines only: the response says 연결 재무제표
+    없음 instead of silently null assets, and points to the parent-only balance sheet."""
+    cid = company_id(client, "005930")
+    d = get(client, f"/companies/{cid}/financials")["data"]
+    assert all(r["totalAssets"] is None for r in d["rows"])
+    assert d["balanceSheetReason"].startswith("연결 재무제표 없음")
+    assert "basis=OFS" in d["balanceSheetReason"]
+    # parent-only quarters have balance sheets: no reason there
+    ofs = get(client, f"/companies/{cid}/financials", period="quarterly", basis="OFS")["data"]
+    assert ofs["balanceSheetReason"] is None
+    # a company without any statement: the rows' reason, no balance-sheet note
+    none = get(client, f"/companies/{company_id(client, '000040')}/financials")["data"]
+    assert none["balanceSheetReason"] is None
+
+
+def test_company_profile_without_dart_says_why(client: TestClient) -> None:
+    d = get(client, f"/companies/{company_id(client, '005930')}")["data"]
+    assert d["dartProfile"] is None and "AEGIS_DART_API_KEY" in d["dartProfileReason"]
+
+
 def test_financials_parent_only_quarterly_with_balance_sheet(client: TestClient) -> None:
     cid = company_id(client, "005930")
     d = get(client, f"/companies/{cid}/financials", period="quarterly", basis="OFS")["data"]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { get } from "svelte/store";
-import { AuthClient, SESSION_KEY, currentAccessToken, parseSession, passwordProblems } from "../src/lib/auth";
+import { AuthClient, LEGACY_KEYS, SESSION_KEY, currentAccessToken, parseSession, passwordProblems } from "../src/lib/auth";
 import { FavoritesStore } from "../src/lib/favorites";
 import { applySavedLayouts, collectLayouts, defaultLayout, LAYOUT_PREFIX, CURRENT_KEY, MAX_SAVED_LAYOUTS } from "../src/lib/layouts";
 import { applyTick } from "../src/lib/live";
@@ -140,6 +140,45 @@ describe("AuthClient", () => {
     expect(storage.getItem(SESSION_KEY)).toBeNull();
     expect(server.calls.at(-1)).toBe("POST /api/v1/users/logout");
     expect(server.access.size).toBe(0);
+  });
+
+  it("a session left by another server or login (unknown tokens) is dropped: logged out, no error page", async () => {
+    const server = new FakeServer();
+    const storage = new MemStorage();
+    // what a previous session left behind: tokens this server never issued, still "valid" by the clock
+    storage.setItem(SESSION_KEY, JSON.stringify({ accessToken: "old-access", refreshToken: "old-refresh", expiresAt: 9e15 }));
+    const client = new AuthClient({ fetch: server.fetch, storage, now: () => 1_000_000, lock: (fn) => fn() });
+    expect(get(client.session)).not.toBeNull();
+    await expect(client.loadMe()).rejects.toMatchObject({ status: 401, code: "UNAUTHORIZED" });
+    expect(server.calls).toEqual(["GET /api/v1/users/me", "POST /api/v1/users/refresh"]);
+    expect(storage.getItem(SESSION_KEY)).toBeNull();
+    expect(get(client.session)).toBeNull();
+    // and logging in afterwards works as from a clean browser
+    expect((await client.login("a@example.com", "SecurePass123!")).username).toBe("alice");
+  });
+
+  it("a refresh answered 400 (malformed token) ends the session too; a 5xx keeps it", async () => {
+    const { client, server, storage } = setup();
+    await client.login("a@example.com", "SecurePass123!");
+    server.access.clear();
+    const real = server.fetch;
+    server.fetch = async (input, init) => (String(input).endsWith("/refresh") ? server.err(503, "SERVICE_UNAVAILABLE") : real(input, init));
+    const c2 = new AuthClient({ fetch: server.fetch, storage, now: () => 1_000_000, lock: (fn) => fn() });
+    const err = await c2.request("GET", "/api/v1/users/me").catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503 });
+    expect((err as Error).message).not.toContain("internal error");
+    expect(storage.getItem(SESSION_KEY)).not.toBeNull(); // a server hiccup is not a logout
+    server.fetch = async (input, init) => (String(input).endsWith("/refresh") ? server.err(400, "INVALID_REQUEST") : real(input, init));
+    const c3 = new AuthClient({ fetch: server.fetch, storage, now: () => 1_000_000, lock: (fn) => fn() });
+    await expect(c3.request("GET", "/api/v1/users/me")).rejects.toMatchObject({ status: 401 });
+    expect(storage.getItem(SESSION_KEY)).toBeNull();
+  });
+
+  it("removes the token keys of the old per-page logins on start", () => {
+    const storage = new MemStorage();
+    for (const k of LEGACY_KEYS) storage.setItem(k, "stale-token");
+    new AuthClient({ fetch: new FakeServer().fetch, storage, lock: (fn) => fn() });
+    for (const k of LEGACY_KEYS) expect(storage.getItem(k)).toBeNull();
   });
 
   it("requests without a session fail with 401 without calling the server", async () => {

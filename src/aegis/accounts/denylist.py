@@ -18,6 +18,11 @@ from aegis.core.errors import NotReady
 class Denylist(Protocol):
     async def revoke(self, jti: str, expires_at: int) -> None: ...
     async def is_revoked(self, jti: str) -> bool: ...
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        """A SQL expression "this jti is revoked" when the denylist lives in the application
+        database (so that authentication reads user and denylist in one query), else None."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -43,6 +48,9 @@ class DbDenylist:
             )
         return row is not None
 
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        return sa.exists().where(revoked_tokens.c.jti == jti)
+
     async def close(self) -> None:
         return None
 
@@ -67,6 +75,9 @@ class RedisDenylist:
             return bool(await self.redis.exists(self.PREFIX + jti))
         except (RedisError, OSError) as exc:
             raise NotReady("세션을 확인할 수 없습니다 (Redis 연결 없음)") from exc
+
+    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
+        return None
 
     async def close(self) -> None:
         await self.redis.aclose()

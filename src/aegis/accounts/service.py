@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from aegis.accounts.denylist import DbDenylist, Denylist, RedisDenylist
 from aegis.accounts.favorites import Favorites
 from aegis.accounts.layouts import Layouts
-from aegis.accounts.models import AccessClaims, Profile, TokenPair, User
+from aegis.accounts.models import AccessClaims, Favorite, Profile, TokenPair, User
 from aegis.accounts.passwords import Passwords, check_rules
-from aegis.accounts.tables import as_utc, refresh_tokens, users
+from aegis.accounts.tables import as_utc, favorites, refresh_tokens, users
 from aegis.accounts.throttle import LoginThrottle
 from aegis.accounts.tokens import (
     TokenIssuer,
@@ -259,16 +259,53 @@ class Accounts:
         )
 
     async def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
+        user, claims, _ = await self._authenticate(access_token, with_favorites=False)
+        return user, claims
+
+    async def favorites_for_token(self, access_token: str) -> tuple[User, list[Favorite]]:
+        """Authenticate and list the user's favorites in one query (user row, denylist check and
+        favorites joined): ``GET /users/favorites`` is polled every second by every client."""
+        user, _, favs = await self._authenticate(access_token, with_favorites=True)
+        return user, favs
+
+    async def _authenticate(
+        self, access_token: str, *, with_favorites: bool
+    ) -> tuple[User, AccessClaims, list[Favorite]]:
         claims = self.tokens.decode_access(access_token)
+        # one query for the user row and (database denylist) the revocation check
+        revoked = self.denylist.revoked_clause(claims.jti)
+        query = sa.select(
+            users, (revoked if revoked is not None else sa.false()).label("is_revoked")
+        ).where(users.c.id == claims.user_id)
+        if with_favorites:
+            query = (
+                query.add_columns(
+                    favorites.c.id.label("fav_id"),
+                    favorites.c.company_id.label("fav_company_id"),
+                    favorites.c.created_at.label("fav_created_at"),
+                )
+                .select_from(users.outerjoin(favorites, favorites.c.user_id == users.c.id))
+                .order_by(favorites.c.id)
+            )
         async with self.db.connect() as conn:
-            row = (await conn.execute(sa.select(users).where(users.c.id == claims.user_id))).first()
-        if row is None:
+            rows = (await conn.execute(query)).all()
+        if not rows:
             raise InvalidToken("the account no longer exists")
+        row = rows[0]
         if row.token_version != claims.version:
             raise InvalidToken("access token revoked (password changed)")
-        if await self.denylist.is_revoked(claims.jti):
+        if row.is_revoked or (revoked is None and await self.denylist.is_revoked(claims.jti)):
             raise InvalidToken("access token revoked")
-        return _user(row), claims
+        favs = (
+            [
+                Favorite(r.fav_id, r.fav_company_id, as_utc(r.fav_created_at))
+                for r in rows
+                if r.fav_id is not None
+            ]
+            if with_favorites
+            else []
+        )
+        return _user(row), claims, favs
 
     async def logout(self, claims: AccessClaims) -> None:
         await self.denylist.revoke(claims.jti, claims.expires_at)

@@ -77,10 +77,19 @@ def get_accounts(rt: RuntimeDep) -> Accounts:
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 
-async def current_session(bearer: BearerDep, accounts: AccountsDep) -> tuple[User, AccessClaims]:
+def bearer_token(bearer: BearerDep) -> str:
     if bearer is None:
         raise InvalidToken("login required: send Authorization: Bearer <accessToken>")
-    return await accounts.authenticate(bearer.credentials)
+    return bearer.credentials
+
+
+BearerTokenDep = Annotated[str, Depends(bearer_token)]
+
+
+async def current_session(
+    token: BearerTokenDep, accounts: AccountsDep
+) -> tuple[User, AccessClaims]:
+    return await accounts.authenticate(token)
 
 
 async def current_user(

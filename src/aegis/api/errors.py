@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aegis.api.envelope import JSONBytes, error_body
@@ -67,4 +68,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONBytes:
         log.exception("unhandled error")
+        return JSONBytes(error_body(500, "INTERNAL_ERROR", "internal error"), status_code=500)
+
+    @app.exception_handler(OperationalError)
+    async def database_error(_: Request, exc: OperationalError) -> JSONBytes:
+        # SQLite's one writer stayed busy past busy_timeout: a retryable 503 the client can
+        # explain, not a bare "internal error"
+        if "database is locked" in str(exc.orig):
+            log.warning("application database busy: %s", exc.orig)
+            message = "데이터베이스가 잠시 바쁩니다. 잠시 후 다시 시도하세요."
+            return JSONBytes(
+                error_body(503, "DATABASE_BUSY", message),
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        log.exception("database error")
         return JSONBytes(error_body(500, "INTERNAL_ERROR", "internal error"), status_code=500)

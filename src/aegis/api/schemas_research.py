@@ -8,6 +8,45 @@ from pydantic import ConfigDict, Field
 from aegis.api.schemas import Company, Wire
 
 
+class DartProfile(Wire):
+    """OpenDART 기업개황 (company.json) as stored by the last DART refresh."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "corpCode": "00126380",
+                "corpName": "삼성전자(주)",
+                "corpNameEng": "SAMSUNG ELECTRONICS CO,.LTD",
+                "ceo": "전영현",
+                "homepage": "http://www.samsung.com/sec",
+                "irUrl": None,
+                "address": "경기도 수원시 영통구 삼성로 129 (매탄동)",
+                "phone": "031-200-1114",
+                "industryCode": "264",
+                "establishedOn": "1969-01-13",
+                "fiscalMonth": 12,
+                "corpClass": "Y",
+                "source": "opendart:company.json",
+                "asOf": "2026-12-02T06:00:00+00:00",
+            }
+        }
+    )
+    corp_code: str
+    corp_name: str
+    corp_name_eng: str | None
+    ceo: str | None
+    homepage: str | None
+    ir_url: str | None
+    address: str | None
+    phone: str | None
+    industry_code: str | None = Field(description="KSIC code (induty_code)")
+    established_on: str | None = Field(description="YYYY-MM-DD (est_dt)")
+    fiscal_month: int | None = Field(description="fiscal year-end month (acc_mt)")
+    corp_class: str | None = Field(description="Y 유가증권, K 코스닥, N 코넥스, E 기타")
+    source: str
+    as_of: str = Field(description="when the refresh fetched it (UTC, ISO 8601)")
+
+
 class CompanyProfile(Company):
     representative: str | None
     homepage: str | None
@@ -16,6 +55,10 @@ class CompanyProfile(Company):
     industry_id: int | None = Field(description="Naver/WICS industry id (GET /industries)")
     industry_name: str | None
     profile_source: str | None
+    dart_profile: DartProfile | None = Field(
+        description="OpenDART 기업개황 stored by the DART refresh; null before the first one"
+    )
+    dart_profile_reason: str | None = Field(description="why dartProfile is null, in Korean")
 
 
 class FinancialRow(Wire):
@@ -75,6 +118,8 @@ class Financials(Wire):
                 ],
                 "sources": [{"id": "opendart-annual:hsh2578", "description": "OpenDART …"}],
                 "reason": None,
+                "balanceSheetReason": "연결 재무제표 없음: 연결(CFS) 재무상태표(자산·부채·자본) "
+                "자료가 없습니다 …",
                 "dart": {"configured": False},
             }
         }
@@ -88,6 +133,10 @@ class Financials(Wire):
     rows: list[FinancialRow]
     sources: list[SourceNote]
     reason: str | None = Field(description="why rows is empty, in Korean")
+    balance_sheet_reason: str | None = Field(
+        description="why totalAssets/totalLiabilities/totalEquity are null in every row "
+        "(e.g. 연결 재무제표 없음: no consolidated balance sheet in the data), in Korean"
+    )
     dart: DartStatus
 
 

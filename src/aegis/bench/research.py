@@ -4,13 +4,19 @@ baseline in the same run is ``/healthz``, the HTTP round trip with no work behin
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
 
 from aegis.bench.server import serving
+from aegis.domain.instruments import Instrument
+from aegis.reference.hangul import chosung
+from aegis.reference.instruments import load_instruments
+from aegis.services.market import Market
 
 KEYWORDS = [
     "삼성",
@@ -42,6 +48,81 @@ PAGE = [
     "/valuation",
     "/ohlcv?interval=1d&limit=250",
 ]
+
+
+_JAMO_ONLY = re.compile(r"^[ㄱ-ㅎ]+$")
+
+
+class LinearScan:
+    """The former ``Market.search``: keys precomputed per listing, then every instrument
+    scored in Python and the matches sorted, per query. The in-process baseline of the prebuilt
+    index, and the reference its ranking must equal (tests/services/test_search_index.py)."""
+
+    def __init__(self, insts: Sequence[Instrument]) -> None:
+        self.keys = [
+            (
+                i,
+                i.symbol.lower(),
+                i.name.lower().replace(" ", ""),
+                (i.name_en or "").lower().replace(" ", ""),
+                chosung(i.name.replace(" ", "")),
+            )
+            for i in insts
+        ]
+
+    def search(self, keyword: str, limit: int) -> list[str]:
+        q = keyword.strip().lower().replace(" ", "")
+        jamo = bool(_JAMO_ONLY.match(q))
+        ranked: list[tuple[int, int, str]] = []
+        for inst, code, name, name_en, cho in self.keys:
+            score: int | None = None
+            if code == q or name == q:
+                score = 0
+            elif code.startswith(q) or name.startswith(q):
+                score = 1
+            elif name_en and name_en.startswith(q):
+                score = 2
+            elif jamo and cho.startswith(q):
+                score = 1 if len(cho) == len(q) else 3
+            elif q in name or (name_en and q in name_en):
+                score = 4
+            elif jamo and q in cho:
+                score = 5
+            if score is not None:
+                cap = -(inst.shares or 0) * (inst.prev_close or 0)
+                ranked.append((score, cap, inst.symbol))
+        ranked.sort()
+        return [r[2] for r in ranked[:limit]]
+
+
+@dataclass
+class InProcess:
+    """Search cost without HTTP: the index against the linear scan, same keywords, same run."""
+
+    instruments: int
+    index_p50_us: float
+    index_p99_us: float
+    linear_p50_us: float
+    linear_p99_us: float
+
+
+def in_process(rounds: int, limit: int = 20) -> InProcess:
+    insts = load_instruments()
+    market = Market(store=None, instruments=insts)  # type: ignore[arg-type]  # search only
+    scan = LinearScan(insts)
+
+    def timed(fn: Callable[[str, int], object], keyword: str) -> float:
+        t0 = time.perf_counter()
+        fn(keyword, limit)
+        return (time.perf_counter() - t0) * 1e6
+
+    idx: list[float] = []
+    lin: list[float] = []
+    for _ in range(rounds):  # interleaved: both see the same machine load
+        for k in KEYWORDS:
+            idx.append(timed(market.search, k))
+            lin.append(timed(scan.search, k))
+    return InProcess(len(insts), _pct(idx, 0.5), _pct(idx, 0.99), _pct(lin, 0.5), _pct(lin, 0.99))
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,13 @@ PANDAS_MISSING = (
     "pandas baseline skipped: pandas is not installed (it is not an AEGIS dependency; "
     "`pip install 'aegis[bench]'` or the dev environment has it)"
 )
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def _machine() -> str:
@@ -195,7 +203,14 @@ def research(rounds: int = 50, companies: int = 20) -> None:
     from aegis.bench import research as b
 
     res = b.run(rounds, companies)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    local = b.in_process(rounds)
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load average {_loadavg()}")
+    console.print(
+        f"Market.search in process ({local.instruments:,} instruments, 20 keywords × {rounds}): "
+        f"prebuilt index p50 {local.index_p50_us:.0f} µs, p99 {local.index_p99_us:.0f} µs; "
+        f"former linear scan (same run, interleaved) p50 {local.linear_p50_us:.0f} µs, "
+        f"p99 {local.linear_p99_us:.0f} µs"
+    )
     console.print(
         f"/companies?keyword= ({res.search_requests} requests, 20 keywords): "
         f"p50 {res.search_p50_ms:.2f} ms, p99 {res.search_p99_ms:.2f} ms "
@@ -218,7 +233,6 @@ def sim_realism(
     plots: Annotated[str | None, typer.Option(help="folder for the two PNG plots")] = None,
 ) -> None:
     """The simulator's stylised facts beside the real KRX data, with the target bands."""
-    from pathlib import Path
 
     from rich.table import Table
 
@@ -352,15 +366,20 @@ def favorites(
     from aegis.bench import favorites as b
 
     res = b.run(users, seconds, per_user)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(
+        f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load average "
+        f"{res.load_before} (before) → {res.load_after} (after)"
+    )
     for label, ph in (
         ("baseline GET /quotes (anonymous, same symbols)", res.baseline),
-        ("GET /users/favorites (JWT + denylist + DB)", res.favorites),
+        ("GET /users/favorites (JWT + one query: user, denylist, favorites)", res.favorites),
     ):
         console.print(
             f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "
-            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors; "
-            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms"
+            f"{len(ph.latencies_ms):,} ok, {ph.errors} errors in {ph.wall_s:.0f} s; "
+            f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms; "
+            f"server CPU {ph.cpu_ms_per_request:.2f} ms per answered request "
+            f"(idle background {ph.idle_cpu_per_s * 100:.0f} % of a core subtracted)"
         )
 
 

@@ -168,8 +168,66 @@ class DartClient:
             return [], 0
         return list(body.get("list") or []), int(body.get("total_page") or 1)
 
-    async def company(self, corp_code: str) -> dict[str, Any] | None:
-        return await self._json("company.json", {"corp_code": corp_code})
+    async def company(self, corp_code: str) -> DartCompany | None:
+        """기업개황 (company.json); None when DART has no profile for the code (013)."""
+        body = await self._json("company.json", {"corp_code": corp_code})
+        return None if body is None else parse_company(body)
+
+
+@dataclass(frozen=True, slots=True)
+class DartCompany:
+    corp_code: str
+    corp_name: str
+    corp_name_eng: str | None
+    stock_code: str | None
+    ceo: str | None
+    homepage: str | None
+    ir_url: str | None
+    address: str | None
+    phone: str | None
+    industry_code: str | None
+    established_on: str | None  # YYYY-MM-DD
+    fiscal_month: int | None
+    corp_class: str | None
+
+
+def _text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    text = " ".join(str(value).split()) if value is not None else ""
+    return text or None
+
+
+def _url(text: str | None) -> str | None:
+    # hm_url often comes without a scheme ("www.samsung.com/sec")
+    if text is None:
+        return None
+    return text if text.startswith(("http://", "https://")) else f"http://{text}"
+
+
+def parse_company(body: dict[str, Any]) -> DartCompany:
+    """company.json's flat object (all strings, protocols-trading.md §5.2) → DartCompany."""
+    corp_code, corp_name = _text(body, "corp_code"), _text(body, "corp_name")
+    if corp_code is None or corp_name is None:
+        raise DartError("DART company.json sent a profile without corp_code or corp_name")
+    est = _text(body, "est_dt")
+    month = _text(body, "acc_mt")
+    return DartCompany(
+        corp_code=corp_code,
+        corp_name=corp_name,
+        corp_name_eng=_text(body, "corp_name_eng"),
+        stock_code=_text(body, "stock_code"),
+        ceo=_text(body, "ceo_nm"),
+        homepage=_url(_text(body, "hm_url")),
+        ir_url=_url(_text(body, "ir_url")),
+        address=_text(body, "adres"),
+        phone=_text(body, "phn_no"),
+        industry_code=_text(body, "induty_code"),
+        established_on=(
+            f"{est[:4]}-{est[4:6]}-{est[6:]}" if est and len(est) == 8 and est.isdigit() else None
+        ),
+        fiscal_month=int(month) if month and month.isdigit() and 1 <= int(month) <= 12 else None,
+        corp_class=_text(body, "corp_cls"),
+    )
 
 
 def _check(path: str, status: str, message: str) -> None:

@@ -100,7 +100,27 @@ async def statements(
         "rows": picked,
         "sources": [{"id": s, "description": SOURCES.get(s, s)} for s in used],
         "reason": None if picked else _reason(chosen, period, available),
+        "balanceSheetReason": _balance_sheet_reason(chosen, picked, rows),
     }
+
+
+def _balance_sheet_reason(
+    basis: str, picked: list[dict[str, object]], rows: Sequence[sa.Row[Any]]
+) -> str | None:
+    """Why the balance-sheet columns are null, when they are null in every row shown: the
+    shipped consolidated data (OpenDART annual figures, earnings announcements) hold income
+    lines only — no consolidated balance sheet exists in them (shared/data SOURCES §3.1)."""
+    if not picked or any(p["totalAssets"] is not None for p in picked):
+        return None
+    if basis == "CFS":
+        ofs = any(r.basis == "OFS" and r.total_assets is not None for r in rows)
+        return (
+            "연결 재무제표 없음: 연결(CFS) 재무상태표(자산·부채·자본) 자료가 없습니다. "
+            "제공 자료(OpenDART 연간 손익, 실적 공시)는 손익 항목만 담고 있습니다."
+            + (" 별도(OFS) 기준 재무상태표는 basis=OFS로 볼 수 있습니다." if ofs else "")
+            + " DART 키를 설정하면 갱신 때 연결 재무상태표를 받아 채웁니다."
+        )
+    return "별도(OFS) 재무상태표(자산·부채·자본) 자료가 없습니다."
 
 
 def _reason(basis: str, period: str, available: list[str]) -> str:

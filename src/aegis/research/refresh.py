@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.core.errors import UpstreamError
 from aegis.research.dart import REPORT_CODES, DartClient, statement_rows
 from aegis.research.datasets import SRC_DART_API
-from aegis.research.tables import dart_corps, disclosures, financials
+from aegis.research.tables import dart_companies, dart_corps, disclosures, financials
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,38 @@ async def refresh_disclosures(
     return written
 
 
+async def refresh_company(
+    engine: AsyncEngine, client: DartClient, symbol: str, corp_code: str
+) -> int:
+    """Store the company's 기업개황 (company.json) with when it was fetched; 0 when DART has
+    none (the stored one, if any, stays)."""
+    c = await client.company(corp_code)
+    if c is None:
+        return 0
+    row = {
+        "corp_code": c.corp_code,
+        "corp_name": c.corp_name,
+        "corp_name_eng": c.corp_name_eng,
+        "ceo": c.ceo,
+        "homepage": c.homepage,
+        "ir_url": c.ir_url,
+        "address": c.address,
+        "phone": c.phone,
+        "industry_code": c.industry_code,
+        "established_on": c.established_on,
+        "fiscal_month": c.fiscal_month,
+        "corp_class": c.corp_class,
+        "fetched_at": datetime.now(UTC),
+    }
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            dart_companies.update().where(dart_companies.c.symbol == symbol).values(**row)
+        )
+        if done.rowcount == 0:
+            await conn.execute(dart_companies.insert().values(symbol=symbol, **row))
+    return 1
+
+
 def _iso_day(yyyymmdd: str) -> str:
     if len(yyyymmdd) == 8 and yyyymmdd.isdigit():
         return f"{yyyymmdd[:4]}-{yyyymmdd[4:6]}-{yyyymmdd[6:]}"
@@ -186,11 +218,12 @@ async def refresh(
     status: RefreshStatus,
     years: list[int] | None = None,
 ) -> RefreshStatus:
-    """Statements of the last two fiscal years and 90 days of filings for each symbol."""
+    """Statements of the last two fiscal years, 90 days of filings and the company profile
+    (company.json) for each symbol."""
     status.last_run = datetime.now(UTC).isoformat()
     this_year = date.today().year
     years = years or [this_year - 1, this_year]
-    counts = {"statements": 0, "disclosures": 0}
+    counts = {"statements": 0, "disclosures": 0, "profiles": 0}
     try:
         for symbol in symbols:
             corp = await corp_code_of(engine, symbol)
@@ -199,6 +232,7 @@ async def refresh(
             for y in years:
                 counts["statements"] += await refresh_statements(engine, client, symbol, corp, y)
             counts["disclosures"] += await refresh_disclosures(engine, client, symbol, corp)
+            counts["profiles"] += await refresh_company(engine, client, symbol, corp)
     except UpstreamError as exc:
         status.last_error = {"code": exc.code, "message": exc.message, "at": status.last_run}
         status.written = counts

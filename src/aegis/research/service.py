@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.cache import TieredCache
 from aegis.core.config import Settings
 from aegis.domain.instruments import Instrument
-from aegis.research import disclosures, financials, valuation
+from aegis.research import dartprofile, disclosures, financials, valuation
 from aegis.research.dart import DartClient
 from aegis.research.industries import Industries
 from aegis.research.profiles import LISTING_DAY, ListingProfile, read_profiles
@@ -82,6 +82,19 @@ class Research:
             "industryId": ind.id if ind else None,
             "industryName": ind.name if ind else None,
             "profileSource": f"krx-listing:{LISTING_DAY}" if p else None,
+        }
+
+    async def dart_profile(self, symbol: str) -> dict[str, object]:
+        """The stored DART 기업개황 with its source and asOf, or null and why."""
+        key = ("dart-profile", symbol)
+        stored: dict[str, object] | None = await self.cache.get(
+            key, lambda: dartprofile.load(self.engine, symbol)
+        )
+        return {
+            "dartProfile": stored,
+            "dartProfileReason": None
+            if stored
+            else dartprofile.missing_reason(self.dart.configured),
         }
 
     # --- cached queries (the routes' entry points) -----------------------------------------

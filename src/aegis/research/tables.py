@@ -93,3 +93,24 @@ comparison_companies = sa.Table(
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("company_id", sa.Integer, nullable=False),
 )
+
+
+# OpenDART company.json (기업개황) per listed company, as last fetched by the DART refresh
+dart_companies = sa.Table(
+    "dart_companies",
+    metadata,
+    sa.Column("symbol", sa.Text, primary_key=True),
+    sa.Column("corp_code", sa.Text, nullable=False),
+    sa.Column("corp_name", sa.Text, nullable=False),
+    sa.Column("corp_name_eng", sa.Text),
+    sa.Column("ceo", sa.Text),
+    sa.Column("homepage", sa.Text),
+    sa.Column("ir_url", sa.Text),
+    sa.Column("address", sa.Text),
+    sa.Column("phone", sa.Text),
+    sa.Column("industry_code", sa.Text),  # KSIC digits (induty_code)
+    sa.Column("established_on", sa.Text),  # YYYY-MM-DD (est_dt)
+    sa.Column("fiscal_month", sa.Integer),  # acc_mt
+    sa.Column("corp_class", sa.Text),  # Y 유가증권, K 코스닥, N 코넥스, E 기타
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -17,6 +17,7 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.intervals import Interval
 from aegis.domain.krx import KRX_MARKETS
 from aegis.reference.hangul import chosung
+from aegis.services.search import SearchIndex, normalise
 from aegis.store.base import Store
 
 _JAMO_ONLY = re.compile(r"^[ㄱ-ㅎ]+$")
@@ -60,7 +61,6 @@ class Market:
         self.store = store
         self.by_symbol: dict[str, Instrument] = {}
         self.by_id: dict[int, Instrument] = {}
-        self._search_keys: list[tuple[Instrument, str, str, str]] = []
         self.live = Aggregator()
         self.last_source: dict[str, str] = {}
         self.set_instruments(instruments)
@@ -70,18 +70,10 @@ class Market:
             self.by_symbol[i.symbol] = i
             if i.company_id is not None:
                 self.by_id[i.company_id] = i
-        self._search_keys = [
-            (
-                i,
-                i.symbol.lower(),
-                i.name.lower().replace(" ", ""),
-                (i.name_en or "").lower().replace(" ", ""),
-            )
-            for i in self.by_symbol.values()
-        ]
         self._chosung = {
             i.symbol: chosung(i.name.replace(" ", "")) for i in self.by_symbol.values()
         }
+        self._search = SearchIndex(self.by_symbol.values(), self._chosung)
         self.live.off_hours = self.krx_symbols()
 
     def krx_symbols(self) -> frozenset[str]:
@@ -102,32 +94,13 @@ class Market:
         return i
 
     def search(self, keyword: str, limit: int = 20) -> list[Instrument]:
-        """Code, Korean name, English name or initial consonants; best matches first."""
-        q = keyword.strip().lower().replace(" ", "")
+        """Code, Korean name, English name or initial consonants; best matches first (the
+        ranking is described in :mod:`aegis.services.search`)."""
+        q = normalise(keyword)
         if not q:
             raise InvalidRequest("keyword must not be empty")
-        jamo = bool(_JAMO_ONLY.match(q))
-        ranked: list[tuple[int, int, str, Instrument]] = []
-        for inst, code, name, name_en in self._search_keys:
-            score: int | None = None
-            if code == q or name == q:
-                score = 0
-            elif code.startswith(q) or name.startswith(q):
-                score = 1
-            elif name_en and name_en.startswith(q):
-                score = 2
-            elif jamo and self._chosung[inst.symbol].startswith(q):
-                score = 1 if len(self._chosung[inst.symbol]) == len(q) else 3
-            elif q in name or (name_en and q in name_en):
-                score = 4
-            elif jamo and q in self._chosung[inst.symbol]:
-                score = 5
-            if score is not None:
-                # stocks before indices/crypto of equal score; larger companies first
-                cap = -(inst.shares or 0) * (inst.prev_close or 0)
-                ranked.append((score, cap, inst.symbol, inst))
-        ranked.sort(key=lambda r: (r[0], r[1], r[2]))
-        return [r[3] for r in ranked[:limit]]
+        hits = self._search.search(q, limit, bool(_JAMO_ONLY.match(q)))
+        return [self.by_symbol[h.symbol] for h in hits]
 
     async def restore_live(self, *, anew: bool = False) -> None:
         """Continue the live state from the store (at start-up): the newest candle of each

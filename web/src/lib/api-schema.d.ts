@@ -1506,6 +1506,13 @@ export interface components {
             industryName: string | null;
             /** Profilesource */
             profileSource: string | null;
+            /** @description OpenDART 기업개황 stored by the DART refresh; null before the first one */
+            dartProfile: components["schemas"]["DartProfile"] | null;
+            /**
+             * Dartprofilereason
+             * @description why dartProfile is null, in Korean
+             */
+            dartProfileReason: string | null;
         };
         /**
          * CompanySummary
@@ -1629,6 +1636,70 @@ export interface components {
             message: string;
             /** At */
             at: string | null;
+        };
+        /**
+         * DartProfile
+         * @description OpenDART 기업개황 (company.json) as stored by the last DART refresh.
+         * @example {
+         *       "address": "경기도 수원시 영통구 삼성로 129 (매탄동)",
+         *       "asOf": "2026-12-02T06:00:00+00:00",
+         *       "ceo": "전영현",
+         *       "corpClass": "Y",
+         *       "corpCode": "00126380",
+         *       "corpName": "삼성전자(주)",
+         *       "corpNameEng": "SAMSUNG ELECTRONICS CO,.LTD",
+         *       "establishedOn": "1969-01-13",
+         *       "fiscalMonth": 12,
+         *       "homepage": "http://www.samsung.com/sec",
+         *       "industryCode": "264",
+         *       "phone": "031-200-1114",
+         *       "source": "opendart:company.json"
+         *     }
+         */
+        DartProfile: {
+            /** Corpcode */
+            corpCode: string;
+            /** Corpname */
+            corpName: string;
+            /** Corpnameeng */
+            corpNameEng: string | null;
+            /** Ceo */
+            ceo: string | null;
+            /** Homepage */
+            homepage: string | null;
+            /** Irurl */
+            irUrl: string | null;
+            /** Address */
+            address: string | null;
+            /** Phone */
+            phone: string | null;
+            /**
+             * Industrycode
+             * @description KSIC code (induty_code)
+             */
+            industryCode: string | null;
+            /**
+             * Establishedon
+             * @description YYYY-MM-DD (est_dt)
+             */
+            establishedOn: string | null;
+            /**
+             * Fiscalmonth
+             * @description fiscal year-end month (acc_mt)
+             */
+            fiscalMonth: number | null;
+            /**
+             * Corpclass
+             * @description Y 유가증권, K 코스닥, N 코넥스, E 기타
+             */
+            corpClass: string | null;
+            /** Source */
+            source: string;
+            /**
+             * Asof
+             * @description when the refresh fetched it (UTC, ISO 8601)
+             */
+            asOf: string;
         };
         /** DartStatus */
         DartStatus: {
@@ -2253,6 +2324,7 @@ export interface components {
          *         "CFS",
          *         "OFS"
          *       ],
+         *       "balanceSheetReason": "연결 재무제표 없음: 연결(CFS) 재무상태표(자산·부채·자본) 자료가 없습니다 …",
          *       "basis": "CFS",
          *       "code": "005930",
          *       "companyId": 1,
@@ -2300,6 +2372,11 @@ export interface components {
              * @description why rows is empty, in Korean
              */
             reason: string | null;
+            /**
+             * Balancesheetreason
+             * @description why totalAssets/totalLiabilities/totalEquity are null in every row (e.g. 연결 재무제표 없음: no consolidated balance sheet in the data), in Korean
+             */
+            balanceSheetReason: string | null;
             dart: components["schemas"]["DartStatus"];
         };
         /** GridCell */

@@ -7,11 +7,16 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** the error envelope's `details` (e.g. `reason` of a rejected order) */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "ApiError";
   }
 }
+
+/** What a user reads for a server-side failure: never the server's bare "internal error". */
+export const SERVER_TROUBLE = "서버에 일시적인 문제가 있습니다. 잠시 후 다시 시도해 주세요.";
 
 export interface Envelope<T> {
   status: number;
@@ -45,8 +50,10 @@ export async function unwrapEnvelope<T>(res: Response): Promise<Envelope<T>> {
     // A proxy error page or an empty body: fall through to the status check.
   }
   if (!res.ok) {
-    const b = (body ?? {}) as { code?: string; message?: string };
-    throw new ApiError(res.status, b.code ?? "HTTP_ERROR", b.message ?? `HTTP ${res.status}`);
+    const b = (body ?? {}) as { code?: string; message?: string; details?: Record<string, unknown> };
+    const code = b.code ?? "HTTP_ERROR";
+    const message = res.status >= 500 ? `${SERVER_TROUBLE} (${code})` : (b.message ?? `HTTP ${res.status}`);
+    throw new ApiError(res.status, code, message, b.details ?? {});
   }
   return body as Envelope<T>;
 }

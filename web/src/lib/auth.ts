@@ -4,7 +4,7 @@
 // makes the server end the whole session.
 
 import { writable, type Readable } from "svelte/store";
-import { ApiError, unwrap } from "./api";
+import { ApiError, unwrap, unwrapEnvelope, type Envelope } from "./api";
 import type { components } from "./api-schema";
 
 type Schemas = components["schemas"];
@@ -29,6 +29,9 @@ export interface AuthOptions {
 }
 
 export const SESSION_KEY = "aegis.auth.session";
+/** Keys of the token stores that pages kept before there was one session (comparisons, 모의투자):
+ * removed on start, so that a token left there by an older build is never sent. */
+export const LEGACY_KEYS = ["aegis.accessToken"] as const;
 /** Renew this long before expiry, so that a request never leaves with a token about to lapse. */
 export const RENEW_BEFORE_MS = 30_000;
 
@@ -73,6 +76,7 @@ export class AuthClient {
     this.storage = opts.storage ?? localStorage;
     this.now = opts.now ?? (() => Date.now());
     this.lock = opts.lock ?? browserLock;
+    for (const k of LEGACY_KEYS) this.storage.removeItem(k);
     this.sessionStore.set(this.stored());
   }
 
@@ -174,9 +178,13 @@ export class AuthClient {
           this.save(next);
           return next;
         } catch (e) {
-          if (e instanceof ApiError && e.status === 401) this.save(null); // session over
-          if (e instanceof ApiError && e.status !== 401) throw e;
-          return null;
+          // 4xx: the refresh token is spent, revoked, expired, from another server or malformed —
+          // the session is over. Network trouble and 5xx keep it for the next attempt.
+          if (e instanceof ApiError && e.status >= 400 && e.status < 500) {
+            this.save(null);
+            return null;
+          }
+          throw e;
         }
       }).finally(() => {
         this.refreshing = null;
@@ -185,12 +193,14 @@ export class AuthClient {
     return this.refreshing;
   }
 
-  /** An authenticated API call: on 401 the token is refreshed once and the call repeated. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /** An authenticated request: on 401 the token is refreshed once and the request repeated; when
+   * that fails too the stale session is dropped (logged-out state) and a 401 ApiError thrown. */
+  async fetchAuthed(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const send = async (token: string): Promise<Response> => {
       try {
         return await this.fetch(path, {
           method,
+          signal,
           headers: {
             Accept: "application/json",
             Authorization: `Bearer ${token}`,
@@ -198,7 +208,8 @@ export class AuthClient {
           },
           body: body === undefined ? undefined : JSON.stringify(body),
         });
-      } catch {
+      } catch (e) {
+        if ((e as Error).name === "AbortError") throw e;
         throw new ApiError(0, "NETWORK", "서버에 연결할 수 없습니다");
       }
     };
@@ -213,8 +224,23 @@ export class AuthClient {
         throw new ApiError(401, "UNAUTHORIZED", "로그인이 만료되었습니다. 다시 로그인해 주세요.");
       }
       res = await send(renewed.accessToken);
+      if (res.status === 401) {
+        // a fresh token refused: the account is gone or its tokens were revoked meanwhile
+        this.save(null);
+        throw new ApiError(401, "UNAUTHORIZED", "로그인이 만료되었습니다. 다시 로그인해 주세요.");
+      }
     }
-    return unwrap<T>(res);
+    return res;
+  }
+
+  /** An authenticated API call returning the envelope's data. */
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    return unwrap<T>(await this.fetchAuthed(method, path, body, signal));
+  }
+
+  /** An authenticated API call returning the whole envelope (data and meta, e.g. paging). */
+  async requestEnvelope<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Envelope<T>> {
+    return unwrapEnvelope<T>(await this.fetchAuthed(method, path, body, signal));
   }
 }
 

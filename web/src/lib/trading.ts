@@ -1,18 +1,8 @@
 // Trading API client (orders, portfolio, trades, safety, backtests) with the logged-in user's
 // access token, and the KRX tick grid used to snap prices in the order ticket.
 
-import { writable, get as read } from "svelte/store";
-
-const TOKEN_KEY = "aegis.accessToken";
-
-export const accessToken = writable<string | null>(
-  typeof localStorage === "undefined" ? null : localStorage.getItem(TOKEN_KEY),
-);
-accessToken.subscribe((t) => {
-  if (typeof localStorage === "undefined") return;
-  if (t) localStorage.setItem(TOKEN_KEY, t);
-  else localStorage.removeItem(TOKEN_KEY);
-});
+import { ApiError } from "./api";
+import { auth } from "./auth";
 
 export class TradingError extends Error {
   constructor(
@@ -115,38 +105,17 @@ export interface BacktestReport {
   perSymbol: { symbol: string; trades: number; winRate: number | null; realizedPnl: number }[];
 }
 
-async function call<T>(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ data: T; meta?: PageMeta }> {
-  const token = read(accessToken);
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let res: Response;
+/** A trading API call with the app's one login session (refreshed once on a 401, dropped when
+ * stale); errors become TradingError carrying the rejection reason. */
+async function call<T>(method: string, path: string, body?: unknown): Promise<{ data: T; meta?: PageMeta }> {
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new TradingError(0, "NETWORK", "서버에 연결할 수 없습니다");
+    const env = await auth().requestEnvelope<T>(method, path, body);
+    return { data: env.data, meta: env.meta as PageMeta | undefined };
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    const reason = typeof e.details.reason === "string" ? e.details.reason : undefined;
+    throw new TradingError(e.status, e.code, e.message, reason);
   }
-  const json = (await res.json().catch(() => ({}))) as {
-    data?: T;
-    meta?: PageMeta;
-    code?: string;
-    message?: string;
-    details?: { reason?: string };
-  };
-  if (res.status === 401) accessToken.set(null);
-  if (!res.ok) {
-    throw new TradingError(res.status, json.code ?? "HTTP_ERROR", json.message ?? `HTTP ${res.status}`, json.details?.reason);
-  }
-  return { data: json.data as T, meta: json.meta };
-}
-
-export async function login(email: string, password: string): Promise<void> {
-  const { data } = await call<{ accessToken: string }>("POST", "/api/v1/users/login", { email, password });
-  accessToken.set(data.accessToken);
 }
 
 export const placeOrder = (o: {
@@ -173,10 +142,7 @@ export const setTrading = (action: "on" | "off" | "kill") =>
 export const listBacktests = () => call<BacktestSummary[]>("GET", "/api/v1/backtests").then((r) => r.data);
 export const getBacktest = (id: number) => call<BacktestReport>("GET", `/api/v1/backtests/${id}`).then((r) => r.data);
 export async function backtestChart(id: number): Promise<string> {
-  const token = read(accessToken);
-  const res = await fetch(`/api/v1/backtests/${id}/equity.png`, {
-    headers: token ? { Authorization: `Bearer ${token}` } : {},
-  });
+  const res = await auth().fetchAuthed("GET", `/api/v1/backtests/${id}/equity.png`);
   if (!res.ok) throw new TradingError(res.status, "HTTP_ERROR", "차트를 불러오지 못했습니다");
   return URL.createObjectURL(await res.blob());
 }
@@ -186,8 +152,8 @@ export function tradingSocket(path: "/ws/portfolio" | "/ws/events", onMessage: (
   let ws: WebSocket | null = null;
   let closed = false;
   let delay = 500;
-  const open = () => {
-    const token = read(accessToken);
+  const open = async () => {
+    const token = await auth().accessToken().catch(() => null);
     if (closed || !token) return;
     const proto = location.protocol === "https:" ? "wss" : "ws";
     ws = new WebSocket(`${proto}://${location.host}${path}?token=${encodeURIComponent(token)}`);
@@ -195,11 +161,13 @@ export function tradingSocket(path: "/ws/portfolio" | "/ws/events", onMessage: (
       delay = 500;
       onMessage(JSON.parse(e.data as string) as Record<string, unknown>);
     };
-    ws.onclose = () => {
-      if (!closed) setTimeout(open, (delay = Math.min(delay * 2, 10_000)));
+    ws.onclose = (e) => {
+      // 4401: the server refused the token — check the session (refresh once, else logged out)
+      if (e.code === 4401) void auth().loadMe().catch(() => {});
+      if (!closed) setTimeout(() => void open(), (delay = Math.min(delay * 2, 10_000)));
     };
   };
-  open();
+  void open();
   return () => {
     closed = true;
     ws?.close();

@@ -83,7 +83,11 @@ async def search_companies(
 )
 async def get_company(market: MarketDep, research: ResearchDep, company_id: int) -> JSONBytes:
     inst = market.company(company_id)
-    data = {**profile(inst, market), **research.profile_fields(inst)}
+    data = {
+        **profile(inst, market),
+        **research.profile_fields(inst),
+        **await research.dart_profile(inst.symbol),
+    }
     return ok(data, "기업 정보를 조회하였습니다.")
 
 

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Body, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
 from aegis.accounts.models import Favorite, Profile, TokenPair
-from aegis.api.deps import AccountsDep, CurrentUserDep, MarketDep, SessionDep
+from aegis.api.deps import (
+    AccountsDep,
+    BearerTokenDep,
+    CurrentUserDep,
+    MarketDep,
+    SessionDep,
+)
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.routes.companies import summary
 from aegis.api.schemas import CompanySummary, Envelope, ErrorBody, QuoteOut, Wire
@@ -234,9 +240,10 @@ def favorite_out(f: Favorite, market: Market) -> dict[str, object]:
     responses=AUTH_ERRORS,
 )
 async def list_favorites(
-    user: CurrentUserDep, accounts: AccountsDep, market: MarketDep
+    token: BearerTokenDep, accounts: AccountsDep, market: MarketDep
 ) -> JSONBytes:
-    favs = await accounts.favorites.list(user.id)
+    # the polled endpoint: authentication and the list in one query (same 401s as elsewhere)
+    _, favs = await accounts.favorites_for_token(token)
     return ok([favorite_out(f, market) for f in favs], "즐겨찾기 목록을 조회하였습니다.")
 
 

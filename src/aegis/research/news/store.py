@@ -3,6 +3,7 @@ normalised URL, company links, full-text search (FTS5 / PostgreSQL tsvector), ke
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,12 +29,40 @@ _COLS = (
 )
 
 
+SEED_CHUNK = 500  # articles per seed transaction: each holds SQLite's write lock briefly
+SEED_STALE_S = 600  # an incomplete archive claim this old was left by a crash: resume it
+
+
 def _keys(item: Incoming) -> list[str]:
     seen: dict[str, None] = {}
     for u in (item.url, *item.alt_urls):
         if u:
             seen.setdefault(normalise_url(u), None)
     return list(seen)
+
+
+def _prepare_archive(
+    items: Sequence[Incoming], linker: Linker, origin: str, now: int
+) -> list[tuple[dict[str, object], list[str], list[str]]]:
+    """(article row without id, URL keys, linked symbols) per headline: the CPU part of seeding."""
+    out: list[tuple[dict[str, object], list[str], list[str]]] = []
+    for item in items:
+        keys = _keys(item)
+        if not keys:
+            continue
+        words = item.nouns or ()
+        row: dict[str, object] = {
+            "url": item.url,
+            "title": item.title,
+            "press": item.press,
+            "published_at": item.published_at,
+            "collected_at": now,
+            "origin": origin,
+            "nouns": " ".join(words),
+            "terms": index_terms(item.title, words),
+        }
+        out.append((row, keys, list(linker.link(item.title))))
+    return out
 
 
 class NewsStore:
@@ -110,60 +139,96 @@ class NewsStore:
             )
 
     async def bulk_seed(self, items: Sequence[Incoming], origin: str, linker: Linker) -> int:
-        """The shipped archive, once per database, in one transaction: the ``archive`` feed row
-        is the claim, so concurrent processes seed it once. Returns 0 when already seeded."""
+        """The shipped archive, once per database. Returns 0 when already seeded.
+
+        The ``archive`` feed row is the claim (``last_success_at`` set when complete), so
+        concurrent processes seed it once; a claim left incomplete by a crash for
+        ``SEED_STALE_S`` is taken over and the seed resumes (stored URLs are skipped). The
+        per-headline work (URL keys, search terms, company links) runs in a worker thread, and
+        rows go in in chunks of ``SEED_CHUNK`` articles, one short transaction each: SQLite has
+        one writer, and logins waiting behind one long seed transaction failed with "database is
+        locked" right after start."""
         now = int(time.time())
         async with self.engine.begin() as conn:
-            try:
+            row = (
                 await conn.execute(
-                    t.feeds.insert().values(
-                        name="archive",
-                        kind="archive",
-                        url=None,
-                        last_attempt_at=now,
-                        last_success_at=now,
-                        last_count=len(items),
-                        total_count=len(items),
+                    sa.select(t.feeds.c.last_attempt_at, t.feeds.c.last_success_at).where(
+                        t.feeds.c.name == "archive"
                     )
                 )
-            except IntegrityError:
-                return 0
-            # Archive URLs never collide with each other (deduplicated at build time), but a
-            # collector may already have stored one of them.
-            taken = {r[0] for r in await conn.execute(sa.select(t.urls.c.url_key))}
-            start = (await conn.execute(sa.select(sa.func.max(t.articles.c.id)))).scalar() or 0
+            ).first()
+            if row is None:
+                try:
+                    await conn.execute(
+                        t.feeds.insert().values(
+                            name="archive",
+                            kind="archive",
+                            url=None,
+                            last_attempt_at=now,
+                            last_success_at=None,
+                            last_count=0,
+                            total_count=0,
+                        )
+                    )
+                except IntegrityError:
+                    return 0
+            elif row.last_success_at is not None or now - (row.last_attempt_at or 0) < SEED_STALE_S:
+                return 0  # seeded, or another process is seeding
+            else:
+                taken_over = await conn.execute(
+                    t.feeds.update()
+                    .where(t.feeds.c.name == "archive")
+                    .where(t.feeds.c.last_attempt_at == row.last_attempt_at)
+                    .values(last_attempt_at=now)
+                )
+                if taken_over.rowcount != 1:
+                    return 0
+        prepared = await asyncio.to_thread(_prepare_archive, items, linker, origin, now)
+        added = 0
+        for i in range(0, len(prepared), SEED_CHUNK):
+            added += await self._seed_chunk(prepared[i : i + SEED_CHUNK])
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                t.feeds.update()
+                .where(t.feeds.c.name == "archive")
+                .values(
+                    last_success_at=int(time.time()),
+                    last_count=len(items),
+                    total_count=len(items),
+                )
+            )
+        return added
+
+    async def _seed_chunk(
+        self, chunk: Sequence[tuple[dict[str, object], list[str], list[str]]]
+    ) -> int:
+        async with self.engine.begin() as conn:
+            # a collector (or an interrupted earlier seed) may already have stored some URLs
+            wanted = [k for _, keys, _ in chunk for k in keys]
+            taken = {
+                r[0]
+                for r in await conn.execute(
+                    sa.select(t.urls.c.url_key).where(t.urls.c.url_key.in_(wanted))
+                )
+            }
+            next_id = (await conn.execute(sa.select(sa.func.max(t.articles.c.id)))).scalar() or 0
             rows: list[dict[str, object]] = []
             key_rows: list[dict[str, object]] = []
             link_rows: list[dict[str, object]] = []
-            next_id = start
-            for item in items:
-                keys = [k for k in _keys(item) if k not in taken]
-                if not keys or len(keys) < len(_keys(item)):
+            for row, keys, symbols in chunk:
+                if taken.intersection(keys):
                     continue
                 taken.update(keys)
                 next_id += 1
-                words = item.nouns or ()
-                rows.append(
-                    {
-                        "id": next_id,
-                        "url": item.url,
-                        "title": item.title,
-                        "press": item.press,
-                        "published_at": item.published_at,
-                        "collected_at": now,
-                        "origin": origin,
-                        "nouns": " ".join(words),
-                        "terms": index_terms(item.title, words),
-                    }
-                )
+                rows.append({"id": next_id, **row})
                 key_rows.extend({"url_key": k, "article_id": next_id} for k in keys)
                 link_rows.extend(
-                    {"article_id": next_id, "symbol": s, "published_at": item.published_at}
-                    for s in linker.link(item.title)
+                    {"article_id": next_id, "symbol": s, "published_at": row["published_at"]}
+                    for s in symbols
                 )
             for table, batch in ((t.articles, rows), (t.urls, key_rows), (t.links, link_rows)):
-                for i in range(0, len(batch), 2000):
-                    await conn.execute(table.insert(), batch[i : i + 2000])
+                if batch:
+                    await conn.execute(table.insert(), batch)
             if self.postgres and rows:
                 await conn.execute(
                     sa.text(
