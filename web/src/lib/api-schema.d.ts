@@ -468,6 +468,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/system/trading/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Live Status */
+        get: operations["liveAccountStatus"];
+        put?: never;
+        /**
+         * Connect a live KIS account (administrators)
+         * @description Tests the keys (a KIS access token, then the account's balance) before storing them
+         *     encrypted. Bad key → 400 `BROKER_KEY_REJECTED`; KIS unreachable → 502
+         *     `BROKER_UNREACHABLE`; in both cases nothing is stored or changed.
+         */
+        post: operations["connectLiveAccount"];
+        /**
+         * Disconnect Live
+         * @description Stops live trading and deletes the stored keys; the account's history stays.
+         */
+        delete: operations["disconnectLiveAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/orders": {
         parameters: {
             query?: never;
@@ -1852,6 +1879,17 @@ export interface components {
             message: string;
             data: components["schemas"]["Layouts"];
         };
+        /** Envelope[LiveStatusOut] */
+        Envelope_LiveStatusOut_: {
+            /**
+             * Status
+             * @default 200
+             */
+            status: number;
+            /** Message */
+            message: string;
+            data: components["schemas"]["LiveStatusOut"];
+        };
         /** Envelope[NoneType] */
         Envelope_NoneType_: {
             /**
@@ -2525,6 +2563,11 @@ export interface components {
              * @enum {string}
              */
             thisProcess: "leader" | "standby" | "api";
+            /**
+             * Epoch
+             * @description the ingest lease's epoch (PostgreSQL; bumped at each takeover)
+             */
+            epoch?: number | null;
         };
         /** KeywordEnvelope */
         KeywordEnvelope: {
@@ -2601,6 +2644,71 @@ export interface components {
              * @example 300000
              */
             maxDailyLoss: number;
+        };
+        /** LiveConnectIn */
+        LiveConnectIn: {
+            /**
+             * Appkey
+             * @example PSxxxxxxxxxxxxxxxx
+             */
+            appKey: string;
+            /** Appsecret */
+            appSecret: string;
+            /**
+             * Accountnumber
+             * @description CANO-ACNT_PRDT_CD
+             * @example 50123456-01
+             */
+            accountNumber: string;
+            /**
+             * Htsid
+             * @description HTS id (fill notices)
+             */
+            htsId: string;
+            /**
+             * Mode
+             * @description paper: 모의투자 host (openapivts); real: the real host
+             * @default paper
+             * @enum {string}
+             */
+            mode: "paper" | "real";
+        };
+        /** LiveStatusOut */
+        LiveStatusOut: {
+            /**
+             * Stored
+             * @description keys are stored (encrypted)
+             */
+            stored: boolean;
+            /**
+             * Connected
+             * @description the account is live now
+             */
+            connected: boolean;
+            /** Mode */
+            mode?: ("paper" | "real") | null;
+            /**
+             * Account
+             * @description masked
+             * @example 5012****-01
+             */
+            account?: string | null;
+            /**
+             * Connectedat
+             * @description UTC µs of the connection
+             */
+            connectedAt?: number | null;
+            /** Noticestream */
+            noticeStream?: boolean | null;
+            /** Lastreconcile */
+            lastReconcile?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Error
+             * @description why a stored account is not live
+             */
+            error?: string | null;
         };
         /** LoginIn */
         LoginIn: {
@@ -3136,6 +3244,11 @@ export interface components {
             orders: number;
             /** Refusals */
             refusals: string[];
+            /**
+             * Resumed
+             * @description started again after a restart of the server
+             */
+            resumed: boolean;
         };
         /** SignupIn */
         SignupIn: {
@@ -5256,6 +5369,232 @@ export interface operations {
             };
             /** @description Missing, expired, revoked or invalid access token */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    liveAccountStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_LiveStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    connectLiveAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LiveConnectIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_LiveStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Starting up, or the stream hub is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    disconnectLiveAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope_LiveStatusOut_"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
