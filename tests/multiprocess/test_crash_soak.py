@@ -103,7 +103,7 @@ def stored(db: Path, since: int) -> tuple[list[Row], CandleMap]:
 
 
 def fault_free(market: FakeMarket) -> CandleMap:
-    agg = Aggregator()
+    agg = Aggregator(off_hours=frozenset(SYMBOLS))  # KRX off-hours trades are in no candle
     agg.add_fresh(sorted(expected_ticks(market), key=lambda t: (t.ts, t.seq)))
     out: CandleMap = {}
     c: Candle
