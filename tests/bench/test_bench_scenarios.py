@@ -3,6 +3,7 @@ works on a plain install: without pandas and psutil, which are dev-only."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -111,12 +112,14 @@ def test_testclient_uses_httpx2() -> None:
 
 
 def test_bench_sim_catchup_small_stores_the_same_morning_both_ways() -> None:
-    out = _bench("sim-catchup", "--quick", "--until", "09:05")
-    bulk = next(line for line in out.splitlines() if line.startswith("bulk:"))
-    live = next(line for line in out.splitlines() if line.startswith("live path:"))
-    count = bulk.split("symbols at")[1].split(":")[1].split("ticks")[0]
-    assert int(count.replace(",", "")) > 0
-    assert count in live  # the same number of ticks stored by either path
+    out = _bench("sim-catchup", "--quick", "--until", "09:05")  # one line: see _bench
+    stored = re.findall(r"(bulk|live path): 09:00–09:05 of \d+ symbols at \d+ trades/s: "
+                        r"([\d,]+) ticks and ([\d,]+) 1-minute candles stored", out)  # fmt: skip
+    assert [kind for kind, _, _ in stored] == ["bulk", "live path"], out
+    (_, bulk_ticks, bulk_candles), (_, live_ticks, live_candles) = stored
+    assert int(bulk_ticks.replace(",", "")) > 0
+    # the same morning stored by either path
+    assert (bulk_ticks, bulk_candles) == (live_ticks, live_candles)
 
 
 @pytest.mark.services

@@ -10,7 +10,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
-from aegis.services.leader import FileLeadership, PostgresLeadership
+from aegis.services.leader import FileLeadership, PostgresLock
 from aegis.trading.lease import ROLE, TRADING_LOCK_KEY, TradingLease
 from aegis.trading.service import TradingService
 from tests.support.app import running_app
@@ -58,8 +58,8 @@ async def test_a_holder_that_loses_its_postgres_session_stops_trading(
     settings = Settings(data_dir=tmp_path)
     log: list[str] = []
 
-    def pg() -> PostgresLeadership:
-        return PostgresLeadership(postgres_url, key=TRADING_LOCK_KEY, role=ROLE)
+    def pg() -> PostgresLock:
+        return PostgresLock(postgres_url, key=TRADING_LOCK_KEY, role=ROLE)
 
     a = _lease(settings, app_db, log, "a", pg)
     b = _lease(settings, app_db, log, "b", pg)

@@ -27,7 +27,9 @@ import httpx
 import orjson
 import websockets
 
+from aegis.bench.paced import traded_symbols
 from aegis.bench.rss import cpu_seconds, rss_mb
+from aegis.reference import load_instruments
 
 SAMPLE = 0.05  # share of ticks whose latency is recorded
 CONNECTS_PER_SECOND = 500  # per client process: do not storm the accept queue
@@ -190,6 +192,9 @@ def run(
     compression: bool = False,
 ) -> FanoutResult:
     port = _free_port()
+    # clients watch symbols that trade, as users do: the market trades only these (whatever
+    # the listing, the seeded history or the time of day)
+    universe = traded_symbols(load_instruments(), max(50, per * 4))
     procs = procs or max(1, min(8, (clients + 1999) // 2000))
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as d:
@@ -209,14 +214,13 @@ def run(
                 str(rate),
                 "--data-dir",
                 d,
+                "--symbols",
+                ",".join(universe),
             ],
             env=env,
         )
         try:
             _wait_healthy(port, proc)
-            quotes = httpx.get(f"http://127.0.0.1:{port}/api/v1/quotes", timeout=60).json()
-            universe = [q["symbol"] for q in quotes["data"]]
-            # clients watch symbols that trade, as users do
             rnd = random.Random(1)
             sets = [rnd.sample(universe, per) for _ in range(clients)]
             res = FanoutResult(clients, per, rate, seconds, 0, 0, 0, compression=compression)

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Sequence
 
 from aegis.core.timeutil import now_us
 from aegis.domain.instruments import Instrument
 from aegis.domain.ticks import Tick
 from aegis.sources.base import Source, SourceState, TickSink
+
+POOL_SIZE = 200_000
 
 
 class PacedSource(Source):
@@ -26,10 +29,8 @@ class PacedSource(Source):
         symbols: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
-        from aegis.sources.sim.generate import generate_ticks
 
-        pool = generate_ticks(instruments, seed, 200_000, symbols=symbols)
-        self._pool = [t for t in pool if symbols is None or t.symbol in symbols]
+        self._pool = _pool(instruments, seed, symbols)
         self.rate = rate
 
     async def run(self, sink: TickSink) -> None:
@@ -54,3 +55,19 @@ class PacedSource(Source):
             k += 1
             delay = start + k * step - time.monotonic()
             await asyncio.sleep(max(0.0, delay))
+
+
+def _pool(
+    instruments: Sequence[Instrument], seed: int, symbols: Sequence[str] | None
+) -> list[Tick]:
+    from aegis.sources.sim.generate import generate_ticks
+
+    pool = generate_ticks(instruments, seed, POOL_SIZE, symbols=symbols)
+    return [t for t in pool if symbols is None or t.symbol in symbols]
+
+
+def traded_symbols(instruments: Sequence[Instrument], top: int, seed: int = 7) -> list[str]:
+    """The ``top`` symbols the paced market trades most (what bench clients watch: a symbol
+    that never trades would measure nothing, whatever the listing or the time of day)."""
+    counts = Counter(t.symbol for t in _pool(instruments, seed, None))
+    return [sym for sym, _ in counts.most_common(top)]

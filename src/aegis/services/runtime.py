@@ -233,13 +233,15 @@ class Runtime:
         self._start_news()
 
     async def _recently_stored(self) -> dict[str, list[Tick]]:
-        """Each symbol's stored ticks of the resume window before its newest one."""
-        assert self.ingest is not None
+        """Each symbol's stored ticks of the resume window. Read from the ticks themselves, not
+        from the restored candles: off-hours trades are in no candle."""
+        assert self.market is not None
         now = now_us()
         out: dict[str, list[Tick]] = {}
-        for sym, st in self.ingest.aggregator.state.items():
-            if 0 <= now - st.last_ts <= RESUME_WINDOW_US:
-                out[sym] = await self.store.get_ticks(sym, st.last_ts - RESUME_WINDOW_US, now + 1)
+        for sym in self.market.by_symbol:  # one index range per symbol
+            ticks = await self.store.get_ticks(sym, now - RESUME_WINDOW_US, now + 1)
+            if ticks:
+                out[sym] = ticks
         return out
 
     def _start_news(self) -> None:
