@@ -63,8 +63,11 @@ def test_bench_import_small() -> None:
 
 
 def test_bench_fanout_small() -> None:
-    out = _bench("fanout", "--clients", "4", "--symbols", "3", "--rate", "200", "--seconds", "2")
-    assert "4 clients (4 connected) × 3 symbols" in out
+    out = _bench(
+        "fanout", "--clients", "4", "--symbols", "3", "--rate", "200", "--seconds", "2",
+        "--universe", "10",
+    )  # fmt: skip
+    assert "4 clients (4 connected) × 3 symbols of 10 traded" in out
     assert "server RSS" in out and "unknown" not in out  # Linux: read from /proc
     assert "KB per connection" in out and "per delivered tick" in out
 

@@ -22,7 +22,6 @@ def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--rate", type=float, default=5000)
     p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--symbols", default="", help="comma-separated: the only symbols that trade")
     args = p.parse_args()
     # thousands of clients from one address: connection limits would measure the limiter
     settings = Settings(
@@ -32,8 +31,7 @@ def main() -> None:
         rate_limit_ws="off",
     )
     upgrade_all(settings.store_url, settings.app_db_url)
-    symbols = [s for s in args.symbols.split(",") if s] or None
-    source = PacedSource(load_instruments(), args.rate, symbols=symbols)
+    source = PacedSource(load_instruments(), args.rate)
     rt = Runtime(settings, sources=[source])
     uvicorn.run(
         create_app(settings, runtime=rt),

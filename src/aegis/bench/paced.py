@@ -26,11 +26,9 @@ class PacedSource(Source):
         instruments: Sequence[Instrument],
         rate: float,
         seed: int = 7,
-        symbols: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
-
-        self._pool = _pool(instruments, seed, symbols)
+        self._pool = _pool(instruments, seed)
         self.rate = rate
 
     async def run(self, sink: TickSink) -> None:
@@ -57,17 +55,16 @@ class PacedSource(Source):
             await asyncio.sleep(max(0.0, delay))
 
 
-def _pool(
-    instruments: Sequence[Instrument], seed: int, symbols: Sequence[str] | None
-) -> list[Tick]:
+def _pool(instruments: Sequence[Instrument], seed: int) -> list[Tick]:
     from aegis.sources.sim.generate import generate_ticks
 
-    pool = generate_ticks(instruments, seed, POOL_SIZE, symbols=symbols)
-    return [t for t in pool if symbols is None or t.symbol in symbols]
+    return generate_ticks(instruments, seed, POOL_SIZE)
 
 
-def traded_symbols(instruments: Sequence[Instrument], top: int, seed: int = 7) -> list[str]:
-    """The ``top`` symbols the paced market trades most (what bench clients watch: a symbol
-    that never trades would measure nothing, whatever the listing or the time of day)."""
-    counts = Counter(t.symbol for t in _pool(instruments, seed, None))
+def traded_symbols(
+    instruments: Sequence[Instrument], top: int | None = None, seed: int = 7
+) -> list[str]:
+    """The symbols the paced market trades, most traded first (all of them, or the ``top``
+    ones): what bench clients watch, since a symbol that never trades would measure nothing."""
+    counts = Counter(t.symbol for t in _pool(instruments, seed))
     return [sym for sym, _ in counts.most_common(top)]

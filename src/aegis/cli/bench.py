@@ -152,16 +152,21 @@ def fanout(
     baseline: Annotated[
         bool, typer.Option(help="also run with permessage-deflate on (the old default) first")
     ] = False,
+    universe: Annotated[
+        int | None,
+        typer.Option(help="clients draw from the N most traded symbols (default: all traded)"),
+    ] = None,
 ) -> None:
     """N WebSocket clients × S symbols at R market ticks/s: delivery, latency, memory."""
     from aegis.bench import fanout as b
 
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
     for compression in (True, False) if baseline else (False,):
-        res = b.run(clients, symbols, rate, seconds, procs, compression)
+        res = b.run(clients, symbols, rate, seconds, procs, compression, universe)
         label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
         console.print(
-            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols, "
+            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols "
+            f"of {res.universe:,} traded, "
             f"market {rate:,.0f} ticks/s for {res.seconds:.1f} s (server ingested "
             f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
         )
