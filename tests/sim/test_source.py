@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
@@ -93,6 +94,42 @@ def test_a_second_source_on_moved_prev_closes_plays_the_same_market() -> None:
     assert [ix.anchor_close for ix in first.universe.indices] == [
         ix.anchor_close for ix in second.universe.indices
     ]
+
+
+async def test_a_caught_up_source_waits_between_clock_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once the session is emitted up to the clock, the loop sleeps until the running chunk
+    is over instead of spinning (it once kept a core busy in every idle ``aegis serve``)."""
+    from aegis.sources.sim import source as module
+
+    delays: list[float] = []
+
+    class RecordingAsyncio:
+        def __getattr__(self, name: str) -> object:
+            return getattr(asyncio, name)
+
+        async def sleep(self, delay: float) -> None:
+            delays.append(delay)
+            await asyncio.sleep(delay)
+
+    monkeypatch.setattr(module, "asyncio", RecordingAsyncio())
+    # a wall clock running at real speed from a Tuesday mid-session
+    base, t0 = to_us(datetime(2026, 11, 24, 10, 0, 30, tzinfo=KST)), time.monotonic_ns()
+    source = SimSource(
+        Settings(sim_symbols="005930", sim_tick_rate=50.0),
+        small_market(),
+        wall_clock=lambda: base + (time.monotonic_ns() - t0) // 1_000,
+    )
+    task = asyncio.create_task(source.run(CollectingSink(want=1)))
+    await asyncio.wait_for(source.caught_up.wait(), timeout=60)
+    seen = len(delays)
+    while len(delays) < seen + 20:  # noqa: ASYNC110  # the loop's own sleeps are what is counted
+        await asyncio.sleep(module.LOOP_SECONDS)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert delays[seen : seen + 20] == [module.LOOP_SECONDS] * 20
 
 
 async def test_restart_resumes_after_the_last_stored_tick() -> None:

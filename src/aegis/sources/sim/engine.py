@@ -210,12 +210,16 @@ class DayEngine:
             return "closing_auction"
         return phase_at(self.session_us)
 
+    def has_due(self, target_us: int) -> bool:
+        """A chunk ending at or before ``target_us`` is still to be emitted."""
+        return not self.done and self.chunk_end(self.next_chunk) <= target_us
+
     def advance(self, target_us: int, max_chunks: int | None = None) -> list[list[Tick]]:
         """Chunks whose end is ≤ ``target_us`` (at most ``max_chunks``), one batch each; empty
         chunks give no batch."""
         out: list[list[Tick]] = []
         budget = self.n_chunks if max_chunks is None else max_chunks
-        while not self.done and budget > 0 and self.chunk_end(self.next_chunk) <= target_us:
+        while budget > 0 and self.has_due(target_us):
             budget -= 1
             batch = self._chunk(self.next_chunk)
             self.next_chunk += 1

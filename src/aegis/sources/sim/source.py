@@ -188,9 +188,10 @@ class SimSource(Source):
                     self.status.messages += len(batch)
                     self.status.last_message_us = self._clock()
                 self._update_details()
-                # Behind the clock (high speed): only let others run, do not sleep, or the
-                # pause per slice would cap the speed the source can reach.
-                behind = not engine_now.done and engine_now.session_us < target
+                # Behind the clock (high speed: chunks already due were left for the next
+                # slice): only let others run, or the pause per slice would cap the speed the
+                # source can reach. Otherwise wait: the current chunk is not over yet.
+                behind = engine_now.has_due(target)
                 await asyncio.sleep(0 if behind else LOOP_SECONDS)
         except asyncio.CancelledError:
             self.set_state(SourceState.STOPPED)
