@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import stat
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,12 +15,14 @@ import sqlalchemy as sa
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.accounts.denylist import RedisDenylist
+from aegis.accounts.denylist import DbDenylist, RedisDenylist
 from aegis.accounts.passwords import Passwords, check_rules
 from aegis.accounts.service import Accounts
 from aegis.accounts.tables import favorites, layouts, refresh_tokens, users
 from aegis.accounts.throttle import LoginThrottle
 from aegis.accounts.tokens import SECRET_FILE, TokenIssuer, load_secret
+from aegis.bus.memory import MemoryBus
+from aegis.cache import CacheRegistry
 from aegis.core.config import Settings
 from aegis.core.errors import (
     AlreadyExists,
@@ -140,6 +144,7 @@ async def test_password_change_bumps_token_version(app_db: AsyncEngine) -> None:
     acc = make(app_db)
     user = await acc.signup("a@example.com", "alice", PW)
     old = await acc.login("a@example.com", PW, None)
+    await acc.authenticate(old.access_token)  # the account is now cached
     new = await acc.change_password(user, PW, "Another789$", None)
     with pytest.raises(InvalidToken, match="password changed"):
         await acc.authenticate(old.access_token)
@@ -151,7 +156,93 @@ async def test_password_change_bumps_token_version(app_db: AsyncEngine) -> None:
 async def test_set_admin(app_db: AsyncEngine) -> None:
     acc = make(app_db)
     await acc.signup("a@example.com", "alice", PW)
+    pair = await acc.login("a@example.com", PW, None)
+    assert not (await acc.authenticate(pair.access_token))[0].is_admin  # cached
     assert (await acc.set_admin("A@example.com")).is_admin
+    assert (await acc.authenticate(pair.access_token))[0].is_admin
+
+
+async def test_another_process_sees_account_changes_at_once(app_db: AsyncEngine) -> None:
+    """Accounts are served from memory in every API process: a change made through one drops
+    the cached account in all of them (bus), not only after the cache's TTL."""
+    bus = MemoryBus()
+    await bus.start()
+    regs = [CacheRegistry(bus), CacheRegistry(bus)]
+    here, there = (make(app_db, cache=r.cache("accounts", shared=False)) for r in regs)
+    for r in regs:
+        await r.start()
+
+    async def seen_there(check: Callable[[], Awaitable[bool]]) -> None:
+        async with asyncio.timeout(10):
+            while not await check():  # noqa: ASYNC110  # polled: the bus delivers in its own time
+                await asyncio.sleep(0.01)
+
+    try:
+        user = await here.signup("a@example.com", "alice", PW)
+        pair = await here.login("a@example.com", PW, None)
+        token = pair.access_token
+        assert (await there.favorites_for_token(token))[1] == []  # cached there
+        fav = await here.favorites.add(user.id, 7)
+
+        async def has_fav() -> bool:
+            return [f.company_id for f in (await there.favorites_for_token(token))[1]] == [7]
+
+        await seen_there(has_fav)
+        await here.favorites.remove(user.id, fav.id)
+
+        async def no_fav() -> bool:
+            return (await there.favorites_for_token(token))[1] == []
+
+        await seen_there(no_fav)
+        await here.update_profile(user, username="alice2")
+
+        async def renamed() -> bool:
+            return (await there.authenticate(token))[0].username == "alice2"
+
+        await seen_there(renamed)
+        await here.delete_account(user, PW, None)
+
+        async def rejected() -> bool:
+            try:
+                await there.authenticate(token)
+            except InvalidToken:
+                return True
+            return False
+
+        await seen_there(rejected)
+    finally:
+        for r in regs:
+            await r.close()
+        await bus.close()
+
+
+async def test_db_denylist_counts_own_revocations_at_once_and_others_after_a_read(
+    app_db: AsyncEngine,
+) -> None:
+    exp = int(time.time()) + 600
+    mine, other = DbDenylist(app_db, refresh_seconds=3600), DbDenylist(app_db, refresh_seconds=0)
+    assert not await mine.is_revoked("j1") and not await other.is_revoked("j1")  # both read
+    await mine.revoke("j1", exp)
+    assert await mine.is_revoked("j1")  # its own, without reading the table again
+    assert await other.is_revoked("j1")  # read again (refresh_seconds=0)
+    await other.revoke("j2", exp)
+    assert not await mine.is_revoked("j2")  # not read within the hour: the documented bound
+    assert await DbDenylist(app_db).is_revoked("j2")  # a fresh process reads the table
+
+
+def test_a_remembered_token_still_expires() -> None:
+    issuer = TokenIssuer(SECRET, access_ttl_seconds=1)
+    token, claims = issuer.issue_access(1, 0, "fam")
+    assert issuer.decode_access(token) == claims
+    assert issuer.decode_access(token) == claims  # remembered
+    while time.time() < claims.expires_at:  # expired once exp <= now (at most a second)
+        time.sleep(0.05)
+    with pytest.raises(InvalidToken, match="expired"):
+        issuer.decode_access(token)
+    with pytest.raises(InvalidToken, match="expired"):
+        issuer.decode_access(token)  # forgotten, and PyJWT says the same
+    with pytest.raises(InvalidToken):
+        issuer.decode_access(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
 
 
 def test_password_rules() -> None:

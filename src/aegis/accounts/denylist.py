@@ -3,6 +3,7 @@ application database, or in Redis (with the key's own expiry) when Redis is conf
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
@@ -18,17 +19,22 @@ from aegis.core.errors import NotReady
 class Denylist(Protocol):
     async def revoke(self, jti: str, expires_at: int) -> None: ...
     async def is_revoked(self, jti: str) -> bool: ...
-    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
-        """A SQL expression "this jti is revoked" when the denylist lives in the application
-        database (so that authentication reads user and denylist in one query), else None."""
-        ...
-
     async def close(self) -> None: ...
 
 
 class DbDenylist:
-    def __init__(self, db: AsyncEngine) -> None:
+    """The denylist in the application database (embedded mode), mirrored in memory: every
+    authenticated request asks, so the table (small: unexpired revocations only) is read at
+    most once per ``refresh_seconds``; this process's own revocations count at once, another
+    process's within ``refresh_seconds`` (several API processes use Redis instead)."""
+
+    def __init__(self, db: AsyncEngine, refresh_seconds: float = 5.0) -> None:
         self.db = db
+        self.refresh_seconds = refresh_seconds
+        self._revoked: dict[str, int] = {}  # jti → expires_at (epoch seconds)
+        self._own: dict[str, int] = {}  # revoked here: kept across a read that began before
+        self._read_at: float | None = None  # monotonic time of the last table read
+        self._reading: asyncio.Lock = asyncio.Lock()
 
     async def revoke(self, jti: str, expires_at: int) -> None:
         now = int(time.time())
@@ -40,16 +46,32 @@ class DbDenylist:
                 await conn.execute(revoked_tokens.insert().values(jti=jti, expires_at=expires_at))
         except sa.exc.IntegrityError:
             pass  # revoked already (a second logout with the same token)
+        self._own[jti] = self._revoked[jti] = expires_at
 
     async def is_revoked(self, jti: str) -> bool:
-        async with self.db.connect() as conn:
-            row = await conn.scalar(
-                sa.select(revoked_tokens.c.jti).where(revoked_tokens.c.jti == jti)
-            )
-        return row is not None
+        read_at = self._read_at
+        if read_at is None or time.monotonic() - read_at >= self.refresh_seconds:
+            await self._read()
+        return jti in self._revoked
 
-    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
-        return sa.exists().where(revoked_tokens.c.jti == jti)
+    async def _read(self) -> None:
+        async with self._reading:  # concurrent requests share one read
+            if (
+                self._read_at is not None
+                and time.monotonic() - self._read_at < self.refresh_seconds
+            ):
+                return  # read meanwhile by the request this one waited for
+            started, now = time.monotonic(), int(time.time())
+            async with self.db.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(revoked_tokens.c.jti, revoked_tokens.c.expires_at).where(
+                        revoked_tokens.c.expires_at >= now
+                    )
+                )
+                table = {r.jti: r.expires_at for r in rows}
+            self._own = {j: exp for j, exp in self._own.items() if exp >= now}
+            self._revoked = table | self._own
+            self._read_at = started
 
     async def close(self) -> None:
         return None
@@ -75,9 +97,6 @@ class RedisDenylist:
             return bool(await self.redis.exists(self.PREFIX + jti))
         except (RedisError, OSError) as exc:
             raise NotReady("세션을 확인할 수 없습니다 (Redis 연결 없음)") from exc
-
-    def revoked_clause(self, jti: str) -> sa.ColumnElement[bool] | None:
-        return None
 
     async def close(self) -> None:
         await self.redis.aclose()

@@ -3,6 +3,7 @@ never 403), so ids tell nothing about other accounts."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -16,9 +17,15 @@ MAX_FAVORITES = 200
 
 
 class Favorites:
-    def __init__(self, db: AsyncEngine, max_per_user: int = MAX_FAVORITES) -> None:
+    def __init__(
+        self,
+        db: AsyncEngine,
+        max_per_user: int = MAX_FAVORITES,
+        on_change: Callable[[int], Awaitable[None]] | None = None,
+    ) -> None:
         self.db = db
         self.max_per_user = max_per_user
+        self._on_change = on_change  # told the user id after each committed change
 
     async def list(self, user_id: int) -> list[Favorite]:
         async with self.db.connect() as conn:
@@ -47,6 +54,7 @@ class Favorites:
                 "this company is already a favorite", details={"companyId": company_id}
             ) from exc
         assert fav_id is not None
+        await self._changed(user_id)
         return Favorite(fav_id, company_id, now)
 
     async def remove(self, user_id: int, favorite_id: int) -> None:
@@ -58,3 +66,8 @@ class Favorites:
             )
         if gone.rowcount != 1:
             raise NotFound(f"no favorite with id {favorite_id}")
+        await self._changed(user_id)
+
+    async def _changed(self, user_id: int) -> None:
+        if self._on_change is not None:
+            await self._on_change(user_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from aegis.accounts.tokens import (
     new_refresh_token,
     new_token_id,
 )
+from aegis.cache.tiered import TieredCache
 from aegis.core.config import Settings
 from aegis.core.errors import (
     AlreadyExists,
@@ -38,6 +40,19 @@ from aegis.core.errors import (
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 USERNAME = re.compile(r"^[\w.\-]{2,30}$")  # \w: letters of any script (한글 included), digits, _
 WRONG_LOGIN = "이메일 또는 비밀번호가 올바르지 않습니다."
+# How long a process may serve a user's row and favorites from memory. Changes made through
+# this service drop the entry at once in every process (bus); the TTL bounds what reaches the
+# database any other way (e.g. `aegis users create --admin` from another process).
+SESSION_TTL_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Account:
+    """What authenticating a request needs, read in one query and cached per user."""
+
+    user: User
+    token_version: int
+    favorites: tuple[Favorite, ...]
 
 
 def normalize_email(email: str) -> str:
@@ -70,6 +85,7 @@ class Accounts:
         throttle: LoginThrottle | None = None,
         passwords: Passwords | None = None,
         refresh_ttl_seconds: int = 30 * 86400,
+        cache: TieredCache | None = None,
     ) -> None:
         self.db = db
         self.tokens = tokens
@@ -77,11 +93,19 @@ class Accounts:
         self.throttle = throttle or LoginThrottle(10, 300)
         self.passwords = passwords or Passwords()
         self.refresh_ttl = refresh_ttl_seconds
-        self.favorites = Favorites(db)
+        # user id → _Account (None: no such user); L1 only: cheap to load, not JSON
+        self.cache = (  # an empty cache is falsy (it has a length): no `cache or …`
+            cache
+            if cache is not None
+            else TieredCache("accounts", ttl_seconds=SESSION_TTL_SECONDS, max_entries=20_000)
+        )
+        self.favorites = Favorites(db, on_change=self.cache.drop)
         self.layouts = Layouts(db)
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: AsyncEngine) -> Accounts:
+    def from_settings(
+        cls, settings: Settings, db: AsyncEngine, cache: TieredCache | None = None
+    ) -> Accounts:
         redis_url = settings.redis_url
         return cls(
             db,
@@ -91,6 +115,7 @@ class Accounts:
                 settings.auth_login_failures, settings.auth_login_window_seconds, redis_url
             ),
             refresh_ttl_seconds=settings.auth_refresh_ttl_days * 86400,
+            cache=cache,
         )
 
     async def close(self) -> None:
@@ -161,6 +186,7 @@ class Accounts:
                     await conn.execute(users.update().where(users.c.id == user.id).values(**values))
                 except sa.exc.IntegrityError as exc:
                     raise AlreadyExists("email or username is already registered") from exc
+            await self.cache.drop(user.id)
         return await self.profile(user.id)
 
     async def set_admin(self, email: str, is_admin: bool = True) -> User:
@@ -175,6 +201,7 @@ class Accounts:
             ).first()
         if row is None:
             raise NotFound(f"no user with email {email}")
+        await self.cache.drop(row.id)
         return _user(row)
 
     # --- sessions -------------------------------------------------------------------------
@@ -259,53 +286,50 @@ class Accounts:
         )
 
     async def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
-        user, claims, _ = await self._authenticate(access_token, with_favorites=False)
-        return user, claims
+        account, claims = await self._authenticate(access_token)
+        return account.user, claims
 
     async def favorites_for_token(self, access_token: str) -> tuple[User, list[Favorite]]:
-        """Authenticate and list the user's favorites in one query (user row, denylist check and
-        favorites joined): ``GET /users/favorites`` is polled every second by every client."""
-        user, _, favs = await self._authenticate(access_token, with_favorites=True)
-        return user, favs
+        """Authenticate and list the user's favorites: ``GET /users/favorites`` is polled every
+        second by every client, and both come from the cached account (no database read)."""
+        account, _ = await self._authenticate(access_token)
+        return account.user, list(account.favorites)
 
-    async def _authenticate(
-        self, access_token: str, *, with_favorites: bool
-    ) -> tuple[User, AccessClaims, list[Favorite]]:
+    async def _authenticate(self, access_token: str) -> tuple[_Account, AccessClaims]:
         claims = self.tokens.decode_access(access_token)
-        # one query for the user row and (database denylist) the revocation check
-        revoked = self.denylist.revoked_clause(claims.jti)
-        query = sa.select(
-            users, (revoked if revoked is not None else sa.false()).label("is_revoked")
-        ).where(users.c.id == claims.user_id)
-        if with_favorites:
-            query = (
-                query.add_columns(
-                    favorites.c.id.label("fav_id"),
-                    favorites.c.company_id.label("fav_company_id"),
-                    favorites.c.created_at.label("fav_created_at"),
-                )
-                .select_from(users.outerjoin(favorites, favorites.c.user_id == users.c.id))
-                .order_by(favorites.c.id)
+        uid = claims.user_id
+        account: _Account | None = await self.cache.get(uid, lambda: self._load_account(uid))
+        if account is None:
+            raise InvalidToken("the account no longer exists")
+        if account.token_version != claims.version:
+            raise InvalidToken("access token revoked (password changed)")
+        if await self.denylist.is_revoked(claims.jti):
+            raise InvalidToken("access token revoked")
+        return account, claims
+
+    async def _load_account(self, user_id: int) -> _Account | None:
+        """The user row and their favorites in one query."""
+        query = (
+            sa.select(
+                users,
+                favorites.c.id.label("fav_id"),
+                favorites.c.company_id.label("fav_company_id"),
+                favorites.c.created_at.label("fav_created_at"),
             )
+            .select_from(users.outerjoin(favorites, favorites.c.user_id == users.c.id))
+            .where(users.c.id == user_id)
+            .order_by(favorites.c.id)
+        )
         async with self.db.connect() as conn:
             rows = (await conn.execute(query)).all()
         if not rows:
-            raise InvalidToken("the account no longer exists")
-        row = rows[0]
-        if row.token_version != claims.version:
-            raise InvalidToken("access token revoked (password changed)")
-        if row.is_revoked or (revoked is None and await self.denylist.is_revoked(claims.jti)):
-            raise InvalidToken("access token revoked")
-        favs = (
-            [
-                Favorite(r.fav_id, r.fav_company_id, as_utc(r.fav_created_at))
-                for r in rows
-                if r.fav_id is not None
-            ]
-            if with_favorites
-            else []
+            return None
+        favs = tuple(
+            Favorite(r.fav_id, r.fav_company_id, as_utc(r.fav_created_at))
+            for r in rows
+            if r.fav_id is not None
         )
-        return _user(row), claims, favs
+        return _Account(_user(rows[0]), rows[0].token_version, favs)
 
     async def logout(self, claims: AccessClaims) -> None:
         await self.denylist.revoke(claims.jti, claims.expires_at)
@@ -348,10 +372,13 @@ class Accounts:
                 .values(revoked_at=now)
             )
             assert version is not None
-            return await self._new_session(conn, user.id, version, new_token_id())
+            pair = await self._new_session(conn, user.id, version, new_token_id())
+        await self.cache.drop(user.id)
+        return pair
 
     async def delete_account(self, user: User, password: str, ip: str | None) -> None:
         """Removes the user and, through ON DELETE CASCADE, every row that belongs to them."""
         await self._check_password(user, password, ip)
         async with self.db.begin() as conn:
             await conn.execute(users.delete().where(users.c.id == user.id))
+        await self.cache.drop(user.id)

@@ -10,6 +10,7 @@ import hashlib
 import os
 import secrets
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import jwt
@@ -82,9 +83,14 @@ def _load_or_create(path: Path) -> bytes:
 
 
 class TokenIssuer:
+    VERIFIED_MAX = 10_000  # tokens remembered as verified (a few per active user)
+
     def __init__(self, secret: bytes, access_ttl_seconds: int = 900) -> None:
         self._secret = secret
         self.access_ttl = access_ttl_seconds
+        # token → claims of tokens whose signature checked out: a client polling once a second
+        # sends the same token for its whole lifetime, and the rate limiter reads it too
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     def __repr__(self) -> str:  # never show the secret
         return f"TokenIssuer(ttl={self.access_ttl})"
@@ -111,6 +117,21 @@ class TokenIssuer:
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM), claims
 
     def decode_access(self, token: str) -> AccessClaims:
+        """The claims of a valid access token, else ``InvalidToken``. Signature and claims are
+        checked once per token; later calls check only that it has not expired since."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at > time.time():  # PyJWT's rule: expired once exp <= now
+                return known
+            del self._verified[token]
+            raise InvalidToken("access token expired")
+        claims = self._decode(token)
+        self._verified[token] = claims
+        if len(self._verified) > self.VERIFIED_MAX:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _decode(self, token: str) -> AccessClaims:
         try:
             payload = jwt.decode(
                 token,

@@ -20,29 +20,29 @@ from aegis.services.stream import StreamHub
 from aegis.store.base import Store
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     rt: Runtime | None = getattr(request.app.state, "runtime", None)
     if rt is None or rt.market is None:
         raise StreamUnavailable("the server is starting")
     return rt
 
 
-def get_market(rt: Annotated[Runtime, Depends(get_runtime)]) -> Market:
+async def get_market(rt: Annotated[Runtime, Depends(get_runtime)]) -> Market:
     assert rt.market is not None
     return rt.market
 
 
-def get_hub(rt: Annotated[Runtime, Depends(get_runtime)]) -> StreamHub:
+async def get_hub(rt: Annotated[Runtime, Depends(get_runtime)]) -> StreamHub:
     if rt.hub is None:
         raise StreamUnavailable("the stream hub is not running")
     return rt.hub
 
 
-def get_store(rt: Annotated[Runtime, Depends(get_runtime)]) -> Store:
+async def get_store(rt: Annotated[Runtime, Depends(get_runtime)]) -> Store:
     return rt.store
 
 
-def get_db(rt: Annotated[Runtime, Depends(get_runtime)]) -> AsyncEngine:
+async def get_db(rt: Annotated[Runtime, Depends(get_runtime)]) -> AsyncEngine:
     assert rt.db is not None
     return rt.db
 
@@ -54,7 +54,7 @@ StoreDep = Annotated[Store, Depends(get_store)]
 DbDep = Annotated[AsyncEngine, Depends(get_db)]
 
 
-def get_research(rt: Annotated[Runtime, Depends(get_runtime)]) -> Research:
+async def get_research(rt: Annotated[Runtime, Depends(get_runtime)]) -> Research:
     if rt.research is None:
         raise StreamUnavailable("the server is starting")
     return rt.research
@@ -69,7 +69,7 @@ _bearer = HTTPBearer(auto_error=False, description="access token from POST /api/
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def get_accounts(rt: RuntimeDep) -> Accounts:
+async def get_accounts(rt: RuntimeDep) -> Accounts:
     assert rt.accounts is not None
     return rt.accounts
 
@@ -77,7 +77,7 @@ def get_accounts(rt: RuntimeDep) -> Accounts:
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 
-def bearer_token(bearer: BearerDep) -> str:
+async def bearer_token(bearer: BearerDep) -> str:
     if bearer is None:
         raise InvalidToken("login required: send Authorization: Bearer <accessToken>")
     return bearer.credentials
@@ -120,7 +120,7 @@ AdminUserDep = Annotated[User, Depends(admin_user)]
 
 
 # --- news and AI outlook (news-ai) ---------------------------------------------------------
-def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
+async def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
     if rt.news is None:
         raise StreamUnavailable("the news service is not running")
     return rt.news
@@ -129,7 +129,7 @@ def get_news(rt: Annotated[Runtime, Depends(get_runtime)]) -> NewsService:
 NewsDep = Annotated[NewsService, Depends(get_news)]
 
 
-def get_analysis(rt: Annotated[Runtime, Depends(get_runtime)]) -> AnalysisService:
+async def get_analysis(rt: Annotated[Runtime, Depends(get_runtime)]) -> AnalysisService:
     if rt.analysis is None:
         raise StreamUnavailable("the analysis service is not running")
     return rt.analysis

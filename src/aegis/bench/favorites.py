@@ -203,12 +203,19 @@ def _loadavg() -> str:
         return "n/a"
 
 
-def _settle(base: str, timeout: float = 120.0) -> None:
-    """Start measuring once the fresh server answers quickly 5 times in a row (its start-up
-    seeding of history and research data done), so neither phase pays for start-up."""
+def _settle(base: str, timeout: float = 600.0) -> None:
+    """Start measuring once the fresh server has simulated its previous sessions (start-up work
+    in a background thread) and answers quickly 5 times in a row, so neither phase pays for
+    start-up."""
     deadline = time.monotonic() + timeout
     fast = 0
     with httpx.Client(base_url=base, timeout=30) as c:
+        while time.monotonic() < deadline:
+            sources = c.get("/api/v1/system/status").json()["data"]["sources"]
+            details = sources[0].get("details") or {}
+            if len(details.get("historySessions") or []) >= Settings().sim_history_sessions:
+                break
+            time.sleep(1)
         while fast < 5 and time.monotonic() < deadline:
             t0 = time.perf_counter()
             c.get("/api/v1/quotes", params={"symbols": ",".join(SYMBOLS)})

@@ -7,6 +7,7 @@
 - **Invalidation by events**: ``invalidate()`` bumps the cache's generation and announces it on
   the bus (topic ``cache``); every process drops its L1 entries and reads L2 under the new
   generation, so stale values are never served after, e.g., a DART refresh in the ingester.
+  ``drop(key)`` does the same for one entry (a user's own data changed).
 - Counters per cache (hits, L2 hits, misses, evictions, coalesced loads) for ``/metrics``.
 """
 
@@ -38,15 +39,18 @@ class TieredCache:
         max_entries: int = 4_096,
         redis: Any | None = None,  # redis.asyncio.Redis; None: L1 only (embedded mode)
         on_invalidate: Callable[[str, int], Awaitable[None]] | None = None,
+        on_drop: Callable[[str, Hashable], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._redis = redis
         self._announce = on_invalidate
+        self._announce_key = on_drop
         self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._loading: dict[Hashable, asyncio.Future[Any]] = {}
         self.generation = 0
+        self._drops = 0  # entries dropped one by one (not a new generation: L2 keys stay)
         self.hits = 0
         self.l2_hits = 0
         self.misses = 0
@@ -75,7 +79,7 @@ class TieredCache:
             return await asyncio.shield(pending)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
-        generation = self.generation
+        generation, drops = self.generation, self._drops
         try:
             value = await self._from_l2(key)
             if value is None:
@@ -84,7 +88,7 @@ class TieredCache:
                 await self._to_l2(key, value)
             else:
                 self.l2_hits += 1
-            if generation == self.generation:  # not invalidated while loading
+            if (generation, drops) == (self.generation, self._drops):  # nothing changed meanwhile
                 self._put(key, value)
             future.set_result(value)
             return value
@@ -130,6 +134,20 @@ class TieredCache:
         self._items.clear()
         if generation is not None and generation > self.generation:
             self.generation = generation
+
+    async def drop(self, key: Hashable) -> None:
+        """One entry's data changed: drop it here and in every process (its L2 copy too)."""
+        self.drop_local(key)
+        if self._redis is not None:
+            with contextlib.suppress(Exception):
+                await self._redis.delete(self._l2_key(key))
+        if self._announce_key is not None:
+            await self._announce_key(self.name, key)
+
+    def drop_local(self, key: Hashable) -> None:
+        self._items.pop(key, None)
+        # a load of this key in flight may have read the old data: it must not be stored
+        self._drops += 1
 
     async def invalidate(self) -> None:
         """The data behind this cache changed: drop it here and in every process."""
@@ -179,15 +197,23 @@ class CacheRegistry:
         self._task: asyncio.Task[None] | None = None
 
     def cache(
-        self, name: str, *, ttl_seconds: float = 60.0, max_entries: int = 4_096
+        self,
+        name: str,
+        *,
+        ttl_seconds: float = 60.0,
+        max_entries: int = 4_096,
+        shared: bool = True,
     ) -> TieredCache:
+        """``shared=False``: no Redis level (values that are cheap to load, or not JSON); the
+        invalidation events reach every process all the same."""
         if name not in self.caches:
             self.caches[name] = TieredCache(
                 name,
                 ttl_seconds=ttl_seconds,
                 max_entries=max_entries,
-                redis=self._redis,
+                redis=self._redis if shared else None,
                 on_invalidate=self._announce,
+                on_drop=self._announce_drop,
             )
         return self.caches[name]
 
@@ -203,6 +229,12 @@ class CacheRegistry:
         except Exception:
             log.exception("cache %s: invalidation not announced", name)
 
+    async def _announce_drop(self, name: str, key: Hashable) -> None:
+        try:
+            await self.bus.publish(TOPIC, orjson.dumps({"name": name, "key": key}))
+        except Exception:
+            log.exception("cache %s: dropped key not announced", name)
+
     async def _listen(self, sub: Subscription) -> None:
         async for payload in sub:
             if not payload:  # a gap: what was announced is unknown, so drop everything
@@ -212,7 +244,12 @@ class CacheRegistry:
             try:
                 doc = orjson.loads(payload)
                 cache = self.caches.get(str(doc["name"]))
-                if cache is not None:
+                if cache is None:
+                    continue
+                if "key" in doc:
+                    key = doc["key"]
+                    cache.drop_local(tuple(key) if isinstance(key, list) else key)
+                else:
                     cache.clear_local(int(doc["gen"]))
             except (ValueError, KeyError, TypeError):
                 log.warning("undecodable cache invalidation %r", payload[:100])

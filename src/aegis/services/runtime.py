@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.accounts.service import Accounts
+from aegis.accounts.service import SESSION_TTL_SECONDS, Accounts
 from aegis.bus.base import Bus, start_when_reachable
 from aegis.bus.memory import MemoryBus
 from aegis.cache import CacheRegistry
@@ -137,8 +137,15 @@ class Runtime:
         from aegis.db import create_app_engine
 
         self.db = create_app_engine(self.settings.app_db_url)
+        self.caches = CacheRegistry(self.bus, self.settings.redis_url)
         # first: server mode without a strong secret refuses to start before opening anything
-        self.accounts = Accounts.from_settings(self.settings, self.db)
+        self.accounts = Accounts.from_settings(
+            self.settings,
+            self.db,
+            self.caches.cache(
+                "accounts", ttl_seconds=SESSION_TTL_SECONDS, max_entries=20_000, shared=False
+            ),
+        )
         if self.ingesting:
             # a second ingester waits here, connected and ready, until the leader dies
             self.leadership = make_leadership(self.settings)
@@ -174,7 +181,6 @@ class Runtime:
             instruments = await self.store.list_instruments()
         self.market = Market(self.store, instruments)
         await self._restore_live(self.market)
-        self.caches = CacheRegistry(self.bus, self.settings.redis_url)
         self.research = Research(self.settings, self.db, self.market, self.caches.cache("research"))
         await self.caches.start()
         await self.research.start(refresh=self.ingesting)
