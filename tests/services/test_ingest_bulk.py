@@ -115,11 +115,11 @@ async def test_a_failed_bulk_write_changes_nothing(
         await ingest.flush()
         morning = ticks(500, 5, before[-1].ts + 1, 1_000)
 
-        async def broken(_ticks: object) -> int:
+        async def broken(*_args: object, **_kw: object) -> int:
             raise StoreError("disk full")
 
         with monkeypatch.context() as m:
-            m.setattr(store, "write_ticks", broken)
+            m.setattr(store, "import_ticks", broken)
             with pytest.raises(StoreError):
                 await ingest.bulk(morning)
         await ingest.bulk(morning)  # retried: counted once

@@ -12,17 +12,9 @@ import numpy.typing as npt
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
+from aegis.domain.tick_arrays import Nums
 
 Ints = npt.NDArray[np.int64]
-Nums = npt.NDArray[np.int64] | npt.NDArray[np.object_]
-
-
-def exact_array(values: Sequence[int]) -> Nums:
-    """int64 where every value fits, else Python ints (crypto amounts can exceed 2**63)."""
-    try:
-        return np.array(values, dtype=np.int64)
-    except OverflowError:
-        return np.array(values, dtype=object)
 
 
 def fold(

@@ -22,11 +22,12 @@ from itertools import pairwise
 
 import numpy as np
 
-from aegis.aggregator.batch import exact_array, fold
+from aegis.aggregator.batch import fold
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
-from aegis.domain.krx import off_hours
+from aegis.domain.krx import off_hours, off_hours_mask
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 
 _FAR_PAST = -(2**62)
@@ -64,7 +65,7 @@ class BulkFold:
     or repeated: for ``add_fresh``/``add_late``), and every candle the folded ticks touch, merged
     with the live candle of its bucket, ready to store."""
 
-    ticks: list[Tick]
+    ticks: TickArrays  # to store, in key order (symbol, ts, seq)
     rest: list[Tick]
     candles: list[Candle]
 
@@ -196,42 +197,40 @@ class Aggregator:
         return t.symbol in self.off_hours and off_hours(t.ts)
 
     # --- bulk ------------------------------------------------------------------------------
-    def fold_bulk(self, ticks: Sequence[Tick]) -> BulkFold:
+    def fold_bulk(self, batch: TickArrays) -> BulkFold:
         """Candles of a large batch of distinct ticks from one source at once, with numpy
         (``batch.fold``) instead of tick by tick: how a source's generated history (the
         simulator's morning) reaches the store at storage speed. Changes nothing here;
         ``apply_bulk`` continues from the result once it is stored."""
-        fresh: list[Tick] = []
-        rest: list[Tick] = []
-        states = self.state
-        for t in ticks:
-            st = states.get(t.symbol)
-            if st is not None and (
-                t.ts < st.last_ts or (t.ts == st.last_ts and t.seq <= st.last_seq)
-            ):
-                rest.append(t)
-            else:
-                fresh.append(t)
-        passed: list[Tick] = []  # off-hours ticks: stored too, in no candle
-        if self.off_hours:
-            passed = [t for t in fresh if self._passed_through(t)]
-            if passed:
-                fresh = [t for t in fresh if not self._passed_through(t)]
-        if not fresh:
-            return BulkFold(passed, rest, [])
-        symbols, ts, prices, volumes, _sides, seqs, sources = zip(*fresh, strict=True)
-        kinds = set(sources)
-        if len(kinds) != 1:
-            raise ValueError(f"a bulk batch comes from one source, not {sorted(kinds)}")
-        names = {s: i for i, s in enumerate(dict.fromkeys(symbols))}
-        code = np.array([names[s] for s in symbols], np.int64)
-        ts_a, seq_a = np.array(ts, np.int64), np.array(seqs, np.int64)
-        # in key order: the store's index takes a symbol's ticks as one run, not scattered
-        order = np.lexsort((seq_a, ts_a, code)).tolist()
-        stored = [fresh[i] for i in order] + passed
+        names = batch.names
+        code, ts, seq = batch.code, batch.ts, batch.seq
+        # the newest (ts, seq) seen of each symbol of the table: a tick not after it is late
+        # or repeated (the normal path sorts it out)
+        last_ts = np.full(len(names), _FAR_PAST, np.int64)
+        last_seq = np.full(len(names), _FAR_PAST, np.int64)
+        for i, name in enumerate(names):
+            st = self.state.get(name)
+            if st is not None:
+                last_ts[i], last_seq[i] = st.last_ts, st.last_seq
+        lt, ls = last_ts[code], last_seq[code]
+        fresh = (ts > lt) | ((ts == lt) & (seq > ls))
+        rest = [] if fresh.all() else batch.take(~fresh).ticks()
+        folding = fresh
+        if self.off_hours:  # off-hours ticks: stored too, in no candle
+            krx = np.array([n in self.off_hours for n in names], dtype=bool)
+            folding = fresh & ~(krx[code] & off_hours_mask(ts))
+        # in key order: the store's index takes the batch as one ordered run per symbol (the
+        # symbols in text order, as the primary key sorts them), not scattered over the table
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        keep = np.flatnonzero(fresh)
+        stored = batch.take(keep[np.lexsort((seq[keep], ts[keep], rank[code[keep]]))])
+        f = np.flatnonzero(folding)
+        if not len(f):
+            return BulkFold(stored, rest, [])
         folded = fold(
-            code, list(names), ts_a, seq_a, exact_array(prices), exact_array(volumes),
-            kinds.pop(), self.intervals,
+            code[f], names, ts[f], seq[f], batch.price[f], batch.volume[f], batch.source,
+            self.intervals,
         )  # fmt: skip
         # Only the first bucket of each symbol and interval can hold earlier ticks: every
         # folded tick is newer than all the symbol's ticks seen so far.

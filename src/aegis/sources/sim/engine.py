@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 from aegis.sources.sim import params
 from aegis.sources.sim.calendar import US_PER_MIN, close_us, cont_end_us
@@ -153,6 +154,7 @@ class DayEngine:
         self._forced_vol = np.maximum(np.rint(f_vol[order]), 1).astype(np.int64)
         self._forced_auction = f_auction[order]
         self.sym = np.array(u.symbols, dtype=object)
+        self.names = tuple(u.symbols)
         self.index_base = index_base or {
             ix.symbol: IndexBase(u.anchor_close, ix.anchor_close) for ix in u.indices
         }
@@ -351,10 +353,22 @@ class DayEngine:
         the chunk holding ``until_us``, drawn in one go from its own random stream: how a sim
         that joins a day late fills the morning at once. None when caught up. Sequence numbers
         live above every chunk's, so catch-up ticks never collide with live ones."""
+        cols = self.catch_up_columns(until_us)
+        return None if cols is None else cols.ticks()
+
+    def catch_up_columns(self, until_us: int) -> TickArrays | None:
+        """``catch_up`` as columns (the same ticks, in the same order), without a ``Tick``
+        per trade: what a bulk sink stores."""
         span = self._catch_up_span(until_us)
         if span is None:
             return None
-        return [t for seq0, parts in span for t in self._to_ticks(seq0, parts)]
+        cols = [c for seq0, parts in span if (c := self._columns(seq0, parts)) is not None]
+        if not cols:
+            return TickArrays.empty(self.names, SOURCE)
+        code, ts, price, vol, side, seq = (np.concatenate([c[j] for c in cols]) for j in range(6))
+        return TickArrays(
+            self.names, code.astype(np.int64, copy=False), ts, price, vol, side, seq, SOURCE
+        )
 
     def session_columns(self) -> TickColumns:
         """The whole session at once as columns, for history: the spans ``catch_up`` draws,
