@@ -17,12 +17,12 @@ longer in memory. Either way the result equals a recomputation from the stored t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
-from aegis.aggregator.batch import fold
+from aegis.aggregator.batch import CandleTable, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
@@ -61,13 +61,14 @@ def _as_interval(c: Candle, name: str, size: int) -> Candle:
 
 @dataclass(slots=True)
 class BulkFold:
-    """A large batch folded at once (``Aggregator.fold_bulk``): the ticks folded, the rest (late
-    or repeated: for ``add_fresh``/``add_late``), and every candle the folded ticks touch, merged
-    with the live candle of its bucket, ready to store."""
+    """A large batch folded at once (``Aggregator.split_bulk``, then ``fold_bulk``): the ticks
+    to store, the rest (late or repeated: for ``add_fresh``/``add_late``), and every candle the
+    folded ticks touch, merged with the live candle of its bucket, ready to store."""
 
     ticks: TickArrays  # to store, in key order (symbol, ts, seq)
     rest: list[Tick]
-    candles: list[Candle]
+    folding: TickArrays  # the stored ticks that make candles (off-hours ones do not)
+    candles: CandleTable = field(default_factory=lambda: CandleTable([]))
 
 
 class Aggregator:
@@ -197,11 +198,12 @@ class Aggregator:
         return t.symbol in self.off_hours and off_hours(t.ts)
 
     # --- bulk ------------------------------------------------------------------------------
-    def fold_bulk(self, batch: TickArrays) -> BulkFold:
-        """Candles of a large batch of distinct ticks from one source at once, with numpy
-        (``batch.fold``) instead of tick by tick: how a source's generated history (the
-        simulator's morning) reaches the store at storage speed. Changes nothing here;
-        ``apply_bulk`` continues from the result once it is stored."""
+    def split_bulk(self, batch: TickArrays) -> BulkFold:
+        """A large batch of distinct ticks from one source, taken at once instead of tick by
+        tick (how a source's generated history, the simulator's morning, reaches the store
+        at storage speed): the ticks to store in key order, the rest for the normal path.
+        ``fold_bulk`` then makes the candles (while the ticks are written, if the caller
+        likes). Changes nothing here; ``apply_bulk`` continues once both are stored."""
         names = batch.names
         code, ts, seq = batch.code, batch.ts, batch.seq
         # the newest (ts, seq) seen of each symbol of the table: a tick not after it is late
@@ -225,28 +227,26 @@ class Aggregator:
         rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
         keep = np.flatnonzero(fresh)
         stored = batch.take(keep[np.lexsort((seq[keep], ts[keep], rank[code[keep]]))])
-        f = np.flatnonzero(folding)
-        if not len(f):
-            return BulkFold(stored, rest, [])
-        folded = fold(
-            code[f], names, ts[f], seq[f], batch.price[f], batch.volume[f], batch.source,
-            self.intervals,
-        )  # fmt: skip
+        return BulkFold(stored, rest, batch.take(folding))
+
+    def fold_bulk(self, bulk: BulkFold) -> CandleTable:
+        """The candles of ``split_bulk``'s ticks, with numpy (``batch.fold``), each first
+        bucket merged with the live candle it continues; kept in ``bulk`` too."""
+        f = bulk.folding
+        parts = fold_columns(
+            f.code, f.names, f.ts, f.seq, f.price, f.volume, f.source, self.intervals
+        )
         # Only the first bucket of each symbol and interval can hold earlier ticks: every
         # folded tick is newer than all the symbol's ticks seen so far.
-        out: list[Candle] = []
-        seen: set[tuple[str, str]] = set()
-        for c in folded:
-            key = (c.symbol, c.interval)
-            if key not in seen:
-                seen.add(key)
-                live = self._live_candle(c.symbol, c.interval)
-                if live is not None and live.start == c.start:
+        for part in parts:
+            for i in part.firsts().tolist():
+                live = self._live_candle(f.names[int(part.code[i])], part.interval)
+                if live is not None and live.start == int(part.start[i]):
                     merged = live.copy()
-                    merged.merge(c)
-                    c = merged
-            out.append(c)
-        return BulkFold(stored, rest, out)
+                    merged.merge(part.candle(i))
+                    part.put(i, merged)
+        bulk.candles = CandleTable(parts)
+        return bulk.candles
 
     def _live_candle(self, symbol: str, interval: str) -> Candle | None:
         c = self.current(symbol, interval)
@@ -259,13 +259,10 @@ class Aggregator:
         return st.pending.get(i)
 
     def apply_bulk(self, bulk: BulkFold) -> None:
-        """Continue after a stored ``fold_bulk``: each folded symbol from its newest candles
-        (its live minute and the coarse candles holding it, as after a restart)."""
-        newest: dict[tuple[str, str], Candle] = {}
-        for c in bulk.candles:
-            key = (c.symbol, c.interval)
-            if key not in newest or c.start > newest[key].start:
-                newest[key] = c
+        """Continue after a stored ``split_bulk`` + ``fold_bulk``: each folded symbol from its
+        newest candles (its live minute and the coarse candles holding it, as after a
+        restart)."""
+        newest = {(c.symbol, c.interval): c for c in bulk.candles.newest()}
         prev: dict[str, int] = {}
         for sym in {s for s, _ in newest}:
             old = self.state.pop(sym, None)
@@ -275,7 +272,7 @@ class Aggregator:
                 prev[sym] = was.close  # the batch began a new day
             elif old is not None and old.prev_day_close is not None:
                 prev[sym] = old.prev_day_close
-        self.restore([c.copy() for c in newest.values()], prev)
+        self.restore(list(newest.values()), prev)  # fresh objects: nothing else holds them
         self.ticks_in += len(bulk.ticks)
 
     def _day_candle_of(self, st: _SymbolState) -> Candle | None:

@@ -86,6 +86,10 @@ class TickArrays:
             self.volume[which], self.side[which], self.seq[which], self.source,
         )  # fmt: skip
 
+    def rows(self, lo: int, hi: int) -> TickArrays:
+        """Rows ``lo`` to ``hi`` (views, not copies)."""
+        return self.take(slice(lo, hi))  # type: ignore[arg-type]  # numpy takes slices too
+
     def symbols(self) -> list[str]:
         table = np.array(self.names, dtype=object)
         out: list[str] = table[self.code].tolist()

@@ -15,6 +15,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aegis.aggregator.batch import CandleTable
 from aegis.core.errors import StoreError
 from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
@@ -73,7 +74,15 @@ def _insert_rows(
 
 def _candle_params(candles: Iterable[Candle]) -> list[Any]:
     """The candles' columns as one flat parameter list (in C: no Python call per candle)."""
-    flat: list[Any] = list(chain.from_iterable(map(_candle_values, candles)))
+    if isinstance(candles, CandleTable):  # columns (a bulk batch): no object per candle
+        flat: list[Any] = []
+        for part in candles.parts:
+            block: list[Any] = [None] * (_CANDLE_WIDTH * len(part))
+            for j, col in enumerate(part.columns()):
+                block[j::_CANDLE_WIDTH] = col
+            flat += block
+    else:
+        flat = list(chain.from_iterable(map(_candle_values, candles)))
     amounts = flat[_AMOUNT::_CANDLE_WIDTH]
     if any(a is not None and a > _MAX_INT64 for a in amounts):  # rare: crypto amounts
         flat[_AMOUNT::_CANDLE_WIDTH] = [_amount_out(a) for a in amounts]
