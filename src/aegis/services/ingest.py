@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
 HISTORY_CANDLES_PER_WRITE = 50_000
+BULK_WRITE_TICKS = 100_000  # parameters of a bulk batch's ticks are built this many at a time
 DRAIN_S = 10.0  # at shutdown, how long the last batches may take to reach the bus
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
@@ -233,7 +234,7 @@ class IngestService:
         # pieces overlapped with the folding: the writer thread then waits for the GIL at
         # every statement and the whole takes twice as long.
         candles = self.aggregator.fold_bulk(folded)
-        await self.store.import_ticks(_columns(folded.ticks), candles, chunk=len(folded.ticks))
+        await self.store.import_ticks(_columns(folded.ticks), candles, chunk=BULK_WRITE_TICKS)
 
     def _valid_columns(self, batch: TickArrays) -> TickArrays:
         if self.known_symbols is None:

@@ -241,23 +241,24 @@ class SQLiteStore(Store):
         chunk: int = 50_000,
     ) -> int:
         # One transaction: an interrupted import leaves nothing behind (no ticks without their
-        # candles), and the parameters come straight from the columns, no tuple per row.
+        # candles), and the parameters come straight from the columns, no tuple per row, a
+        # chunk at a time (the parameter list of a whole large batch would double its memory).
         n = len(columns)
-        flat: list[Any] = [None] * (_TICK_WIDTH * n)
         cols: tuple[list[Any], ...] = columns.lists()
-        for j, col in enumerate(cols):
-            flat[j::_TICK_WIDTH] = col
-        flat[6::_TICK_WIDTH] = [columns.source] * n
+        source = columns.source
         candle_flat = _candle_params(candles)
-        step = chunk * _TICK_WIDTH
 
         def run(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            for i in range(0, len(flat), step):
-                block = flat[i : i + step]
+            for i in range(0, n, chunk):
+                m = min(chunk, n - i)
+                block: list[Any] = [None] * (_TICK_WIDTH * m)
+                for j, col in enumerate(cols):
+                    block[j::_TICK_WIDTH] = col[i : i + m]
+                block[6::_TICK_WIDTH] = [source] * m
                 _insert_rows(conn, _insert_ticks_sql, block, _TICK_WIDTH, _TICKS_PER_INSERT)
                 if progress is not None:
-                    progress(len(block) // _TICK_WIDTH)
+                    progress(m)
             written = conn.total_changes - before
             _write_candles(conn, candle_flat)
             return written
