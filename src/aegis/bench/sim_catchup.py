@@ -39,6 +39,7 @@ class CatchUpRun:
     seconds: float  # from the source's start to everything stored
     cpu: float  # process CPU time (every thread) over the same span
     minutes_1m: int  # 1-minute candles of the day stored (all symbols)
+    load: str = ""  # the load average when the run ended (others share the machine)
 
     @property
     def rate(self) -> float:
@@ -96,7 +97,14 @@ async def _one(market: list[Instrument], seed: int, rate: float, until: str, bul
             minutes += len(await store.get_candles(c.symbol, "1m", start, wall, 10_000))
     stored = store.ticks_written
     await store.close()
-    return CatchUpRun("bulk" if bulk else "live path", stored, seconds, cpu, minutes)
+    return CatchUpRun("bulk" if bulk else "live path", stored, seconds, cpu, minutes, _loadavg())
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def run(market: list[Instrument], seed: int, rate: float, until: str) -> list[CatchUpRun]:

@@ -292,7 +292,7 @@ def sim_catchup(
             f"{r.mode}: 09:00–{until} of {len(market):,} symbols at {rate:g} trades/s: "
             f"{r.ticks:,} ticks and {r.minutes_1m:,} 1-minute candles stored in "
             f"{r.seconds:.1f} s (CPU {r.cpu:.1f} s) → [bold]{r.rate:,.0f} ticks/s[/bold] · "
-            f"load {_loadavg()}"
+            f"load at its end {r.load}"
         )
 
 
