@@ -15,6 +15,7 @@ from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, to_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 from aegis.sources.base import OrderBook, SourceState
 from aegis.sources.sim import SimSource
@@ -196,6 +197,9 @@ class BulkCollectingSink(CollectingSink):
 
     async def bulk(self, batch: Sequence[Tick]) -> None:
         self.bulks.append(list(batch))
+
+    async def bulk_columns(self, batch: TickArrays) -> None:
+        self.bulks.append(batch.ticks())
 
     async def history_candles(self, candles: Sequence[object]) -> None:
         self.candles.extend(candles)

@@ -4,7 +4,11 @@ grouped with numpy. The result is exact; ``Candle.merge`` joins it with candles 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import starmap
+from typing import Any, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -12,17 +16,126 @@ import numpy.typing as npt
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
+from aegis.domain.tick_arrays import Nums
 
 Ints = npt.NDArray[np.int64]
-Nums = npt.NDArray[np.int64] | npt.NDArray[np.object_]
 
 
-def exact_array(values: Sequence[int]) -> Nums:
-    """int64 where every value fits, else Python ints (crypto amounts can exceed 2**63)."""
-    try:
-        return np.array(values, dtype=np.int64)
-    except OverflowError:
-        return np.array(values, dtype=object)
+def _at(col: Nums, i: int) -> Any:
+    """A Python int (or None) from an int64 or object column."""
+    return col[i : i + 1].tolist()[0]
+
+
+@dataclass(slots=True)
+class IntervalCandles:
+    """One interval's candles of a batch as columns, per symbol in start order; each candle's
+    symbol is ``names[code]``."""
+
+    names: Sequence[str]
+    interval: str
+    source: str
+    code: Ints
+    start: Ints
+    open: Nums
+    high: Nums
+    low: Nums
+    close: Nums
+    volume: Nums
+    amount: Nums
+    trades: Ints
+    first_ts: Ints
+    first_seq: Ints
+    last_ts: Ints
+    last_seq: Ints
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def columns(self) -> list[list[Any]]:
+        """The columns in ``Candle`` field order, as lists (symbol and interval spelled out)."""
+        n = len(self.start)
+        table = np.array(self.names, dtype=object)
+        return [
+            table[self.code].tolist(), [self.interval] * n, self.start.tolist(),
+            self.open.tolist(), self.high.tolist(), self.low.tolist(), self.close.tolist(),
+            self.volume.tolist(), self.amount.tolist(), self.trades.tolist(),
+            self.first_ts.tolist(), self.first_seq.tolist(), self.last_ts.tolist(),
+            self.last_seq.tolist(), [self.source] * n,
+        ]  # fmt: skip
+
+    def candles(self) -> list[Candle]:
+        return list(starmap(Candle, zip(*self.columns(), strict=True)))
+
+    def candle(self, i: int) -> Candle:
+        return Candle(
+            self.names[int(self.code[i])], self.interval, int(self.start[i]),
+            _at(self.open, i), _at(self.high, i), _at(self.low, i), _at(self.close, i),
+            _at(self.volume, i), _at(self.amount, i), int(self.trades[i]),
+            int(self.first_ts[i]), int(self.first_seq[i]), int(self.last_ts[i]),
+            int(self.last_seq[i]), self.source,
+        )  # fmt: skip
+
+    def put(self, i: int, c: Candle) -> None:
+        """Row ``i`` becomes ``c`` (a candle of the same symbol, interval and bucket)."""
+        if c.amount is None or (c.amount >= 2**63 and self.amount.dtype != object):
+            self.amount = self.amount.astype(object)
+        for name in ("open", "high", "low", "close", "volume"):
+            col = getattr(self, name)
+            if col.dtype != object and not -(2**63) <= getattr(c, name) < 2**63:
+                setattr(self, name, col.astype(object))
+        self.open[i], self.high[i], self.low[i], self.close[i] = c.open, c.high, c.low, c.close
+        self.volume[i], self.trades[i] = c.volume, c.trades
+        cast(Any, self.amount)[i] = c.amount  # None lands in an object column (above)
+        self.first_ts[i], self.first_seq[i] = c.first_ts, c.first_seq
+        self.last_ts[i], self.last_seq[i] = c.last_ts, c.last_seq
+
+    def firsts(self) -> Ints:
+        """The row of each symbol's first (earliest) candle."""
+        new = np.empty(len(self.code), dtype=bool)
+        new[:1] = True
+        new[1:] = self.code[1:] != self.code[:-1]
+        return np.flatnonzero(new)
+
+    def lasts(self) -> Ints:
+        """The row of each symbol's last (newest) candle."""
+        end = np.empty(len(self.code), dtype=bool)
+        end[-1:] = True
+        end[:-1] = self.code[1:] != self.code[:-1]
+        return np.flatnonzero(end)
+
+
+class CandleTable(Sequence[Candle]):
+    """Candles of several intervals as columns: what a bulk batch stores, read as ``Candle``
+    objects only where a store has no faster path."""
+
+    def __init__(self, parts: Sequence[IntervalCandles]) -> None:
+        self.parts = [p for p in parts if len(p)]
+        self._ends = np.cumsum([len(p) for p in self.parts]).tolist()
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    @overload
+    def __getitem__(self, i: int) -> Candle: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Candle]: ...
+    def __getitem__(self, i: int | slice) -> Candle | list[Candle]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = bisect_right(self._ends, i)
+        return self.parts[k].candle(i - (self._ends[k - 1] if k else 0))
+
+    def __iter__(self) -> Iterator[Candle]:
+        for p in self.parts:
+            yield from p.candles()
+
+    def newest(self) -> list[Candle]:
+        """Each symbol's newest candle of each interval."""
+        return [p.candle(int(i)) for p in self.parts for i in p.lasts()]
 
 
 def fold(
@@ -37,6 +150,21 @@ def fold(
 ) -> list[Candle]:
     """Candles of ticks that all come from ``source``; each tick's symbol is given as an
     index into ``names``."""
+    parts = fold_columns(sym, names, ts, seq, price, volume, source, intervals)
+    return [c for p in parts for c in p.candles()]
+
+
+def fold_columns(
+    sym: Ints,
+    names: Sequence[str],
+    ts: Ints,
+    seq: Ints,
+    price: Nums,
+    volume: Nums,
+    source: str,
+    intervals: Sequence[Interval] = STORED_INTERVALS,
+) -> list[IntervalCandles]:
+    """``fold`` as columns, one part per interval (no Python object per candle)."""
     n = len(ts)
     if n == 0:
         return []
@@ -46,7 +174,7 @@ def fold(
     if volume.dtype == np.int64 and int(np.abs(volume).max()) * n >= 2**63:
         volume = volume.astype(object)
     amount = _amounts(price, volume)
-    out: list[Candle] = []
+    out: list[IntervalCandles] = []
     local = ts + KST_OFFSET_US
     for iv in intervals:
         size = iv.length_us
@@ -56,27 +184,13 @@ def fold(
         new[1:] = (sym[1:] != sym[:-1]) | (start[1:] != start[:-1])
         first = np.flatnonzero(new)
         last = np.r_[first[1:] - 1, n - 1]
-        rows = zip(
-            sym[first].tolist(),
-            start[first].tolist(),
-            price[first].tolist(),
-            np.maximum.reduceat(price, first).tolist(),
-            np.minimum.reduceat(price, first).tolist(),
-            price[last].tolist(),
-            np.add.reduceat(volume, first).tolist(),
-            np.add.reduceat(amount, first).tolist(),
-            (last - first + 1).tolist(),
-            ts[first].tolist(),
-            seq[first].tolist(),
-            ts[last].tolist(),
-            seq[last].tolist(),
-            strict=True,
-        )
-        name = iv.name
-        out.extend(
-            Candle(names[s], name, st, o, h, lo, c, v, a, k, fts, fsq, lts, lsq, source)
-            for s, st, o, h, lo, c, v, a, k, fts, fsq, lts, lsq in rows
-        )
+        part = IntervalCandles(
+            names, iv.name, source, sym[first], start[first], price[first],
+            np.maximum.reduceat(price, first), np.minimum.reduceat(price, first), price[last],
+            np.add.reduceat(volume, first), np.add.reduceat(amount, first),
+            (last - first + 1).astype(np.int64), ts[first], seq[first], ts[last], seq[last],
+        )  # fmt: skip
+        out.append(part)
     return out
 
 

@@ -17,16 +17,17 @@ longer in memory. Either way the result equals a recomputation from the stored t
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
-from aegis.aggregator.batch import exact_array, fold
+from aegis.aggregator.batch import CandleTable, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
-from aegis.domain.krx import off_hours
+from aegis.domain.krx import off_hours, off_hours_mask
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 
 _FAR_PAST = -(2**62)
@@ -60,13 +61,14 @@ def _as_interval(c: Candle, name: str, size: int) -> Candle:
 
 @dataclass(slots=True)
 class BulkFold:
-    """A large batch folded at once (``Aggregator.fold_bulk``): the ticks folded, the rest (late
-    or repeated: for ``add_fresh``/``add_late``), and every candle the folded ticks touch, merged
-    with the live candle of its bucket, ready to store."""
+    """A large batch folded at once (``Aggregator.split_bulk``, then ``fold_bulk``): the ticks
+    to store, the rest (late or repeated: for ``add_fresh``/``add_late``), and every candle the
+    folded ticks touch, merged with the live candle of its bucket, ready to store."""
 
-    ticks: list[Tick]
+    ticks: TickArrays  # to store, in key order (symbol, ts, seq)
     rest: list[Tick]
-    candles: list[Candle]
+    folding: TickArrays  # the stored ticks that make candles (off-hours ones do not)
+    candles: CandleTable = field(default_factory=lambda: CandleTable([]))
 
 
 class Aggregator:
@@ -196,58 +198,55 @@ class Aggregator:
         return t.symbol in self.off_hours and off_hours(t.ts)
 
     # --- bulk ------------------------------------------------------------------------------
-    def fold_bulk(self, ticks: Sequence[Tick]) -> BulkFold:
-        """Candles of a large batch of distinct ticks from one source at once, with numpy
-        (``batch.fold``) instead of tick by tick: how a source's generated history (the
-        simulator's morning) reaches the store at storage speed. Changes nothing here;
-        ``apply_bulk`` continues from the result once it is stored."""
-        fresh: list[Tick] = []
-        rest: list[Tick] = []
-        states = self.state
-        for t in ticks:
-            st = states.get(t.symbol)
-            if st is not None and (
-                t.ts < st.last_ts or (t.ts == st.last_ts and t.seq <= st.last_seq)
-            ):
-                rest.append(t)
-            else:
-                fresh.append(t)
-        passed: list[Tick] = []  # off-hours ticks: stored too, in no candle
-        if self.off_hours:
-            passed = [t for t in fresh if self._passed_through(t)]
-            if passed:
-                fresh = [t for t in fresh if not self._passed_through(t)]
-        if not fresh:
-            return BulkFold(passed, rest, [])
-        symbols, ts, prices, volumes, _sides, seqs, sources = zip(*fresh, strict=True)
-        kinds = set(sources)
-        if len(kinds) != 1:
-            raise ValueError(f"a bulk batch comes from one source, not {sorted(kinds)}")
-        names = {s: i for i, s in enumerate(dict.fromkeys(symbols))}
-        code = np.array([names[s] for s in symbols], np.int64)
-        ts_a, seq_a = np.array(ts, np.int64), np.array(seqs, np.int64)
-        # in key order: the store's index takes a symbol's ticks as one run, not scattered
-        order = np.lexsort((seq_a, ts_a, code)).tolist()
-        stored = [fresh[i] for i in order] + passed
-        folded = fold(
-            code, list(names), ts_a, seq_a, exact_array(prices), exact_array(volumes),
-            kinds.pop(), self.intervals,
-        )  # fmt: skip
+    def split_bulk(self, batch: TickArrays) -> BulkFold:
+        """A large batch of distinct ticks from one source, taken at once instead of tick by
+        tick (how a source's generated history, the simulator's morning, reaches the store
+        at storage speed): the ticks to store in key order, the rest for the normal path.
+        ``fold_bulk`` then makes the candles (while the ticks are written, if the caller
+        likes). Changes nothing here; ``apply_bulk`` continues once both are stored."""
+        names = batch.names
+        code, ts, seq = batch.code, batch.ts, batch.seq
+        # the newest (ts, seq) seen of each symbol of the table: a tick not after it is late
+        # or repeated (the normal path sorts it out)
+        last_ts = np.full(len(names), _FAR_PAST, np.int64)
+        last_seq = np.full(len(names), _FAR_PAST, np.int64)
+        for i, name in enumerate(names):
+            st = self.state.get(name)
+            if st is not None:
+                last_ts[i], last_seq[i] = st.last_ts, st.last_seq
+        lt, ls = last_ts[code], last_seq[code]
+        fresh = (ts > lt) | ((ts == lt) & (seq > ls))
+        rest = [] if fresh.all() else batch.take(~fresh).ticks()
+        folding = fresh
+        if self.off_hours:  # off-hours ticks: stored too, in no candle
+            krx = np.array([n in self.off_hours for n in names], dtype=bool)
+            folding = fresh & ~(krx[code] & off_hours_mask(ts))
+        # in key order: the store's index takes the batch as one ordered run per symbol (the
+        # symbols in text order, as the primary key sorts them), not scattered over the table
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        keep = np.flatnonzero(fresh)
+        stored = batch.take(keep[np.lexsort((seq[keep], ts[keep], rank[code[keep]]))])
+        return BulkFold(stored, rest, batch.take(folding))
+
+    def fold_bulk(self, bulk: BulkFold) -> CandleTable:
+        """The candles of ``split_bulk``'s ticks, with numpy (``batch.fold``), each first
+        bucket merged with the live candle it continues; kept in ``bulk`` too."""
+        f = bulk.folding
+        parts = fold_columns(
+            f.code, f.names, f.ts, f.seq, f.price, f.volume, f.source, self.intervals
+        )
         # Only the first bucket of each symbol and interval can hold earlier ticks: every
         # folded tick is newer than all the symbol's ticks seen so far.
-        out: list[Candle] = []
-        seen: set[tuple[str, str]] = set()
-        for c in folded:
-            key = (c.symbol, c.interval)
-            if key not in seen:
-                seen.add(key)
-                live = self._live_candle(c.symbol, c.interval)
-                if live is not None and live.start == c.start:
+        for part in parts:
+            for i in part.firsts().tolist():
+                live = self._live_candle(f.names[int(part.code[i])], part.interval)
+                if live is not None and live.start == int(part.start[i]):
                     merged = live.copy()
-                    merged.merge(c)
-                    c = merged
-            out.append(c)
-        return BulkFold(stored, rest, out)
+                    merged.merge(part.candle(i))
+                    part.put(i, merged)
+        bulk.candles = CandleTable(parts)
+        return bulk.candles
 
     def _live_candle(self, symbol: str, interval: str) -> Candle | None:
         c = self.current(symbol, interval)
@@ -260,13 +259,10 @@ class Aggregator:
         return st.pending.get(i)
 
     def apply_bulk(self, bulk: BulkFold) -> None:
-        """Continue after a stored ``fold_bulk``: each folded symbol from its newest candles
-        (its live minute and the coarse candles holding it, as after a restart)."""
-        newest: dict[tuple[str, str], Candle] = {}
-        for c in bulk.candles:
-            key = (c.symbol, c.interval)
-            if key not in newest or c.start > newest[key].start:
-                newest[key] = c
+        """Continue after a stored ``split_bulk`` + ``fold_bulk``: each folded symbol from its
+        newest candles (its live minute and the coarse candles holding it, as after a
+        restart)."""
+        newest = {(c.symbol, c.interval): c for c in bulk.candles.newest()}
         prev: dict[str, int] = {}
         for sym in {s for s, _ in newest}:
             old = self.state.pop(sym, None)
@@ -276,7 +272,7 @@ class Aggregator:
                 prev[sym] = was.close  # the batch began a new day
             elif old is not None and old.prev_day_close is not None:
                 prev[sym] = old.prev_day_close
-        self.restore([c.copy() for c in newest.values()], prev)
+        self.restore(list(newest.values()), prev)  # fresh objects: nothing else holds them
         self.ticks_in += len(bulk.ticks)
 
     def _day_candle_of(self, st: _SymbolState) -> Candle | None:

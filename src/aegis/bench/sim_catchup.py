@@ -37,7 +37,9 @@ class CatchUpRun:
     mode: str
     ticks: int  # stored
     seconds: float  # from the source's start to everything stored
+    cpu: float  # process CPU time (every thread) over the same span
     minutes_1m: int  # 1-minute candles of the day stored (all symbols)
+    load: str = ""  # the load average when the run ended (others share the machine)
 
     @property
     def rate(self) -> float:
@@ -78,11 +80,11 @@ async def _one(market: list[Instrument], seed: int, rate: float, until: str, bul
     wall = to_us(datetime(DAY.year, DAY.month, DAY.day, hh, mm, tzinfo=KST))
     settings = Settings(sim_seed=seed, sim_tick_rate=rate)
     source = SimSource(settings, [replace(i) for i in market], wall_clock=lambda: wall)
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     task = asyncio.create_task(source.run(ingest if bulk else _LivePath(ingest)))
     await source.caught_up.wait()
     await ingest.flush()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
@@ -95,7 +97,14 @@ async def _one(market: list[Instrument], seed: int, rate: float, until: str, bul
             minutes += len(await store.get_candles(c.symbol, "1m", start, wall, 10_000))
     stored = store.ticks_written
     await store.close()
-    return CatchUpRun("bulk" if bulk else "live path", stored, seconds, minutes)
+    return CatchUpRun("bulk" if bulk else "live path", stored, seconds, cpu, minutes, _loadavg())
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "n/a"
 
 
 def run(market: list[Instrument], seed: int, rate: float, until: str) -> list[CatchUpRun]:

@@ -280,14 +280,19 @@ def sim_catchup(
     from aegis.bench.sim_realism import quick_market
     from aegis.reference import load_instruments
 
+    hh, _, mm = until.partition(":")
+    if not (hh.isdigit() and mm.isdigit() and 9 * 60 < int(hh) * 60 + int(mm) < 15 * 60 + 30):
+        # a sim started at the close or later plays the whole day live from 09:00: no catch-up
+        raise typer.BadParameter("09:01 to 15:29 (15:29: the whole session)", param_hint="--until")
     market = quick_market() if quick else load_instruments()
     rate = rate / 20 if quick else rate  # the quick market is 1/20 of the whole
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {os.getloadavg()[0]:.1f}")
+    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_loadavg()}")
     for r in b.run(market, seed, rate, until):
         console.print(
             f"{r.mode}: 09:00–{until} of {len(market):,} symbols at {rate:g} trades/s: "
             f"{r.ticks:,} ticks and {r.minutes_1m:,} 1-minute candles stored in "
-            f"{r.seconds:.1f} s → [bold]{r.rate:,.0f} ticks/s[/bold]"
+            f"{r.seconds:.1f} s (CPU {r.cpu:.1f} s) → [bold]{r.rate:,.0f} ticks/s[/bold] · "
+            f"load at its end {r.load}"
         )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import time
 
+import numpy as np
+import numpy.typing as npt
+
 # (upper bound exclusive, tick)
 _TICK_BANDS = (
     (2_000, 1),
@@ -91,6 +94,15 @@ KRX_MARKETS = frozenset({"KOSPI", "KOSDAQ", "KOSDAQ GLOBAL", "KONEX", "INDEX"})
 _KST_US = 9 * 3600 * 1_000_000
 _MIN_US = 60_000_000
 _DAY_MIN = 24 * 60
+
+
+def off_hours_mask(ts_us: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """``off_hours`` of each time."""
+    m = (ts_us + _KST_US) // _MIN_US % _DAY_MIN
+    out = np.zeros(len(ts_us), dtype=bool)
+    for a, b in OFF_HOURS_MINUTES:
+        out |= (m >= a) & (m < b)
+    return out
 
 
 def off_hours(ts_us: int) -> bool:

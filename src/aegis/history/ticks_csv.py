@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from aegis.aggregator.batch import Nums, exact_array
 from aegis.core.errors import ImportFormatError
 from aegis.core.timeutil import parse_instant
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT
+from aegis.domain.tick_arrays import Nums, exact_array
 from aegis.domain.ticks import BUY, SELL, UNKNOWN_SIDE, Tick
 from aegis.history.ticks_bytes import Columns, concat, read_columns
 from aegis.store.base import TickColumns

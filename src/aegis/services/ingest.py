@@ -9,23 +9,27 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from aegis.aggregator.engine import Aggregator
+import numpy as np
+
+from aegis.aggregator.engine import Aggregator, BulkFold
 from aegis.bus.base import GAP, TICKS, Bus
 from aegis.bus.codec import decode_ticks, encode_ticks
 from aegis.core.rate import RateWindow
 from aegis.core.timeutil import now_us
 from aegis.domain.candles import Candle
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 from aegis.services.journal import TickJournal
 from aegis.services.leader import LeadershipLost
 from aegis.sources.base import OrderBook
-from aegis.store.base import Store
+from aegis.store.base import Store, TickColumns
 
 log = logging.getLogger(__name__)
 
 PUBLISH_BACKOFF_S = 0.05
 PUBLISH_BACKOFF_MAX_S = 2.0
 HISTORY_CANDLES_PER_WRITE = 50_000
+BULK_WRITE_TICKS = 100_000  # parameters of a bulk batch's ticks are built this many at a time
 DRAIN_S = 10.0  # at shutdown, how long the last batches may take to reach the bus
 MAX_OUTBOX = 20_000  # tick batches kept for the bus while it is down (≈ 3 h at 2 batches/s)
 
@@ -197,28 +201,52 @@ class IngestService:
         self.books += 1
 
     async def bulk(self, batch: Sequence[Tick]) -> None:
+        """``bulk_columns`` of ticks given one by one (of one source)."""
+        if batch:
+            await self.bulk_columns(TickArrays.from_ticks(batch))
+
+    async def bulk_columns(self, batch: TickArrays) -> None:
         """A large batch of generated history (the simulator's morning when it starts in the
         middle of a session): stored at once, candles folded with numpy, instead of tick by
         tick through the live path and the bus (which took minutes for a whole market). The
         bus carries a :data:`GAP` instead of the ticks: stream hubs rebuild their live state
         from the store, where the batch already is. Ticks not newer than what was seen of their
         symbol take the normal path."""
-        batch = self._valid(batch)
-        if not batch:
+        batch = self._valid_columns(batch)
+        if not len(batch):
             return
         async with self._lock:
             await self._flush_locked()  # everything earlier is stored first
-            folded = self.aggregator.fold_bulk(batch)
-            if folded.ticks:
-                await self.store.write_ticks(folded.ticks)
-                await self.store.upsert_candles(folded.candles)
+            folded = self.aggregator.split_bulk(batch)
+            n = len(folded.ticks)
+            if n:
+                await self._store_bulk(folded)
                 self.aggregator.apply_bulk(folded)  # only once stored: a failure changes nothing
-                self.accepted += len(folded.ticks)
-                self.bulk_ticks += len(folded.ticks)
-                self._rate_window.add(len(folded.ticks))
+                self.accepted += n
+                self.bulk_ticks += n
+                self._rate_window.add(n)
                 self._outbox.put_nowait(GAP)  # in order after the batches published before
         if folded.rest:
             await self.ticks(folded.rest)
+
+    async def _store_bulk(self, folded: BulkFold) -> None:
+        # Ticks and candles in one transaction (SQLite): a failure stores neither. Not in
+        # pieces overlapped with the folding: the writer thread then waits for the GIL at
+        # every statement and the whole takes twice as long.
+        candles = self.aggregator.fold_bulk(folded)
+        await self.store.import_ticks(_columns(folded.ticks), candles, chunk=BULK_WRITE_TICKS)
+
+    def _valid_columns(self, batch: TickArrays) -> TickArrays:
+        if self.known_symbols is None:
+            return batch
+        known = np.array([s in self.known_symbols for s in batch.names], dtype=bool)
+        ok = known[batch.code] & (batch.volume >= 0) & (batch.price > 0)
+        if ok.all():
+            return batch
+        bad = len(ok) - int(ok.sum())
+        self.rejected += bad
+        log.warning("ingest dropped %d ticks with unknown symbols or bad values", bad)
+        return batch.take(ok)
 
     async def history_candles(self, candles: Sequence[Candle]) -> None:
         """Finished candles of past sessions (no ticks kept), stored as they are; they replace
@@ -325,3 +353,10 @@ class IngestService:
             "lagMs": round(self.lag_ms(), 1),
             "updated": now_us(),
         }
+
+
+def _columns(batch: TickArrays) -> TickColumns:
+    return TickColumns(
+        batch.symbols(), batch.ts.tolist(), batch.price.tolist(), batch.volume.tolist(),
+        batch.side.tolist(), batch.seq.tolist(), batch.source,
+    )  # fmt: skip

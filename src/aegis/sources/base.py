@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 
 
@@ -56,6 +57,9 @@ class BulkSink(Protocol):
 
     async def bulk(self, batch: Sequence[Tick]) -> None:
         """Distinct ticks of one source, stored with their candles."""
+
+    async def bulk_columns(self, batch: TickArrays) -> None:
+        """``bulk`` of ticks given as columns (no Python object per tick)."""
 
     async def history_candles(self, candles: Sequence[Candle]) -> None:
         """Finished candles of past sessions whose ticks are not kept, stored as they are."""

@@ -15,6 +15,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
+from aegis.aggregator.batch import CandleTable
 from aegis.core.errors import StoreError
 from aegis.core.timeutil import kst_day
 from aegis.domain.candles import Candle
@@ -73,7 +74,15 @@ def _insert_rows(
 
 def _candle_params(candles: Iterable[Candle]) -> list[Any]:
     """The candles' columns as one flat parameter list (in C: no Python call per candle)."""
-    flat: list[Any] = list(chain.from_iterable(map(_candle_values, candles)))
+    if isinstance(candles, CandleTable):  # columns (a bulk batch): no object per candle
+        flat: list[Any] = []
+        for part in candles.parts:
+            block: list[Any] = [None] * (_CANDLE_WIDTH * len(part))
+            for j, col in enumerate(part.columns()):
+                block[j::_CANDLE_WIDTH] = col
+            flat += block
+    else:
+        flat = list(chain.from_iterable(map(_candle_values, candles)))
     amounts = flat[_AMOUNT::_CANDLE_WIDTH]
     if any(a is not None and a > _MAX_INT64 for a in amounts):  # rare: crypto amounts
         flat[_AMOUNT::_CANDLE_WIDTH] = [_amount_out(a) for a in amounts]
@@ -232,23 +241,24 @@ class SQLiteStore(Store):
         chunk: int = 50_000,
     ) -> int:
         # One transaction: an interrupted import leaves nothing behind (no ticks without their
-        # candles), and the parameters come straight from the columns, no tuple per row.
+        # candles), and the parameters come straight from the columns, no tuple per row, a
+        # chunk at a time (the parameter list of a whole large batch would double its memory).
         n = len(columns)
-        flat: list[Any] = [None] * (_TICK_WIDTH * n)
         cols: tuple[list[Any], ...] = columns.lists()
-        for j, col in enumerate(cols):
-            flat[j::_TICK_WIDTH] = col
-        flat[6::_TICK_WIDTH] = [columns.source] * n
+        source = columns.source
         candle_flat = _candle_params(candles)
-        step = chunk * _TICK_WIDTH
 
         def run(conn: sqlite3.Connection) -> int:
             before = conn.total_changes
-            for i in range(0, len(flat), step):
-                block = flat[i : i + step]
+            for i in range(0, n, chunk):
+                m = min(chunk, n - i)
+                block: list[Any] = [None] * (_TICK_WIDTH * m)
+                for j, col in enumerate(cols):
+                    block[j::_TICK_WIDTH] = col[i : i + m]
+                block[6::_TICK_WIDTH] = [source] * m
                 _insert_rows(conn, _insert_ticks_sql, block, _TICK_WIDTH, _TICKS_PER_INSERT)
                 if progress is not None:
-                    progress(len(block) // _TICK_WIDTH)
+                    progress(m)
             written = conn.total_changes - before
             _write_candles(conn, candle_flat)
             return written

@@ -14,6 +14,7 @@ from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, from_us, kst_day, now_us
 from aegis.domain.instruments import Instrument
+from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 from aegis.sources.base import BulkSink, Source, SourceState, TickSink
 from aegis.sources.sim import history
@@ -29,7 +30,10 @@ log = logging.getLogger(__name__)
 LOOP_SECONDS = 0.05  # wall time between clock reads
 MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
 IDLE_SECONDS = 1.0
-BULK_TICKS = 400_000  # the morning reaches a bulk sink in batches this large, oldest first
+# the morning reaches a bulk sink in batches this large, oldest first: every batch rewrites
+# pages of every symbol's ticks and candles, so fewer, larger batches store the day faster
+# (a whole session: ~1.5× faster than at 400,000), and the first is still visible in seconds
+BULK_TICKS = 1_000_000
 
 
 def _parse_symbols(text: str | None) -> list[str] | None:
@@ -213,23 +217,27 @@ class SimSource(Source):
                     await self._hand(batch, sink.ticks)
                 self._update_details()
             return
-        ready: asyncio.Queue[list[Tick] | None] = asyncio.Queue(maxsize=1)
+        ready: asyncio.Queue[TickArrays | None] = asyncio.Queue(maxsize=1)
 
         async def generate() -> None:
-            held: list[Tick] = []
-            while (batch := await asyncio.to_thread(engine.catch_up, until_us)) is not None:
-                held += batch
-                if len(held) >= BULK_TICKS:
-                    await ready.put(held)
-                    held = []
-            if held:
-                await ready.put(held)
+            held: list[TickArrays] = []
+            size = 0
+            while (span := await asyncio.to_thread(engine.catch_up_columns, until_us)) is not None:
+                held.append(span)
+                size += len(span)
+                if size >= BULK_TICKS:
+                    await ready.put(await asyncio.to_thread(TickArrays.concat, held))
+                    held, size = [], 0
+            if size:
+                await ready.put(await asyncio.to_thread(TickArrays.concat, held))
             await ready.put(None)
 
         producer = asyncio.create_task(generate(), name="sim-catch-up")
         try:
-            while (held := await ready.get()) is not None:
-                await self._hand(held, sink.bulk)
+            while (cols := await ready.get()) is not None:
+                await sink.bulk_columns(cols)
+                self.status.messages += len(cols)
+                self.status.last_message_us = self._clock()
                 self._update_details()
         finally:
             producer.cancel()
