@@ -8,7 +8,6 @@ on that server (the role needs CREATEDB), migrates it, and drops it afterwards."
 from __future__ import annotations
 
 import asyncio
-import gc
 import secrets
 import tempfile
 import time
@@ -194,25 +193,6 @@ def run(
     database_url: str | None = None,
 ) -> IngestResult:
     ticks, instruments = make_ticks(n, seed, rate)
-    # The generated input (a million Tick tuples the bench holds until the end) out of the
-    # cyclic GC: a live ingester holds only the ticks of one flush, but here every full
-    # collection would walk all of them, a cost of the bench and not of ingest.
-    gc.collect()
-    gc.freeze()
-    try:
-        return _run(ticks, instruments, batch, with_pandas, progress, database_url)
-    finally:
-        gc.unfreeze()
-
-
-def _run(
-    ticks: list[Tick],
-    instruments: list[object],
-    batch: int,
-    with_pandas: bool,
-    progress: Callable[[int], None],
-    database_url: str | None,
-) -> IngestResult:
     with tempfile.TemporaryDirectory() as d:
         if database_url is None:
             seconds, candles, cpu = asyncio.run(
