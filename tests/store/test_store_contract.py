@@ -241,6 +241,12 @@ async def test_a_flush_stores_what_write_ticks_and_upsert_candles_store(store: S
             assert got == sorted(want.values(), key=lambda c: c.start)
     assert await store.get_candle("000660", "1m", T0) == candle("000660", "1m", T0, close=77)
     assert await store.write_flush(ticks, []) == 0
+    fresh = [tick("035420", T0, 0), tick("035420", T0, 1)]
+    assert await store.write_flush(fresh, []) == 2
+    twice = [tick("035720", T0, 0, price=1), tick("035720", T0, 0, price=2)]
+    assert await store.write_flush(twice, []) == 1  # a key twice in one flush: the first wins
+    assert await store.get_ticks("035420", T0, T0 + 1) == fresh
+    assert await store.get_ticks("035720", T0, T0 + 1) == twice[:1]
 
 
 async def test_tick_keys_are_those_of_the_stored_ticks_in_the_range(store: Store) -> None:

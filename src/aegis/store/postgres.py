@@ -244,8 +244,7 @@ class PostgresStore(Store):
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if ticks:
-                    await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
-                    new = _count(await conn.execute(insert))
+                    new = await self._copy_fresh_ticks(conn, ticks, insert)
                 if records:
                     await conn.copy_records_to_table(
                         _CANDLE_STAGE, records=records, columns=_CANDLE_FIELDS
@@ -256,6 +255,22 @@ class PostgresStore(Store):
         self.ticks_written += new
         self.ticks_ignored += len(ticks) - new
         return new
+
+    @staticmethod
+    async def _copy_fresh_ticks(
+        conn: asyncpg.Connection, ticks: Sequence[Tick], insert: str
+    ) -> int:
+        """A live flush holds ticks newer than everything stored of their symbols: COPY them
+        straight into ``ticks`` (no staging table, no ON CONFLICT probe per row). Should a key
+        be stored already or repeat in the batch (a replay), the COPY fails whole and the
+        staging path ignores the stored keys as ``write_ticks`` does."""
+        try:
+            async with conn.transaction():  # a savepoint: a failed COPY leaves nothing
+                await conn.copy_records_to_table("ticks", records=ticks, columns=_TICK_COLS)
+            return len(ticks)
+        except asyncpg.UniqueViolationError:
+            await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
+            return _count(await conn.execute(insert))
 
     async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
         if not ticks:
