@@ -157,6 +157,8 @@ async def test_the_store_refuses_every_write_of_a_superseded_epoch(postgres_url:
         )
         with pytest.raises(StoreError, match="superseded"):
             await old.upsert_candles([candle])
+        with pytest.raises(StoreError, match="superseded"):
+            await old.write_flush([tick(6)], [candle])  # COPY straight into ticks: refused too
         assert await admin.fetchval("SELECT count(*) FROM candles") == 0
         assert await plain.write_ticks([tick(4)]) == 1
         seqs = [r[0] for r in await admin.fetch("SELECT seq FROM ticks ORDER BY seq")]

@@ -215,6 +215,40 @@ async def test_bulk_import_stores_new_ticks_and_candles_and_counts_only_new(stor
     assert await store.get_candle("005930", "1d", T0) == day
 
 
+async def test_a_flush_stores_what_write_ticks_and_upsert_candles_store(store: Store) -> None:
+    # the live ingest path: new and already stored ticks, candles in no particular order, one
+    # of them twice (its later state wins) and one replacing a stored candle
+    await store.write_ticks([tick("005930", T0, 0)])
+    await store.upsert_candles([candle("005930", "1m", T0, close=90)])
+    ticks = [tick(s, T0 + i * MIN, 0) for i in range(5) for s in ("005930", "000660", "00104K")]
+    candles = [
+        candle(s, iv, T0 + i * MIN, close=100 + i)
+        for i in range(5)
+        for s in ("00104K", "005930", "000660")
+        for iv in ("5m", "1m")
+    ]
+    random.Random(7).shuffle(candles)
+    candles.append(candle("000660", "1m", T0, close=77))
+
+    new = await store.write_flush(ticks, candles)
+
+    assert new == len(ticks) - 1
+    for s in ("005930", "000660", "00104K"):
+        assert await store.get_ticks(s, T0, T0 + 5 * MIN) == [t for t in ticks if t.symbol == s]
+        for iv in ("1m", "5m"):
+            got = await store.get_candles(s, iv, None, None, 100)
+            want = {c.start: c for c in candles if c.symbol == s and c.interval == iv}
+            assert got == sorted(want.values(), key=lambda c: c.start)
+    assert await store.get_candle("000660", "1m", T0) == candle("000660", "1m", T0, close=77)
+    assert await store.write_flush(ticks, []) == 0
+    fresh = [tick("035420", T0, 0), tick("035420", T0, 1)]
+    assert await store.write_flush(fresh, []) == 2
+    twice = [tick("035720", T0, 0, price=1), tick("035720", T0, 0, price=2)]
+    assert await store.write_flush(twice, []) == 1  # a key twice in one flush: the first wins
+    assert await store.get_ticks("035420", T0, T0 + 1) == fresh
+    assert await store.get_ticks("035720", T0, T0 + 1) == twice[:1]
+
+
 async def test_tick_keys_are_those_of_the_stored_ticks_in_the_range(store: Store) -> None:
     await store.write_ticks(
         [tick("005930", T0, 0), tick("005930", T0, 1), tick("005930", T0 + 5, 0)]

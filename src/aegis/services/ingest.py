@@ -106,7 +106,10 @@ class IngestService:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # not in the middle of a flush: cancelled there, its write would complete in the
+            # store's thread anyway and its ticks be written again by the last flush below
+            async with self._lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         try:
@@ -311,10 +314,8 @@ class IngestService:
         candles = self.aggregator.take_dirty()
         journaled = self.journal.rotate() if self.journal is not None and ticks else None
         try:
-            if ticks:
-                await self.store.write_ticks(ticks)
-            if candles:
-                await self.store.upsert_candles(candles)
+            if ticks or candles:
+                await self.store.write_flush(ticks, candles)
             if journaled is not None and self.journal is not None:
                 self.journal.drop_through(journaled)
         except BaseException:

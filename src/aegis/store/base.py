@@ -107,6 +107,15 @@ class Store(ABC):
         await self.upsert_candles(candles)
         return written
 
+    async def write_flush(self, ticks: Sequence[Tick], candles: Sequence[Candle]) -> int:
+        """One flush of live ingest: new ticks (as ``write_ticks``) and the candles they changed
+        (as ``upsert_candles``; a later state of the same candle wins). Returns how many ticks
+        were new. Stores override this to write both in one transaction (one commit)."""
+        written = await self.write_ticks(ticks) if ticks else 0
+        if candles:
+            await self.upsert_candles(candles)
+        return written
+
     async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
         """The (ts, seq) of the stored ticks with start ≤ ts < end (dedup of a bulk import)."""
         return {(t.ts, t.seq) for t in await self.get_ticks(symbol, start, end)}
