@@ -62,7 +62,7 @@ def test_paper_round_trip(app: App) -> None:
         json={"symbol": SAMSUNG, "side": "BUY", "type": "LIMIT", "quantity": 10,
               "price": 199_000, "clientOrderId": "rt-1"},
     )  # fmt: skip
-    assert r.status_code == 201, r.json()
+    assert r.status_code == r.json()["status"] == 201, r.json()  # the envelope says 201 too
     buy = r.json()["data"]
     assert buy["status"] == "ACCEPTED" and buy["filledQuantity"] == 0
     trade(app, 199_000, 3, kst(10, 0, 1, day=DAY))
@@ -211,7 +211,7 @@ def test_backtest_over_the_shipped_history(app: App) -> None:
     body = {"strategy": "ma_cross", "symbols": [SAMSUNG], "from": "2023-01-01",
             "to": "2025-01-01", "interval": "1d", "params": {"fast": 5, "slow": 20}}  # fmt: skip
     r = client.post("/api/v1/backtests", headers=h, json=body)
-    assert r.status_code == 201, r.json()
+    assert r.status_code == r.json()["status"] == 201, r.json()
     rep = r.json()["data"]
     assert rep["candles"] > 200 and rep["trades"] > 0
     assert rep["finalEquity"] == rep["equityCurve"][-1]["equity"]
@@ -234,7 +234,7 @@ def test_strategy_runs_start_list_stop(app: App) -> None:
     assert {"ma_cross", "breakout", "rsi"} <= set(names)
     body = {"strategy": "rsi", "symbols": [SAMSUNG], "interval": "1m", "params": {"period": 5}}
     r = client.post("/api/v1/strategies/runs", headers=h, json=body)
-    assert r.status_code == 201, r.json()
+    assert r.status_code == r.json()["status"] == 201, r.json()
     run = r.json()["data"]
     assert run["params"]["period"] == 5
     runs = client.get("/api/v1/strategies/runs", headers=h).json()["data"]

@@ -20,11 +20,14 @@ class JSONBytes(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def ok(data: Any, message: str = "성공", meta: dict[str, Any] | None = None) -> JSONBytes:
-    body: dict[str, Any] = {"status": 200, "message": message, "data": data}
+def ok(
+    data: Any, message: str = "성공", meta: dict[str, Any] | None = None, status: int = 200
+) -> JSONBytes:
+    """The success envelope; its ``status`` is the response's HTTP status (201 for a creation)."""
+    body: dict[str, Any] = {"status": status, "message": message, "data": data}
     if meta is not None:
         body["meta"] = meta
-    return JSONBytes(body)
+    return JSONBytes(body, status_code=status)
 
 
 def error_body(

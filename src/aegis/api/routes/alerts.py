@@ -78,9 +78,7 @@ async def list_alerts(user: CurrentUserDep, trading: TradingDep) -> JSONBytes:
 )  # fmt: skip
 async def create_alert(body: AlertIn, user: CurrentUserDep, trading: TradingDep) -> JSONBytes:
     a = await _alerts(trading).create(user.id, body.symbol, body.kind, body.value)
-    res = ok(a.view(), "알림을 등록했습니다.")
-    res.status_code = 201
-    return res
+    return ok(a.view(), "알림을 등록했습니다.", status=201)
 
 
 @router.delete(

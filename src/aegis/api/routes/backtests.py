@@ -54,9 +54,7 @@ async def run(
         fees=trading.config.fees,
     )
     report["id"] = await save_report(trading.db, report, equity_png(report), user.id)
-    res = ok(report, "백테스트 완료")
-    res.status_code = 201
-    return res
+    return ok(report, "백테스트 완료", status=201)
 
 
 @router.get(

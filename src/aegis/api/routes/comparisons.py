@@ -42,12 +42,7 @@ async def create_comparison(
     c = await comparisons.create(
         research.engine, market, user.id, body.name, body.companies, body.period
     )
-    body_out = {
-        "status": 201,
-        "message": "비교를 생성하였습니다.",
-        "data": comparisons.summary(c, market),
-    }
-    return JSONBytes(body_out, status_code=201)
+    return ok(comparisons.summary(c, market), "비교를 생성하였습니다.", status=201)
 
 
 @router.get(

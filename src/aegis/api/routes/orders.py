@@ -48,9 +48,9 @@ async def place_order(body: OrderIn, acc: AccountDep, trading: TradingDep) -> JS
             body.client_order_id,
         ),
     )
-    res = ok(order_view(order), "주문이 접수되었습니다." if created else "이미 접수된 주문입니다.")
-    res.status_code = 201 if created else 200
-    return res
+    if created:
+        return ok(order_view(order), "주문이 접수되었습니다.", status=201)
+    return ok(order_view(order), "이미 접수된 주문입니다.")
 
 
 @router.get(

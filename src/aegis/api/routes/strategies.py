@@ -70,9 +70,7 @@ async def list_runs(acc: AccountDep, trading: TradingDep) -> JSONBytes:
 async def start_run(body: RunIn, acc: AccountDep, trading: TradingDep, rt: RuntimeDep) -> JSONBytes:
     runs = StrategyRuns(trading, rt.settings.trading_strategies_dir)
     runner = await runs.start(acc, body.strategy, body.symbols, body.interval, body.params)
-    res = ok(runner.view(), "전략을 시작했습니다.")
-    res.status_code = 201
-    return res
+    return ok(runner.view(), "전략을 시작했습니다.", status=201)
 
 
 @router.delete(

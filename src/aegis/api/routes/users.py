@@ -124,10 +124,7 @@ def user_out(p: Profile) -> dict[str, object]:
 )
 async def signup(body: SignupIn, accounts: AccountsDep) -> JSONBytes:
     user = await accounts.signup(body.email, body.username, body.password)
-    return JSONBytes(
-        {"status": 201, "message": "회원가입이 완료되었습니다.", "data": {"userId": user.id}},
-        status_code=201,
-    )
+    return ok({"userId": user.id}, "회원가입이 완료되었습니다.", status=201)
 
 
 @router.post(
@@ -263,10 +260,7 @@ async def add_favorite(
 ) -> JSONBytes:
     market.company(body.company_id)  # 404 for an unknown company
     fav = await accounts.favorites.add(user.id, body.company_id)
-    return JSONBytes(
-        {"status": 201, "message": "즐겨찾기에 추가하였습니다.", "data": favorite_out(fav, market)},
-        status_code=201,
-    )
+    return ok(favorite_out(fav, market), "즐겨찾기에 추가하였습니다.", status=201)
 
 
 @router.delete(
