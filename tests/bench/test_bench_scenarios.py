@@ -63,8 +63,10 @@ def test_bench_import_small() -> None:
 
 
 def test_bench_fanout_small() -> None:
+    # the paced market opens with one auction print per listed symbol (2,881): at 3,000
+    # ticks/s continuous trading of the watched symbols starts within the warm-up
     out = _bench(
-        "fanout", "--clients", "4", "--symbols", "3", "--rate", "200", "--seconds", "2",
+        "fanout", "--clients", "4", "--symbols", "3", "--rate", "3000", "--seconds", "2",
         "--universe", "10",
     )  # fmt: skip
     assert "4 clients (4 connected) × 3 symbols of 10 traded" in out
