@@ -109,6 +109,17 @@ def _write_candles(conn: sqlite3.Connection, flat: list[Any]) -> None:
     _insert_rows(conn, _upsert_candles_sql, flat, _CANDLE_WIDTH, _CANDLES_PER_INSERT)
 
 
+def _ticks_then_candles(
+    conn: sqlite3.Connection, insert_ticks: Callable[[], None], candle_flat: list[Any]
+) -> int:
+    """Ticks, then their candles, in the caller's transaction: the number of new ticks."""
+    before = conn.total_changes
+    insert_ticks()
+    written = conn.total_changes - before
+    _write_candles(conn, candle_flat)
+    return written
+
+
 def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
     """Symbols present in ``table``, by hopping along its primary key (a loose index scan)
     rather than reading every row."""
@@ -256,11 +267,11 @@ class SQLiteStore(Store):
             # parameters built in the writer thread, as in write_ticks: not on the event loop
             flat = list(chain.from_iterable(ticks))
             candle_flat = _candle_params(candles, in_key_order=True)
-            before = conn.total_changes
-            _insert_rows(conn, _insert_ticks_sql, flat, _TICK_WIDTH, _TICKS_PER_INSERT)
-            written = conn.total_changes - before
-            _write_candles(conn, candle_flat)
-            return written
+            return _ticks_then_candles(
+                conn,
+                lambda: _insert_rows(conn, _insert_ticks_sql, flat, _TICK_WIDTH, _TICKS_PER_INSERT),
+                candle_flat,
+            )
 
         written = await self._write(run)
         self.ticks_written += written
@@ -281,8 +292,7 @@ class SQLiteStore(Store):
         source = columns.source
         candle_flat = _candle_params(candles)
 
-        def run(conn: sqlite3.Connection) -> int:
-            before = conn.total_changes
+        def insert_ticks(conn: sqlite3.Connection) -> None:
             for i in range(0, n, chunk):
                 m = min(chunk, n - i)
                 block: list[Any] = [None] * (_TICK_WIDTH * m)
@@ -292,9 +302,9 @@ class SQLiteStore(Store):
                 _insert_rows(conn, _insert_ticks_sql, block, _TICK_WIDTH, _TICKS_PER_INSERT)
                 if progress is not None:
                     progress(m)
-            written = conn.total_changes - before
-            _write_candles(conn, candle_flat)
-            return written
+
+        def run(conn: sqlite3.Connection) -> int:
+            return _ticks_then_candles(conn, lambda: insert_ticks(conn), candle_flat)
 
         written = await self._write(run)
         self.ticks_written += written
