@@ -70,6 +70,7 @@ class LatencyResult:
     runq_wait_s: float = 0.0  # the process's threads runnable but not running, in it
     gc: str = ""
     loop_lag: str = ""
+    checkpoints: str = ""
     slow: str = ""  # where the slowest 1 % of fills spent their time
     typical: str = ""  # the same for the median fill
 
@@ -100,6 +101,7 @@ class _Samples:
     elapsed: float = 0.0
     cpu: float = 0.0
     runq: float = 0.0
+    checkpoints: list[float] = field(default_factory=list)  # seconds each, off the commit path
 
 
 def _runq_and_cpu() -> tuple[float, float]:
@@ -281,6 +283,7 @@ async def _latency(
     await runner
     await lag_task
     await svc.close()
+    ckpts = svc.log.checkpoint_seconds
     commits: list[float] = []
     async with engine.connect() as conn:
         await conn.execute(sa.text("CREATE TABLE IF NOT EXISTS bench_floor (x TEXT)"))
@@ -303,6 +306,7 @@ async def _latency(
         elapsed,
         (times1.user - times0.user) + (times1.system - times0.system),
         wait1 - wait0,
+        ckpts,
     )
 
 
@@ -331,6 +335,15 @@ def _breakdown(s: _Samples, slow: bool) -> str:
     ]
     parts.append(f"(GC inside {sum(paused) / len(paused) * 1000:.2f})")
     return f"{len(picked)} fills, mean ms: " + ", ".join(parts)
+
+
+def _checkpoint_summary(s: _Samples) -> str:
+    if not s.checkpoints:
+        return "inside commits (SQLite's automatic checkpoint)"
+    return (
+        f"{len(s.checkpoints)} on the checkpoint thread, p50 "
+        f"{_pct(s.checkpoints, 0.5):.2f} ms, max {max(s.checkpoints) * 1000:.2f} ms"
+    )
 
 
 def _gc_summary(s: _Samples) -> str:
@@ -367,6 +380,7 @@ def run_latency_pair(
         m.elapsed += got.elapsed
         m.cpu += got.cpu
         m.runq += got.runq
+        m.checkpoints += got.checkpoints
     load = (load0, os.getloadavg()[0])
     before, after = (
         _result(merged[lean], rate, symbols, name, load)
@@ -400,6 +414,7 @@ def _result(
         _gc_summary(s),
         f"p50 {_pct(s.lag, 0.5):.2f} ms, p99 {_pct(s.lag, 0.99):.2f} ms, "
         f"max {max(s.lag, default=0.0) * 1000:.2f} ms",
+        _checkpoint_summary(s),
         _breakdown(s, slow=True),
         _breakdown(s, slow=False),
     )

@@ -330,6 +330,7 @@ def trading(
             f"waited {r.runq_wait_s:.2f} s for a CPU (the machine's other work)"
         )
         console.print(f"   event loop lag (1 ms ticker): {r.loop_lag}; GC: {r.gc}")
+        console.print(f"   WAL checkpoints: {r.checkpoints}")
         console.print(
             f"  event log append (of which): p50 {r.append_p50_ms:.2f} ms, "
             f"p99 {r.append_p99_ms:.2f} ms"

@@ -140,6 +140,8 @@ class EventLog:
         self.appends = 0
         # set by benchmarks: called with each writer-thread transaction's step times
         self.on_write: Callable[[WriteTimes], None] | None = None
+        # how long each WAL checkpoint of the writer's took (seconds), every writer so far
+        self.checkpoint_seconds: list[float] = []
 
     async def append(
         self, account_id: int, new: Sequence[NewEvent], fill: Fill | None = None
@@ -162,6 +164,7 @@ class EventLog:
         if self._sqlite_writer is not None:
             writer, self._sqlite_writer = self._sqlite_writer, None
             await asyncio.to_thread(writer.close)
+            self.checkpoint_seconds += writer.stats.checkpoint_seconds
 
     async def _drain(self) -> None:
         while self._queue:
