@@ -163,13 +163,15 @@ async def _latency(
 
     def timed_on_ticks(ticks: Any) -> Any:
         out = on_ticks(ticks)
-        matched_at[0] = time.perf_counter()
+        if ticks:  # not the service's once-a-second expiry check (an empty batch)
+            matched_at[0] = time.perf_counter()
         return out
 
     svc.on_ticks = timed_on_ticks  # type: ignore[method-assign]
 
     async def timed_append(*args: Any, **kwargs: Any) -> Any:
         t0 = time.perf_counter()
+        matched = matched_at[0]  # read before the commit, not after it
         last_write.clear()
         try:
             return await inner(*args, **kwargs)
@@ -177,7 +179,7 @@ async def _latency(
             append_lat.append(time.perf_counter() - t0)
             fill = args[2] if len(args) > 2 else kwargs.get("fill")
             if fill is not None:
-                steps = {"matched": matched_at[0], "queued": t0}
+                steps = {"matched": matched, "queued": t0}
                 if last_write:  # the writer thread's steps (not on the aiosqlite path)
                     w = last_write[-1]
                     steps |= {
