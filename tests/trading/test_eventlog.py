@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.trading import tables
 from aegis.trading.eventlog import EventLog, NewEvent
 from aegis.trading.models import Fill, Side
+from aegis.trading.sqlitewriter import CHECKPOINT_EVERY_COMMITS
 from tests.trading.support import make_users
 
 
@@ -63,3 +64,40 @@ async def test_a_failing_append_fails_alone(app_db: AsyncEngine) -> None:
     kinds = [e.kind for e in await log.load(acc)]
     assert kinds == ["order.fill", "a", "b"]
     await log.close()
+
+
+async def test_sqlite_writer_thread_stores_what_the_driver_path_stores(app_db: AsyncEngine) -> None:
+    """The writer thread (its own connection, checkpoints beside it) and the path through the
+    engine's connection store the same rows; the WAL is checkpointed without the engine."""
+    if app_db.dialect.name != "sqlite":
+        pytest.skip("the writer thread is the SQLite path")
+    await make_users(app_db, 2)
+    stored: dict[bool, list[tuple[object, ...]]] = {}
+    for thread in (False, True):
+        log = EventLog(app_db, sqlite_thread=thread)
+        acc = await log.create_account(1 + thread, "paper", 1)
+        n = CHECKPOINT_EVERY_COMMITS + 5
+        for i in range(n):
+            fill = _fill(f"t{thread}-{i}", acc) if i % 2 else None
+            out = await log.append(acc, [NewEvent("order.fill", {"i": i}, i, "o1")], fill)
+            assert [e.data for e in out] == [{"i": i}]
+        writer = log._sqlite_writer
+        assert (writer is not None) == thread
+        assert [(e.kind, e.data, e.ts) for e in await log.load(acc)] == [
+            ("order.fill", {"i": i}, i) for i in range(n)
+        ]
+        async with app_db.connect() as conn:
+            rows = await conn.execute(
+                sa.select(tables.fills).where(tables.fills.c.account_id == acc)
+            )
+            stored[thread] = [
+                (r.trade_id.split("-", 1)[1], r.symbol, r.price, r.quantity, r.ts) for r in rows
+            ]
+        await log.close()  # waits for the checkpoint thread too
+        if writer is not None:
+            assert writer.stats.checkpoints >= 1
+            # closed, then used again (a service restarted in the same process)
+            (again,) = await log.append(acc, [NewEvent("x", {}, 1)])
+            assert again.event_id > out[0].event_id
+            await log.close()
+    assert stored[True] == stored[False] and len(stored[True]) == n // 2

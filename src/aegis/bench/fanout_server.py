@@ -34,7 +34,7 @@ def main() -> None:
     source = PacedSource(load_instruments(), args.rate)
     rt = Runtime(settings, sources=[source])
     uvicorn.run(
-        create_app(settings, runtime=rt),
+        create_app(settings, runtime=rt, freeze_heap=True),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",

@@ -69,7 +69,7 @@ def serve(
     elif settings.database_url is None:
         upgrade_all(settings.store_url, settings.app_db_url)  # embedded mode migrates itself
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

@@ -303,24 +303,34 @@ def trading(
     symbols: Annotated[int, typer.Option(help="symbols the tape trades")] = 10,
     bt_symbols: Annotated[int, typer.Option(help="backtest symbols")] = 10,
     days: Annotated[int, typer.Option(help="backtest trading days of 1m candles")] = 250,
+    rounds: Annotated[int, typer.Option(help="interleaved rounds per event log path")] = 4,
+    backtest: Annotated[bool, typer.Option(help="also time the backtest")] = True,
 ) -> None:
     """Order → paper fill latency with the tape running; backtest speed over 1m candles."""
     from aegis.bench import trading as b
 
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · simulated data")
-    before, lat = b.run_latency_pair(orders, rate, symbols)
+    before, lat = b.run_latency_pair(orders, rate, symbols, rounds)
     console.print(
         f"paper fills, tape {lat.rate:,.0f} trades/s over {lat.symbols} symbols "
         f"({before.ticks + lat.ticks:,} trades), {lat.orders} market orders per mode, "
-        f"the modes interleaved over 4 rounds each; load average {lat.load[0]:.2f} → "
+        f"the modes interleaved over {rounds} rounds each; load average {lat.load[0]:.2f} → "
         f"{lat.load[1]:.2f}:"
     )
     for r in (before, lat):
         console.print(f" [bold]{r.mode}[/bold]:")
         console.print(
             f"  trade batch → fill committed: p50 {r.fill_p50_ms:.2f} ms, "
-            f"[bold]p99 {r.fill_p99_ms:.2f} ms[/bold]"
+            f"[bold]p99 {r.fill_p99_ms:.2f} ms[/bold], max {r.fill_max_ms:.2f} ms"
         )
+        console.print(f"   slowest 1 %: {r.slow}")
+        console.print(f"   median: {r.typical}")
+        console.print(
+            f"   elapsed {r.elapsed_s:.2f} s, process CPU {r.cpu_s:.2f} s, its threads "
+            f"waited {r.runq_wait_s:.2f} s for a CPU (the machine's other work)"
+        )
+        console.print(f"   event loop lag (1 ms ticker): {r.loop_lag}; GC: {r.gc}")
+        console.print(f"   WAL checkpoints: {r.checkpoints}")
         console.print(
             f"  event log append (of which): p50 {r.append_p50_ms:.2f} ms, "
             f"p99 {r.append_p99_ms:.2f} ms"
@@ -333,6 +343,8 @@ def trading(
         f"  baseline, one bare SQLite commit: p50 {lat.commit_p50_ms:.2f} ms, "
         f"p99 {lat.commit_p99_ms:.2f} ms"
     )
+    if not backtest:
+        return
     res = b.run_backtest(bt_symbols, days)
     console.print(
         f"backtest ma_cross(20,60), {res.symbols} symbols × {days} days of 1m candles = "

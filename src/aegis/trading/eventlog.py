@@ -5,7 +5,8 @@ An append returns only after its transaction is committed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.trading import tables
 from aegis.trading.models import Fill
+from aegis.trading.sqlitewriter import Row, SqliteWriter, WriteTimes
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class _Pending:
     new: Sequence[NewEvent]
     fill: Fill | None
     done: asyncio.Future[list[Event]]
+    queued: float
 
 
 _EVENT_COLS = ("account_id", "order_id", "kind", "data", "ts")
@@ -105,23 +108,40 @@ class EventLog:
     failing append is retried alone so it cannot fail the others). Ids keep the order in
     which ``append`` was called.
 
-    On SQLite the transaction is written through the driver connection the engine hands out:
-    one round trip to aiosqlite's thread per event, one for the fills, one for the commit (the
-    generic Core path costs three per statement plus the pool's reset), which is most of a
-    paper fill's latency on a loaded machine. PostgreSQL uses Core statements."""
+    On a SQLite file the transaction is written by the event log's own writer thread and
+    connection (``aegis.trading.sqlitewriter``): one hand-off to it and one back per
+    transaction, and no WAL checkpoint inside the commit. PostgreSQL uses Core statements."""
 
     def __init__(
-        self, db: AsyncEngine, *, group_commit: bool = True, sqlite_driver: bool = True
+        self,
+        db: AsyncEngine,
+        *,
+        group_commit: bool = True,
+        sqlite_driver: bool = True,
+        sqlite_thread: bool = True,
     ) -> None:
-        """``group_commit=False, sqlite_driver=False``: one Core transaction per append (the
-        path before group commit; ``aegis bench trading`` runs it as its baseline)."""
+        """``sqlite_thread=False``: the transaction goes through the connection the engine
+        hands out (aiosqlite: a round trip to its thread per statement, and SQLite's
+        automatic checkpoint inside the commit); ``group_commit=False, sqlite_driver=False``:
+        one Core transaction per append. ``aegis bench trading`` runs these as baselines."""
         self.db = db
         self.group_commit = group_commit
         self._sqlite = sqlite_driver and db.dialect.name == "sqlite"
+        path = db.url.database if self._sqlite else None
+        self._thread_path = (
+            path
+            if sqlite_thread and path and path != ":memory:" and "mode=memory" not in path
+            else None
+        )
+        self._sqlite_writer: SqliteWriter | None = None
         self._queue: list[_Pending] = []
         self._writer: asyncio.Task[None] | None = None
         self.transactions = 0  # committed write transactions (group commit shares them)
         self.appends = 0
+        # set by benchmarks: called with each writer-thread transaction's step times
+        self.on_write: Callable[[WriteTimes], None] | None = None
+        # how long each WAL checkpoint of the writer's took (seconds), every writer so far
+        self.checkpoint_seconds: list[float] = []
 
     async def append(
         self, account_id: int, new: Sequence[NewEvent], fill: Fill | None = None
@@ -132,7 +152,7 @@ class EventLog:
             (out,) = await self._write([(account_id, new, fill)])
             return out
         done: asyncio.Future[list[Event]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(account_id, new, fill, done))
+        self._queue.append(_Pending(account_id, new, fill, done, time.perf_counter()))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain(), name="trading-eventlog")
         return await done
@@ -141,12 +161,18 @@ class EventLog:
         """Wait for appends in flight (nothing queued is dropped)."""
         if self._writer is not None:
             await self._writer
+        if self._sqlite_writer is not None:
+            writer, self._sqlite_writer = self._sqlite_writer, None
+            await asyncio.to_thread(writer.close)
+            self.checkpoint_seconds += writer.stats.checkpoint_seconds
 
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
             try:
-                stored = await self._write([(p.account_id, p.new, p.fill) for p in batch])
+                stored = await self._write(
+                    [(p.account_id, p.new, p.fill) for p in batch], batch[0].queued
+                )
             except Exception as exc:
                 if len(batch) == 1:
                     _settle(batch[0], exc=exc)
@@ -164,11 +190,13 @@ class EventLog:
                 _settle(p, out)
 
     async def _write(
-        self, batch: Sequence[tuple[int, Sequence[NewEvent], Fill | None]]
+        self, batch: Sequence[tuple[int, Sequence[NewEvent], Fill | None]], queued: float = 0.0
     ) -> list[list[Event]]:
         """One transaction for the whole batch."""
         self.appends += len(batch)
-        if self._sqlite:
+        if self._thread_path is not None:
+            out = await self._write_thread(batch, queued or time.perf_counter())
+        elif self._sqlite:
             out = await self._write_sqlite(batch)
         else:
             out = await self._write_core(batch)
@@ -202,6 +230,34 @@ class EventLog:
             if fills:
                 await conn.execute(tables.fills.insert(), fills)
         return result
+
+    async def _write_thread(
+        self, batch: Sequence[tuple[int, Sequence[NewEvent], Fill | None]], queued: float
+    ) -> list[list[Event]]:
+        assert self._thread_path is not None
+        if self._sqlite_writer is None:
+            self._sqlite_writer = SqliteWriter(self._thread_path, _EVENTS_SQL, _FILLS_SQL)
+        rows = []
+        for account_id, new, fill in batch:
+            params = [(e.order_id, e.kind, orjson.dumps(e.data).decode(), e.ts) for e in new]
+            if fill is not None:
+                r = fill_row(fill)
+                rows.append(Row(account_id, params, tuple(r[c] for c in _FILL_COLS)))
+            else:
+                rows.append(Row(account_id, params, None))
+        submitted = time.perf_counter()
+        ids, began, committed = await asyncio.wrap_future(self._sqlite_writer.submit(rows))
+        if self.on_write is not None:
+            self.on_write(
+                WriteTimes(len(batch), queued, submitted, began, committed, time.perf_counter())
+            )
+        return [
+            [
+                Event(i, account_id, e.order_id, e.kind, e.data, e.ts)
+                for i, e in zip(out, new, strict=True)
+            ]
+            for out, (account_id, new, _) in zip(ids, batch, strict=True)
+        ]
 
     async def _write_sqlite(
         self, batch: Sequence[tuple[int, Sequence[NewEvent], Fill | None]]
