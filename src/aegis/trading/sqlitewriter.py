@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,7 +58,8 @@ class Row:
 @dataclass
 class _Stats:
     checkpoints: int = 0
-    checkpoint_seconds: list[float] = field(default_factory=list)
+    # the latest checkpoints' durations (bounded: a server commits for weeks)
+    checkpoint_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=1_000))
 
 
 def connect(path: str) -> sqlite3.Connection:
