@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from itertools import pairwise
+
+import numpy as np
 
 from aegis.domain.instruments import Instrument
 from aegis.sources.sim import generate_ticks
@@ -44,3 +47,18 @@ def test_late_join_emits_the_same_ticks_as_a_full_run(universe: Universe) -> Non
     rest = late[len(opening) :]
     assert rest[0].ts > join
     assert rest == [t for t in full if t.ts > join]
+
+
+def test_a_whole_day_as_columns_is_the_day_it_always_was(universe: Universe) -> None:
+    """Pinned: a change meant to make generation or storage faster must not change a single
+    tick (the digest of the session as ``catch_up_columns`` hands it to a bulk sink)."""
+    engine = normal_day(universe, DailyChain(universe, 7), 7, DAY, 8.0, emit_mask(universe, None))
+    engine.join_at(engine.open_us)
+    digest = hashlib.sha256()
+    n = 0
+    while (c := engine.catch_up_columns(2**62)) is not None:
+        n += len(c)
+        for col in (c.code, c.ts, c.price, c.volume, c.side, c.seq):
+            digest.update(np.ascontiguousarray(col, dtype=np.int64).tobytes())
+    assert n == 206_106
+    assert digest.hexdigest() == "539b3797aca32e5033808a4ee6d54115a963d7886b8edba159032aafaca36e51"

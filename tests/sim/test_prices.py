@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aegis.domain import krx
 from aegis.sources.sim.calendar import is_trading_day, prev_trading_day
-from aegis.sources.sim.grid import ceil_grid, floor_grid, nearest_grid
+from aegis.sources.sim.grid import ceil_grid, floor_grid, limits, nearest_grid
 from aegis.sources.sim.universe import Universe
 from tests.sim.conftest import run_day, stock_rows
 
@@ -24,6 +24,24 @@ def test_vectorized_grid_matches_scalar_rules(price: int) -> None:
     assert krx.on_grid(int(floor_grid(p)[0]))
     assert krx.on_grid(int(ceil_grid(p)[0]))
     assert krx.on_grid(int(nearest_grid(p)[0]))
+
+
+def test_vectorized_limits_match_scalar_rules() -> None:
+    # every price up to 60,000 (all band edges of the limits' inputs and outputs), the bands
+    # above around their edges, and prices a plain rule would get wrong (≤ 0, huge)
+    bounds = [b for band, _ in krx.TICK_BANDS for b in (band, band * 100 // 130, band * 100 // 70)]
+    edges = [b + d for b in bounds for d in range(-300, 301)]
+    prices = np.array([*range(-5, 60_000), *edges, 10**9 + 7, 2**61, -(2**61)], dtype=np.int64)
+    lo, hi = limits(prices)
+    assert lo.tolist() == [krx.lower_limit(int(p)) for p in prices]
+    assert hi.tolist() == [krx.upper_limit(int(p)) for p in prices]
+
+
+@given(st.lists(st.integers(min_value=-(2**40), max_value=2**40), max_size=50))
+def test_vectorized_limits_match_scalar_rules_anywhere(prices: list[int]) -> None:
+    lo, hi = limits(np.array(prices, dtype=np.int64))
+    assert lo.tolist() == [krx.lower_limit(p) for p in prices]
+    assert hi.tolist() == [krx.upper_limit(p) for p in prices]
 
 
 @settings(max_examples=6, deadline=None)

@@ -19,6 +19,11 @@ from aegis.domain.intervals import STORED_INTERVALS, Interval
 from aegis.domain.tick_arrays import Nums
 
 Ints = npt.NDArray[np.int64]
+# the columns of ``IntervalCandles`` between the interval and the source, in ``Candle`` order
+_VALUE_FIELDS = (
+    "start", "open", "high", "low", "close", "volume", "amount", "trades", "first_ts",
+    "first_seq", "last_ts", "last_seq",
+)  # fmt: skip
 
 
 def _at(col: Nums, i: int) -> Any:
@@ -65,6 +70,16 @@ class IntervalCandles:
 
     def candles(self) -> list[Candle]:
         return list(starmap(Candle, zip(*self.columns(), strict=True)))
+
+    def candles_at(self, rows: Ints) -> list[Candle]:
+        """``candle(i)`` of each row, a column at a time (no numpy scalar per field)."""
+        n = len(rows)
+        names = self.names
+        cols: list[list[Any]] = [
+            [names[c] for c in self.code[rows].tolist()], [self.interval] * n,
+            *(getattr(self, f)[rows].tolist() for f in _VALUE_FIELDS), [self.source] * n,
+        ]  # fmt: skip
+        return list(starmap(Candle, zip(*cols, strict=True)))
 
     def candle(self, i: int) -> Candle:
         return Candle(
@@ -135,7 +150,50 @@ class CandleTable(Sequence[Candle]):
 
     def newest(self) -> list[Candle]:
         """Each symbol's newest candle of each interval."""
-        return [p.candle(int(i)) for p in self.parts for i in p.lasts()]
+        return [c for p in self.parts for c in p.candles_at(p.lasts())]
+
+
+def _in_time_order(ts: Ints, seq: Ints, within: npt.NDArray[np.bool_] | None = None) -> bool:
+    """Whether each row is at or after the previous one in (ts, seq), among adjacent rows
+    where ``within`` holds (all of them without it)."""
+    back = (ts[1:] < ts[:-1]) | ((ts[1:] == ts[:-1]) & (seq[1:] < seq[:-1]))
+    if within is not None:
+        back &= within
+    return not back.any()
+
+
+def key_order(group: Ints, ts: Ints, seq: Ints) -> npt.NDArray[np.intp]:
+    """``np.lexsort((seq, ts, group))``: rows by group, each in (ts, seq) order. Ticks of a
+    batch mostly come in time order already (generated history): then a stable sort on the
+    group alone (a radix sort for small codes) gives the same order several times faster.
+    Checked; otherwise the full sort."""
+    if len(group) == 0:
+        return np.empty(0, np.intp)
+    lo, hi = int(group.min()), int(group.max())
+    key = group.astype(np.int16) if lo >= 0 and hi < 2**15 else group
+    # equal keys keep their given order in both sorts, so the two differ only where a group's
+    # rows step back in (ts, seq) in the given order
+    if _in_time_order(ts, seq):
+        order: npt.NDArray[np.intp] = np.argsort(key, kind="stable")
+        return order
+    order = np.argsort(key, kind="stable")
+    g = group[order]
+    if _in_time_order(ts[order], seq[order], g[1:] == g[:-1]):
+        return order
+    full: npt.NDArray[np.intp] = np.lexsort((seq, ts, group))
+    return full
+
+
+def _grouped_in_time_order(sym: Ints, ts: Ints, seq: Ints) -> bool:
+    """Whether each symbol's rows are one run, in (ts, seq) order (the ticks a bulk batch
+    stores, already in key order): then they fold as they are."""
+    same = sym[1:] == sym[:-1]
+    if not _in_time_order(ts, seq, same):
+        return False
+    if int(sym.min()) < 0:
+        return False
+    runs = len(sym) - int(np.count_nonzero(same))
+    return runs == int(np.count_nonzero(np.bincount(sym)))
 
 
 def fold(
@@ -168,9 +226,12 @@ def fold_columns(
     n = len(ts)
     if n == 0:
         return []
-    order = np.lexsort((seq, ts, sym))  # per symbol in (ts, seq) order
-    sym, ts, seq = sym[order], ts[order], seq[order]
-    price, volume = price[order], volume[order]
+    # per symbol in (ts, seq) order; ticks already so (a bulk batch's) keep their symbols'
+    # order, so candles come out in the order their symbols came in
+    if not _grouped_in_time_order(sym, ts, seq):
+        order = key_order(sym, ts, seq)
+        sym, ts, seq = sym[order], ts[order], seq[order]
+        price, volume = price[order], volume[order]
     if volume.dtype == np.int64 and int(np.abs(volume).max()) * n >= 2**63:
         volume = volume.astype(object)
     amount = _amounts(price, volume)

@@ -22,7 +22,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from aegis.aggregator.batch import CandleTable, fold_columns
+from aegis.aggregator.batch import CandleTable, fold_columns, key_order
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
@@ -225,8 +225,13 @@ class Aggregator:
         # symbols in text order, as the primary key sorts them), not scattered over the table
         rank = np.empty(len(names), np.int64)
         rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        if fresh.all():
+            stored = batch.take(key_order(rank[code], ts, seq))
+            # nothing left out of the candles: they fold the stored ticks (same rows, already
+            # grouped and in time order, which the fold's sort then finds as they are)
+            return BulkFold(stored, rest, stored if folding.all() else batch.take(folding))
         keep = np.flatnonzero(fresh)
-        stored = batch.take(keep[np.lexsort((seq[keep], ts[keep], rank[code[keep]]))])
+        stored = batch.take(keep[key_order(rank[code[keep]], ts[keep], seq[keep])])
         return BulkFold(stored, rest, batch.take(folding))
 
     def fold_bulk(self, bulk: BulkFold) -> CandleTable:
@@ -238,25 +243,47 @@ class Aggregator:
         )
         # Only the first bucket of each symbol and interval can hold earlier ticks: every
         # folded tick is newer than all the symbol's ticks seen so far.
+        lives: dict[str, dict[str, Candle]] = {}
         for part in parts:
-            for i in part.firsts().tolist():
-                live = self._live_candle(f.names[int(part.code[i])], part.interval)
-                if live is not None and live.start == int(part.start[i]):
-                    merged = live.copy()
-                    merged.merge(part.candle(i))
-                    part.put(i, merged)
+            firsts = part.firsts()
+            merge: list[tuple[int, Candle]] = []
+            for i, code, start in zip(
+                firsts.tolist(), part.code[firsts].tolist(), part.start[firsts].tolist(),
+                strict=True,
+            ):  # fmt: skip
+                symbol = f.names[code]
+                of = lives.get(symbol)
+                if of is None:
+                    of = lives[symbol] = self._live_candles(symbol)
+                live = of.get(part.interval)
+                if live is not None and live.start == start:
+                    merge.append((i, live))
+            if not merge:
+                continue
+            rows = np.array([i for i, _ in merge], dtype=np.int64)
+            for (i, live), new in zip(merge, part.candles_at(rows), strict=True):
+                merged = live.copy()
+                merged.merge(new)
+                part.put(i, merged)
         bulk.candles = CandleTable(parts)
         return bulk.candles
 
-    def _live_candle(self, symbol: str, interval: str) -> Candle | None:
-        c = self.current(symbol, interval)
-        if c is not None:
-            return c
+    def _live_candles(self, symbol: str) -> dict[str, Candle]:
+        """The live candle of each interval (``current``, else the stored one a restore left
+        pending), the chain of snapshots built once for all of them."""
         st = self.state.get(symbol)
-        i = self._index.get(interval)
-        if st is None or not st.pending or i is None:
-            return None
-        return st.pending.get(i)
+        if st is None:
+            return {}
+        out: dict[str, Candle] = {}
+        if st.m1 is not None:
+            out[self._base_name] = st.m1
+        chain = self._currents(st, len(self._names))
+        for i, name in enumerate(self._names):
+            if i < len(chain):
+                out[name] = chain[i]
+            elif st.pending and (c := st.pending.get(i)) is not None:
+                out[name] = c
+        return out
 
     def apply_bulk(self, bulk: BulkFold) -> None:
         """Continue after a stored ``split_bulk`` + ``fold_bulk``: each folded symbol from its

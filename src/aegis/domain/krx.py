@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 # (upper bound exclusive, tick)
-_TICK_BANDS = (
+TICK_BANDS = (
     (2_000, 1),
     (5_000, 5),
     (20_000, 10),
@@ -17,7 +17,7 @@ _TICK_BANDS = (
     (200_000, 100),
     (500_000, 500),
 )
-_TOP_TICK = 1_000
+TOP_TICK = 1_000
 LIMIT_RATE_PCT = 30
 
 OPEN_AUCTION_START = time(8, 30)
@@ -27,10 +27,10 @@ CLOSE = time(15, 30)
 
 
 def tick_size(price: int) -> int:
-    for bound, tick in _TICK_BANDS:
+    for bound, tick in TICK_BANDS:
         if price < bound:
             return tick
-    return _TOP_TICK
+    return TOP_TICK
 
 
 def on_grid(price: int) -> bool:

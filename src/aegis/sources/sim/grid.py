@@ -41,8 +41,42 @@ def clip_int(price: F64, lo: I64, hi: I64) -> I64:
     return np.clip(price.astype(np.int64), lo, hi)
 
 
+_INT_BOUNDS = np.array([b for b, _ in krx.TICK_BANDS], dtype=np.int64)
+_INT_TICKS = np.array([t for _, t in krx.TICK_BANDS] + [krx.TOP_TICK], dtype=np.int64)
+_LIMIT_SAFE = 2**62 // 200  # base × 130 (and × 70) stays far inside int64
+
+
+def _int_ticks(price: I64) -> I64:
+    """``krx.tick_size`` of each price (bounds exclusive, as there)."""
+    out: I64 = _INT_TICKS[np.searchsorted(_INT_BOUNDS, price, side="right")]
+    return out
+
+
+def _round_down(price: I64) -> I64:
+    """``krx.round_down`` of each price (exact integers)."""
+    out: I64 = np.where(price < 1, 1, price - price % _int_ticks(price))
+    return out
+
+
+def _round_up(price: I64) -> I64:
+    """``krx.round_up`` of each price: the next grid price above the one below, when the
+    price is off the grid (it may cross into a new band)."""
+    down = _round_down(price)
+    up = np.where(down == price, price, down + _int_ticks(down))
+    out: I64 = np.where(price < 1, 1, up)
+    return out
+
+
 def limits(prev_close: I64) -> tuple[I64, I64]:
-    """(lower, upper) ±30 % limits per symbol, by the scalar rules of ``aegis.domain.krx``."""
-    lo = np.fromiter((krx.lower_limit(int(p)) for p in prev_close), np.int64, len(prev_close))
-    hi = np.fromiter((krx.upper_limit(int(p)) for p in prev_close), np.int64, len(prev_close))
+    """(lower, upper) ±30 % limits per symbol: ``krx.lower_limit``/``krx.upper_limit`` with
+    integer numpy (exact; a whole market's chain of days took seconds with a Python call per
+    symbol and day). Python floor division and numpy's agree on every sign."""
+    base = np.asarray(prev_close, dtype=np.int64)
+    if len(base) and int(np.abs(base).max()) > _LIMIT_SAFE:  # never on KRX: the scalar rules
+        lo = np.fromiter((krx.lower_limit(int(p)) for p in base), np.int64, len(base))
+        hi = np.fromiter((krx.upper_limit(int(p)) for p in base), np.int64, len(base))
+        return lo, hi
+    pct = krx.LIMIT_RATE_PCT
+    hi = _round_down(base * (100 + pct) // 100)
+    lo = _round_up(-(-base * (100 - pct) // 100))
     return lo, hi
