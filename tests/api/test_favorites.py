@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from aegis.api.deps import get_runtime
 from aegis.domain.ticks import BUY, Tick
 from aegis.services.runtime import Runtime
 from tests.api.test_rest import T0, wait_for
@@ -175,3 +176,55 @@ def test_deleting_the_account_removes_favorites_and_layouts(
     again = auth_headers(client, "leaving@example.com")
     assert client.get(FAV, headers=again).json()["data"] == []
     assert client.get(LAYOUTS, headers=again).json()["data"] is None
+
+
+def test_polled_list_is_answered_as_by_the_routed_endpoint(
+    app: tuple[TestClient, Runtime],
+) -> None:
+    """The polled list skips FastAPI's routing (aegis.api.hotpath); any dependency override
+    sends it through the route instead: both answers, and every layer's headers, are alike."""
+    client, rt = app
+    me = auth_headers(client)
+    for symbol in ("005930", "000660", "373220", "207940", "005380"):
+        client.post(FAV, json={"companyId": company_id(rt, symbol)}, headers=me)
+    fast = client.get(FAV, headers=me)
+    client.app.dependency_overrides[get_runtime] = get_runtime  # type: ignore[attr-defined]
+    try:
+        routed = client.get(FAV, headers=me)
+    finally:
+        client.app.dependency_overrides.clear()  # type: ignore[attr-defined]
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content and len(fast.json()["data"]) == 5
+    for name in ("etag", "cache-control", "content-security-policy", "x-frame-options", "vary"):
+        assert fast.headers[name] == routed.headers[name], name
+    assert fast.headers["x-request-id"] != routed.headers["x-request-id"]
+    # conditional GET, gzip and the request id work on the fast path as on any route
+    r = client.get(FAV, headers={**me, "If-None-Match": fast.headers["etag"]})
+    assert r.status_code == 304 and r.content == b""
+    r = client.get(FAV, headers={**me, "Accept-Encoding": "gzip", "X-Request-ID": "poll-1"})
+    assert r.headers["content-encoding"] == "gzip" and r.content == fast.content
+    assert r.headers["x-request-id"] == "poll-1"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer", "Bearer ", "Basic abc", "bearer nope", "Token x.y.z"],
+)
+def test_polled_list_refusals_are_the_routes_401(
+    app: tuple[TestClient, Runtime], authorization: str
+) -> None:
+    client, _ = app
+    headers = {"Authorization": authorization, "X-Request-ID": "refused-1"} if authorization else {}
+    r = client.get(FAV, headers=headers)
+    assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED")
+    if authorization:
+        assert r.json()["requestId"] == "refused-1"
+
+
+def test_polled_list_refuses_a_logged_out_token(app: tuple[TestClient, Runtime]) -> None:
+    client, _ = app
+    me = auth_headers(client)
+    assert client.get(FAV, headers=me).status_code == 200
+    assert client.post("/api/v1/users/logout", headers=me).status_code == 200
+    r = client.get(FAV, headers=me)
+    assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED")

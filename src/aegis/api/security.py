@@ -20,7 +20,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
@@ -60,25 +59,38 @@ DOCS_POLICY = (
 )
 
 
+_FIXED = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+)
+_NAMES = frozenset({b"content-security-policy", *(name for name, _ in _FIXED)})
+
+
+def _raw(policy: str) -> list[tuple[bytes, bytes]]:
+    return [(b"content-security-policy", policy.encode("latin-1")), *_FIXED]
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, script_hashes: Sequence[str] = ()) -> None:
         self.app = app
         self.policy = app_policy(script_hashes)
+        # the raw header lists, built once (every response carries them)
+        self.headers = _raw(self.policy)
+        self.docs_headers = _raw(DOCS_POLICY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        policy = DOCS_POLICY if path.startswith(DOCS_PATHS) else self.policy
+        added = self.docs_headers if path.startswith(DOCS_PATHS) else self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = policy
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+                # set, not added: a response's own value for one of these names is replaced
+                own: list[tuple[bytes, bytes]] = message.get("headers", [])
+                message["headers"] = [h for h in own if h[0].lower() not in _NAMES] + added
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -394,7 +394,7 @@ def favorites(
     )
     for label, ph in (
         ("baseline GET /quotes (anonymous, same symbols)", res.baseline),
-        ("GET /users/favorites (JWT + one query: user, denylist, favorites)", res.favorites),
+        ("GET /users/favorites (JWT, cached account, live quotes)", res.favorites),
     ):
         console.print(
             f"{label}: {res.users} clients × 1/s for {res.seconds:.0f} s → "

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
 from aegis.accounts.models import Favorite, Profile, TokenPair
+from aegis.accounts.service import Accounts
 from aegis.api.deps import (
     AccountsDep,
     BearerTokenDep,
@@ -239,7 +240,12 @@ def favorite_out(f: Favorite, market: Market) -> dict[str, object]:
 async def list_favorites(
     token: BearerTokenDep, accounts: AccountsDep, market: MarketDep
 ) -> JSONBytes:
-    # the polled endpoint: authentication and the list in one query (same 401s as elsewhere)
+    return await favorites_response(token, accounts, market)
+
+
+async def favorites_response(token: str, accounts: Accounts, market: Market) -> JSONBytes:
+    """The polled endpoint's answer: authentication and the list from the cached account (same
+    401s as elsewhere). Also served by ``aegis.api.hotpath`` without FastAPI's routing."""
     _, favs = await accounts.favorites_for_token(token)
     return ok([favorite_out(f, market) for f in favs], "즐겨찾기 목록을 조회하였습니다.")
 
