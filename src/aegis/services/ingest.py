@@ -237,7 +237,7 @@ class IngestService:
         # pieces overlapped with the folding: the writer thread then waits for the GIL at
         # every statement and the whole takes twice as long.
         candles = self.aggregator.fold_bulk(folded)
-        await self.store.import_ticks(_columns(folded.ticks), candles, chunk=BULK_WRITE_TICKS)
+        await self.store.import_ticks(_ArrayRows(folded.ticks), candles, chunk=BULK_WRITE_TICKS)
 
     def _valid_columns(self, batch: TickArrays) -> TickArrays:
         if self.known_symbols is None:
@@ -356,8 +356,21 @@ class IngestService:
         }
 
 
-def _columns(batch: TickArrays) -> TickColumns:
-    return TickColumns(
-        batch.symbols(), batch.ts.tolist(), batch.price.tolist(), batch.volume.tolist(),
-        batch.side.tolist(), batch.seq.tolist(), batch.source,
-    )  # fmt: skip
+class _ArrayRows:
+    """A bulk batch as the store reads it (``TickRows``): each slice's Python lists are built
+    when the store asks for it. A whole session's batch as lists at once took ~0.8 GB."""
+
+    def __init__(self, batch: TickArrays) -> None:
+        self.batch = batch
+        self.source = batch.source
+        self._names = np.array(batch.names, dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def rows(self, lo: int, hi: int) -> TickColumns:
+        b = self.batch
+        return TickColumns(
+            self._names[b.code[lo:hi]].tolist(), b.ts[lo:hi].tolist(), b.price[lo:hi].tolist(),
+            b.volume[lo:hi].tolist(), b.side[lo:hi].tolist(), b.seq[lo:hi].tolist(), b.source,
+        )  # fmt: skip

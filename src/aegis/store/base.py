@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date
 from itertools import repeat
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
@@ -25,6 +25,19 @@ class RetentionEntry(NamedTuple):
     target: str  # "ticks" or "candles_<interval>"
     cutoff: int
     deleted: int
+
+
+class TickRows(Protocol):
+    """What a bulk import hands the store: ``len`` rows of one source, read a slice at a time
+    (``TickColumns``, or a view that builds each slice's lists only when asked, so a large
+    batch never exists as Python objects all at once)."""
+
+    @property
+    def source(self) -> str: ...
+
+    def __len__(self) -> int: ...
+
+    def rows(self, lo: int, hi: int) -> TickColumns: ...
 
 
 class TickColumns(NamedTuple):
@@ -90,7 +103,7 @@ class Store(ABC):
 
     async def import_ticks(
         self,
-        columns: TickColumns,
+        columns: TickRows,
         candles: Sequence[Candle],
         progress: Callable[[int], None] | None = None,
         chunk: int = 50_000,

@@ -22,7 +22,7 @@ from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
-from aegis.store.base import RetentionEntry, Store, TickColumns
+from aegis.store.base import RetentionEntry, Store, TickRows
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
@@ -279,7 +279,7 @@ class SQLiteStore(Store):
 
     async def import_ticks(
         self,
-        columns: TickColumns,
+        columns: TickRows,
         candles: Sequence[Candle],
         progress: Callable[[int], None] | None = None,
         chunk: int = 50_000,
@@ -288,7 +288,6 @@ class SQLiteStore(Store):
         # candles), and the parameters come straight from the columns, no tuple per row, a
         # chunk at a time (the parameter list of a whole large batch would double its memory).
         n = len(columns)
-        cols: tuple[list[Any], ...] = columns.lists()
         source = columns.source
         candle_flat = _candle_params(candles)
 
@@ -296,8 +295,9 @@ class SQLiteStore(Store):
             for i in range(0, n, chunk):
                 m = min(chunk, n - i)
                 block: list[Any] = [None] * (_TICK_WIDTH * m)
+                cols: tuple[list[Any], ...] = columns.rows(i, i + m).lists()
                 for j, col in enumerate(cols):
-                    block[j::_TICK_WIDTH] = col[i : i + m]
+                    block[j::_TICK_WIDTH] = col
                 block[6::_TICK_WIDTH] = [source] * m
                 _insert_rows(conn, _insert_ticks_sql, block, _TICK_WIDTH, _TICKS_PER_INSERT)
                 if progress is not None:

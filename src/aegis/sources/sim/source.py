@@ -31,9 +31,11 @@ LOOP_SECONDS = 0.05  # wall time between clock reads
 MAX_CHUNKS_PER_LOOP = 50  # when behind (high speed), catch up in slices and let others run
 IDLE_SECONDS = 1.0
 # the morning reaches a bulk sink in batches this large, oldest first: every batch rewrites
-# pages of every symbol's ticks and candles, so fewer, larger batches store the day faster
-# (a whole session: ~1.5× faster than at 400,000), and the first is still visible in seconds
-BULK_TICKS = 1_000_000
+# pages of every symbol's ticks and candles, so fewer, larger batches store the day faster. A
+# whole session at the default rate (4.6 M ticks) is one batch: stored in ~25 s instead of
+# ~33 s in 1 M batches, at ~1.5 GB peak memory instead of ~1 GB (docs/benchmarks.md,
+# sim-catchup); the charts fill when it is stored rather than a morning's hour at a time.
+BULK_TICKS = 5_000_000
 
 
 def _parse_symbols(text: str | None) -> list[str] | None:
