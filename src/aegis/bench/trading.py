@@ -28,7 +28,7 @@ import os
 import random
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,11 @@ class _Samples:
     cpu: float = 0.0
     runq: float = 0.0
     checkpoints: list[float] = field(default_factory=list)  # seconds each, off the commit path
+
+    def add(self, other: _Samples) -> None:
+        """Another round's samples and totals into these (every field: lists extend, sums add)."""
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 def _runq_and_cpu() -> tuple[float, float]:
@@ -372,19 +377,7 @@ def run_latency_pair(
         with tempfile.TemporaryDirectory() as d:
             url = f"sqlite:///{Path(d) / 'app.db'}"
             got = asyncio.run(_latency(per_round, rate, symbols, url, lean=lean))
-        m = merged[lean]
-        m.fill += got.fill
-        m.order += got.order
-        m.append += got.append
-        m.commit += got.commit
-        m.ticks += got.ticks
-        m.steps += got.steps
-        m.gc += got.gc
-        m.lag += got.lag
-        m.elapsed += got.elapsed
-        m.cpu += got.cpu
-        m.runq += got.runq
-        m.checkpoints += got.checkpoints
+        merged[lean].add(got)
     load = (load0, os.getloadavg()[0])
     before, after = (
         _result(merged[lean], rate, symbols, name, load)
