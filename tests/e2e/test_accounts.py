@@ -132,10 +132,12 @@ def test_grid_layout_follows_the_account(server: Server, phone: Page) -> None:
     while saved_grid_size(page) != 1:
         assert time.monotonic() < deadline, "the layout never reached the server"
         page.wait_for_timeout(200)
-    # a new device: nothing local but the session
+    # a new device: nothing local but the session. Leave the grid first: a save it still has
+    # pending would otherwise run against the emptied storage and put the default back.
+    page.goto(f"{server.url}/rankings")
     page.evaluate(
         "Object.keys(localStorage).filter(k => k.startsWith('aegis.grid'))"
         ".forEach(k => localStorage.removeItem(k))"
     )
-    page.reload()
+    page.goto(f"{server.url}/grid")
     wait_js(page, "() => document.querySelector('[data-testid=grid]').dataset.size === '1'")
