@@ -47,6 +47,9 @@ WRONG_LOGIN = "이메일 또는 비밀번호가 올바르지 않습니다."
 # this service drop the entry at once in every process (bus); the TTL bounds what reaches the
 # database any other way (e.g. `aegis users create --admin` from another process).
 SESSION_TTL_SECONDS = 30.0
+# an account read in its last 10 s is reloaded in the background (with the others due then, in
+# one query): a polling user's account never expires under the poll
+SESSION_REFRESH_AHEAD = 10.0
 
 
 # Built once: every user's cached account is reloaded every SESSION_TTL_SECONDS, and building the
@@ -157,7 +160,12 @@ class Accounts:
         self.cache = (  # an empty cache is falsy (it has a length): no `cache or …`
             cache
             if cache is not None
-            else TieredCache("accounts", ttl_seconds=SESSION_TTL_SECONDS, max_entries=20_000)
+            else TieredCache(
+                "accounts",
+                ttl_seconds=SESSION_TTL_SECONDS,
+                max_entries=20_000,
+                refresh_ahead=SESSION_REFRESH_AHEAD,
+            )
         )
         self.favorites = Favorites(db, on_change=self.cache.drop)
         self._accounts = _AccountLoader(self._load_accounts)
