@@ -200,3 +200,11 @@ async def test_refresh_ahead_reloads_read_entries_before_they_expire(
     gate.set()
     await asyncio.sleep(0.1)
     assert await cache.get("a", loader("a")) == ("a", 3)
+
+    # closing stops a refresh that is waiting to run
+    clock[0] += 25
+    await cache.get("a", loader("a"))
+    refresher = cache._refresher
+    assert refresher is not None and not refresher.done()
+    await cache.close()
+    assert refresher.cancelled() and cache._refresher is None

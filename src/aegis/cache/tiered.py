@@ -206,6 +206,15 @@ class TieredCache:
             if raw is not None:
                 self.generation = max(self.generation, int(raw))
 
+    async def close(self) -> None:
+        """Stop a background refresh (the entries stay usable)."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
+        self._due.clear()
+
     def stats(self) -> dict[str, int]:
         return {
             "entries": len(self._items),
@@ -293,6 +302,8 @@ class CacheRegistry:
                 log.warning("undecodable cache invalidation %r", payload[:100])
 
     async def close(self) -> None:
+        for c in self.caches.values():
+            await c.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
