@@ -140,6 +140,58 @@ async def test_deleting_a_user_cascades_to_their_rows(app_db: AsyncEngine) -> No
             assert set(owners) == {keep.id}, table.name
 
 
+async def test_concurrent_cold_accounts_load_together_each_its_own(app_db: AsyncEngine) -> None:
+    """Accounts asked for while a load runs go together in the next query (1,000 users polling
+    after a start or a cache expiry): each request still gets its own user and favorites, and a
+    deleted user is refused."""
+    acc = make(app_db)
+    issuer = acc.tokens
+    now = datetime.now(UTC)
+    async with app_db.begin() as conn:
+        ids = [
+            await conn.scalar(
+                users.insert()
+                .values(
+                    email=f"u{i}@example.com", username=f"u{i}", password_hash="!", created_at=now
+                )
+                .returning(users.c.id)
+            )
+            for i in range(30)
+        ]
+        await conn.execute(
+            favorites.insert(),
+            [
+                {"user_id": uid, "company_id": 100 + k + j, "created_at": now}
+                for k, uid in enumerate(ids)
+                for j in range(k % 3)  # 0, 1 or 2 favorites
+            ],
+        )
+        gone = ids.pop()
+        await conn.execute(users.delete().where(users.c.id == gone))
+    statements: list[str] = []
+
+    def count(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if "favorites" in statement:
+            statements.append(statement)
+
+    sa.event.listen(app_db.sync_engine, "before_cursor_execute", count)
+    try:
+        tokens = [issuer.issue_access(uid, 0, "f")[0] for uid in [*ids, gone]]
+        got = await asyncio.gather(
+            *(acc.favorites_for_token(t) for t in tokens), return_exceptions=True
+        )
+    finally:
+        sa.event.remove(app_db.sync_engine, "before_cursor_execute", count)
+    for k, (uid, result) in enumerate(zip(ids, got[:-1], strict=True)):
+        assert not isinstance(result, BaseException)
+        user, favs = result
+        assert user.id == uid and [f.company_id for f in favs] == [
+            100 + k + j for j in range(k % 3)
+        ]
+    assert isinstance(got[-1], InvalidToken)
+    assert 1 <= len(statements) <= 3  # the first alone, then everyone who waited for it
+
+
 async def test_password_change_bumps_token_version(app_db: AsyncEngine) -> None:
     acc = make(app_db)
     user = await acc.signup("a@example.com", "alice", PW)

@@ -3,13 +3,17 @@ input refused without changes, and gone with the account."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from aegis.api.deps import get_runtime
+from aegis.api.routes.users import FAVORITES_MESSAGE, favorite_out
 from aegis.domain.ticks import BUY, Tick
 from aegis.services.runtime import Runtime
 from tests.api.test_rest import T0, wait_for
@@ -18,6 +22,7 @@ from tests.support.auth import PASSWORD, auth_headers
 
 FAV = "/api/v1/users/favorites"
 LAYOUTS = "/api/v1/users/me/layouts"
+SYMBOLS = ["005930", "000660", "373220", "207940", "005380"]
 
 
 @pytest.fixture
@@ -228,3 +233,68 @@ def test_polled_list_refuses_a_logged_out_token(app: tuple[TestClient, Runtime])
     assert client.post("/api/v1/users/logout", headers=me).status_code == 200
     r = client.get(FAV, headers=me)
     assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED")
+
+
+def test_polled_list_is_the_envelope_of_favorite_out(tmp_path: Path) -> None:
+    """The polled list is joined from cached JSON parts: the same bytes as the envelope of
+    ``favorite_out`` built afresh, and for a company no longer listed."""
+    ticks = [Tick(s, T0 + k, 71_000 + k, 10, BUY, k + 1, "sim") for k, s in enumerate(SYMBOLS[:3])]
+    with running_app(tmp_path, [ticks]) as (client, rt, source):
+        wait_for(lambda: source.ready.is_set())
+        market = rt.market
+        assert market is not None
+        wait_for(lambda: all(market.quote(s) is not None for s in SYMBOLS[:3]))
+        me = auth_headers(client)
+        for symbol in SYMBOLS:
+            client.post(FAV, json={"companyId": company_id(rt, symbol)}, headers=me)
+
+        def expected() -> bytes:
+            assert rt.accounts is not None
+            favs = asyncio.run(rt.accounts.favorites_for_token(me["Authorization"][7:]))[1]
+            data = [favorite_out(f, market) for f in favs]
+            body = {"status": 200, "message": FAVORITES_MESSAGE, "data": data}
+            return orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+
+        for _ in range(2):  # built, then from the caches
+            r = client.get(FAV, headers=me)
+            assert r.status_code == 200 and r.content == expected()
+        gone = market.by_id.pop(company_id(rt, "005930"))
+        try:
+            r = client.get(FAV, headers=me)
+            assert r.content == expected()
+            assert r.json()["data"][0]["company"] is None
+        finally:
+            market.by_id[gone.company_id] = gone  # type: ignore[index]
+
+
+def test_polled_list_shows_changes_at_once(tmp_path: Path) -> None:
+    """Nothing cached hides a change: a new or deleted favorite and a new price show on the
+    next poll, a logged-out token is refused on the next poll."""
+    tick = Tick("005930", T0, 71_000, 10, BUY, 1, "sim")
+    with running_app(tmp_path, [[tick]]) as (client, rt, source):
+        wait_for(lambda: source.ready.is_set())
+        market = rt.market
+        assert market is not None
+        wait_for(lambda: market.quote("005930") is not None)
+        me = auth_headers(client)
+        client.post(FAV, json={"companyId": company_id(rt, "005930")}, headers=me)
+
+        def poll() -> list[dict[str, Any]]:
+            r = client.get(FAV, headers=me)
+            assert r.status_code == 200
+            data: list[dict[str, Any]] = r.json()["data"]
+            return data
+
+        assert [f["quote"]["price"] for f in poll()] == [71_000]
+        added = client.post(FAV, json={"companyId": company_id(rt, "000660")}, headers=me)
+        assert [f["company"]["code"] for f in poll()] == ["005930", "000660"]
+        client.delete(f"{FAV}/{added.json()['data']['favoriteId']}", headers=me)
+        assert [f["company"]["code"] for f in poll()] == ["005930"]
+
+        source.push_threadsafe([Tick("005930", T0 + 1_000_000, 72_500, 3, BUY, 2, "sim")])
+        wait_for(lambda: market.quote("005930").price == 72_500)  # type: ignore[union-attr]
+        assert poll()[0]["quote"]["price"] == 72_500  # the first poll after the market has it
+
+        assert client.post("/api/v1/users/logout", headers=me).status_code == 200
+        r = client.get(FAV, headers=me)
+        assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED")

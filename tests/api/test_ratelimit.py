@@ -4,12 +4,13 @@ and metrics never limited; a bad limit setting is refused clearly."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
-from aegis.api.ratelimit import RateLimits, parse_limit
+from aegis.api.ratelimit import LocalWindows, RateLimits, parse_limit
 from aegis.core.errors import InvalidRequest
 from tests.support.app import running_app
 
@@ -76,3 +77,25 @@ async def test_an_unreachable_shared_counter_serves_rather_than_fails() -> None:
         assert limits.limited == 0
     finally:
         await limits.close()
+
+
+def test_local_windows_move(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Embedded mode counts in memory: a moving window (a hit is allowed again once the oldest
+    leaves it), per limit and key, with the wait until then; expired keys are swept."""
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    windows = LocalWindows()
+    three = parse_limit("X", "3/minute")
+    assert three is not None
+    for t in (0.0, 10.0, 20.0):
+        now[0] = 1000.0 + t
+        assert windows.hit(three, "user", "7")
+    assert not windows.hit(three, "user", "7")  # 3 in the last minute
+    assert windows.retry_after(three, "user", "7") == pytest.approx(40.0)
+    assert windows.hit(three, "user", "8")  # another key, its own budget
+    now[0] = 1060.5  # the first hit left the window, the others did not
+    assert windows.hit(three, "user", "7")
+    assert not windows.hit(three, "user", "7")
+    now[0] = 1000.0 + 60 * 10  # much later: a sweep drops every expired key
+    assert windows.hit(three, "ip", "203.0.113.9")
+    assert list(windows._hits) == [(3, 60, "ip", "203.0.113.9")]

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from types import SimpleNamespace
 
 import pytest
 import redis.asyncio as aioredis
 
 from aegis.bus.memory import MemoryBus
 from aegis.bus.redis import RedisBus
-from aegis.cache import CacheRegistry, TieredCache
+from aegis.cache import CacheRegistry, TieredCache, tiered
 from tests.support.services import free_port
 
 WAIT_S = 15.0
@@ -144,3 +145,66 @@ async def test_redis_down_never_fails_a_request() -> None:
     assert len(calls) == 1
     assert cache.l2_errors >= 1
     await dead.aclose()
+
+
+async def test_refresh_ahead_reloads_read_entries_before_they_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Entries read in their last ``refresh_ahead`` seconds are reloaded in the background, all
+    those due within the gathering time at once, and readers never wait for it; a drop while
+    a refresh runs keeps the refreshed (possibly older) value out; unread entries expire."""
+    clock = [1000.0]
+    monkeypatch.setattr(tiered, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(tiered, "REFRESH_GATHER", 0.01)
+    cache = TieredCache("t", ttl_seconds=30, refresh_ahead=10)
+    version = [1]
+    batches: list[set[str]] = []
+    pending: set[str] = set()
+
+    def loader(key: str) -> Callable[[], Awaitable[object]]:
+        async def load() -> object:
+            pending.add(key)
+            await asyncio.sleep(0)  # every load begun in this turn is one batch
+            if pending:
+                batches.append(set(pending))
+                pending.clear()
+            return (key, version[0])
+
+        return load
+
+    for k in ("a", "b", "c"):
+        assert await cache.get(k, loader(k)) == (k, 1)
+    version[0] = 2
+    clock[0] += 21  # in their last 10 s: a read is served at once and starts a refresh
+    assert [await cache.get(k, loader(k)) for k in ("a", "b")] == [("a", 1), ("b", 1)]
+    await asyncio.sleep(0.1)
+    assert batches[-1] == {"a", "b"} and cache.refreshes == 2  # together; "c" was not read
+    clock[0] += 10  # 31 s after the first load: "c" expired, "a" and "b" (refreshed) did not
+    misses = cache.misses
+    assert await cache.get("a", loader("a")) == ("a", 2)
+    assert await cache.get("c", loader("c")) == ("c", 2)
+    assert cache.misses == misses + 1
+
+    # a refresh racing a drop: what it read may be older than the change, so it is not kept
+    gate = asyncio.Event()
+
+    async def slow() -> object:
+        await gate.wait()
+        return ("a", "before the change")
+
+    clock[0] += 15  # "a" (refreshed 25 s ago) is due again
+    assert await cache.get("a", slow) == ("a", 2)  # the refresh will call slow
+    await asyncio.sleep(0.1)  # the refresh is waiting in slow
+    cache.drop_local("a")
+    version[0] = 3
+    gate.set()
+    await asyncio.sleep(0.1)
+    assert await cache.get("a", loader("a")) == ("a", 3)
+
+    # closing stops a refresh that is waiting to run
+    clock[0] += 25
+    await cache.get("a", loader("a"))
+    refresher = cache._refresher
+    assert refresher is not None and not refresher.done()
+    await cache.close()
+    assert refresher.cancelled() and cache._refresher is None

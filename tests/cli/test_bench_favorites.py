@@ -11,3 +11,5 @@ def test_favorites_bench_polls_with_real_tokens() -> None:
     assert res.favorites.errors == 0 and res.baseline.errors == 0
     assert 5 <= len(res.favorites.latencies_ms) <= 5 * 2
     assert 5 <= len(res.baseline.latencies_ms) <= 5 * 2
+    # the load generator's own CPU is measured beside the server's
+    assert res.favorites.client_cpu_s > 0 and res.favorites.client_cpu_ms_per_request > 0

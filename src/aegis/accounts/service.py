@@ -3,8 +3,11 @@ password change and account deletion. Transport-free: raises ``AegisError``s onl
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,10 +47,14 @@ WRONG_LOGIN = "이메일 또는 비밀번호가 올바르지 않습니다."
 # this service drop the entry at once in every process (bus); the TTL bounds what reaches the
 # database any other way (e.g. `aegis users create --admin` from another process).
 SESSION_TTL_SECONDS = 30.0
+# an account read in its last 10 s is reloaded in the background (with the others due then, in
+# one query): a polling user's account never expires under the poll
+SESSION_REFRESH_AHEAD = 10.0
 
 
 # Built once: every user's cached account is reloaded every SESSION_TTL_SECONDS, and building the
 # statement cost a third of a reload's CPU (SQLAlchemy caches its compiled form either way).
+# Several users at once (``_AccountLoader``): their rows and favorites in one query.
 _ACCOUNT_QUERY = (
     sa.select(
         users,
@@ -56,9 +63,11 @@ _ACCOUNT_QUERY = (
         favorites.c.created_at.label("fav_created_at"),
     )
     .select_from(users.outerjoin(favorites, favorites.c.user_id == users.c.id))
-    .where(users.c.id == sa.bindparam("user_id"))
-    .order_by(favorites.c.id)
+    .where(users.c.id.in_(sa.bindparam("user_ids", expanding=True)))
+    .order_by(users.c.id, favorites.c.id)
 )
+# users per query: well under SQLite's limit on bound parameters
+ACCOUNT_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,45 @@ class _Account:
     user: User
     token_version: int
     favorites: tuple[Favorite, ...]
+
+
+class _AccountLoader:
+    """Loads accounts for many users in few queries: a load asked for while another is running
+    waits and goes with every other one asked for meanwhile, in the next query. When 1,000
+    users' cached accounts are cold (start-up) or expire together (every SESSION_TTL_SECONDS),
+    a query per user held the event loop for seconds (a round trip through the database
+    thread each); one query for hundreds of users costs little more than one for a single."""
+
+    def __init__(self, load_many: Callable[[list[int]], Awaitable[dict[int, _Account]]]) -> None:
+        self._load_many = load_many
+        self._waiting: dict[int, list[asyncio.Future[_Account | None]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def load(self, user_id: int) -> _Account | None:
+        future: asyncio.Future[_Account | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(user_id, []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        while self._waiting:
+            ids = list(self._waiting)[:ACCOUNT_BATCH]
+            batch = {uid: self._waiting.pop(uid) for uid in ids}
+            try:
+                loaded = await self._load_many(ids)
+            except BaseException as exc:
+                for futures in batch.values():
+                    for f in futures:
+                        if not f.done():
+                            f.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: the waiting ones were told
+                continue
+            for uid, futures in batch.items():
+                for f in futures:
+                    if not f.done():  # a request that gave up (client gone)
+                        f.set_result(loaded.get(uid))
 
 
 def normalize_email(email: str) -> str:
@@ -112,9 +160,15 @@ class Accounts:
         self.cache = (  # an empty cache is falsy (it has a length): no `cache or …`
             cache
             if cache is not None
-            else TieredCache("accounts", ttl_seconds=SESSION_TTL_SECONDS, max_entries=20_000)
+            else TieredCache(
+                "accounts",
+                ttl_seconds=SESSION_TTL_SECONDS,
+                max_entries=20_000,
+                refresh_ahead=SESSION_REFRESH_AHEAD,
+            )
         )
         self.favorites = Favorites(db, on_change=self.cache.drop)
+        self._accounts = _AccountLoader(self._load_accounts)
         self.layouts = Layouts(db)
 
     @classmethod
@@ -323,17 +377,23 @@ class Accounts:
         return account, claims
 
     async def _load_account(self, user_id: int) -> _Account | None:
-        """The user row and their favorites in one query."""
+        """The user row and their favorites (None: no such user), loaded with other users'."""
+        return await self._accounts.load(user_id)
+
+    async def _load_accounts(self, user_ids: list[int]) -> dict[int, _Account]:
+        """The user rows and their favorites in one query."""
         async with self.db.connect() as conn:
-            rows = (await conn.execute(_ACCOUNT_QUERY, {"user_id": user_id})).all()
-        if not rows:
-            return None
-        favs = tuple(
-            Favorite(r.fav_id, r.fav_company_id, as_utc(r.fav_created_at))
-            for r in rows
-            if r.fav_id is not None
-        )
-        return _Account(_user(rows[0]), rows[0].token_version, favs)
+            rows = (await conn.execute(_ACCOUNT_QUERY, {"user_ids": user_ids})).all()
+        out: dict[int, _Account] = {}
+        for uid, group in itertools.groupby(rows, key=lambda r: r.id):
+            user_rows = list(group)
+            favs = tuple(
+                Favorite(r.fav_id, r.fav_company_id, as_utc(r.fav_created_at))
+                for r in user_rows
+                if r.fav_id is not None
+            )
+            out[uid] = _Account(_user(user_rows[0]), user_rows[0].token_version, favs)
+        return out
 
     async def logout(self, claims: AccessClaims) -> None:
         await self.denylist.revoke(claims.jti, claims.expires_at)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import count, pairwise
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
 
 _FAR_PAST = -(2**62)
+# Revisions of symbol states, unique across every aggregator of the process: (revision, last_ts,
+# last_seq) names one state of one symbol's candles (``Aggregator.stamp``).
+_REVISIONS = count(1)
 
 
 @dataclass(slots=True)
@@ -45,6 +48,8 @@ class _SymbolState:
     # restored coarse candles without a live minute (e.g. only daily history is stored): they
     # are resumed if the next tick falls in their bucket, else they are history
     pending: dict[int, Candle] | None = None
+    # new whenever the candles change other than by a fresh tick (which moves last_ts/last_seq)
+    revision: int = field(default_factory=lambda: next(_REVISIONS))
 
 
 def _bucket(ts: int, size: int) -> int:
@@ -117,6 +122,7 @@ class Aggregator:
                 newest[c.interval] = c
         for sym, newest in by_symbol.items():
             st = self._state(sym)
+            st.revision = next(_REVISIONS)
             for c in newest.values():
                 if (c.last_ts, c.last_seq) > (st.last_ts, st.last_seq):
                     st.last_ts, st.last_seq = c.last_ts, c.last_seq
@@ -144,7 +150,9 @@ class Aggregator:
                 else:
                     st.parts[i] = _as_interval(m1, name, size)
         for sym, close in (prev_day_close or {}).items():
-            self._state(sym).prev_day_close = close
+            st = self._state(sym)
+            st.prev_day_close = close
+            st.revision = next(_REVISIONS)
 
     # --- the hot path ----------------------------------------------------------------------
     def add_fresh(self, ticks: Iterable[Tick]) -> tuple[list[Tick], list[Tick]]:
@@ -444,6 +452,7 @@ class Aggregator:
             if self._passed_through(t):
                 continue
             st = self._state(t.symbol)
+            st.revision = next(_REVISIONS)
             targets, stored_levels = self._late_targets(st, t)
             for target in targets:
                 target.add(t)
@@ -528,6 +537,14 @@ class Aggregator:
     def prev_day_close(self, symbol: str) -> int | None:
         st = self.state.get(symbol)
         return None if st is None else st.prev_day_close
+
+    def stamp(self, symbol: str) -> tuple[int, int, int] | None:
+        """Equal stamps (of this or any other aggregator of the process) mean the symbol's
+        candles, day candle and previous close are unchanged: what is derived from them (a quote
+        row) can be reused. A fresh tick moves (last_ts, last_seq); anything else (restore, late
+        ticks, a bulk batch: a new state) takes a new revision. None: the symbol has no state."""
+        st = self.state.get(symbol)
+        return None if st is None else (st.revision, st.last_ts, st.last_seq)
 
 
 def recompute(ticks: Iterable[Tick], interval: Interval) -> list[Candle]:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs
 
 import orjson
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
@@ -42,6 +43,52 @@ def parse_limit(name: str, value: str) -> RateLimitItem | None:
         raise InvalidRequest(f"{name}: '{value}' is not a rate like '300/minute'") from exc
 
 
+class LocalWindows:
+    """Moving windows in this process's memory (embedded mode): per limit and key, the times of
+    the hits still inside the window, oldest first. The same rule as ``limits``' moving window
+    (a hit is allowed while fewer than ``amount`` hits are less than a window old), without its
+    ``MemoryStorage`` expiry task, which walks every key with a thread hop per key, again and
+    again while requests come in: with 1,000 users polling that was a quarter of the server's
+    CPU. Keys whose hits have all expired are dropped once per ``SWEEP_SECONDS``."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._hits: dict[tuple[object, ...], deque[float]] = {}
+        self._swept = time.monotonic()
+        self._longest = 0.0  # the longest window counted so far
+
+    def hit(self, item: RateLimitItem, *key: str) -> bool:
+        now = time.monotonic()
+        window = item.get_expiry()
+        if now - self._swept >= self.SWEEP_SECONDS:
+            self._sweep(now)
+        self._longest = max(self._longest, window)
+        k = (item.amount, window, *key)
+        hits = self._hits.get(k)
+        if hits is None:
+            hits = self._hits[k] = deque()
+        cutoff = now - window
+        while hits and hits[0] < cutoff:
+            hits.popleft()
+        if len(hits) >= item.amount:
+            return False
+        hits.append(now)
+        return True
+
+    def retry_after(self, item: RateLimitItem, *key: str) -> float:
+        """Seconds until the oldest hit in the window leaves it (and a new one is allowed)."""
+        window = item.get_expiry()
+        hits = self._hits.get((item.amount, window, *key))
+        return hits[0] + window - time.monotonic() if hits else 0.0
+
+    def _sweep(self, now: float) -> None:
+        self._swept = now
+        cutoff = now - self._longest  # the newest hit of such a key is outside any window
+        for k in [k for k, hits in self._hits.items() if not hits or hits[-1] < cutoff]:
+            del self._hits[k]
+
+
 class RateLimits:
     def __init__(self, anon: str, user: str, ws: str, redis_url: str | None = None) -> None:
         self.anon = parse_limit("AEGIS_RATE_LIMIT_ANON", anon)
@@ -49,17 +96,21 @@ class RateLimits:
         self.ws = parse_limit("AEGIS_RATE_LIMIT_WS", ws)
         self._pool = ConnectionPool.from_url(redis_url) if redis_url else None
         options: dict[str, Any] = {"connection_pool": self._pool}
-        self.storage: Storage = (
-            RedisStorage(
-                "async+" + str(redis_url),
-                implementation="redispy",
-                key_prefix="aegis-rate",
-                **options,
+        # server mode: one budget across every API process, in Redis; embedded mode: counted
+        # in this process (LocalWindows, not ``limits``' MemoryStorage)
+        self.limiter = (
+            MovingWindowRateLimiter(
+                RedisStorage(
+                    "async+" + str(redis_url),
+                    implementation="redispy",
+                    key_prefix="aegis-rate",
+                    **options,
+                )
             )
             if self._pool is not None
-            else MemoryStorage()
+            else None
         )
-        self.limiter = MovingWindowRateLimiter(self.storage)
+        self.local = LocalWindows() if self.limiter is None else None
         self.limited = 0
         self.storage_errors = 0
 
@@ -71,6 +122,13 @@ class RateLimits:
         """Count one request; raise 429 (with the seconds to wait) when over the limit."""
         if item is None:
             return
+        local = self.local
+        if local is not None:
+            if local.hit(item, *key):
+                return
+            self.limited += 1
+            self._refuse(item, local.retry_after(item, *key))
+        assert self.limiter is not None
         try:
             if await self.limiter.hit(item, *key):
                 return
@@ -82,7 +140,11 @@ class RateLimits:
             return
         self.limited += 1
         stats = await self.limiter.get_window_stats(item, *key)
-        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        self._refuse(item, stats.reset_time - time.time())
+
+    @staticmethod
+    def _refuse(item: RateLimitItem, wait: float) -> NoReturn:
+        retry = max(1, math.ceil(wait))
         raise TooManyRequests(
             "요청이 너무 많습니다. 잠시 후 다시 시도하세요.",
             details={"limit": str(item), "retryAfter": retry},

@@ -37,6 +37,14 @@ class Phase:
     server_cpu_s: float = 0.0  # CPU time the server process spent during the phase
     wall_s: float = 0.0
     idle_cpu_per_s: float = 0.0  # the server's own background work (simulator, ingest)
+    client_cpu_s: float = 0.0  # CPU time of this load generator during the phase
+
+    @property
+    def client_cpu_ms_per_request(self) -> float:
+        """The load generator's own CPU per answered request: it shares the machine with the
+        server, so it must stay well under the server's figure."""
+        n = len(self.latencies_ms)
+        return self.client_cpu_s * 1000 / n if n else float("nan")
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -300,7 +308,9 @@ def run(n_users: int = 1000, seconds: float = 20, per_user: int = 5) -> Favorite
             async def load() -> None:
                 for reqs, phase in ((quote_requests, baseline), (fav_requests, favs)):
                     cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
+                    client0 = time.process_time()
                     await _poll("127.0.0.1", port, reqs, seconds, phase)
+                    phase.client_cpu_s = time.process_time() - client0
                     phase.server_cpu_s = _cpu_seconds(proc.pid) - cpu0
                     phase.wall_s = time.perf_counter() - t0
 

@@ -401,7 +401,8 @@ def favorites(
             f"{len(ph.latencies_ms):,} ok, {ph.errors} errors in {ph.wall_s:.0f} s; "
             f"p50 {ph.pct(50):.1f} ms, p99 {ph.pct(99):.1f} ms; "
             f"server CPU {ph.cpu_ms_per_request:.2f} ms per answered request "
-            f"(idle background {ph.idle_cpu_per_s * 100:.0f} % of a core subtracted)"
+            f"(idle background {ph.idle_cpu_per_s * 100:.0f} % of a core subtracted); "
+            f"load generator CPU {ph.client_cpu_ms_per_request:.2f} ms per request"
         )
 
 

@@ -12,6 +12,7 @@ import orjson
 from aegis.aggregator.downsample import downsample
 from aegis.aggregator.engine import Aggregator
 from aegis.core.errors import InvalidRequest, NotFound
+from aegis.core.timeutil import iso_z
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.intervals import Interval
@@ -54,6 +55,28 @@ class Quote:
         return self.price * i.shares
 
 
+def quote_row(q: Quote) -> dict[str, object]:
+    i = q.instrument
+    return {
+        "symbol": i.symbol,
+        "name": i.name,
+        "market": i.market,
+        "industry": i.industry,
+        "price": i.price_value(q.price),
+        "change": None if q.change is None else i.price_value(q.change),
+        "changePercent": q.change_percent,
+        "volume": i.qty_value(q.volume),
+        "amount": i.amount_value(q.amount),
+        "open": i.price_value(q.open),
+        "high": i.price_value(q.high),
+        "low": i.price_value(q.low),
+        "prevClose": None if q.prev_close is None else i.price_value(q.prev_close),
+        "marketCap": q.market_cap,
+        "time": iso_z(q.last_ts),
+        "source": q.source,
+    }
+
+
 class Market:
     """The instrument registry plus live state (an aggregator fed by the stream hub)."""
 
@@ -63,6 +86,8 @@ class Market:
         self.by_id: dict[int, Instrument] = {}
         self.live = Aggregator()
         self.last_source: dict[str, str] = {}
+        # symbol → (what its row was built from, the row as JSON): see ``quote_json``
+        self._rows: dict[str, tuple[Instrument, int | None, tuple[int, int, int], bytes]] = {}
         self.set_instruments(instruments)
 
     def set_instruments(self, instruments: Iterable[Instrument]) -> None:
@@ -142,6 +167,29 @@ class Market:
             day.last_ts,
             day.source,
         )
+
+    def quote_json(self, inst: Instrument) -> bytes:
+        """``quote_row`` of the instrument's quote as JSON (``null`` before its first trade),
+        rebuilt only when the quote changed: every logged-in client polls its favorites once a
+        second, and building a quote (the day candle merged from the live chain) and its row
+        cost more than the rest of the answer. The row depends on the symbol's candles (the
+        aggregator's stamp), the instrument (replaced, never changed in place, by
+        ``set_instruments``) and its ``prev_close`` (which a source may set in place)."""
+        stamp = self.live.stamp(inst.symbol)
+        known = self._rows.get(inst.symbol)
+        if (
+            known is not None
+            and stamp is not None
+            and known[0] is inst
+            and known[1] == inst.prev_close
+            and known[2] == stamp
+        ):
+            return known[3]
+        q = self.quote(inst.symbol)
+        row = b"null" if q is None else orjson.dumps(quote_row(q))
+        if stamp is not None and self.by_symbol.get(inst.symbol) is inst:
+            self._rows[inst.symbol] = (inst, inst.prev_close, stamp, row)
+        return row
 
     def quotes(self, symbols: Iterable[str] | None = None) -> list[Quote]:
         syms = list(self.by_symbol) if symbols is None else list(symbols)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.accounts.service import SESSION_TTL_SECONDS, Accounts
+from aegis.accounts.service import SESSION_REFRESH_AHEAD, SESSION_TTL_SECONDS, Accounts
 from aegis.bus.base import Bus, start_when_reachable
 from aegis.bus.memory import MemoryBus
 from aegis.cache import CacheRegistry
@@ -143,7 +143,11 @@ class Runtime:
             self.settings,
             self.db,
             self.caches.cache(
-                "accounts", ttl_seconds=SESSION_TTL_SECONDS, max_entries=20_000, shared=False
+                "accounts",
+                ttl_seconds=SESSION_TTL_SECONDS,
+                max_entries=20_000,
+                shared=False,
+                refresh_ahead=SESSION_REFRESH_AHEAD,
             ),
         )
         if self.ingesting:

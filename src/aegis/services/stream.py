@@ -23,7 +23,7 @@ from aegis.domain.intervals import Interval
 from aegis.domain.ticks import Tick
 from aegis.services.clients import ClientChannel
 from aegis.services.gapfill import GapFill
-from aegis.services.market import Market, Quote
+from aegis.services.market import Market, quote_row
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +41,6 @@ class Subscriber:
 
     def symbol_count(self) -> int:
         return len(self.symbols | {s for s, _ in self.candles})
-
-
-def quote_row(q: Quote) -> dict[str, object]:
-    i = q.instrument
-    return {
-        "symbol": i.symbol,
-        "name": i.name,
-        "market": i.market,
-        "industry": i.industry,
-        "price": i.price_value(q.price),
-        "change": None if q.change is None else i.price_value(q.change),
-        "changePercent": q.change_percent,
-        "volume": i.qty_value(q.volume),
-        "amount": i.amount_value(q.amount),
-        "open": i.price_value(q.open),
-        "high": i.price_value(q.high),
-        "low": i.price_value(q.low),
-        "prevClose": None if q.prev_close is None else i.price_value(q.prev_close),
-        "marketCap": q.market_cap,
-        "time": iso_z(q.last_ts),
-        "source": q.source,
-    }
 
 
 def tick_message(t: Tick, market: Market) -> dict[str, object] | None:

@@ -8,7 +8,7 @@ from aegis.api.deps import MarketDep
 from aegis.api.envelope import JSONBytes, ok
 from aegis.api.schemas import ERROR_RESPONSES, Envelope, QuoteOut
 from aegis.core.errors import InvalidRequest
-from aegis.services.stream import quote_row
+from aegis.services.market import quote_row
 
 router = APIRouter(tags=["quotes"])
 MAX_SYMBOLS = 500
