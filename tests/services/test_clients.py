@@ -74,3 +74,81 @@ async def test_control_replies_to_a_non_reader_are_bounded_and_conflated_by_key(
     assert ch.backlog == 8
     out = await ch.drain()
     assert out[0] == b'{"type":"pong"}' and len(out) == 8
+
+
+def _direct_channel(window: float) -> tuple[ClientChannel, list[ClientChannel], list[bytes]]:
+    written: list[bytes] = []
+    dirty: list[ClientChannel] = []
+    ch = ClientChannel()
+    ch.window = window
+    ch.dirty = dirty
+
+    def direct(payload: bytes) -> bool:
+        written.append(payload)
+        return True
+
+    ch.direct = direct
+    return ch, dirty, written
+
+
+def test_a_burst_of_batches_waits_for_one_frame_instead_of_waking_the_writer() -> None:
+    ch, dirty, written = _direct_channel(window=0.02)
+    ch.offer("A", b"1")
+    assert dirty == [ch]
+    assert ch.flush_direct(100.0) is None  # the first batch: written at once
+    assert written == [b"1"]
+    ch.offer("A", b"2")
+    wait = ch.flush_direct(100.004)  # the next batch 4 ms later: too soon
+    assert wait == pytest.approx(0.006)
+    ch.offer("B", b"3")  # a third batch joins the waiting frame
+    assert written == [b"1"]
+    assert not ch._wake.is_set()  # no writer task woken for it
+    assert ch.flush_direct(100.004 + wait) is None
+    assert written == [b"1", b"[2,3]"]
+    assert ch.backlog == 0
+
+
+async def test_the_hub_flushes_a_burst_on_one_timer() -> None:
+    from typing import cast
+
+    from aegis.bus.memory import MemoryBus
+    from aegis.domain.ticks import BUY, Tick
+    from aegis.services.market import Market
+    from aegis.services.stream import StreamHub, Subscriber
+
+    class _Live:  # the hub's live candles: not what this test is about
+        def add_fresh(self, ticks: list[Tick]) -> tuple[list[Tick], list[Tick]]:
+            return list(ticks), []
+
+        def discard_changes(self) -> None:
+            pass
+
+        def prev_day_close(self, symbol: str) -> None:
+            return None
+
+    class _Market:
+        def __init__(self) -> None:
+            from aegis.reference import load_instruments
+
+            self.by_symbol = {i.symbol: i for i in load_instruments() if i.symbol == "005930"}
+            self.live = _Live()
+            self.last_source: dict[str, str] = {}
+
+    hub = StreamHub(MemoryBus(), cast(Market, _Market()))
+    ch, _dirty, written = _direct_channel(window=10.0)  # long: the timer surely does the flush
+    sub = Subscriber(ch, lambda: None)
+    hub.add(sub)
+    hub.subscribe_ticks(sub, ["005930"])
+    t0 = 1_764_640_800_000_000
+    hub.on_ticks([Tick("005930", t0, 70_000, 1, BUY, 1, "sim")])
+    assert len(written) == 1
+    hub.on_ticks([Tick("005930", t0 + 1, 70_100, 1, BUY, 2, "sim")])
+    hub.on_ticks([Tick("005930", t0 + 2, 70_200, 1, BUY, 3, "sim")])
+    assert len(written) == 1 and ch.backlog == 2  # waiting for the window, together
+    assert hub._later_timer is not None
+    ch._flushed_at -= 10.0  # as if the window had passed, without waiting for it
+    hub._later_timer.cancel()
+    hub._flush_later()
+    assert [[m["price"] for m in orjson.loads(w)] for w in written[1:]] == [[70_100, 70_200]]
+    assert hub._later_timer is None
+    await hub.close()

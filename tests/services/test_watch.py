@@ -63,3 +63,49 @@ def test_one_clients_vote_is_capped() -> None:
     assert weights["005930"] == 2
     assert weights["000660"] == 1
     assert max(w for s, w in weights.items() if s not in ("005930", "000660")) == 0.05
+
+
+async def test_the_reporter_recounts_only_when_clients_change(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+    from typing import cast
+
+    from aegis.services.clients import ClientChannel
+    from aegis.services.stream import StreamHub, Subscriber
+
+    monkeypatch.setattr(watch, "EVERY_SECONDS", 0.01)
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(watch, "REFRESH_SECONDS", 0.0)  # a report every round, changed or not
+    counted = 0
+    real = watch.watch_counts
+
+    def counting(hub: StreamHub, votes_per_client: float = 10.0) -> dict[str, float]:
+        nonlocal counted
+        counted += 1
+        return real(hub, votes_per_client)
+
+    monkeypatch.setattr(watch, "watch_counts", counting)
+    sub = Subscriber(ClientChannel(), lambda: None, symbols={"005930"})
+    hub = SimpleNamespace(subscribers={sub}, watch_changed=asyncio.Event())
+    bus = MemoryBus()
+    reports = await bus.subscribe(WATCH)
+    reporter = watch.WatchReporter(bus, cast(StreamHub, hub))
+    reporter.start()
+
+    async def next_counts() -> dict[str, float]:
+        async with asyncio.timeout(10):
+            async for payload in reports:
+                return dict(orjson.loads(payload)["counts"])
+        raise AssertionError("no report")
+
+    try:
+        for _ in range(5):  # rounds with nothing changed: the same report, one count
+            assert await next_counts() == {"005930": 1.0}
+        assert counted == 1
+        sub.symbols.add("000660")
+        hub.watch_changed.set()
+        while (counts := await next_counts()) == {"005930": 1.0}:
+            pass  # a report already on its way when the change came
+        assert counts == {"005930": 1.0, "000660": 1.0}
+        assert counted == 2
+    finally:
+        await reporter.close()

@@ -35,14 +35,19 @@ ABANDON_CODES = frozenset({1008, 1009, 4008})
 FRAMES_EXTENSION = "aegis.frames"
 
 
+_SHORT_HEADS = [bytes((0x81, n)) for n in range(126)]
+_HEAD16 = struct.Struct("!BBH").pack
+_HEAD64 = struct.Struct("!BBQ").pack
+
+
 def text_frame(payload: bytes) -> bytes:
     """An unmasked, unfragmented text frame (RFC 6455 §5.2) around UTF-8 ``payload``."""
     n = len(payload)
     if n < 126:
-        return bytes((0x81, n)) + payload
+        return _SHORT_HEADS[n] + payload
     if n < 1 << 16:
-        return struct.pack("!BBH", 0x81, 126, n) + payload
-    return struct.pack("!BBQ", 0x81, 127, n) + payload
+        return _HEAD16(0x81, 126, n) + payload
+    return _HEAD64(0x81, 127, n) + payload
 
 
 class EnvelopeHttpProtocol(HttpToolsProtocol):
@@ -109,11 +114,14 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
     def try_send_text_frame(self, payload: bytes) -> bool:
         """``payload`` as one text frame now, if the peer is reading (else False: nothing
         written, the caller keeps it)."""
-        if not self.writable.is_set() or self.close_sent or self.disconnected:
+        # ``_write_blocked`` is ``not self.writable.is_set()`` without a Python call: this runs
+        # once per client per batch
+        if self._write_blocked or self.close_sent or self.disconnected:
             return False
-        if self.transport.is_closing():
+        transport = self.transport
+        if transport.is_closing():
             return False
-        self.transport.write(text_frame(payload))
+        transport.write(text_frame(payload))
         return True
 
     async def send_text_frames(self, payloads: list[bytes]) -> bool:

@@ -54,6 +54,8 @@ class FanoutResult:
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and end
     server_cpu_s: float | None = None  # CPU the server used in the measured window
     universe: int = 0  # symbols the clients drew their subscriptions from
+    frames: int = 0  # WebSocket messages the clients received in the window (one per batch)
+    market_ticks: int | None = None  # ticks the server ingested in the measured window
 
     def cpu_us_per_tick(self) -> float | None:
         """Server CPU per delivered tick: a cost that a busy machine changes far less than it
@@ -61,6 +63,12 @@ class FanoutResult:
         if self.server_cpu_s is None or not self.received:
             return None
         return self.server_cpu_s * 1e6 / self.received
+
+    def cpu_us_per_market_tick(self) -> float | None:
+        """Server CPU per tick of the market in the window: ingest and every delivery of it."""
+        if self.server_cpu_s is None or not self.market_ticks:
+            return None
+        return self.server_cpu_s * 1e6 / self.market_ticks
 
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
@@ -83,6 +91,7 @@ class _Counts:
     conflated: int = 0
     closed_slow: int = 0
     connected: int = 0
+    frames: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     measuring: bool = False
 
@@ -117,6 +126,7 @@ async def _client(url: str, symbols: list[str], res: _Counts, rnd: random.Random
 
 def _count(raw: str | bytes, res: _Counts, rnd: random.Random) -> None:
     now = time.time()
+    res.frames += 1
     msgs = orjson.loads(raw)
     for m in msgs if isinstance(msgs, list) else (msgs,):
         kind = m.get("type")
@@ -164,11 +174,13 @@ def _client_process(
     seconds: float,
     ready: Queue[int],
     go: Event,
-    out: Queue[tuple[int, int, int, int, list[float]]],
+    out: Queue[tuple[int, int, int, int, int, list[float]]],
     seed: int,
 ) -> None:
     res = asyncio.run(_clients(port, symbol_sets, seconds, ready, go, seed))
-    out.put((res.received, res.conflated, res.closed_slow, res.connected, res.latencies_ms))
+    out.put(
+        (res.received, res.conflated, res.closed_slow, res.connected, res.frames, res.latencies_ms)
+    )
 
 
 def _wait_healthy(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -230,8 +242,7 @@ def run(
             time.sleep(1)  # the market runs: the server's own state is built
             res.server_rss_base_mb = rss_mb(proc.pid)
             _drive(port, sets, seconds, procs, res, proc.pid)
-            st = httpx.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=60).json()
-            res.server_ticks = int(st["data"]["ingest"]["accepted"])
+            res.server_ticks = _accepted(port)
             res.server_rss_mb = rss_mb(proc.pid)
             res.load = (load_start, os.getloadavg()[0])
             return res
@@ -240,12 +251,18 @@ def run(
             proc.wait(30)
 
 
+def _accepted(port: int) -> int:
+    """Ticks the server has ingested so far (its status endpoint)."""
+    st = httpx.get(f"http://127.0.0.1:{port}/api/v1/system/status", timeout=60).json()
+    return int(st["data"]["ingest"]["accepted"])
+
+
 def _drive(
     port: int, sets: list[list[str]], seconds: float, procs: int, res: FanoutResult, pid: int
 ) -> None:
     ctx = mp.get_context("spawn")
     ready: Queue[int] = ctx.Queue()
-    out: Queue[tuple[int, int, int, int, list[float]]] = ctx.Queue()
+    out: Queue[tuple[int, int, int, int, int, list[float]]] = ctx.Queue()
     go = ctx.Event()
     workers = [
         ctx.Process(
@@ -263,13 +280,17 @@ def _drive(
         res.server_rss_connected_mb = rss_mb(pid)
         go.set()
         time.sleep(2)  # the clients' warm-up
+        ticks0 = _accepted(port)
         cpu0 = cpu_seconds(pid)
         time.sleep(seconds)
         cpu1 = cpu_seconds(pid)
+        ticks1 = _accepted(port)
         if cpu0 is not None and cpu1 is not None:
             res.server_cpu_s = cpu1 - cpu0
+        res.market_ticks = ticks1 - ticks0
         for _ in workers:
-            received, conflated, slow, connected, lat = out.get(timeout=seconds + 600)
+            received, conflated, slow, connected, frames, lat = out.get(timeout=seconds + 600)
+            res.frames += frames
             res.received += received
             res.conflated += conflated
             res.closed_slow += slow

@@ -29,6 +29,9 @@ def main() -> None:
         ws_max_symbols=200,
         ws_anonymous_max_symbols=200,
         rate_limit_ws="off",
+        # a fresh data directory would seed the news archive (seconds of CPU in a thread holding
+        # the GIL) and poll feeds inside the measured window: start-up work, not fanout
+        news_poll_seconds=0,
     )
     upgrade_all(settings.store_url, settings.app_db_url)
     source = PacedSource(load_instruments(), args.rate)

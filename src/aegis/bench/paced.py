@@ -35,18 +35,27 @@ class PacedSource(Source):
         self.set_state(SourceState.LIVE)
         step = 0.02  # 50 batches a second
         per_batch = max(1, round(self.rate * step))
+        # the pool's fields as plain tuples, each tick built by ``tuple.__new__``: this source
+        # shares the server's event loop, and NamedTuple's Python ``__new__`` was a visible
+        # part of it at 5,000 ticks/s
+        pool = [(t.symbol, t.price, t.volume, t.side) for t in self._pool]
+        new = tuple.__new__
         i = 0
         seq = 0
         start = time.monotonic()
         k = 0
         while True:
             now = now_us()
-            batch = []
-            for _ in range(per_batch):
-                t = self._pool[i % len(self._pool)]
-                i += 1
-                seq += 1
-                batch.append(Tick(t.symbol, now, t.price, t.volume, t.side, seq, "sim"))
+            chunk: list[tuple[str, int, int, int]] = []
+            while len(chunk) < per_batch:  # the pool's next ticks, round and round
+                take = pool[i : i + per_batch - len(chunk)]
+                chunk += take
+                i = (i + len(take)) % len(pool)
+            batch: list[Tick] = [
+                new(Tick, (sym, now, price, vol, side, seq + j, "sim"))
+                for j, (sym, price, vol, side) in enumerate(chunk, 1)
+            ]
+            seq += per_batch
             await sink.ticks(batch)
             self.status.messages += len(batch)
             self.status.last_message_us = now

@@ -40,6 +40,8 @@ class Subscription(ABC):
 
 class Bus(ABC):
     kind: str = "abstract"
+    # payloads reach subscribers as the very objects published (see ``codec.TickPayload``)
+    in_process: bool = False
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Connect; the default bus has nothing to do."""

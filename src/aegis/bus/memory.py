@@ -45,6 +45,7 @@ class _MemorySubscription(Subscription):
 
 class MemoryBus(Bus):
     kind = "memory"
+    in_process = True
 
     def __init__(self) -> None:
         self._subs: dict[str, list[_MemorySubscription]] = defaultdict(list)

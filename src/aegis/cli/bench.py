@@ -171,10 +171,13 @@ def fanout(
             f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
         )
         cpu = res.cpu_us_per_tick()
+        per_market = res.cpu_us_per_market_tick()
         console.print(
-            f"delivered {res.received:,} ticks ({res.received / res.seconds:,.0f}/s), "
-            f"conflated {res.conflated:,}, closed as slow {res.closed_slow}; server CPU "
+            f"delivered {res.received:,} ticks ({res.received / res.seconds:,.0f}/s) in "
+            f"{res.frames:,} frames, conflated {res.conflated:,}, closed as slow "
+            f"{res.closed_slow}; market {res.market_ticks or 0:,} ticks in the window; server CPU "
             + ("unknown" if cpu is None else f"{cpu:.1f} µs per delivered tick")
+            + ("" if per_market is None else f", {per_market:.1f} µs per market tick")
         )
         kb = res.kb_per_connection()
         console.print(

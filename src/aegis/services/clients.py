@@ -72,23 +72,22 @@ class ClientChannel:
             self._conflated[key] = payload
         self._wake.set()
 
-    def flush_direct(self, now: float) -> None:
+    def flush_direct(self, now: float) -> float | None:
         """Write what the batch queued as one frame (a JSON array when more than one), or leave
-        it to the writer task."""
+        it to the writer task. Returns the seconds after which the broadcaster is to call again
+        when the last frame went out too recently (a burst of batches: the frame waits, and
+        takes what the next batches add, without waking the writer task), else None."""
         queue = self._queue
         if not queue or self.closed:
-            return
-        if (
-            self.direct is None
-            or self.busy
-            or self._control
-            or self._conflated
-            # batches come about every window: only a burst of them is left to the writer
-            # (which keeps the window), not the jitter of a steady flow
-            or now - self._flushed_at < self.window / 2
-        ):
+            return None
+        if self.direct is None or self.busy or self._control or self._conflated:
             self._wake.set()
-            return
+            return None
+        # batches come about every window: a burst of them is gathered into one frame, not
+        # the jitter of a steady flow
+        wait = self.window / 2 - (now - self._flushed_at)
+        if wait > 0:
+            return wait
         payload = queue[0] if len(queue) == 1 else b"[" + b",".join(queue) + b"]"
         if self.direct(payload):
             self.sent += len(queue)
@@ -96,6 +95,7 @@ class ClientChannel:
             self._flushed_at = now
         else:
             self._wake.set()
+        return None
 
     def control(self, payload: bytes, key: str | None = None) -> bool:
         """Replies and errors, sent before data. Returns False when the reply was dropped."""

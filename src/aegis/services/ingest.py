@@ -266,7 +266,7 @@ class IngestService:
         self._pending.extend(ticks)
         self.accepted += len(ticks)
         self._rate_window.add(len(ticks))
-        payload = encode_ticks(ticks)
+        payload = encode_ticks(ticks, keep=self.bus.in_process)
         if self.journal is not None:
             self.journal.append(payload)  # before anyone sees it: a kill -9 cannot lose it
         # one publisher task keeps batches in order on the bus
@@ -289,7 +289,7 @@ class IngestService:
             touched = self.aggregator.add_late(new, stored)
             await self.store.upsert_candles(touched)
             self.accepted += len(new)
-            self._outbox.put_nowait(encode_ticks(new))
+            self._outbox.put_nowait(encode_ticks(new, keep=self.bus.in_process))
 
     # --- flushing ------------------------------------------------------------------------
     async def _flush_loop(self) -> None:

@@ -114,6 +114,8 @@ class StreamHub:
         self._changed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._dirty: list[ClientChannel] = []  # channels to flush at the end of a batch
+        self._later: list[ClientChannel] = []  # channels flushed too recently: on a timer
+        self._later_timer: asyncio.TimerHandle | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self.ticks_in = 0
         self.messages_out = 0
@@ -131,6 +133,9 @@ class StreamHub:
         self._tasks.append(asyncio.create_task(self._fill_loop(), name="hub-gapfill"))
 
     async def close(self) -> None:
+        if self._later_timer is not None:
+            self._later_timer.cancel()
+            self._later_timer = None
         for t in self._tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -280,13 +285,31 @@ class StreamHub:
 
     def _flush(self) -> None:
         """One frame per client for everything this batch gave it (clients that write
-        directly; the others' writer tasks were woken by ``offer``)."""
+        directly; the others' writer tasks were woken by ``offer``). A client whose last frame
+        left too recently (a burst of batches) is flushed by one timer for all such clients."""
         dirty = self._dirty
         if dirty:
-            now = time.monotonic()
-            for ch in dirty:
-                ch.flush_direct(now)
+            self._flush_channels(dirty)
             dirty.clear()
+
+    def _flush_channels(self, channels: list[ClientChannel]) -> None:
+        now = time.monotonic()
+        later = self._later
+        soonest: float | None = None
+        for ch in channels:
+            wait = ch.flush_direct(now)
+            if wait is not None:
+                later.append(ch)
+                if soonest is None or wait < soonest:
+                    soonest = wait
+        if soonest is not None and self._later_timer is None:
+            loop = asyncio.get_running_loop()
+            self._later_timer = loop.call_later(soonest, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._later_timer = None
+        channels, self._later = self._later, []
+        self._flush_channels(channels)
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of

@@ -70,12 +70,17 @@ class WatchReporter:
 
     async def _loop(self) -> None:
         last: dict[str, float] | None = None
+        counts: dict[str, float] | None = None
         sent = 0.0
         changed = self.hub.watch_changed
         while True:
-            counts = watch_counts(self.hub, self.votes_per_client)
+            # recounted only when a client's symbols changed: with 1,000 clients a count walks
+            # every subscription (milliseconds of the event loop every round otherwise)
+            if counts is None or changed.is_set():
+                changed.clear()
+                counts = watch_counts(self.hub, self.votes_per_client)
             now = time.monotonic()
-            if counts != last or now - sent > REFRESH_SECONDS:
+            if (counts is not last and counts != last) or now - sent > REFRESH_SECONDS:
                 payload = {"proc": self.proc, "counts": counts}
                 try:
                     await self.bus.publish(WATCH, orjson.dumps(payload))
@@ -83,7 +88,6 @@ class WatchReporter:
                     self.published += 1
                 except Exception as exc:  # the next round retries
                     log.warning("watch report not published: %s", exc)
-            changed.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(EVERY_SECONDS):
                     await changed.wait()
@@ -130,6 +134,14 @@ class WatchCollector:
         finally:
             await sub.close()
 
+    def _expire(self) -> bool:
+        """Drop the reports of processes silent too long; True if any was dropped."""
+        now = time.monotonic()
+        stale = [p for p, (seen, _) in self.reports.items() if now - seen > STALE_SECONDS]
+        for proc in stale:
+            del self.reports[proc]
+        return bool(stale)
+
     def merged(self) -> list[str]:
         now = time.monotonic()
         total: dict[str, float] = {}
@@ -146,7 +158,10 @@ class WatchCollector:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(EVERY_SECONDS):
                     await self._received.wait()
+            received = self._received.is_set()
             self._received.clear()
+            if not received and not self._expire():
+                continue  # nothing new: the ranking (a sort of every watched symbol) stands
             ranking = self.merged()
             if ranking == self.ranking:
                 continue
