@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import tempfile
 import time
 from collections.abc import Sequence
@@ -112,3 +113,100 @@ def run(market: list[Instrument], seed: int, rate: float, until: str) -> list[Ca
         return [
             asyncio.run(_one(market, seed, rate, until, bulk, Path(d))) for bulk in (True, False)
         ]
+
+
+@dataclass(slots=True)
+class Stage:
+    name: str
+    seconds: float  # since the start (migrations included)
+    cpu: float  # process CPU time (every thread) since the start
+
+
+@dataclass(slots=True)
+class FreshStart:
+    stages: list[Stage]
+    ticks: int  # today's ticks stored
+    history_candles: int  # candles of the previous sessions stored (every interval)
+    peak_rss_mb: float  # of the bench process (and of any child process it started)
+    load_before: str
+    load_after: str
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024  # KiB on Linux
+
+
+async def _fresh_start(
+    market: list[Instrument], seed: int, rate: float, until: str, sessions: int, folder: Path
+) -> FreshStart:
+    """What ``aegis serve`` does on an empty data directory, with the simulator's clock at
+    ``until`` KST on a trading day: migrations, the runtime's start (real and simulated daily
+    history seeded: the API answers from then on), today up to the clock stored, and each of
+    the ``sessions`` previous sessions stored at full resolution."""
+    from aegis.services.runtime import Runtime
+    from aegis.store.migrate import upgrade_all
+
+    settings = Settings(
+        data_dir=folder, source="sim", sim_seed=seed, sim_tick_rate=rate,
+        sim_history_sessions=sessions, news_poll_seconds=0,
+    )  # fmt: skip
+    hh, mm = (int(x) for x in until.split(":"))
+    wall = to_us(datetime(DAY.year, DAY.month, DAY.day, hh, mm, tzinfo=KST))
+    load_before = _loadavg()
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    stages: list[Stage] = []
+
+    def stamp(name: str) -> None:
+        stages.append(Stage(name, time.perf_counter() - t0, time.process_time() - cpu0))
+
+    upgrade_all(settings.store_url, settings.app_db_url)
+    stamp("migrations")
+    source = SimSource(settings, [replace(i) for i in market], wall_clock=lambda: wall)
+    rt = Runtime(settings, sources=[source])
+    try:
+        await rt.start()
+        stamp("API ready (daily history seeded)")
+        await source.caught_up.wait()
+        assert rt.ingest is not None
+        await rt.ingest.flush()
+        stamp(f"today 09:00–{until} stored")
+        done = 0
+        while not source.history_filled.is_set() or done < len(source.history_done):
+            if len(source.history_done) > done:
+                stamp(f"previous session {source.history_done[done]} stored")
+                done += 1
+                continue
+            await asyncio.sleep(0.05)
+        assert isinstance(rt.store, SQLiteStore)
+        ticks = rt.store.ticks_written
+    finally:
+        await rt.close()
+    store = SQLiteStore(settings.sqlite_path)
+    await store.start()
+    history = 0
+    for day in source.history_done:
+        start = kst_midnight_us(day)
+        history += await _count_candles(store, start, start + 86_400_000_000)
+    await store.close()
+    return FreshStart(stages, ticks, history, _peak_rss_mb(), load_before, _loadavg())
+
+
+async def _count_candles(store: SQLiteStore, start: int, end: int) -> int:
+    def run(conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "SELECT COUNT(*) FROM candles WHERE start>=? AND start<?", (start, end)
+        ).fetchone()
+        return int(row[0])
+
+    return await store._read(run)
+
+
+def fresh_start(
+    market: list[Instrument], seed: int, rate: float, until: str, sessions: int
+) -> FreshStart:
+    with tempfile.TemporaryDirectory() as d:
+        return asyncio.run(_fresh_start(market, seed, rate, until, sessions, Path(d)))

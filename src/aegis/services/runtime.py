@@ -275,6 +275,9 @@ class Runtime:
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
+            for src in sources:  # the day the simulator plays, by its own clock (a bench's)
+                if (session_day := getattr(src, "session_day", None)) is not None:
+                    day = session_day()
             anchors = await real_anchors(self.store, [i.symbol for i in instruments])
             for src in sources:  # the sim chains from each stock's last real daily close
                 if (use := getattr(src, "use_anchors", None)) is not None:

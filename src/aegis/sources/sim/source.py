@@ -86,6 +86,12 @@ class SimSource(Source):
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
+    def session_day(self) -> date:
+        """The day this source plays first, by its own clock (a bench may fix the clock)."""
+        if self.replay is not None:
+            return self.replay
+        return first_session(self._clock(), self.speed)[0]
+
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
         """Chain from each symbol's last real daily close (day, close in minor units) instead
         of the shipped snapshot; called before ``run``."""
