@@ -14,10 +14,9 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from aegis.aggregator.batch import fold
+from aegis.aggregator.batch import CandleTable, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain import krx
-from aegis.domain.candles import Candle
 from aegis.domain.sources import SIM
 from aegis.sources.sim.calendar import US_PER_MIN
 from aegis.sources.sim.daily import DailyChain
@@ -39,18 +38,27 @@ def regular_session(ts: NDArray[np.int64]) -> NDArray[np.bool_]:
 
 def session_candles(
     u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_]
-) -> list[Candle]:
-    """Every stored interval's candles of the simulated session ``day`` (source ``sim``)."""
+) -> CandleTable:
+    """Every stored interval's candles of the simulated session ``day`` (source ``sim``), as
+    columns (no ``Candle`` per candle: a whole-market session is ~600,000 of them), each
+    interval's by symbol in text order (the store's key order), then by start."""
     if day <= chain.anchors.first_day:
-        return []  # before the chain: real data, or nothing
+        return CandleTable([])  # before the chain: real data, or nothing
     engine = normal_day(u, chain, seed, day, rate, emit, chunk_us=SESSION_CHUNK_US)
     cols = engine.session_columns()
     m = regular_session(cols.ts)  # off-hours trades are in no candle (``krx.off_hours``)
-    names, codes = np.unique(cols.symbols[m], return_inverse=True)
-    candles = fold(
-        codes.astype(np.int64), names.tolist(), cols.ts[m], cols.seq[m], cols.price[m],
-        cols.volume[m], SIM,
+    # codes renumbered in the symbols' text order: the candles come out in key order
+    names = engine.names
+    by_text = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), np.int64)
+    rank[by_text] = np.arange(len(names))
+    parts = fold_columns(
+        rank[cols.code[m]], [names[i] for i in by_text], cols.ts[m], cols.seq[m],
+        cols.price[m], cols.volume[m], SIM,
     )  # fmt: skip
     # an index whose real series reaches this day keeps it
     real_index = {ix.symbol for ix in u.indices if not chain.index_live(ix.symbol, day)}
-    return [c for c in candles if c.symbol not in real_index]
+    real = [int(rank[k]) for k, s in enumerate(names) if s in real_index]
+    if real:
+        parts = [p.take(~np.isin(p.code, real)) for p in parts]
+    return CandleTable(parts)

@@ -10,6 +10,7 @@ from datetime import date
 
 import numpy as np
 
+from aegis.aggregator.batch import CandleTable
 from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, from_us, kst_day, now_us
@@ -84,6 +85,7 @@ class SimSource(Source):
         self.history_done: list[date] = []  # previous sessions stored at full resolution
         self._history_task: asyncio.Task[None] | None = None
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
+        self._today_generated = asyncio.Event()  # the morning is generated (maybe not stored)
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def session_day(self) -> date:
@@ -103,20 +105,47 @@ class SimSource(Source):
         self._history_days = sorted(days, reverse=True)
 
     async def _fill_history(self, sink: BulkSink) -> None:
+        """Each previous session generated in a thread (numpy: the GIL is mostly free) while
+        the one before is stored, starting as soon as today's morning is generated (so it
+        overlaps storing the morning); stored only after the morning, newest first."""
         rate = min(self.rate, history.RATE)
         # its own chain: the live one may be advanced to the next day meanwhile, in a thread
         chain = DailyChain(self.universe, self.seed, self.chain.anchors)
-        for day in self._history_days:
-            try:
-                candles = await asyncio.to_thread(
+
+        def generate(day: date) -> asyncio.Task[CandleTable]:
+            return asyncio.create_task(
+                asyncio.to_thread(
                     history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
-                )
-                await sink.history_candles(candles)
-            except Exception:  # the live market goes on; the next start tries the day again
-                log.exception("simulated session %s at full resolution not stored", day)
-                continue
-            self.history_done.append(day)
-            self._update_details()
+                ),
+                name=f"sim-history-{day}",
+            )
+
+        await self._today_generated.wait()
+        days = self._history_days
+        nxt = generate(days[0]) if days else None
+        try:
+            for i, day in enumerate(days):
+                assert nxt is not None
+                try:
+                    candles = await nxt
+                except Exception:
+                    candles = None
+                    log.exception("simulated session %s at full resolution not made", day)
+                # one at a time (they share the chain), the next made while this is stored
+                nxt = generate(days[i + 1]) if i + 1 < len(days) else None
+                if candles is None:
+                    continue
+                try:
+                    await self.caught_up.wait()  # today's morning is stored first
+                    await sink.history_candles(candles)
+                except Exception:  # the live market goes on; the next start tries again
+                    log.exception("simulated session %s at full resolution not stored", day)
+                    continue
+                self.history_done.append(day)
+                self._update_details()
+        finally:
+            if nxt is not None:
+                nxt.cancel()
         self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
@@ -181,12 +210,13 @@ class SimSource(Source):
                         self.engine = engine
                         self._apply_prev_closes()
                         self.set_state(SourceState.LIVE)
-                        await self._catch_up(engine, start, sink)
-                        self.caught_up.set()
                         if self._history_task is None and isinstance(sink, BulkSink):
                             self._history_task = asyncio.create_task(
                                 self._fill_history(sink), name="sim-history"
                             )
+                        await self._catch_up(engine, start, sink)
+                        self._today_generated.set()
+                        self.caught_up.set()
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
@@ -238,6 +268,7 @@ class SimSource(Source):
                     held, size = [], 0
             if size:
                 await ready.put(await asyncio.to_thread(TickArrays.concat, held))
+            self._today_generated.set()  # the previous sessions' generation may start
             await ready.put(None)
 
         producer = asyncio.create_task(generate(), name="sim-catch-up")
