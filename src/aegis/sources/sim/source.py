@@ -105,34 +105,33 @@ class SimSource(Source):
         self._history_days = sorted(days, reverse=True)
 
     async def _fill_history(self, sink: BulkSink) -> None:
-        """Each previous session generated in a thread (numpy: the GIL is mostly free) while
-        the one before is stored, starting as soon as today's morning is generated (so it
-        overlaps storing the morning); stored only after the morning, newest first."""
+        """Each previous session made in a child process (``history.SessionMaker``) while the
+        one before is stored, starting as soon as today's morning is generated (so it overlaps
+        storing the morning); stored only after the morning, newest first."""
         rate = min(self.rate, history.RATE)
-        # its own chain: the live one may be advanced to the next day meanwhile, in a thread
-        chain = DailyChain(self.universe, self.seed, self.chain.anchors)
-
-        def generate(day: date) -> asyncio.Task[CandleTable]:
-            return asyncio.create_task(
-                asyncio.to_thread(
-                    history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
-                ),
-                name=f"sim-history-{day}",
-            )
-
-        await self._today_generated.wait()
         days = self._history_days
-        nxt = generate(days[0]) if days else None
+        if not days:
+            self.history_filled.set()
+            return
+        # its own chain: the live one may be advanced to the next day meanwhile
+        maker = history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
+
+        def make(day: date) -> asyncio.Task[CandleTable]:
+            return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
+
+        nxt: asyncio.Task[CandleTable] | None = None
         try:
+            await self._today_generated.wait()
+            nxt = make(days[0])
             for i, day in enumerate(days):
                 assert nxt is not None
                 try:
-                    candles = await nxt
+                    candles: CandleTable | None = await nxt
                 except Exception:
                     candles = None
                     log.exception("simulated session %s at full resolution not made", day)
-                # one at a time (they share the chain), the next made while this is stored
-                nxt = generate(days[i + 1]) if i + 1 < len(days) else None
+                # one at a time, the next made while this one is stored
+                nxt = make(days[i + 1]) if i + 1 < len(days) else None
                 if candles is None:
                     continue
                 try:
@@ -146,6 +145,7 @@ class SimSource(Source):
         finally:
             if nxt is not None:
                 nxt.cancel()
+            maker.close()
         self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
