@@ -119,7 +119,7 @@ def run(market: list[Instrument], seed: int, rate: float, until: str) -> list[Ca
 class Stage:
     name: str
     seconds: float  # since the start (migrations included)
-    cpu: float  # process CPU time (every thread) since the start
+    cpu: float  # this process's CPU time (every thread) since the start
 
 
 @dataclass(slots=True)
@@ -127,7 +127,9 @@ class FreshStart:
     stages: list[Stage]
     ticks: int  # today's ticks stored
     history_candles: int  # candles of the previous sessions stored (every interval)
-    peak_rss_mb: float  # of the bench process (and of any child process it started)
+    peak_rss_mb: float  # of the bench process
+    child_cpu: float  # CPU time of the child processes it started (previous sessions made)
+    child_rss_mb: float  # the largest child's peak RSS
     load_before: str
     load_after: str
 
@@ -135,9 +137,34 @@ class FreshStart:
 def _peak_rss_mb() -> float:
     import resource
 
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024  # KiB on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _children_peak_mb() -> float:
+    """The largest peak RSS (VmHWM) of the live child processes. Not getrusage's: a spawned
+    child's peak includes the parent's pages it had between fork and exec."""
+    import multiprocessing
+
+    peak = 0.0
+    for p in multiprocessing.active_children():
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{p.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
+def _children_cpu() -> float:
+    """CPU time of the child processes that ended (waited for once they have)."""
+    import multiprocessing
+    import os
+
+    for _ in range(200):  # the previous sessions' child exits once the pool is shut down
+        if not multiprocessing.active_children():  # (this also reaps those that ended)
+            break
+        time.sleep(0.05)
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 async def _fresh_start(
@@ -175,11 +202,13 @@ async def _fresh_start(
         await rt.ingest.flush()
         stamp(f"today 09:00–{until} stored")
         done = 0
+        child_mb = 0.0
         while not source.history_filled.is_set() or done < len(source.history_done):
             if len(source.history_done) > done:
                 stamp(f"previous session {source.history_done[done]} stored")
                 done += 1
                 continue
+            child_mb = max(child_mb, _children_peak_mb())
             await asyncio.sleep(0.05)
         assert isinstance(rt.store, SQLiteStore)
         ticks = rt.store.ticks_written
@@ -192,7 +221,10 @@ async def _fresh_start(
         start = kst_midnight_us(day)
         history += await _count_candles(store, start, start + 86_400_000_000)
     await store.close()
-    return FreshStart(stages, ticks, history, _peak_rss_mb(), load_before, _loadavg())
+    return FreshStart(
+        stages, ticks, history, _peak_rss_mb(), _children_cpu(), child_mb, load_before,
+        _loadavg(),
+    )  # fmt: skip
 
 
 async def _count_candles(store: SQLiteStore, start: int, end: int) -> int:

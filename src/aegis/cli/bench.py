@@ -309,8 +309,9 @@ def sim_catchup(
             console.print(f"  {st.seconds:6.1f} s (CPU {st.cpu:6.1f} s)  {st.name}")
         console.print(
             f"today {f.ticks:,} ticks; previous sessions {f.history_candles:,} candles; "
-            f"[bold]all in {f.stages[-1].seconds:.1f} s[/bold] (CPU {f.stages[-1].cpu:.1f} s); "
-            f"peak RSS {f.peak_rss_mb:,.0f} MB"
+            f"[bold]all in {f.stages[-1].seconds:.1f} s[/bold] (CPU {f.stages[-1].cpu:.1f} s, "
+            f"+ {f.child_cpu:.1f} s in the child process making previous sessions); "
+            f"peak RSS {f.peak_rss_mb:,.0f} MB (child {f.child_rss_mb:,.0f} MB)"
         )
         return
     for r in b.run(market, seed, rate, until):
