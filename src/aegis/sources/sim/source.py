@@ -85,7 +85,8 @@ class SimSource(Source):
         self.history_done: list[date] = []  # previous sessions stored at full resolution
         self._history_task: asyncio.Task[None] | None = None
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
-        self._today_generated = asyncio.Event()  # the morning is generated (maybe not stored)
+        self._maker: history.SessionMaker | None = None
+        self._first_made: asyncio.Task[CandleTable] | None = None  # the newest, made early
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def session_day(self) -> date:
@@ -101,28 +102,38 @@ class SimSource(Source):
 
     def fill_sessions(self, days: Sequence[date]) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
-        to a bulk sink as candles, newest first, once today's morning is in (``history``)."""
+        to a bulk sink as candles, newest first (``history``). Called on the event loop (by
+        the runtime, after ``use_anchors``), the newest starts being made at once, in a child
+        process, while the runtime starts."""
         self._history_days = sorted(days, reverse=True)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # made once ``run`` starts
+        if self._history_days and self._maker is None:
+            self._maker = self._new_maker()
+            self._first_made = self._make(self._maker, self._history_days[0])
+
+    def _new_maker(self) -> history.SessionMaker:
+        # its own chain: the live one may be advanced to the next day meanwhile
+        return history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
+
+    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable]:
+        rate = min(self.rate, history.RATE)
+        return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
 
     async def _fill_history(self, sink: BulkSink) -> None:
         """Each previous session made in a child process (``history.SessionMaker``) while the
-        one before is stored, starting as soon as today's morning is generated (so it overlaps
-        storing the morning); stored only after the morning, newest first."""
-        rate = min(self.rate, history.RATE)
+        one before is stored, newest first. Beside today's morning: each holds the ingest lock
+        a slice at a time (``IngestService.history_candles``), so the morning's batch waits at
+        most one slice for the writer, and the writer is not idle while the morning is made."""
         days = self._history_days
         if not days:
             self.history_filled.set()
             return
-        # its own chain: the live one may be advanced to the next day meanwhile
-        maker = history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
-
-        def make(day: date) -> asyncio.Task[CandleTable]:
-            return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
-
-        nxt: asyncio.Task[CandleTable] | None = None
+        maker = self._maker = self._maker or self._new_maker()
+        nxt: asyncio.Task[CandleTable] | None = self._first_made or self._make(maker, days[0])
         try:
-            await self._today_generated.wait()
-            nxt = make(days[0])
             for i, day in enumerate(days):
                 assert nxt is not None
                 try:
@@ -131,11 +142,10 @@ class SimSource(Source):
                     candles = None
                     log.exception("simulated session %s at full resolution not made", day)
                 # one at a time, the next made while this one is stored
-                nxt = make(days[i + 1]) if i + 1 < len(days) else None
+                nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
                 if candles is None:
                     continue
                 try:
-                    await self.caught_up.wait()  # today's morning is stored first
                     await sink.history_candles(candles)
                 except Exception:  # the live market goes on; the next start tries again
                     log.exception("simulated session %s at full resolution not stored", day)
@@ -146,6 +156,7 @@ class SimSource(Source):
             if nxt is not None:
                 nxt.cancel()
             maker.close()
+            self._maker = self._first_made = None
         self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
@@ -215,7 +226,6 @@ class SimSource(Source):
                                 self._fill_history(sink), name="sim-history"
                             )
                         await self._catch_up(engine, start, sink)
-                        self._today_generated.set()
                         self.caught_up.set()
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
@@ -268,7 +278,6 @@ class SimSource(Source):
                     held, size = [], 0
             if size:
                 await ready.put(await asyncio.to_thread(TickArrays.concat, held))
-            self._today_generated.set()  # the previous sessions' generation may start
             await ready.put(None)
 
         producer = asyncio.create_task(generate(), name="sim-catch-up")
