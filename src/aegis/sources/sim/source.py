@@ -124,9 +124,9 @@ class SimSource(Source):
 
     async def _fill_history(self, sink: BulkSink) -> None:
         """Each previous session made in a child process (``history.SessionMaker``) while the
-        one before is stored, newest first. Beside today's morning: each holds the ingest lock
-        a slice at a time (``IngestService.history_candles``), so the morning's batch waits at
-        most one slice for the writer, and the writer is not idle while the morning is made."""
+        one before is stored, newest first, after today's morning: stored beside it (the
+        writer is idle while the morning is made), the morning was stored ~10 s later on a
+        busy machine (docs/benchmarks.md, sim-catchup, session 6)."""
         days = self._history_days
         if not days:
             self.history_filled.set()
@@ -146,6 +146,7 @@ class SimSource(Source):
                 if candles is None:
                     continue
                 try:
+                    await self.caught_up.wait()  # today's morning is stored first
                     await sink.history_candles(candles)
                 except Exception:  # the live market goes on; the next start tries again
                     log.exception("simulated session %s at full resolution not stored", day)
