@@ -124,9 +124,9 @@ class SimSource(Source):
 
     async def _fill_history(self, sink: BulkSink) -> None:
         """Each previous session made in a child process (``history.SessionMaker``) while the
-        one before is stored, newest first, after today's morning: stored beside it (the
-        writer is idle while the morning is made), the morning was stored ~10 s later on a
-        busy machine (docs/benchmarks.md, sim-catchup, session 6)."""
+        one before is stored, newest first, all stored after today's morning. (Stored beside
+        the morning instead, as soon as made, the whole took as long and the morning came
+        3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup, session 6.)"""
         days = self._history_days
         if not days:
             self.history_filled.set()
