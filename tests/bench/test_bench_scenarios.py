@@ -127,6 +127,15 @@ def test_bench_sim_catchup_small_stores_the_same_morning_both_ways() -> None:
     assert (bulk_ticks, bulk_candles) == (live_ticks, live_candles)
 
 
+def test_bench_sim_catchup_fresh_start_small_times_every_stage() -> None:
+    """``--fresh``: a whole fresh start, the API, today and each asked previous session."""
+    out = _bench("sim-catchup", "--quick", "--fresh", "--until", "09:05", "--sessions", "2")
+    stages = re.findall(r"\d+\.\d s \(CPU +\d+\.\d s\) +(API ready|today|previous session)", out)
+    assert stages == ["API ready", "today", "previous session", "previous session"], out
+    candles = re.search(r"previous sessions ([\d,]+) candles", out)
+    assert candles is not None and int(candles.group(1).replace(",", "")) > 0, out
+
+
 @pytest.mark.services
 def test_bench_partitions_small(postgres_url: str) -> None:
     out = _bench(

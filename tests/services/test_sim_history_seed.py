@@ -62,3 +62,34 @@ async def test_previous_sessions_are_stored_whole_and_agree_with_the_daily_candl
         checked += 1
     assert checked > 50
     await store.close()
+
+
+async def test_the_seeded_simulated_daily_candles_are_pinned(tmp_path: Path) -> None:
+    """Every field of every simulated daily candle seeded into a store (a real day of one stock
+    and of KOSPI already in it: those stay), pinned: a faster seeding stores the same rows."""
+    import hashlib
+    import sqlite3
+
+    from aegis.history.types import DailyBar
+
+    upgrade(f"sqlite:///{tmp_path / 's.db'}")
+    store = SQLiteStore(tmp_path / "s.db")
+    await store.start()
+    market = small_market()
+    await store.upsert_instruments(market)
+    await store.upsert_candles(
+        [
+            DailyBar(date(2026, 6, 1), 70_000, 71_000, 69_000, 70_500, 1_000).to_candle(
+                "005930", "import"
+            ),
+            DailyBar(date(2026, 5, 4), 1, 1, 1, 1, 1).to_candle("KOSPI", "import"),
+        ]
+    )
+    n = await seed_sim_history(store, market, 42, SESSION)
+    await store.close()
+    rows = sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT * FROM candles ORDER BY symbol, interval, start"
+    )
+    digest = hashlib.sha256(repr(rows.fetchall()).encode()).hexdigest()
+    assert n == 13_382
+    assert digest == "6c46e9497d7bfa6522b486fb1fd3425040a0fc97fa4f946f432f2aacf4d09395"

@@ -62,3 +62,41 @@ def test_a_whole_day_as_columns_is_the_day_it_always_was(universe: Universe) -> 
             digest.update(np.ascontiguousarray(col, dtype=np.int64).tobytes())
     assert n == 206_106
     assert digest.hexdigest() == "539b3797aca32e5033808a4ee6d54115a963d7886b8edba159032aafaca36e51"
+
+
+def test_a_previous_session_folds_to_the_candles_it_always_did(universe: Universe) -> None:
+    """Pinned: the candles of a previous session at full resolution (``history``), every
+    interval and field, whatever order or form (objects or columns) they are handed in."""
+    from dataclasses import astuple
+    from datetime import timedelta
+
+    from aegis.sources.sim.history import session_candles
+
+    day = DAY - timedelta(days=1)
+    candles = session_candles(
+        universe, DailyChain(universe, 7), 7, day, 8.0, emit_mask(universe, None)
+    )
+    rows = sorted(astuple(c) for c in candles)
+    assert len(rows) == 30_622
+    digest = hashlib.sha256(repr(rows).encode()).hexdigest()
+    assert digest == "2a574f6039f7fdaeee5482ca794808f37b510a95cdcd6d29bd5119cff9388ea1"
+
+
+async def test_a_previous_session_made_in_a_child_process_is_the_same(universe: Universe) -> None:
+    """The simulator makes previous sessions in a child process (its own universe and chain,
+    sent once): the candles are exactly those made in this process."""
+    from dataclasses import astuple
+    from datetime import timedelta
+
+    from aegis.sources.sim.history import SessionMaker, session_candles
+
+    day, emit = DAY - timedelta(days=1), emit_mask(universe, None)
+    maker = SessionMaker(universe, 7, DailyChain(universe, 7).anchors, emit)
+    try:
+        child = await maker.make(day, 8.0)
+        assert maker._pool is not None  # made in the child, not in the thread fallback
+    finally:
+        maker.close()
+    here = session_candles(universe, DailyChain(universe, 7), 7, day, 8.0, emit)
+    assert len(child) == len(here) > 0
+    assert [astuple(c) for c in child] == [astuple(c) for c in here]

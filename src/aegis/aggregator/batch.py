@@ -56,6 +56,13 @@ class IntervalCandles:
     def __len__(self) -> int:
         return len(self.start)
 
+    def take(self, rows: slice | npt.NDArray[np.bool_] | npt.NDArray[np.intp]) -> IntervalCandles:
+        """The candles of ``rows`` (a slice, a mask or indices), as columns."""
+        return IntervalCandles(
+            self.names, self.interval, self.source,
+            *(getattr(self, f)[rows] for f in ("code", *_VALUE_FIELDS)),
+        )  # fmt: skip
+
     def columns(self) -> list[list[Any]]:
         """The columns in ``Candle`` field order, as lists (symbol and interval spelled out)."""
         n = len(self.start)

@@ -277,8 +277,20 @@ def sim_catchup(
     until: Annotated[str, typer.Option(help="KST time the simulator starts at (HH:MM)")] = "13:10",
     seed: int = 42,
     rate: Annotated[float, typer.Option(help="AEGIS_SIM_TICK_RATE of the whole market")] = 200.0,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="time a whole fresh `aegis serve` instead: API ready, today stored, each "
+            "previous session stored",
+        ),
+    ] = False,
+    sessions: Annotated[
+        int, typer.Option(help="with --fresh: AEGIS_SIM_HISTORY_SESSIONS", min=0, max=20)
+    ] = 5,
 ) -> None:
-    """A simulator started mid-session: the day so far stored and visible, bulk vs live path."""
+    """A simulator started mid-session: the day so far stored and visible, bulk vs live path;
+    ``--fresh``: the whole start of ``aegis serve`` on an empty data directory, stage by stage."""
     from aegis.bench import sim_catchup as b
     from aegis.bench.sim_realism import quick_market
     from aegis.reference import load_instruments
@@ -290,6 +302,21 @@ def sim_catchup(
     market = quick_market() if quick else load_instruments()
     rate = rate / 20 if quick else rate  # the quick market is 1/20 of the whole
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_loadavg()}")
+    if fresh:
+        f = b.fresh_start(market, seed, rate, until, sessions)
+        console.print(
+            f"fresh start of {len(market):,} symbols at {rate:g} trades/s, clock {until} KST, "
+            f"{sessions} previous sessions (load {f.load_before} → {f.load_after}):"
+        )
+        for st in f.stages:
+            console.print(f"  {st.seconds:6.1f} s (CPU {st.cpu:6.1f} s)  {st.name}")
+        console.print(
+            f"today {f.ticks:,} ticks; previous sessions {f.history_candles:,} candles; "
+            f"[bold]all in {f.stages[-1].seconds:.1f} s[/bold] (CPU {f.stages[-1].cpu:.1f} s, "
+            f"+ {f.child_cpu:.1f} s in the child process making previous sessions); "
+            f"peak RSS {f.peak_rss_mb:,.0f} MB (child {f.child_rss_mb:,.0f} MB)"
+        )
+        return
     for r in b.run(market, seed, rate, until):
         console.print(
             f"{r.mode}: 09:00–{until} of {len(market):,} symbols at {rate:g} trades/s: "

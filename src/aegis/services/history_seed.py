@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import date, timedelta
 
-from aegis.core.timeutil import kst_midnight_us
+import numpy as np
+
+from aegis.aggregator.batch import CandleTable, IntervalCandles
+from aegis.core.timeutil import KST_OFFSET_US, US_PER_DAY, kst_midnight_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT, SIM
@@ -18,6 +21,7 @@ log = logging.getLogger(__name__)
 # Kakao's shipped series is not adjusted for its 2021 5:1 split; seeding it would show a false
 # -78 % day. The others are split-adjusted.
 _UNADJUSTED = {"035720"}
+_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def _index_bars(symbol: str) -> list[Candle]:
@@ -152,7 +156,7 @@ async def seed_sim_history(
     each stock's starting after its last real close (``anchors``, by default the shipped
     snapshot), so daily charts have no gap. These are simulated values (the API labels the
     source)."""
-    from aegis.sources.sim.daily import Anchors, synthesize_daily_history
+    from aegis.sources.sim.daily import Anchors, synthesize_daily_columns
     from aegis.sources.sim.universe import Universe
 
     last = await store.get_candles("KOSPI", "1d", None, None, 1)
@@ -166,18 +170,27 @@ async def seed_sim_history(
         return 0
     u = Universe.build(instruments, seed)
     chain_anchors = Anchors.latest(u, anchors or {})
-    bars = synthesize_daily_history(u, seed, first, end, chain_anchors)
+    bars = synthesize_daily_columns(u, seed, first, end, chain_anchors)
     # a simulated day never replaces a real one (the simulator continues after them)
     real_until = await store.last_real_days()
-    candles = [
-        b.to_candle(sym, SIM)
-        for sym, rows in bars.items()
-        for b in rows
-        if sym not in real_until or b.day > real_until[sym]
-    ]
-    await store.upsert_candles(candles)
-    log.info("seeded %d simulated daily candles (%s … %s)", len(candles), first, end)
-    return len(candles)
+    real = np.array([real_until[s].toordinal() if s in real_until else 0 for s in u.symbols])
+    keep = bars.day > real[bars.code]
+    # 1d candles as ``DailyBar.to_candle`` makes them, as columns (~450,000 on a fresh store)
+    start = (bars.day[keep] - _EPOCH) * US_PER_DAY - KST_OFFSET_US
+    n = len(start)
+    zeros = np.zeros(n, np.int64)
+    table = CandleTable(
+        [
+            IntervalCandles(
+                u.symbols, "1d", SIM, bars.code[keep], start, bars.open[keep], bars.high[keep],
+                bars.low[keep], bars.close[keep], bars.volume[keep], np.full(n, None, object),
+                zeros, start, zeros, start, zeros,
+            )
+        ]
+    )  # fmt: skip
+    await store.upsert_candles(table)
+    log.info("seeded %d simulated daily candles (%s … %s)", n, first, end)
+    return n
 
 
 async def sessions_without_minutes(store: Store, session_day: date, count: int) -> list[date]:

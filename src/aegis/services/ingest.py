@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
+from aegis.aggregator.batch import CandleTable
 from aegis.aggregator.engine import Aggregator, BulkFold
 from aegis.bus.base import GAP, TICKS, Bus
 from aegis.bus.codec import decode_ticks, encode_ticks
@@ -254,6 +255,16 @@ class IngestService:
     async def history_candles(self, candles: Sequence[Candle]) -> None:
         """Finished candles of past sessions (no ticks kept), stored as they are; they replace
         stored ones of the same buckets. Live state holds current buckets only: unchanged."""
+        if isinstance(candles, CandleTable):  # columns: sliced and written as columns
+            for part in candles.parts:
+                if self.known_symbols is not None:
+                    known = np.array([s in self.known_symbols for s in part.names], dtype=bool)
+                    part = part.take(known[part.code])
+                for i in range(0, len(part), HISTORY_CANDLES_PER_WRITE):
+                    piece = CandleTable([part.take(slice(i, i + HISTORY_CANDLES_PER_WRITE))])
+                    async with self._lock:
+                        await self.store.upsert_candles(piece)
+            return
         if self.known_symbols is not None:
             candles = [c for c in candles if c.symbol in self.known_symbols]
         for i in range(0, len(candles), HISTORY_CANDLES_PER_WRITE):

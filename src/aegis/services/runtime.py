@@ -279,18 +279,21 @@ class Runtime:
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
+            for src in sources:  # the day the simulator plays, by its own clock (a bench's)
+                if (session_day := getattr(src, "session_day", None)) is not None:
+                    day = session_day()
             anchors = await real_anchors(self.store, [i.symbol for i in instruments])
             for src in sources:  # the sim chains from each stock's last real daily close
                 if (use := getattr(src, "use_anchors", None)) is not None:
                     use(anchors)
-            await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
             from aegis.services.history_seed import sessions_without_minutes
 
             count = self.settings.sim_history_sessions
             missing = await sessions_without_minutes(self.store, day, count) if count else []
-            for src in sources:  # generated in the background once the sim runs
+            for src in sources:  # made in the background from now on, stored once the sim runs
                 if (fill := getattr(src, "fill_sessions", None)) is not None:
                     fill(missing)
+            await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
 
     async def _restore_live(self, market: Market) -> None:
         await market.restore_live()

@@ -278,6 +278,20 @@ def _after(d: date) -> date:
     return date.fromordinal(d.toordinal() + 1)
 
 
+@dataclass(slots=True)
+class DailyColumns:
+    """Simulated daily bars as columns: each row's symbol is ``u.symbols[code]``, its day the
+    ordinal ``day``; rows by code, then day."""
+
+    code: I64
+    day: I64
+    open: I64
+    high: I64
+    low: I64
+    close: I64
+    volume: I64
+
+
 def synthesize_daily_history(
     u: Universe, seed: int, first: date, last: date, anchors: Anchors | None = None
 ) -> dict[str, list[DailyBar]]:
@@ -285,18 +299,31 @@ def synthesize_daily_history(
     [first, last] after each one's anchor, chained from its last real close so charts have no
     gap after the last real day. An index's high/low is the index of its members' larger/smaller
     of open and close (an approximation: members do not all peak at once)."""
-    chain = DailyChain(u, seed, anchors)
+    cols = synthesize_daily_columns(u, seed, first, last, anchors)
     out: dict[str, list[DailyBar]] = {s: [] for s in u.symbols}
+    rows = zip(
+        cols.code.tolist(), cols.day.tolist(), cols.open.tolist(), cols.high.tolist(),
+        cols.low.tolist(), cols.close.tolist(), cols.volume.tolist(), strict=True,
+    )  # fmt: skip
+    for k, d, o, h, lo, c, v in rows:
+        out[u.symbols[k]].append(DailyBar(date.fromordinal(d), o, h, lo, c, v))
+    return out
+
+
+def synthesize_daily_columns(
+    u: Universe, seed: int, first: date, last: date, anchors: Anchors | None = None
+) -> DailyColumns:
+    """``synthesize_daily_history`` as columns (no object per bar: the whole market's days
+    since the snapshot are ~450,000 bars)."""
+    chain = DailyChain(u, seed, anchors)
+    idx = [(u.symbols.index(ix.symbol), ix) for ix in u.indices]
+    blocks: list[tuple[I64, ...]] = []
     for d in trading_days_between(max(first, _after(chain.anchors.first_day)), last):
         b = chain.day(d)
-        for k in np.flatnonzero(b.live):
-            out[u.symbols[k]].append(
-                DailyBar(
-                    d, int(b.open[k]), int(b.high[k]), int(b.low[k]), int(b.close[k]),
-                    int(b.volume[k]),
-                )
-            )  # fmt: skip
-        for ix in u.indices:
+        k = np.flatnonzero(b.live).astype(np.int64)
+        rows: list[I64] = [k, np.full(len(k), d.toordinal(), np.int64)]
+        blocks.append((*rows, b.open[k], b.high[k], b.low[k], b.close[k], b.volume[k]))
+        for code, ix in idx:
             if not chain.index_live(ix.symbol, d):
                 continue
             base, value = b.index_base[ix.symbol]
@@ -305,5 +332,11 @@ def synthesize_daily_history(
             hi = max(o, c, u.index_value(ix, np.maximum(b.open, b.close), base, value))
             lo = min(o, c, u.index_value(ix, np.minimum(b.open, b.close), base, value))
             vol = int(b.volume[ix.members].sum())
-            out[ix.symbol].append(DailyBar(d, o, hi, lo, c, vol))
-    return out
+            blocks.append(
+                tuple(np.array([x], np.int64) for x in (code, d.toordinal(), o, hi, lo, c, vol))
+            )
+    if not blocks:
+        return DailyColumns(*(np.empty(0, np.int64) for _ in range(7)))
+    cols = [np.concatenate([blk[j] for blk in blocks]).astype(np.int64) for j in range(7)]
+    order = np.lexsort((cols[1], cols[0]))  # by symbol, then day
+    return DailyColumns(*(c[order] for c in cols))

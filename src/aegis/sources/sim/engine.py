@@ -41,7 +41,7 @@ _RANK_PRINT, _RANK_TRADE, _RANK_INDEX = 0, 1, 2
 class TickColumns:
     """A session's ticks as columns (time order): what history needs, without Tick objects."""
 
-    symbols: NDArray[np.object_]
+    code: I64  # index into the engine's ``names``
     ts: I64
     seq: I64
     price: I64
@@ -403,10 +403,10 @@ class DayEngine:
             if (c := self._columns(seq0, parts)) is not None
         ]
         if not cols:
-            return TickColumns(self.sym[:0], *(np.empty(0, np.int64) for _ in range(4)))
-        rows = np.concatenate([c[0] for c in cols])
+            return TickColumns(*(np.empty(0, np.int64) for _ in range(5)))
         return TickColumns(
-            self.sym[rows], *(np.concatenate([c[j] for c in cols]) for j in (1, 5, 2, 3))
+            np.concatenate([c[0] for c in cols]).astype(np.int64, copy=False),
+            *(np.concatenate([c[j] for c in cols]) for j in (1, 5, 2, 3)),
         )
 
     def _catch_up_span(self, until_us: int) -> list[tuple[int, list[_Part]]] | None:

@@ -32,7 +32,10 @@ def ceil_grid(price: F64) -> F64:
 
 
 def nearest_grid(price: F64) -> F64:
-    lo, hi = floor_grid(price), ceil_grid(price)
+    # ``floor_grid`` and ``ceil_grid`` with the tick looked up once (the same tick each)
+    t = tick_sizes(price)
+    q = price / t
+    lo, hi = np.floor(q) * t, np.ceil(q) * t
     return np.where(price - lo <= hi - price, lo, hi)
 
 

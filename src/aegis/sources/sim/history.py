@@ -9,20 +9,27 @@ Days and stocks that are real in the store (before each one's anchor) are not to
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aegis.aggregator.batch import fold
+from aegis.aggregator.batch import CandleTable, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain import krx
-from aegis.domain.candles import Candle
 from aegis.domain.sources import SIM
 from aegis.sources.sim.calendar import US_PER_MIN
-from aegis.sources.sim.daily import DailyChain
+from aegis.sources.sim.daily import Anchors, DailyChain
 from aegis.sources.sim.session import normal_day
 from aegis.sources.sim.universe import Universe
+
+log = logging.getLogger(__name__)
 
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
@@ -39,18 +46,85 @@ def regular_session(ts: NDArray[np.int64]) -> NDArray[np.bool_]:
 
 def session_candles(
     u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_]
-) -> list[Candle]:
-    """Every stored interval's candles of the simulated session ``day`` (source ``sim``)."""
+) -> CandleTable:
+    """Every stored interval's candles of the simulated session ``day`` (source ``sim``), as
+    columns (no ``Candle`` per candle: a whole-market session is ~600,000 of them), each
+    interval's by symbol in text order (the store's key order), then by start."""
     if day <= chain.anchors.first_day:
-        return []  # before the chain: real data, or nothing
+        return CandleTable([])  # before the chain: real data, or nothing
     engine = normal_day(u, chain, seed, day, rate, emit, chunk_us=SESSION_CHUNK_US)
     cols = engine.session_columns()
     m = regular_session(cols.ts)  # off-hours trades are in no candle (``krx.off_hours``)
-    names, codes = np.unique(cols.symbols[m], return_inverse=True)
-    candles = fold(
-        codes.astype(np.int64), names.tolist(), cols.ts[m], cols.seq[m], cols.price[m],
-        cols.volume[m], SIM,
+    # codes renumbered in the symbols' text order: the candles come out in key order
+    names = engine.names
+    by_text = sorted(range(len(names)), key=names.__getitem__)
+    rank = np.empty(len(names), np.int64)
+    rank[by_text] = np.arange(len(names))
+    parts = fold_columns(
+        rank[cols.code[m]], [names[i] for i in by_text], cols.ts[m], cols.seq[m],
+        cols.price[m], cols.volume[m], SIM,
     )  # fmt: skip
     # an index whose real series reaches this day keeps it
     real_index = {ix.symbol for ix in u.indices if not chain.index_live(ix.symbol, day)}
-    return [c for c in candles if c.symbol not in real_index]
+    real = [int(rank[k]) for k, s in enumerate(names) if s in real_index]
+    if real:
+        parts = [p.take(~np.isin(p.code, real)) for p in parts]
+    return CandleTable(parts)
+
+
+# the child process's universe and chain (``SessionMaker``), set once when it starts
+_made_from: tuple[Universe, DailyChain, int, NDArray[np.bool_]] | None = None
+
+
+def _start_child(u: Universe, seed: int, anchors: Anchors, emit: NDArray[np.bool_]) -> None:
+    global _made_from
+    # background work: on a busy machine the server (today's morning, live ticks) goes first;
+    # on an idle core this changes nothing
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)
+    _made_from = (u, DailyChain(u, seed, anchors), seed, emit)
+
+
+def _session_in_child(day: date, rate: float) -> CandleTable:
+    assert _made_from is not None
+    u, chain, seed, emit = _made_from
+    return session_candles(u, chain, seed, day, rate, emit)
+
+
+class SessionMaker:
+    """``session_candles`` one session at a time in a child process: its generation runs on
+    the machine's other core instead of sharing this process's GIL with the store's writer
+    and the event loop, which store today's morning and the session before meanwhile. The
+    child gets the universe and the chain's anchors once, so it makes the very candles this
+    process would (tested). Where no process can be started, in a thread here."""
+
+    def __init__(self, u: Universe, seed: int, anchors: Anchors, emit: NDArray[np.bool_]) -> None:
+        self._args = (u, seed, anchors, emit)
+        self._pool: ProcessPoolExecutor | None = None
+        self._chain: DailyChain | None = None  # in-process fallback only
+        try:
+            # spawn: a fork of a process with threads (the store's, the loop's) is unsafe
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_child, initargs=self._args,
+            )  # fmt: skip
+        except (OSError, ValueError):
+            log.warning("no child process for the previous sessions: made in a thread")
+
+    async def make(self, day: date, rate: float) -> CandleTable:
+        if self._pool is not None:
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._pool, _session_in_child, day, rate)
+            except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+                log.warning("previous sessions made in a thread from now on: %s", exc)
+                self.close()
+        u, seed, anchors, emit = self._args
+        if self._chain is None:
+            self._chain = DailyChain(u, seed, anchors)
+        return await asyncio.to_thread(session_candles, u, self._chain, seed, day, rate, emit)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -10,6 +10,7 @@ from datetime import date
 
 import numpy as np
 
+from aegis.aggregator.batch import CandleTable
 from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import KST, from_us, kst_day, now_us
@@ -84,7 +85,15 @@ class SimSource(Source):
         self.history_done: list[date] = []  # previous sessions stored at full resolution
         self._history_task: asyncio.Task[None] | None = None
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
+        self._maker: history.SessionMaker | None = None
+        self._first_made: asyncio.Task[CandleTable] | None = None  # the newest, made early
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
+
+    def session_day(self) -> date:
+        """The day this source plays first, by its own clock (a bench may fix the clock)."""
+        if self.replay is not None:
+            return self.replay
+        return first_session(self._clock(), self.speed)[0]
 
     def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
         """Chain from each symbol's last real daily close (day, close in minor units) instead
@@ -93,24 +102,62 @@ class SimSource(Source):
 
     def fill_sessions(self, days: Sequence[date]) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
-        to a bulk sink as candles, newest first, once today's morning is in (``history``)."""
+        to a bulk sink as candles, newest first (``history``). Called on the event loop (by
+        the runtime, after ``use_anchors``), the newest starts being made at once, in a child
+        process, while the runtime starts."""
         self._history_days = sorted(days, reverse=True)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # made once ``run`` starts
+        if self._history_days and self._maker is None:
+            self._maker = self._new_maker()
+            self._first_made = self._make(self._maker, self._history_days[0])
+
+    def _new_maker(self) -> history.SessionMaker:
+        # its own chain: the live one may be advanced to the next day meanwhile
+        return history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
+
+    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable]:
+        rate = min(self.rate, history.RATE)
+        return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
 
     async def _fill_history(self, sink: BulkSink) -> None:
-        rate = min(self.rate, history.RATE)
-        # its own chain: the live one may be advanced to the next day meanwhile, in a thread
-        chain = DailyChain(self.universe, self.seed, self.chain.anchors)
-        for day in self._history_days:
-            try:
-                candles = await asyncio.to_thread(
-                    history.session_candles, self.universe, chain, self.seed, day, rate, self.emit
-                )
-                await sink.history_candles(candles)
-            except Exception:  # the live market goes on; the next start tries the day again
-                log.exception("simulated session %s at full resolution not stored", day)
-                continue
-            self.history_done.append(day)
-            self._update_details()
+        """Each previous session made in a child process (``history.SessionMaker``) while the
+        one before is stored, newest first, all stored after today's morning. (Stored beside
+        the morning instead, as soon as made, the whole took as long and the morning came
+        3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup, session 6.)"""
+        days = self._history_days
+        if not days:
+            self.history_filled.set()
+            return
+        maker = self._maker = self._maker or self._new_maker()
+        nxt: asyncio.Task[CandleTable] | None = self._first_made or self._make(maker, days[0])
+        try:
+            for i, day in enumerate(days):
+                assert nxt is not None
+                try:
+                    candles: CandleTable | None = await nxt
+                except Exception:
+                    candles = None
+                    log.exception("simulated session %s at full resolution not made", day)
+                # one at a time, the next made while this one is stored
+                nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
+                if candles is None:
+                    continue
+                try:
+                    await self.caught_up.wait()  # today's morning is stored first
+                    await sink.history_candles(candles)
+                except Exception:  # the live market goes on; the next start tries again
+                    log.exception("simulated session %s at full resolution not stored", day)
+                    continue
+                self.history_done.append(day)
+                self._update_details()
+        finally:
+            if nxt is not None:
+                nxt.cancel()
+            maker.close()
+            self._maker = self._first_made = None
         self.history_filled.set()
 
     def prev_closes(self) -> dict[str, int]:
@@ -175,12 +222,12 @@ class SimSource(Source):
                         self.engine = engine
                         self._apply_prev_closes()
                         self.set_state(SourceState.LIVE)
-                        await self._catch_up(engine, start, sink)
-                        self.caught_up.set()
                         if self._history_task is None and isinstance(sink, BulkSink):
                             self._history_task = asyncio.create_task(
                                 self._fill_history(sink), name="sim-history"
                             )
+                        await self._catch_up(engine, start, sink)
+                        self.caught_up.set()
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
