@@ -63,11 +63,12 @@ TOK=$NEWTOK
 
 echo; echo "## refused tokens on an endpoint that needs one (GET /users/favorites)"
 SAVED=$TOK
-TOK=; call GET /users/favorites
-TOK=$(forge expired "$UID_KIM"); call GET /users/favorites
-TOK=$(forge none "$UID_KIM"); call GET /users/favorites
-TOK=$(forge wrongkey "$UID_KIM"); call GET /users/favorites
-TOK="${SAVED%?}x"; call GET /users/favorites
+echo "# no token"; TOK=; call GET /users/favorites
+echo "# expired (signed with the server's key)"; TOK=$(forge expired "$UID_KIM"); call GET /users/favorites
+echo "# alg: none"; TOK=$(forge none "$UID_KIM"); call GET /users/favorites
+echo "# signed with another key"; TOK=$(forge wrongkey "$UID_KIM"); call GET /users/favorites
+echo "# a valid token with one character of its signature changed"
+TOK=$(python3 -c 'import sys; t=sys.argv[1]; i=len(t)-10; print(t[:i]+("A" if t[i]!="A" else "B")+t[i+1:])' "$SAVED"); call GET /users/favorites
 TOK=$SAVED
 
 echo; echo "## 2. favorites and comparisons"
