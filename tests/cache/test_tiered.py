@@ -147,6 +147,13 @@ async def test_redis_down_never_fails_a_request() -> None:
     await dead.aclose()
 
 
+async def _refreshed(cache: TieredCache) -> None:
+    """Until the background refresh has run (however slow the machine: no wall-clock wait)."""
+    task = cache._refresher
+    assert task is not None
+    await task
+
+
 async def test_refresh_ahead_reloads_read_entries_before_they_expire(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -177,7 +184,7 @@ async def test_refresh_ahead_reloads_read_entries_before_they_expire(
     version[0] = 2
     clock[0] += 21  # in their last 10 s: a read is served at once and starts a refresh
     assert [await cache.get(k, loader(k)) for k in ("a", "b")] == [("a", 1), ("b", 1)]
-    await asyncio.sleep(0.1)
+    await _refreshed(cache)
     assert batches[-1] == {"a", "b"} and cache.refreshes == 2  # together; "c" was not read
     clock[0] += 10  # 31 s after the first load: "c" expired, "a" and "b" (refreshed) did not
     misses = cache.misses
@@ -186,19 +193,20 @@ async def test_refresh_ahead_reloads_read_entries_before_they_expire(
     assert cache.misses == misses + 1
 
     # a refresh racing a drop: what it read may be older than the change, so it is not kept
-    gate = asyncio.Event()
+    gate, entered = asyncio.Event(), asyncio.Event()
 
     async def slow() -> object:
+        entered.set()
         await gate.wait()
         return ("a", "before the change")
 
     clock[0] += 15  # "a" (refreshed 25 s ago) is due again
     assert await cache.get("a", slow) == ("a", 2)  # the refresh will call slow
-    await asyncio.sleep(0.1)  # the refresh is waiting in slow
+    await entered.wait()  # the refresh is waiting in slow
     cache.drop_local("a")
     version[0] = 3
     gate.set()
-    await asyncio.sleep(0.1)
+    await _refreshed(cache)
     assert await cache.get("a", loader("a")) == ("a", 3)
 
     # closing stops a refresh that is waiting to run
