@@ -134,6 +134,7 @@ def create_app(
     http_stats = HttpStats()  # per app: requests by status and their latency, on /metrics
     app.add_middleware(HttpStatsMiddleware, stats=http_stats)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response and log line has an id
+    app.state.favorite_rows = users.FavoriteRows()  # per app: the polled list's cached JSON parts
     app.state.metrics_registry = make_registry(
         lambda: getattr(app.state, "runtime", None),
         lambda: getattr(app.state, "rate_limits", None),

@@ -5,7 +5,7 @@ router's routes), dependency solving (bearer, runtime, accounts, market) and the
 exception and exit-stack layers cost more server CPU than the answer itself (issue #9: 1,000 users
 polling on one core). This layer sits innermost among the app's middlewares, so request ids,
 stats, security headers, rate limits, gzip and ETag/304 apply as to any route, and serves the
-successful case only, with the route's own function (``favorites_response``). Anything else
+successful case only, with the route's own function (``FavoriteRows.response``). Anything else
 (no or malformed ``Authorization``, a token the accounts refuse, the server starting, a database
 error, dependency overrides) is passed on to the routed endpoint, which answers it exactly as
 before: the outcome of a request does not depend on which of the two served it.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aegis.api.routes.users import favorites_response
+from aegis.api.routes.users import FavoriteRows
 from aegis.services.runtime import Runtime
 
 FAVORITES_PATH = "/api/v1/users/favorites"
@@ -41,16 +41,18 @@ class FavoritesFastPath:
         if scope["type"] == "http" and scope["path"] == FAVORITES_PATH and scope["method"] == "GET":
             app = scope["app"]
             rt: Runtime | None = getattr(app.state, "runtime", None)
+            rows: FavoriteRows | None = getattr(app.state, "favorite_rows", None)
             token = bearer(scope)
             if (
                 token is not None
                 and rt is not None
                 and rt.market is not None
                 and rt.accounts is not None
+                and rows is not None
                 and not app.dependency_overrides
             ):
                 try:
-                    response = await favorites_response(token, rt.accounts, rt.market)
+                    response = await rows.response(token, rt.accounts, rt.market)
                 except Exception:  # the routed endpoint meets it again and answers it
                     pass
                 else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import ConfigDict, Field, StringConstraints
 
 from aegis.accounts.models import Favorite, Profile, TokenPair
@@ -232,6 +232,63 @@ def favorite_out(f: Favorite, market: Market) -> dict[str, object]:
     }
 
 
+FAVORITES_MESSAGE = "즐겨찾기 목록을 조회하였습니다."
+# the envelope around the list, as ``ok`` writes it (orjson: compact, keys in this order)
+_LIST_HEAD = b'{"status":200,"message":' + orjson.dumps(FAVORITES_MESSAGE) + b',"data":['
+_LIST_TAIL = b"]}"
+
+
+class FavoriteRows:
+    """The polled favorites list as JSON, from cached parts (one per app: ``create_app`` puts it
+    on ``app.state.favorite_rows``). Each favorite's JSON object up to its quote is kept with the
+    instrument it was built from: both change far less often than the quotes (a favorite never
+    changes; an instrument is replaced, not changed in place)."""
+
+    MAX = 100_000
+
+    def __init__(self) -> None:
+        self._heads: dict[Favorite, tuple[Instrument | None, bytes]] = {}
+
+    def json(self, f: Favorite, market: Market) -> bytes:
+        """``favorite_out`` as JSON: the favorite's own fields and company, then the quote row
+        as the market last built it (``Market.quote_json``)."""
+        inst = market.by_id.get(f.company_id)
+        known = self._heads.get(f)
+        if known is not None and known[0] is inst:
+            head = known[1]
+        else:
+            whole = orjson.dumps(
+                {
+                    "favoriteId": f.id,
+                    "companyId": f.company_id,
+                    "createdAt": f.created_at.isoformat(),
+                    "company": summary(inst) if inst is not None else None,
+                    "quote": None,
+                }
+            )
+            head = whole[: -len(b"null}")]
+            if len(self._heads) >= self.MAX:
+                self._heads.clear()
+            self._heads[f] = (inst, head)
+        return head + (b"null" if inst is None else market.quote_json(inst)) + b"}"
+
+    async def response(self, token: str, accounts: Accounts, market: Market) -> JSONBytes:
+        """The polled endpoint's answer: authentication and the list from the cached account
+        (same 401s as elsewhere), the same bytes as ``ok([favorite_out(f, market) ...], ...)``.
+        Also served by ``aegis.api.hotpath`` without FastAPI's routing."""
+        _, favs = await accounts.favorites_for_token(token)
+        body = _LIST_HEAD + b",".join([self.json(f, market) for f in favs]) + _LIST_TAIL
+        return JSONBytes(body)
+
+
+def get_favorite_rows(request: Request) -> FavoriteRows:
+    rows: FavoriteRows = request.app.state.favorite_rows
+    return rows
+
+
+FavoriteRowsDep = Annotated[FavoriteRows, Depends(get_favorite_rows)]
+
+
 @router.get(
     "/favorites",
     operation_id="listFavorites",
@@ -239,52 +296,9 @@ def favorite_out(f: Favorite, market: Market) -> dict[str, object]:
     responses=AUTH_ERRORS,
 )
 async def list_favorites(
-    token: BearerTokenDep, accounts: AccountsDep, market: MarketDep
+    token: BearerTokenDep, accounts: AccountsDep, market: MarketDep, rows: FavoriteRowsDep
 ) -> JSONBytes:
-    return await favorites_response(token, accounts, market)
-
-
-FAVORITES_MESSAGE = "즐겨찾기 목록을 조회하였습니다."
-# the envelope around the list, as ``ok`` writes it (orjson: compact, keys in this order)
-_LIST_HEAD = b'{"status":200,"message":' + orjson.dumps(FAVORITES_MESSAGE) + b',"data":['
-_LIST_TAIL = b"]}"
-_HEADS_MAX = 100_000
-# favorite → (its instrument, its JSON object up to the quote): both change far less often
-# than the quotes (a favorite never changes; an instrument is replaced, not changed in place)
-_heads: dict[Favorite, tuple[Instrument | None, bytes]] = {}
-
-
-def _favorite_json(f: Favorite, market: Market) -> bytes:
-    """``favorite_out`` as JSON, from cached parts: the favorite's own fields and company, then
-    the quote row as the market last built it (``Market.quote_json``)."""
-    inst = market.by_id.get(f.company_id)
-    known = _heads.get(f)
-    if known is not None and known[0] is inst:
-        head = known[1]
-    else:
-        whole = orjson.dumps(
-            {
-                "favoriteId": f.id,
-                "companyId": f.company_id,
-                "createdAt": f.created_at.isoformat(),
-                "company": summary(inst) if inst is not None else None,
-                "quote": None,
-            }
-        )
-        head = whole[: -len(b"null}")]
-        if len(_heads) >= _HEADS_MAX:
-            _heads.clear()
-        _heads[f] = (inst, head)
-    return head + (b"null" if inst is None else market.quote_json(inst)) + b"}"
-
-
-async def favorites_response(token: str, accounts: Accounts, market: Market) -> JSONBytes:
-    """The polled endpoint's answer: authentication and the list from the cached account (same
-    401s as elsewhere), the same bytes as ``ok([favorite_out(f, market) ...], ...)`` built from
-    cached JSON parts. Also served by ``aegis.api.hotpath`` without FastAPI's routing."""
-    _, favs = await accounts.favorites_for_token(token)
-    body = _LIST_HEAD + b",".join([_favorite_json(f, market) for f in favs]) + _LIST_TAIL
-    return JSONBytes(body)
+    return await rows.response(token, accounts, market)
 
 
 @router.post(
