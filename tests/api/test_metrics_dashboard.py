@@ -86,20 +86,24 @@ def test_http_requests_are_counted_by_status_with_their_latency(tmp_path: Path) 
     assert buckets["+Inf"] == sum(counts.values())  # /metrics itself has not answered yet
 
 
-def test_the_ingester_serves_its_metrics_without_the_http_app(tmp_path: Path) -> None:
-    async def scrape(registry: CollectorRegistry) -> tuple[httpx.Response, httpx.Response]:
+def test_the_ingester_serves_its_metrics_and_liveness_without_the_http_app(tmp_path: Path) -> None:
+    async def scrape(
+        registry: CollectorRegistry,
+    ) -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         port = free_port()
         server = await serve_metrics(registry, "127.0.0.1", port)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-                return await http.get("/metrics"), await http.get("/other")
+                return await http.get("/metrics"), await http.get("/healthz"), await http.get("/x")
         finally:
             server.close()
             await server.wait_closed()
 
     with running_app(tmp_path) as (_, rt, _):
-        metrics, other = asyncio.run(scrape(make_registry(lambda: rt, lambda: None)))
+        metrics, health, other = asyncio.run(scrape(make_registry(lambda: rt, lambda: None)))
     assert metrics.status_code == 200
     exported = scraped(metrics.text)
     assert {"aegis_ingest_accepted_total", "aegis_ingest_store_lag_ms"} <= set(exported)
     assert other.status_code == 404
+    assert health.status_code == 200  # the image's health check, as on the API
+    assert health.json() == {"status": "ok"}

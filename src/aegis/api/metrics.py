@@ -167,16 +167,21 @@ def make_registry(
 
 async def serve_metrics(registry: CollectorRegistry, host: str, port: int) -> asyncio.Server:
     """``GET /metrics`` for a process without the HTTP app (``aegis ingest``): a minimal
-    HTTP/1.0 responder on the event loop, so collecting reads the runtime from its own thread."""
+    HTTP/1.0 responder on the event loop, so collecting reads the runtime from its own thread.
+    ``GET /healthz`` answers as the API's does (alive), for the container image's health check."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             target = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
-            if request.startswith(b"GET ") and target.split(b"?")[0] == b"/metrics":
+            path = target.split(b"?")[0] if request.startswith(b"GET ") else b""
+            if path == b"/metrics":
                 status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(registry)
+            elif path == b"/healthz":
+                status, ctype, body = "200 OK", "application/json", b'{"status":"ok"}'
             else:
-                status, ctype, body = "404 Not Found", "text/plain", b"only GET /metrics here\n"
+                body = b"only GET /metrics and /healthz here\n"
+                status, ctype = "404 Not Found", "text/plain"
             head = f"HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\n"
             head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             writer.write(head.encode() + body)
