@@ -26,6 +26,7 @@ from multiprocessing.synchronize import Event
 import httpx
 import orjson
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from aegis.bench.paced import traded_symbols
 from aegis.bench.rss import cpu_seconds, rss_mb
@@ -33,6 +34,13 @@ from aegis.reference import load_instruments
 
 SAMPLE = 0.05  # share of ticks whose latency is recorded
 CONNECTS_PER_SECOND = 500  # per client process: do not storm the accept queue
+# Handshakes under way at once per client process. Unbounded (one task per client started at
+# CONNECTS_PER_SECOND), 10,000 clients overflowed the server's accept queue while it was busy
+# delivering to those already connected: SYNs retried after 1, 3, 7 … s, handshakes timed out,
+# and the connect phase waited for clients that had failed (docs/benchmarks.md, session 7).
+CONNECTING = 64
+CONNECT_TRIES = 3
+OPEN_TIMEOUT = 60.0
 
 
 @dataclass
@@ -50,6 +58,8 @@ class FanoutResult:
     server_rss_connected_mb: float | None = None  # once all were connected and subscribed
     server_ticks: int = 0
     connected: int = 0
+    failed: int = 0  # clients that could not connect in CONNECT_TRIES attempts
+    connect_s: float = 0.0  # how long connecting every client took
     compression: bool = False
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and end
     server_cpu_s: float | None = None  # CPU the server used in the measured window
@@ -91,6 +101,7 @@ class _Counts:
     conflated: int = 0
     closed_slow: int = 0
     connected: int = 0
+    failed: int = 0
     frames: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     measuring: bool = False
@@ -106,13 +117,30 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def _client(url: str, symbols: list[str], res: _Counts, rnd: random.Random) -> None:
-    async with websockets.connect(
-        url,
-        max_queue=None,
-        ping_interval=None,
-        open_timeout=120,  # offers deflate, as browsers do
-    ) as ws:
+async def _open(url: str, gate: asyncio.Semaphore, res: _Counts) -> ClientConnection | None:
+    """A connection, with at most ``CONNECTING`` handshakes of this process under way at once,
+    retried; None (counted as failed) after ``CONNECT_TRIES`` attempts."""
+    for attempt in range(CONNECT_TRIES):
+        async with gate:
+            try:
+                # offers deflate, as browsers do
+                return await websockets.connect(
+                    url, max_queue=None, ping_interval=None, open_timeout=OPEN_TIMEOUT
+                )
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                pass
+        await asyncio.sleep(1 + attempt)
+    res.failed += 1
+    return None
+
+
+async def _client(
+    url: str, symbols: list[str], res: _Counts, rnd: random.Random, gate: asyncio.Semaphore
+) -> None:
+    conn = await _open(url, gate, res)
+    if conn is None:
+        return
+    async with conn as ws:
         await ws.send(orjson.dumps({"action": "subscribe", "symbols": symbols}).decode())
         res.connected += 1
         try:
@@ -150,10 +178,12 @@ async def _clients(
     res = _Counts()
     rnd = random.Random(seed)
     tasks = []
+    gate = asyncio.Semaphore(CONNECTING)
     for syms in symbol_sets:
-        tasks.append(asyncio.create_task(_client(url, syms, res, rnd)))
+        tasks.append(asyncio.create_task(_client(url, syms, res, rnd, gate)))
         await asyncio.sleep(1 / CONNECTS_PER_SECOND)
-    while res.connected < len(symbol_sets) and not all(t.done() for t in tasks):  # noqa: ASYNC110
+    # every client connected or given up on (a client that failed must not hold the phase)
+    while res.connected + res.failed < len(symbol_sets) and not all(t.done() for t in tasks):  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # a count many tasks raise: polled
     ready.put(res.connected)
     while not go.is_set():  # noqa: ASYNC110  # another process's event: polled
@@ -174,12 +204,20 @@ def _client_process(
     seconds: float,
     ready: Queue[int],
     go: Event,
-    out: Queue[tuple[int, int, int, int, int, list[float]]],
+    out: Queue[tuple[int, int, int, int, int, int, list[float]]],
     seed: int,
 ) -> None:
     res = asyncio.run(_clients(port, symbol_sets, seconds, ready, go, seed))
     out.put(
-        (res.received, res.conflated, res.closed_slow, res.connected, res.frames, res.latencies_ms)
+        (
+            res.received,
+            res.conflated,
+            res.closed_slow,
+            res.connected,
+            res.failed,
+            res.frames,
+            res.latencies_ms,
+        )
     )
 
 
@@ -262,7 +300,7 @@ def _drive(
 ) -> None:
     ctx = mp.get_context("spawn")
     ready: Queue[int] = ctx.Queue()
-    out: Queue[tuple[int, int, int, int, int, list[float]]] = ctx.Queue()
+    out: Queue[tuple[int, int, int, int, int, int, list[float]]] = ctx.Queue()
     go = ctx.Event()
     workers = [
         ctx.Process(
@@ -272,11 +310,13 @@ def _drive(
         )
         for i in range(procs)
     ]
+    started = time.monotonic()
     for w in workers:
         w.start()
     try:
         for _ in workers:
-            ready.get(timeout=600)
+            ready.get(timeout=1800)
+        res.connect_s = time.monotonic() - started
         res.server_rss_connected_mb = rss_mb(pid)
         go.set()
         time.sleep(2)  # the clients' warm-up
@@ -289,7 +329,10 @@ def _drive(
             res.server_cpu_s = cpu1 - cpu0
         res.market_ticks = ticks1 - ticks0
         for _ in workers:
-            received, conflated, slow, connected, frames, lat = out.get(timeout=seconds + 600)
+            received, conflated, slow, connected, failed, frames, lat = out.get(
+                timeout=seconds + 600
+            )
+            res.failed += failed
             res.frames += frames
             res.received += received
             res.conflated += conflated

@@ -165,7 +165,8 @@ def fanout(
         res = b.run(clients, symbols, rate, seconds, procs, compression, universe)
         label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
         console.print(
-            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols "
+            f"({label}) {clients} clients ({res.connected} connected in {res.connect_s:.0f} s, "
+            f"{res.failed} failed to connect) × {symbols} symbols "
             f"of {res.universe:,} traded, "
             f"market {rate:,.0f} ticks/s for {res.seconds:.1f} s (server ingested "
             f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
