@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +62,7 @@ class FanoutResult:
     failed: int = 0  # clients that could not connect in CONNECT_TRIES attempts
     connect_s: float = 0.0  # how long connecting every client took
     compression: bool = False
+    connect_rate: float | None = None  # the market's rate while the clients connected
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and end
     server_cpu_s: float | None = None  # CPU the server used in the measured window
     universe: int = 0  # symbols the clients drew their subscriptions from
@@ -242,10 +244,15 @@ def run(
     procs: int | None = None,
     compression: bool = False,
     universe_size: int | None = None,
+    connect_rate: float | None = None,
 ) -> FanoutResult:
     """The market trades the whole listing at ``rate`` (as the simulator does); each client
     watches ``per`` symbols drawn uniformly from the symbols that market trades, or from its
-    ``universe_size`` most traded ones (small runs: enough deliveries to measure)."""
+    ``universe_size`` most traded ones (small runs: enough deliveries to measure). With
+    ``connect_rate`` the market runs at that rate while the clients connect, and at ``rate``
+    from when all are connected (the measured window starts after the warm-up): at 10,000
+    clients the full rate saturated the server with deliveries to the first few thousand, and
+    the rest could not get their handshakes in (docs/benchmarks.md, session 7)."""
     port = _free_port()
     # clients watch symbols that trade, as users do (a symbol that never trades measures nothing)
     universe = traded_symbols(load_instruments(), universe_size)
@@ -268,6 +275,7 @@ def run(
                 str(rate),
                 "--data-dir",
                 d,
+                *(["--connect-rate", str(connect_rate)] if connect_rate else []),
             ],
             env=env,
         )
@@ -276,6 +284,7 @@ def run(
             rnd = random.Random(1)
             sets = [rnd.sample(universe, per) for _ in range(clients)]
             res = FanoutResult(clients, per, rate, seconds, 0, 0, 0, compression=compression)
+            res.connect_rate = connect_rate
             res.universe = len(universe)
             time.sleep(1)  # the market runs: the server's own state is built
             res.server_rss_base_mb = rss_mb(proc.pid)
@@ -318,6 +327,7 @@ def _drive(
             ready.get(timeout=1800)
         res.connect_s = time.monotonic() - started
         res.server_rss_connected_mb = rss_mb(pid)
+        os.kill(pid, signal.SIGUSR1)  # the server's market to the measured rate (if not there)
         go.set()
         time.sleep(2)  # the clients' warm-up
         ticks0 = _accepted(port)
