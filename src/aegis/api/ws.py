@@ -191,11 +191,13 @@ async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: flo
                 await ws.send_text(
                     msgs[0].decode() if len(msgs) == 1 else "[" + b",".join(msgs).decode() + "]"
                 )
+                del msgs  # not held while waiting (see _write_frames)
                 # gather what arrives in the next moment into one frame: fewer, larger sends
                 await asyncio.sleep(window)
             else:
                 for m in msgs:
                     await ws.send_text(m.decode())
+                del m, msgs
 
 
 async def _write_frames(
@@ -210,13 +212,15 @@ async def _write_frames(
             return
         channel.busy = True  # the hub's direct flushes wait for these
         try:
-            if batch:
-                payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
-                sent = await frames.send_text_frames([payload])
-            else:
-                sent = await frames.send_text_frames(msgs)
+            sent = await frames.send_text_frames(
+                [msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"] if batch else msgs
+            )
         finally:
             channel.busy = False
+        # what was sent is not held while the writer waits for more: with the hub flushing the
+        # stream itself, the writer's last messages were for long the "subscribed" reply, and an
+        # orjson result keeps its 4 KB buffer (≈ 4 KB per connection, docs/benchmarks.md)
+        del msgs
         if not sent:
             return
         if batch:
