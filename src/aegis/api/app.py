@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp
 
 from aegis import __version__
 from aegis.api import errors, openapi, security, sse, static, ws
@@ -61,6 +62,13 @@ def _user_of(rt: Runtime) -> Callable[[str], str | None]:
     return identify
 
 
+class AegisApp(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # outermost: the stream's WebSocket connections skip the middleware stack, which each
+        # open connection would otherwise keep alive (``ws.StreamFastPath``)
+        return ws.StreamFastPath(super().build_middleware_stack())
+
+
 def create_app(
     settings: Settings | None = None,
     runtime: Runtime | None = None,
@@ -104,7 +112,7 @@ def create_app(
             await limits.close()
             await rt.close()
 
-    app = FastAPI(
+    app = AegisApp(
         title="AEGIS",
         version=__version__,
         description="Korean stock market platform: market data, candles, realtime streams.",

@@ -189,25 +189,21 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         ip = client[0] if client else "unknown"
+        if kind == "websocket":
+            if await refuse_websocket(limits, ip, receive, send):
+                return
+            await self.app(scope, receive, send)
+            return
+        identify: Callable[[str], str | None] | None = getattr(state, "identify_user", None)
+        token = _token(scope)
+        user = identify(token) if identify is not None and token else None
         try:
-            if kind == "websocket":
-                await limits.check(limits.ws, "ws", ip)
+            if user is not None:
+                await limits.check(limits.user, "user", user)
             else:
-                identify: Callable[[str], str | None] | None = getattr(state, "identify_user", None)
-                token = _token(scope)
-                user = identify(token) if identify is not None and token else None
-                if user is not None:
-                    await limits.check(limits.user, "user", user)
-                else:
-                    await limits.check(limits.anon, "ip", ip)
+                await limits.check(limits.anon, "ip", ip)
         except TooManyRequests as exc:
             retry = int(exc.details["retryAfter"])
-            if kind == "websocket":
-                # refused before the handshake completes (the server answers HTTP 403); an ASGI
-                # client sees the close code 4429
-                await receive()  # websocket.connect
-                await send({"type": "websocket.close", "code": exc.ws_close_code, "reason": "rate"})
-                return
             body = orjson.dumps(error_body(exc.status, exc.code, exc.message, exc.details))
             await send(
                 {
@@ -223,3 +219,25 @@ class RateLimitMiddleware:
             await send({"type": "http.response.body", "body": body})
             return
         await self.app(scope, receive, send)
+
+
+async def refuse_websocket(limits: RateLimits, ip: str, receive: Receive, send: Send) -> bool:
+    """A WebSocket connection attempt over the per-IP limit is refused before the handshake
+    completes (the server answers HTTP 403; an ASGI client sees the close code 4429): True."""
+    try:
+        await limits.check(limits.ws, "ws", ip)
+    except TooManyRequests as exc:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": exc.ws_close_code, "reason": "rate"})
+        return True
+    return False
+
+
+async def websocket_refused(scope: Scope, receive: Receive, send: Send) -> bool:
+    """``RateLimitMiddleware``'s rule for a WebSocket scope, for a path that skips the
+    middlewares (``aegis.api.ws.StreamFastPath``)."""
+    limits: RateLimits | None = getattr(scope["app"].state, "rate_limits", None)
+    if limits is None:
+        return False
+    client = scope.get("client")
+    return await refuse_websocket(limits, client[0] if client else "unknown", receive, send)

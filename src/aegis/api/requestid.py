@@ -24,6 +24,11 @@ def _incoming(scope: Scope) -> str | None:
     return None
 
 
+def new_request_id(scope: Scope) -> str:
+    """The request's id: the incoming one when safe, else a new one."""
+    return _incoming(scope) or os.urandom(16).hex()  # as uuid4().hex, without a UUID object
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -32,7 +37,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        rid = _incoming(scope) or os.urandom(16).hex()  # as uuid4().hex, without a UUID object
+        rid = new_request_id(scope)
         token = request_id.set(rid)
 
         async def send_with_id(message: Message) -> None:

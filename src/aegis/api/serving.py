@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidState
 
 from aegis.api.envelope import error_body
 from aegis.core.config import Settings
+from aegis.core.lean import LeanEvent, LeanQueue
 
 WS_MAX_SIZE = 1 << 20
 PARSE_CHUNK = 16 * 1024  # bytes of incoming WebSocket data parsed per event-loop turn
@@ -89,6 +90,10 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # one of each per connection: without the deques of asyncio's (see aegis.core.lean)
+        self.queue = LeanQueue()  # type: ignore[assignment]
+        self.writable = LeanEvent()  # type: ignore[assignment]
+        self.writable.set()
         self._write_blocked = False
         self._discarding = False
         self._eof_sent = False
@@ -214,6 +219,12 @@ class GuardedWebSocketProtocol(WebSocketsSansIOProtocol):
             self._abandon(code)
             return
         await super().send(message)
+        if message["type"] == "websocket.accept" and self.handshake_complete:
+            # the handshake's request and response (their headers: ≈ 4 KB) are not read again
+            # (the app has its scope); the request stays referenced from the websockets parser's
+            # frame for the connection's life, so its headers are emptied, not only dropped here
+            self.request.headers.clear()
+            self.request = self.response = None  # type: ignore[assignment]
         if not closing:
             return
         if message.get("code") in ABANDON_CODES:

@@ -8,11 +8,16 @@ import logging
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette._utils import get_route_path
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aegis.accounts.models import User
+from aegis.api.ratelimit import websocket_refused
+from aegis.api.requestid import new_request_id
 from aegis.api.security import origin_allowed
 from aegis.api.serving import FRAMES_EXTENSION, GuardedWebSocketProtocol
 from aegis.core.errors import AegisError, InvalidToken, NotFound, SlowConsumer, StreamUnavailable
+from aegis.core.logs import request_id
 from aegis.services.clients import ClientChannel
 from aegis.services.runtime import Runtime
 from aegis.services.sessions import StreamSession
@@ -186,11 +191,13 @@ async def _write(ws: WebSocket, channel: ClientChannel, batch: bool, window: flo
                 await ws.send_text(
                     msgs[0].decode() if len(msgs) == 1 else "[" + b",".join(msgs).decode() + "]"
                 )
+                del msgs  # not held while waiting (see _write_frames)
                 # gather what arrives in the next moment into one frame: fewer, larger sends
                 await asyncio.sleep(window)
             else:
                 for m in msgs:
                     await ws.send_text(m.decode())
+                del m, msgs
 
 
 async def _write_frames(
@@ -205,13 +212,15 @@ async def _write_frames(
             return
         channel.busy = True  # the hub's direct flushes wait for these
         try:
-            if batch:
-                payload = msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"
-                sent = await frames.send_text_frames([payload])
-            else:
-                sent = await frames.send_text_frames(msgs)
+            sent = await frames.send_text_frames(
+                [msgs[0] if len(msgs) == 1 else b"[" + b",".join(msgs) + b"]"] if batch else msgs
+            )
         finally:
             channel.busy = False
+        # what was sent is not held while the writer waits for more: with the hub flushing the
+        # stream itself, the writer's last messages were for long the "subscribed" reply, and an
+        # orjson result keeps its 4 KB buffer (≈ 4 KB per connection, docs/benchmarks.md)
+        del msgs
         if not sent:
             return
         if batch:
@@ -226,3 +235,58 @@ async def ws_stocks(ws: WebSocket) -> None:
 @router.websocket("/ws/realtime/{code}")
 async def ws_realtime(ws: WebSocket, code: str) -> None:
     await _serve(ws, [code])
+
+
+REALTIME_PREFIX = "/ws/realtime/"
+
+
+def _stream_route(path: str) -> tuple[bool, list[str] | None]:
+    """(True, initial symbols) when ``path`` is one the two routes above serve, as the router
+    matches them (``{code}``: one path segment, not empty)."""
+    if path == "/ws/stocks":
+        return True, None
+    if path.startswith(REALTIME_PREFIX):
+        code = path[len(REALTIME_PREFIX) :]
+        if code and "/" not in code:
+            return True, [code]
+    return False, None
+
+
+class StreamFastPath:
+    """The market stream's WebSocket connections straight to ``_serve``, around the middleware
+    stack and the router.
+
+    A WebSocket connection keeps its whole ASGI call chain alive for as long as it is open: every
+    middleware's coroutine frame and closures, the router's, FastAPI's exit stacks (each with a
+    deque). For the stream that was ≈ 14 KB of the ≈ 45 KB a connection cost (docs/benchmarks.md,
+    fanout, session 7), at 10,000 clients 140 MB. Of the middlewares only two act on a WebSocket
+    scope: the request id (for the connection's log lines) and the per-IP connection rate limit;
+    this layer applies both, as they do, and passes every other scope (and other WebSocket paths)
+    on unchanged. An ``AegisError`` escaping the endpoint is logged as the app's handler does for a
+    WebSocket (nothing can be answered on it); anything else reaches uvicorn, as before."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            matched, initial = _stream_route(get_route_path(scope))
+            if matched:
+                await _serve_scope(scope, receive, send, initial)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _serve_scope(
+    scope: Scope, receive: Receive, send: Send, initial: list[str] | None
+) -> None:
+    token = request_id.set(new_request_id(scope))
+    try:
+        if await websocket_refused(scope, receive, send):
+            return
+        await _serve(WebSocket(scope, receive, send), initial)
+    except AegisError as exc:
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.message)
+    finally:
+        request_id.reset(token)

@@ -13,6 +13,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from multiprocessing.synchronize import Event
 import httpx
 import orjson
 import websockets
+from websockets.asyncio.client import ClientConnection
 
 from aegis.bench.paced import traded_symbols
 from aegis.bench.rss import cpu_seconds, rss_mb
@@ -33,6 +35,13 @@ from aegis.reference import load_instruments
 
 SAMPLE = 0.05  # share of ticks whose latency is recorded
 CONNECTS_PER_SECOND = 500  # per client process: do not storm the accept queue
+# Handshakes under way at once per client process. Unbounded (one task per client started at
+# CONNECTS_PER_SECOND), 10,000 clients overflowed the server's accept queue while it was busy
+# delivering to those already connected: SYNs retried after 1, 3, 7 … s, handshakes timed out,
+# and the connect phase waited for clients that had failed (docs/benchmarks.md, session 7).
+CONNECTING = 64
+CONNECT_TRIES = 3
+OPEN_TIMEOUT = 60.0
 
 
 @dataclass
@@ -50,7 +59,10 @@ class FanoutResult:
     server_rss_connected_mb: float | None = None  # once all were connected and subscribed
     server_ticks: int = 0
     connected: int = 0
+    failed: int = 0  # clients that could not connect in CONNECT_TRIES attempts
+    connect_s: float = 0.0  # how long connecting every client took
     compression: bool = False
+    connect_rate: float | None = None  # the market's rate while the clients connected
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at start and end
     server_cpu_s: float | None = None  # CPU the server used in the measured window
     universe: int = 0  # symbols the clients drew their subscriptions from
@@ -91,6 +103,7 @@ class _Counts:
     conflated: int = 0
     closed_slow: int = 0
     connected: int = 0
+    failed: int = 0
     frames: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     measuring: bool = False
@@ -106,13 +119,30 @@ def _ts(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
-async def _client(url: str, symbols: list[str], res: _Counts, rnd: random.Random) -> None:
-    async with websockets.connect(
-        url,
-        max_queue=None,
-        ping_interval=None,
-        open_timeout=120,  # offers deflate, as browsers do
-    ) as ws:
+async def _open(url: str, gate: asyncio.Semaphore, res: _Counts) -> ClientConnection | None:
+    """A connection, with at most ``CONNECTING`` handshakes of this process under way at once,
+    retried; None (counted as failed) after ``CONNECT_TRIES`` attempts."""
+    for attempt in range(CONNECT_TRIES):
+        async with gate:
+            try:
+                # offers deflate, as browsers do
+                return await websockets.connect(
+                    url, max_queue=None, ping_interval=None, open_timeout=OPEN_TIMEOUT
+                )
+            except (OSError, TimeoutError, websockets.InvalidHandshake):
+                pass
+        await asyncio.sleep(1 + attempt)
+    res.failed += 1
+    return None
+
+
+async def _client(
+    url: str, symbols: list[str], res: _Counts, rnd: random.Random, gate: asyncio.Semaphore
+) -> None:
+    conn = await _open(url, gate, res)
+    if conn is None:
+        return
+    async with conn as ws:
         await ws.send(orjson.dumps({"action": "subscribe", "symbols": symbols}).decode())
         res.connected += 1
         try:
@@ -150,10 +180,12 @@ async def _clients(
     res = _Counts()
     rnd = random.Random(seed)
     tasks = []
+    gate = asyncio.Semaphore(CONNECTING)
     for syms in symbol_sets:
-        tasks.append(asyncio.create_task(_client(url, syms, res, rnd)))
+        tasks.append(asyncio.create_task(_client(url, syms, res, rnd, gate)))
         await asyncio.sleep(1 / CONNECTS_PER_SECOND)
-    while res.connected < len(symbol_sets) and not all(t.done() for t in tasks):  # noqa: ASYNC110
+    # every client connected or given up on (a client that failed must not hold the phase)
+    while res.connected + res.failed < len(symbol_sets) and not all(t.done() for t in tasks):  # noqa: ASYNC110
         await asyncio.sleep(0.05)  # a count many tasks raise: polled
     ready.put(res.connected)
     while not go.is_set():  # noqa: ASYNC110  # another process's event: polled
@@ -174,12 +206,20 @@ def _client_process(
     seconds: float,
     ready: Queue[int],
     go: Event,
-    out: Queue[tuple[int, int, int, int, int, list[float]]],
+    out: Queue[tuple[int, int, int, int, int, int, list[float]]],
     seed: int,
 ) -> None:
     res = asyncio.run(_clients(port, symbol_sets, seconds, ready, go, seed))
     out.put(
-        (res.received, res.conflated, res.closed_slow, res.connected, res.frames, res.latencies_ms)
+        (
+            res.received,
+            res.conflated,
+            res.closed_slow,
+            res.connected,
+            res.failed,
+            res.frames,
+            res.latencies_ms,
+        )
     )
 
 
@@ -204,10 +244,15 @@ def run(
     procs: int | None = None,
     compression: bool = False,
     universe_size: int | None = None,
+    connect_rate: float | None = None,
 ) -> FanoutResult:
     """The market trades the whole listing at ``rate`` (as the simulator does); each client
     watches ``per`` symbols drawn uniformly from the symbols that market trades, or from its
-    ``universe_size`` most traded ones (small runs: enough deliveries to measure)."""
+    ``universe_size`` most traded ones (small runs: enough deliveries to measure). With
+    ``connect_rate`` the market runs at that rate while the clients connect, and at ``rate``
+    from when all are connected (the measured window starts after the warm-up): at 10,000
+    clients the full rate saturated the server with deliveries to the first few thousand, and
+    the rest could not get their handshakes in (docs/benchmarks.md, session 7)."""
     port = _free_port()
     # clients watch symbols that trade, as users do (a symbol that never trades measures nothing)
     universe = traded_symbols(load_instruments(), universe_size)
@@ -230,6 +275,7 @@ def run(
                 str(rate),
                 "--data-dir",
                 d,
+                *(["--connect-rate", str(connect_rate)] if connect_rate else []),
             ],
             env=env,
         )
@@ -238,6 +284,7 @@ def run(
             rnd = random.Random(1)
             sets = [rnd.sample(universe, per) for _ in range(clients)]
             res = FanoutResult(clients, per, rate, seconds, 0, 0, 0, compression=compression)
+            res.connect_rate = connect_rate
             res.universe = len(universe)
             time.sleep(1)  # the market runs: the server's own state is built
             res.server_rss_base_mb = rss_mb(proc.pid)
@@ -262,7 +309,7 @@ def _drive(
 ) -> None:
     ctx = mp.get_context("spawn")
     ready: Queue[int] = ctx.Queue()
-    out: Queue[tuple[int, int, int, int, int, list[float]]] = ctx.Queue()
+    out: Queue[tuple[int, int, int, int, int, int, list[float]]] = ctx.Queue()
     go = ctx.Event()
     workers = [
         ctx.Process(
@@ -272,12 +319,15 @@ def _drive(
         )
         for i in range(procs)
     ]
+    started = time.monotonic()
     for w in workers:
         w.start()
     try:
         for _ in workers:
-            ready.get(timeout=600)
+            ready.get(timeout=1800)
+        res.connect_s = time.monotonic() - started
         res.server_rss_connected_mb = rss_mb(pid)
+        os.kill(pid, signal.SIGUSR1)  # the server's market to the measured rate (if not there)
         go.set()
         time.sleep(2)  # the clients' warm-up
         ticks0 = _accepted(port)
@@ -289,7 +339,10 @@ def _drive(
             res.server_cpu_s = cpu1 - cpu0
         res.market_ticks = ticks1 - ticks0
         for _ in workers:
-            received, conflated, slow, connected, frames, lat = out.get(timeout=seconds + 600)
+            received, conflated, slow, connected, failed, frames, lat = out.get(
+                timeout=seconds + 600
+            )
+            res.failed += failed
             res.frames += frames
             res.received += received
             res.conflated += conflated

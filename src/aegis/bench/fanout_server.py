@@ -4,6 +4,7 @@ it, with a paced source."""
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -21,6 +22,12 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--rate", type=float, default=5000)
+    p.add_argument(
+        "--connect-rate",
+        type=float,
+        default=None,
+        help="market rate until SIGUSR1 (the clients are connected), then --rate",
+    )
     p.add_argument("--data-dir", type=Path, required=True)
     args = p.parse_args()
     # thousands of clients from one address: connection limits would measure the limiter
@@ -34,7 +41,12 @@ def main() -> None:
         news_poll_seconds=0,
     )
     upgrade_all(settings.store_url, settings.app_db_url)
-    source = PacedSource(load_instruments(), args.rate)
+    source = PacedSource(load_instruments(), args.connect_rate or args.rate)
+
+    def full_rate(*_: object) -> None:
+        source.rate = args.rate
+
+    signal.signal(signal.SIGUSR1, full_rate)
     rt = Runtime(settings, sources=[source])
     uvicorn.run(
         create_app(settings, runtime=rt, freeze_heap=True),

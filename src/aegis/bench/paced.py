@@ -34,7 +34,8 @@ class PacedSource(Source):
     async def run(self, sink: TickSink) -> None:
         self.set_state(SourceState.LIVE)
         step = 0.02  # 50 batches a second
-        per_batch = max(1, round(self.rate * step))
+        rate = self.rate
+        per_batch = max(1, round(rate * step))
         # the pool's fields as plain tuples, each tick built by ``tuple.__new__``: this source
         # shares the server's event loop, and NamedTuple's Python ``__new__`` was a visible
         # part of it at 5,000 ticks/s
@@ -45,6 +46,11 @@ class PacedSource(Source):
         start = time.monotonic()
         k = 0
         while True:
+            if self.rate != rate:  # changed (bench: connect phase → measured rate): re-paced
+                rate = self.rate
+                per_batch = max(1, round(rate * step))
+                start = time.monotonic()
+                k = 0
             now = now_us()
             chunk: list[tuple[str, int, int, int]] = []
             while len(chunk) < per_batch:  # the pool's next ticks, round and round

@@ -43,6 +43,14 @@ def serve(
     replay: Annotated[str | None, typer.Option(help="simulate a real day (YYYY-MM-DD)")] = None,
     speed: Annotated[float | None, typer.Option(help="simulator speed (×)")] = None,
     symbols: Annotated[str | None, typer.Option(help="simulate only these codes")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes on this port (server mode with --no-ingest: they share the "
+            "Redis bus; `aegis ingest` runs beside them)",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API, streams and dashboard (with the simulator unless told otherwise)."""
     import uvicorn
@@ -62,6 +70,9 @@ def serve(
     )
     _logging(settings.log_level)
     _require_auth_secret(settings)
+    if workers > 1:
+        _serve_workers(settings, workers, source, speed, symbols)
+        return
     if settings.sim_replay:
         # a replay is a show, not history: each run starts from a fresh file of its own
         settings.sqlite_path.unlink(missing_ok=True)
@@ -76,6 +87,62 @@ def serve(
         **uvicorn_options(settings),
         log_config=None,  # uvicorn's loggers go through ours (request ids, JSON lines)
     )
+
+
+def _serve_workers(
+    settings: Settings,
+    workers: int,
+    source: str | None,
+    speed: float | None,
+    symbols: str | None,
+) -> None:
+    """``workers`` uvicorn processes accepting on one socket, each an API process of its own
+    (runtime, hub, caches) fed by the shared Redis bus, as N × ``aegis serve --no-ingest``
+    behind a proxy are. Only in server mode and without ingest: in embedded mode the bus is in
+    memory and SQLite has one writer, so a second process would see no ticks; and ingest is one
+    process (``aegis ingest``, with its leader lock and standby)."""
+    import os
+
+    import uvicorn
+
+    from aegis.api.serving import uvicorn_options
+
+    if settings.database_url is None or settings.redis_url is None:
+        console.print(
+            "[red]--workers needs server mode (AEGIS_DATABASE_URL and AEGIS_REDIS_URL): in "
+            "embedded mode the bus lives in one process[/red]"
+        )
+        raise typer.Exit(2)
+    if settings.ingest or settings.sim_replay:
+        console.print(
+            "[red]--workers serves the API only: run `aegis ingest` beside it and pass "
+            "--no-ingest[/red]"
+        )
+        raise typer.Exit(2)
+    # each worker builds its settings from the environment (uvicorn spawns them afresh)
+    os.environ["AEGIS_INGEST"] = "false"
+    for name, value in (("SOURCE", source), ("SIM_SPEED", speed), ("SIM_SYMBOLS", symbols)):
+        if value is not None:
+            os.environ[f"AEGIS_{name}"] = str(value)
+    uvicorn.run(
+        "aegis.cli.app:worker_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
+        log_config=None,
+    )
+
+
+def worker_app() -> Any:
+    """The app of one ``--workers`` process (uvicorn calls this in each)."""
+    from aegis.api.app import create_app
+
+    settings = Settings()
+    _logging(settings.log_level)
+    return create_app(settings, freeze_heap=True)
 
 
 def _require_auth_secret(settings: Settings) -> None:

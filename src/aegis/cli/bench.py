@@ -156,16 +156,23 @@ def fanout(
         int | None,
         typer.Option(help="clients draw from the N most traded symbols (default: all traded)"),
     ] = None,
+    connect_rate: Annotated[
+        float | None,
+        typer.Option(help="market ticks/s while the clients connect (default: --rate)"),
+    ] = None,
 ) -> None:
     """N WebSocket clients × S symbols at R market ticks/s: delivery, latency, memory."""
     from aegis.bench import fanout as b
 
     console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
     for compression in (True, False) if baseline else (False,):
-        res = b.run(clients, symbols, rate, seconds, procs, compression, universe)
+        res = b.run(clients, symbols, rate, seconds, procs, compression, universe, connect_rate)
         label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
         console.print(
-            f"({label}) {clients} clients ({res.connected} connected) × {symbols} symbols "
+            f"({label}) {clients} clients ({res.connected} connected in {res.connect_s:.0f} s, "
+            f"{res.failed} failed to connect"
+            + ("" if not connect_rate else f", market at {connect_rate:,.0f} ticks/s meanwhile")
+            + f") × {symbols} symbols "
             f"of {res.universe:,} traded, "
             f"market {rate:,.0f} ticks/s for {res.seconds:.1f} s (server ingested "
             f"{res.server_ticks:,} ticks); load average {res.load[0]:.1f} → {res.load[1]:.1f}"
