@@ -35,10 +35,10 @@ def _row(c: Candle) -> tuple[object, ...]:
     )  # fmt: skip
 
 
-def _market(rng: random.Random) -> list[list[Tick]]:
+def _market(rng: random.Random, disorder: bool = True) -> list[list[Tick]]:
     """Batches of a sparse market over about 20 hours: each symbol trades about once every
-    one to three minutes, with some ticks repeated (replays), some held back and delivered
-    later (late), some out of order within their batch."""
+    one to three minutes; with ``disorder``, some ticks repeated (replays), some held back and
+    delivered later (late), some out of order within their batch."""
     ticks: list[Tick] = []
     seq = 0
     for sym in SYMBOLS:
@@ -54,14 +54,14 @@ def _market(rng: random.Random) -> list[list[Tick]]:
     arrivals: list[Tick] = []
     held: list[Tick] = []
     for t in ticks:
-        r = rng.random()
+        r = rng.random() if disorder else 1.0
         if r < 0.02:
             held.append(t)  # arrives a few batches later
             continue
         arrivals.append(t)
         if r < 0.04:  # the same trade again, other values: the first one stored wins
             arrivals.append(t._replace(price=t.price + 1, volume=t.volume + 1))
-        if held and rng.random() < 0.05:
+        if held and disorder and rng.random() < 0.05:
             arrivals.append(held.pop(0))
     arrivals.extend(held)
     batches: list[list[Tick]] = []
@@ -69,7 +69,7 @@ def _market(rng: random.Random) -> list[list[Tick]]:
     while i < len(arrivals):
         n = rng.choice((1, 7, 200, 1500))
         batch = arrivals[i : i + n]
-        if rng.random() < 0.2 and len(batch) > 2:
+        if disorder and rng.random() < 0.2 and len(batch) > 2:
             a, b = rng.sample(range(len(batch)), 2)
             batch[a], batch[b] = batch[b], batch[a]
         batches.append(batch)
@@ -147,3 +147,18 @@ def test_sparse_market_candles_equal_recomputed(seed: int) -> None:
         for c in recompute(in_candles, iv)
     }
     assert ingest.candles == expected
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_sparse_market_previous_day_close(seed: int) -> None:
+    # in order, no restart: the day candle rolls over in add_fresh and leaves its close for quotes
+    rng = random.Random(seed)
+    ingest = _Ingest(rng)
+    for batch in _market(rng, disorder=False):
+        ingest.feed(batch)
+    stored = list(ingest.ticks.values())
+    in_candles = [t for t in stored if not (t.symbol in KRX and off_hours(t.ts))]
+    for sym in SYMBOLS:
+        days = recompute([t for t in in_candles if t.symbol == sym], STORED_INTERVALS[-1])
+        assert len(days) == 2
+        assert ingest.agg.prev_day_close(sym) == days[0].close
