@@ -97,6 +97,9 @@ class Aggregator:
         self._names = tuple(iv.name for iv in ivs[1:])
         self._sizes = tuple(iv.length_us for iv in ivs[1:])
         self._index = {n: i for i, n in enumerate(self._names)}
+        # (level, name, size, is the day) of each coarser level, for the roll-over in add_fresh
+        pairs = zip(self._names, self._sizes, strict=True)
+        self._levels = tuple((i, n, size, n == "1d") for i, (n, size) in enumerate(pairs))
         self.state: dict[str, _SymbolState] = {}
         self._dirty: set[str] = set()
         self._finished: list[Candle] = []
@@ -163,9 +166,13 @@ class Aggregator:
         keep = fresh.append
         states = self.state
         dirty = self._dirty
-        roll = self._roll
+        finish = self._finished.append
         off_syms = self.off_hours
         nlevels = len(self._names)
+        levels = self._levels
+        base_name = self._base_name
+        base = self._base_size
+        kst = KST_OFFSET_US
         for t in ticks:
             sym, ts, price, vol, _side, seq, src = t
             st = states.get(sym)
@@ -194,10 +201,56 @@ class Aggregator:
                 if st.eager_from < nlevels:
                     for p in st.parts[st.eager_from :]:
                         p.add(t)  # type: ignore[union-attr]  # eager parts are never None
-            elif sym in off_syms and off_hours(ts):  # a new minute: its session decides
+                dirty.add(sym)
+                continue
+            if sym in off_syms and off_hours(ts):  # a new minute: its session decides
                 continue  # passed through, in no candle
+            # A new minute (about every tick in a sparse market), inlined with the tick's fields
+            # as locals and the buckets as arithmetic: the calls and attribute reads were most
+            # of its cost. The old minute is finished and cascades up; each level whose bucket
+            # the new tick leaves is finished too and merged into the next.
+            local = ts + kst
+            parts = st.parts
+            if c is None:
+                if st.pending:
+                    self._resume(st, t)
             else:
-                roll(st, t)
+                finish(c)
+                child = c
+                for i, name, size, is_day in levels:
+                    p = parts[i]
+                    if i < st.eager_from:
+                        if p is None:  # ``_as_interval(child, name, size)``
+                            cl = child.start + kst
+                            p = parts[i] = Candle(
+                                sym, name, cl - cl % size - kst, child.open, child.high,
+                                child.low, child.close, child.volume, child.amount, child.trades,
+                                child.first_ts, child.first_seq, child.last_ts, child.last_seq,
+                                child.source,
+                            )  # fmt: skip
+                        else:
+                            p.merge(child)
+                    elif p is None:  # an eager level is never empty; nothing above to finish
+                        break
+                    if p.start == local - local % size - kst:
+                        break  # this level goes on, so do all above it
+                    finish(p)
+                    parts[i] = None
+                    if is_day:
+                        st.prev_day_close = p.close
+                    if i >= st.eager_from:
+                        st.eager_from = i + 1
+                    child = p
+            if st.eager_from < nlevels:
+                for p in parts[st.eager_from :]:
+                    if p is not None:
+                        p.add(t)
+            start = local - local % base - kst
+            st.m1 = Candle(
+                sym, base_name, start, price, price, price, price, vol, price * vol, 1, ts, seq,
+                ts, seq, src,
+            )  # fmt: skip
+            st.m1_end = start + base
             dirty.add(sym)
         self.ticks_in += len(fresh)
         return fresh, late
@@ -318,41 +371,6 @@ class Aggregator:
         if len(chain) > day:
             return chain[day]
         return None if st.pending is None else st.pending.get(day)
-
-    def _roll(self, st: _SymbolState, t: Tick) -> None:
-        """A fresh tick in a new minute: the old minute is finished and cascades up; each level
-        whose bucket the new tick leaves is finished too and merged into the next."""
-        old = st.m1
-        parts = st.parts
-        if old is None and st.pending:
-            self._resume(st, t)
-        if old is not None:
-            self._finished.append(old)
-            child = old
-            for i, size in enumerate(self._sizes):
-                p = parts[i]
-                if i < st.eager_from:
-                    if p is None:
-                        p = parts[i] = _as_interval(child, self._names[i], size)
-                    else:
-                        p.merge(child)
-                elif p is None:  # an eager level is never empty; nothing above to finish
-                    break
-                if p.start == _bucket(t.ts, size):
-                    break  # this level goes on, so do all above it
-                self._finished.append(p)
-                parts[i] = None
-                if self._names[i] == "1d":
-                    st.prev_day_close = p.close
-                if i >= st.eager_from:
-                    st.eager_from = i + 1
-                child = p
-        for p in parts[st.eager_from :]:
-            if p is not None:
-                p.add(t)
-        start = _bucket(t.ts, self._base_size)
-        st.m1 = Candle.from_tick(self._base_name, start, t)
-        st.m1_end = start + self._base_size
 
     def _resume(self, st: _SymbolState, t: Tick) -> None:
         """First tick after a restore that had coarse candles but no live minute: levels whose

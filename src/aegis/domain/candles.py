@@ -89,13 +89,16 @@ class Candle:
             None if self.amount is None or other.amount is None else self.amount + other.amount
         )
         self.trades += other.trades
-        if (other.last_ts, other.last_seq) >= (self.last_ts, self.last_seq):
+        # (ts, seq) compared without building tuples: this runs once per finished minute
+        last, mine = other.last_ts, self.last_ts
+        if last > mine or (last == mine and other.last_seq >= self.last_seq):
             self.close = other.close
-            self.last_ts, self.last_seq = other.last_ts, other.last_seq
+            self.last_ts, self.last_seq = last, other.last_seq
             self.source = other.source
-        if (other.first_ts, other.first_seq) < (self.first_ts, self.first_seq):
+        first, mine = other.first_ts, self.first_ts
+        if first < mine or (first == mine and other.first_seq < self.first_seq):
             self.open = other.open
-            self.first_ts, self.first_seq = other.first_ts, other.first_seq
+            self.first_ts, self.first_seq = first, other.first_seq
 
     def copy(self) -> Candle:
         return Candle(

@@ -15,6 +15,8 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from aegis.aggregator.batch import CandleTable
 from aegis.core.errors import StoreError
 from aegis.core.timeutil import kst_day
@@ -43,7 +45,6 @@ _TICK_WIDTH = 7
 _TICKS_PER_INSERT = 1_000
 _CANDLES_PER_INSERT = 500
 _candle_values = attrgetter(*_CANDLE_FIELDS)
-_candle_key = itemgetter(0, 1, 2)  # (symbol, interval, start) of a row of _candle_values
 
 
 @lru_cache(maxsize=8)  # the full block and a few tails
@@ -97,12 +98,30 @@ def _candle_params(candles: Iterable[Candle], in_key_order: bool = False) -> lis
     else:
         rows: Iterable[tuple[Any, ...]] = map(_candle_values, candles)
         if in_key_order:
-            rows = sorted(rows, key=_candle_key)
+            rows = _in_key_order(list(rows))
         flat = list(chain.from_iterable(rows))
     amounts = flat[_AMOUNT::_CANDLE_WIDTH]
     if any(a is not None and a > _MAX_INT64 for a in amounts):  # rare: crypto amounts
         flat[_AMOUNT::_CANDLE_WIDTH] = [_amount_out(a) for a in amounts]
     return flat
+
+
+def _in_key_order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Candle rows sorted by (symbol, interval, start), stably: ``sorted`` on those three, with
+    the texts replaced by their ranks and numpy's lexsort (stable too) doing the sort.
+    Python's sort compared tuples of texts: about 1 µs per row of a sparse flush, in the
+    writer thread, holding the GIL the event loop needs; this takes about a fifth of that."""
+    n = len(rows)
+    if n < 2:
+        return rows
+    keys = []
+    for j in (2, 1, 0):  # lexsort: the last key is the first to sort by
+        col = list(map(itemgetter(j), rows))
+        if j < 2:  # a text: its rank in Python's (code point) order, as the tuple sort compares
+            col = list(map({v: i for i, v in enumerate(sorted(set(col)))}.__getitem__, col))
+        keys.append(np.fromiter(col, np.int64, n))
+    order = np.lexsort(keys)
+    return list(map(rows.__getitem__, order.tolist()))
 
 
 def _write_candles(conn: sqlite3.Connection, flat: list[Any]) -> None:
