@@ -93,3 +93,80 @@ async def test_the_seeded_simulated_daily_candles_are_pinned(tmp_path: Path) -> 
     digest = hashlib.sha256(repr(rows.fetchall()).encode()).hexdigest()
     assert n == 13_382
     assert digest == "6c46e9497d7bfa6522b486fb1fd3425040a0fc97fa4f946f432f2aacf4d09395"
+
+
+async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]]:
+    """A store holding one previous session made by the simulator: handed to the ingest
+    service, or written by the simulator's child process itself (``direct``): every candle."""
+    import sqlite3
+
+    db = folder / "s.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    market = small_market()
+    await store.upsert_instruments(market)
+    await seed_sim_history(store, market, 42, SESSION)
+    known = {i.symbol for i in await store.list_instruments()}
+    ingest = IngestService(store, MemoryBus(), known_symbols=known)
+    await ingest.start()
+    wall = to_us(datetime(2026, 11, 20, 9, 1, tzinfo=KST))
+    source = SimSource(Settings(sim_tick_rate=20.0), market, wall_clock=lambda: wall)
+    day = date(2026, 11, 19)
+    if direct:
+        source.fill_sessions([day], db, known)
+    else:
+        source.fill_sessions([day])
+    task = asyncio.create_task(source.run(ingest))
+    try:
+        await asyncio.wait_for(source.history_filled.wait(), timeout=300)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ingest.close()
+    assert source.history_done == [day]
+    assert day not in await sessions_without_minutes(store, SESSION, 5)
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        day_start = kst_midnight_us(day)
+        return conn.execute(
+            "SELECT * FROM candles WHERE start >= ? AND start < ? ORDER BY symbol, interval, start",
+            (day_start, day_start + 86_400_000_000),
+        ).fetchall()
+
+
+async def test_a_session_the_child_writes_itself_is_stored_as_through_the_ingest_service(
+    tmp_path: Path,
+) -> None:
+    """SQLite: the simulator's child process writes previous sessions into the store itself;
+    the rows are exactly those the ingest service stores when the candles are handed to it."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    handed = await _stored_session(tmp_path / "a", direct=False)
+    written = await _stored_session(tmp_path / "b", direct=True)
+    assert len(handed) > 10_000
+    assert written == handed
+
+
+def test_the_mark_of_a_stored_session_is_written_last() -> None:
+    """KOSPI's 1-minute candles, by which a session counts as stored, come last; the candles
+    are those given (of known symbols only), none lost or repeated."""
+    from dataclasses import astuple
+
+    from aegis.sources.sim.daily import DailyChain
+    from aegis.sources.sim.history import MARK, marked_last, session_candles
+    from aegis.sources.sim.session import emit_mask
+    from aegis.sources.sim.universe import Universe
+
+    u = Universe.build(small_market(), 42)
+    table = session_candles(u, DailyChain(u, 42), 42, date(2026, 11, 19), 20.0, emit_mask(u, None))
+    known = set(u.symbols[: len(u.symbols) // 2]) | {"KOSPI"}
+    out = marked_last(table, known)
+    last = out.parts[-1]
+    assert last.interval == MARK[1] and {last.names[c] for c in last.code} == {MARK[0]}
+    assert all(
+        p.interval != MARK[1] or MARK[0] not in {p.names[c] for c in p.code} for p in out.parts[:-1]
+    )
+    mine = sorted(astuple(c) for c in table if c.symbol in known)
+    assert sorted(astuple(c) for c in out) == mine
+    assert len(mine) < len(table)

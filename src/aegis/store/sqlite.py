@@ -131,6 +131,51 @@ def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[0] for r in conn.execute(sql)]
 
 
+def connect(path: Path | str, busy_ms: int = 10_000) -> sqlite3.Connection:
+    """A connection as the store opens them (WAL, autocommit: each write says BEGIN)."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    return conn
+
+
+# Another process's write waits this long for the store's: the whole morning of the market is
+# one transaction (~10 s on a busy 2-core machine).
+WRITER_WAIT_MS = 300_000
+# candles per transaction of ``write_candles_to``: the store's own writes (live flushes) wait
+# for one at most (~0.3 s)
+CANDLES_PER_TRANSACTION = 100_000
+
+
+def write_candles_to(path: Path | str, candles: CandleTable) -> int:
+    """``upsert_candles`` of a ``CandleTable`` from another process (the simulator's child that
+    makes previous sessions): its own connection, in transactions of at most
+    ``CANDLES_PER_TRANSACTION``, in the table's order (the last rows are stored last). Each
+    transaction's parameters are built before it takes the write lock: the store's writer
+    waits for SQLite itself only. The number of candles written."""
+    conn = connect(path, WRITER_WAIT_MS)
+    written = 0
+    try:
+        for part in candles.parts:
+            for i in range(0, len(part), CANDLES_PER_TRANSACTION):
+                piece = CandleTable([part.take(slice(i, i + CANDLES_PER_TRANSACTION))])
+                flat = _candle_params(piece)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    _write_candles(conn, flat)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                written += len(piece)
+    finally:
+        conn.close()
+    return written
+
+
 class SQLiteStore(Store):
     kind = "sqlite"
 
@@ -148,12 +193,7 @@ class SQLiteStore(Store):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)

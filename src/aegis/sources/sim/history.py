@@ -14,13 +14,14 @@ import contextlib
 import logging
 import multiprocessing
 import os
+from collections.abc import Collection
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aegis.aggregator.batch import CandleTable, fold_columns
+from aegis.aggregator.batch import CandleTable, IntervalCandles, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain import krx
 from aegis.domain.sources import SIM
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
+# a session whose candles of this (symbol, interval) are stored counts as stored
+# (``history_seed.sessions_without_minutes``): written last
+MARK = ("KOSPI", "1m")
 
 
 def regular_session(ts: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -72,6 +76,39 @@ def session_candles(
     return CandleTable(parts)
 
 
+def marked_last(candles: CandleTable, known: Collection[str] | None = None) -> CandleTable:
+    """The candles of symbols in ``known`` (all without it), those of ``MARK`` moved to the end:
+    written in several transactions, a session interrupted before its last one is not taken
+    as stored, and is made again at the next start."""
+    parts: list[IntervalCandles] = []
+    marks: list[IntervalCandles] = []
+    for part in candles.parts:
+        keep = np.ones(len(part), dtype=bool)
+        if known is not None:
+            keep = np.array([s in known for s in part.names], dtype=bool)[part.code]
+        if part.interval != MARK[1] or MARK[0] not in part.names:
+            parts.append(part.take(keep))
+            continue
+        mark = part.code == list(part.names).index(MARK[0])
+        parts.append(part.take(keep & ~mark))
+        marks.append(part.take(keep & mark))
+    return CandleTable(parts + marks)
+
+
+def store_session(
+    u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_],
+    into: str, known: Collection[str] | None,
+) -> int:  # fmt: skip
+    """``session_candles`` written straight into the SQLite database at ``into`` (not handed
+    back to the server's process, which would spend as long again turning them into SQL
+    parameters while it stores today's morning). The number of candles written."""
+    from aegis.store.sqlite import write_candles_to
+
+    return write_candles_to(
+        into, marked_last(session_candles(u, chain, seed, day, rate, emit), known)
+    )
+
+
 # the child process's universe and chain (``SessionMaker``), set once when it starts
 _made_from: tuple[Universe, DailyChain, int, NDArray[np.bool_]] | None = None
 
@@ -89,6 +126,12 @@ def _session_in_child(day: date, rate: float) -> CandleTable:
     assert _made_from is not None
     u, chain, seed, emit = _made_from
     return session_candles(u, chain, seed, day, rate, emit)
+
+
+def _store_in_child(day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+    assert _made_from is not None
+    u, chain, seed, emit = _made_from
+    return store_session(u, chain, seed, day, rate, emit, into, known)
 
 
 class SessionMaker:
@@ -123,6 +166,25 @@ class SessionMaker:
         if self._chain is None:
             self._chain = DailyChain(u, seed, anchors)
         return await asyncio.to_thread(session_candles, u, self._chain, seed, day, rate, emit)
+
+    async def store(self, day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+        """``make``, the candles written by the child itself into the SQLite database at
+        ``into`` (``store_session``): the number written."""
+        if self._pool is not None:
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._pool, _store_in_child, day, rate, into, known
+                )
+            except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+                log.warning("previous sessions made in a thread from now on: %s", exc)
+                self.close()
+        u, seed, anchors, emit = self._args
+        if self._chain is None:
+            self._chain = DailyChain(u, seed, anchors)
+        return await asyncio.to_thread(
+            store_session, u, self._chain, seed, day, rate, emit, into, known
+        )
 
     def close(self) -> None:
         if self._pool is not None:

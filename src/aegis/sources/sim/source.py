@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 
@@ -86,7 +87,9 @@ class SimSource(Source):
         self._history_task: asyncio.Task[None] | None = None
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self._maker: history.SessionMaker | None = None
-        self._first_made: asyncio.Task[CandleTable] | None = None  # the newest, made early
+        self._first_made: asyncio.Task[CandleTable | int] | None = None  # the newest, made early
+        self._into: str | None = None  # a SQLite store the child writes previous sessions to
+        self._known: frozenset[str] | None = None
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def session_day(self) -> date:
@@ -100,12 +103,22 @@ class SimSource(Source):
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
-    def fill_sessions(self, days: Sequence[date]) -> None:
+    def fill_sessions(
+        self,
+        days: Sequence[date],
+        into: Path | str | None = None,
+        known: Collection[str] | None = None,
+    ) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
         to a bulk sink as candles, newest first (``history``). Called on the event loop (by
         the runtime, after ``use_anchors``), the newest starts being made at once, in a child
-        process, while the runtime starts."""
+        process, while the runtime starts. ``into``: the SQLite database of the store, which
+        the child writes them to itself (of the symbols in ``known``, as the ingest service
+        would), each as soon as made, beside today's morning: this process spends nothing
+        on them (``history.store_session``)."""
         self._history_days = sorted(days, reverse=True)
+        self._into = None if into is None else str(into)
+        self._known = None if known is None else frozenset(known)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -113,31 +126,43 @@ class SimSource(Source):
         if self._history_days and self._maker is None:
             self._maker = self._new_maker()
             self._first_made = self._make(self._maker, self._history_days[0])
+            if self._into is not None and self._history_task is None:
+                # needs no sink: the next one is made as soon as this one is stored
+                self._history_task = asyncio.create_task(
+                    self._fill_history(None), name="sim-history"
+                )
 
     def _new_maker(self) -> history.SessionMaker:
         # its own chain: the live one may be advanced to the next day meanwhile
         return history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
 
-    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable]:
+    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable | int]:
         rate = min(self.rate, history.RATE)
-        return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
+        made: Coroutine[object, object, CandleTable | int] = (
+            maker.make(day, rate)
+            if self._into is None
+            else maker.store(day, rate, self._into, self._known)
+        )
+        return asyncio.create_task(made, name=f"sim-history-{day}")
 
-    async def _fill_history(self, sink: BulkSink) -> None:
-        """Each previous session made in a child process (``history.SessionMaker``) while the
-        one before is stored, newest first, all stored after today's morning. (Stored beside
-        the morning instead, as soon as made, the whole took as long and the morning came
-        3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup, session 6.)"""
+    async def _fill_history(self, sink: BulkSink | None) -> None:
+        """Each previous session made in a child process (``history.SessionMaker``), newest
+        first. Written by the child itself (``fill_sessions``'s ``into``): each as soon as
+        made. Otherwise handed to ``sink``: the next made while this one is stored, all
+        stored after today's morning (stored beside it by this process, the whole took as
+        long and the morning came 3-12 s later on a busy machine: the GIL; docs/benchmarks.md,
+        sim-catchup, session 6)."""
         days = self._history_days
         if not days:
             self.history_filled.set()
             return
         maker = self._maker = self._maker or self._new_maker()
-        nxt: asyncio.Task[CandleTable] | None = self._first_made or self._make(maker, days[0])
+        nxt: asyncio.Task[CandleTable | int] | None = self._first_made or self._make(maker, days[0])
         try:
             for i, day in enumerate(days):
                 assert nxt is not None
                 try:
-                    candles: CandleTable | None = await nxt
+                    candles: CandleTable | int | None = await nxt
                 except Exception:
                     candles = None
                     log.exception("simulated session %s at full resolution not made", day)
@@ -145,7 +170,12 @@ class SimSource(Source):
                 nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
                 if candles is None:
                     continue
+                if isinstance(candles, int):  # stored by the child already
+                    self.history_done.append(day)
+                    self._update_details()
+                    continue
                 try:
+                    assert sink is not None  # candles handed back: ``into`` was not given
                     await self.caught_up.wait()  # today's morning is stored first
                     await sink.history_candles(candles)
                 except Exception:  # the live market goes on; the next start tries again
