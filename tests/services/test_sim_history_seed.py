@@ -97,7 +97,8 @@ async def test_the_seeded_simulated_daily_candles_are_pinned(tmp_path: Path) -> 
 
 async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]]:
     """A store holding one previous session made by the simulator: handed to the ingest
-    service, or written by the simulator's child process itself (``direct``): every candle."""
+    service, or staged by the simulator's child process and copied in (``direct``): every
+    candle of the day."""
     import sqlite3
 
     db = folder / "s.db"
@@ -114,7 +115,9 @@ async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]
     source = SimSource(Settings(sim_tick_rate=20.0), market, wall_clock=lambda: wall)
     day = date(2026, 11, 19)
     if direct:
-        source.fill_sessions([day], db, known)
+        from aegis.sources.sim.history import Staging
+
+        source.fill_sessions([day], Staging(folder, store.load_staged, frozenset(known)))
     else:
         source.fill_sessions([day])
     task = asyncio.create_task(source.run(ingest))
@@ -135,38 +138,16 @@ async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]
         ).fetchall()
 
 
-async def test_a_session_the_child_writes_itself_is_stored_as_through_the_ingest_service(
+async def test_a_session_the_child_stages_is_stored_as_through_the_ingest_service(
     tmp_path: Path,
 ) -> None:
-    """SQLite: the simulator's child process writes previous sessions into the store itself;
-    the rows are exactly those the ingest service stores when the candles are handed to it."""
+    """SQLite: the simulator's child process stages previous sessions as rows that the store
+    copies in; the rows are exactly those the ingest service stores when handed the candles
+    (the seeded daily candle of the day replaced), and no scratch file is left."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     handed = await _stored_session(tmp_path / "a", direct=False)
     written = await _stored_session(tmp_path / "b", direct=True)
     assert len(handed) > 10_000
     assert written == handed
-
-
-def test_the_mark_of_a_stored_session_is_written_last() -> None:
-    """KOSPI's 1-minute candles, by which a session counts as stored, come last; the candles
-    are those given (of known symbols only), none lost or repeated."""
-    from dataclasses import astuple
-
-    from aegis.sources.sim.daily import DailyChain
-    from aegis.sources.sim.history import MARK, marked_last, session_candles
-    from aegis.sources.sim.session import emit_mask
-    from aegis.sources.sim.universe import Universe
-
-    u = Universe.build(small_market(), 42)
-    table = session_candles(u, DailyChain(u, 42), 42, date(2026, 11, 19), 20.0, emit_mask(u, None))
-    known = set(u.symbols[: len(u.symbols) // 2]) | {"KOSPI"}
-    out = marked_last(table, known)
-    last = out.parts[-1]
-    assert last.interval == MARK[1] and {last.names[c] for c in last.code} == {MARK[0]}
-    assert all(
-        p.interval != MARK[1] or MARK[0] not in {p.names[c] for c in p.code} for p in out.parts[:-1]
-    )
-    mine = sorted(astuple(c) for c in table if c.symbol in known)
-    assert sorted(astuple(c) for c in out) == mine
-    assert len(mine) < len(table)
+    assert not list((tmp_path / "b").glob("*.staged"))

@@ -290,15 +290,18 @@ class Runtime:
 
             count = self.settings.sim_history_sessions
             missing = await sessions_without_minutes(self.store, day, count) if count else []
+            from aegis.sources.sim.history import Staging
             from aegis.store.sqlite import SQLiteStore
 
-            # SQLite: the simulator's child process writes them itself, as soon as made;
-            # otherwise they reach the store through the ingest service once the sim runs
-            into = self.store.path if isinstance(self.store, SQLiteStore) else None
-            known = {i.symbol for i in await self.store.list_instruments()} if into else None
+            # SQLite: the simulator's child process stages them as rows, copied in as soon as
+            # made; otherwise they reach the store through the ingest service once the sim runs
+            staging = None
+            if isinstance(self.store, SQLiteStore):
+                known = frozenset(i.symbol for i in await self.store.list_instruments())
+                staging = Staging(self.store.path.parent, self.store.load_staged, known)
             for src in sources:  # made in the background from now on
                 if (fill := getattr(src, "fill_sessions", None)) is not None:
-                    fill(missing, into, known)
+                    fill(missing, staging)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
 
     async def _restore_live(self, market: Market) -> None:

@@ -4,6 +4,7 @@ beside it, and nothing that blocks the event loop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -27,6 +28,8 @@ from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 
 _CANDLE_COLS = (
     "symbol, interval, start, open, high, low, close, volume, amount, trades, "
@@ -142,38 +145,38 @@ def connect(path: Path | str, busy_ms: int = 10_000) -> sqlite3.Connection:
     return conn
 
 
-# Another process's write waits this long for the store's: the whole morning of the market is
-# one transaction (~10 s on a busy 2-core machine).
-WRITER_WAIT_MS = 300_000
-# candles per transaction of ``write_candles_to``: the store's own writes (live flushes) wait
-# for one at most (~0.3 s)
-CANDLES_PER_TRANSACTION = 100_000
-
-
-def write_candles_to(path: Path | str, candles: CandleTable) -> int:
-    """``upsert_candles`` of a ``CandleTable`` from another process (the simulator's child that
-    makes previous sessions): its own connection, in transactions of at most
-    ``CANDLES_PER_TRANSACTION``, in the table's order (the last rows are stored last). Each
-    transaction's parameters are built before it takes the write lock: the store's writer
-    waits for SQLite itself only. The number of candles written."""
-    conn = connect(path, WRITER_WAIT_MS)
-    written = 0
+def stage_candles(path: Path | str, candles: CandleTable) -> int:
+    """A scratch SQLite file at ``path`` (replaced) holding ``candles`` in the given order, for
+    ``SQLiteStore.load_staged``: another process (the simulator's child making previous
+    sessions) turns its columns into rows there, so the store's process copies them in C
+    without a Python object per value. No journal and no sync: the file is made again if
+    anything fails before it is loaded. The number of candles."""
+    Path(path).unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
     try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        # a plain table: rows appended in the given order, copied in that order
+        conn.execute(f"CREATE TABLE candles ({_CANDLE_COLS})")
+        conn.execute("BEGIN")
         for part in candles.parts:
-            for i in range(0, len(part), CANDLES_PER_TRANSACTION):
-                piece = CandleTable([part.take(slice(i, i + CANDLES_PER_TRANSACTION))])
-                flat = _candle_params(piece)
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    _write_candles(conn, flat)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                written += len(piece)
+            for i in range(0, len(part), _STAGE_CANDLES):
+                piece = CandleTable([part.take(slice(i, i + _STAGE_CANDLES))])
+                _insert_rows(conn, _stage_candles_sql, _candle_params(piece), _CANDLE_WIDTH,
+                             _CANDLES_PER_INSERT)  # fmt: skip
+        conn.execute("COMMIT")
     finally:
         conn.close()
-    return written
+    return len(candles)
+
+
+_STAGE_CANDLES = 50_000  # parameters built this many candles at a time
+
+
+@lru_cache(maxsize=8)
+def _stage_candles_sql(rows: int) -> str:
+    values = ",".join([f"({','.join('?' * _CANDLE_WIDTH)})"] * rows)
+    return f"INSERT INTO candles ({_CANDLE_COLS}) VALUES {values}"
 
 
 class SQLiteStore(Store):
@@ -183,6 +186,9 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
+        # checkpoints after bulk writes (``_write``'s ``bulk``), one at a time
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+        self._checkpoint_due = False
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -199,22 +205,54 @@ class SQLiteStore(Store):
                 self._conns.append(conn)
         return conn
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], bulk: bool = False) -> T:
+        """``fn`` in one transaction in the writer thread. ``bulk`` (hundreds of MB of pages
+        at once: a morning of the market, a previous session): the commit does not copy
+        them into the database file itself (SQLite's automatic checkpoint, in the committing
+        thread, took ~1 s of every such write); a passive checkpoint in another thread does,
+        beside the writer's next work. The same pages reach the same file, with the same
+        syncs, a little later: durability is that of ``synchronous=NORMAL`` as before."""
+
         def run() -> T:
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+            if bulk:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if bulk:
+                    conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+                    self._checkpoint_soon()
             return result
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._writer, run)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite write failed: {exc}") from exc
+
+    def _checkpoint_soon(self) -> None:
+        with self._lock:
+            if self._checkpoint_due or self._closed:
+                return
+            self._checkpoint_due = True
+        self._checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            self._checkpoint_due = False
+            if self._closed:
+                return
+        try:
+            # passive: waits for no reader or writer (what it cannot copy yet, the next does)
+            self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the automatic checkpoints of later commits catch up
+            log.warning("sqlite checkpoint failed: %s", exc)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -257,6 +295,7 @@ class SQLiteStore(Store):
         await asyncio.get_running_loop().run_in_executor(self._writer, lambda: None)
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        self._checkpointer.shutdown(wait=True)  # a checkpoint under way ends first
         close_all()
 
     # --- instruments ----------------------------------------------------------------------
@@ -346,7 +385,7 @@ class SQLiteStore(Store):
         def run(conn: sqlite3.Connection) -> int:
             return _ticks_then_candles(conn, lambda: insert_ticks(conn), candle_flat)
 
-        written = await self._write(run)
+        written = await self._write(run, bulk=True)
         self.ticks_written += written
         return written
 
@@ -395,7 +434,40 @@ class SQLiteStore(Store):
     async def upsert_candles(self, candles: Iterable[Candle]) -> None:
         flat = _candle_params(candles)
         if flat:
-            await self._write(lambda conn: _write_candles(conn, flat))
+            # columns: generated history, written in large slices
+            bulk = isinstance(candles, CandleTable)
+            await self._write(lambda conn: _write_candles(conn, flat), bulk=bulk)
+
+    async def load_staged(self, path: Path | str) -> int:
+        """``upsert_candles`` of the candles of a ``stage_candles`` file, in its order, in one
+        transaction (a crash stores none of them), copied by SQLite itself: the writer thread
+        holds the GIL for none of it. The number of candles."""
+        sets = ", ".join(f"{c}=excluded.{c}" for c in _CANDLE_FIELDS[3:])
+        sql = (
+            f"INSERT INTO main.candles ({_CANDLE_COLS}) SELECT {_CANDLE_COLS} FROM staged.candles "
+            f"WHERE true ORDER BY rowid ON CONFLICT(symbol, interval, start) DO UPDATE SET {sets}"
+        )
+
+        def copy(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.execute(sql)
+            return conn.total_changes - before
+
+        def attach(conn: sqlite3.Connection) -> None:
+            conn.execute("ATTACH DATABASE ? AS staged", (str(path),))  # not in a transaction
+
+        def detach(conn: sqlite3.Connection) -> None:
+            conn.execute("DETACH DATABASE staged")
+
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer, lambda: attach(self._conn()))
+            try:
+                return await self._write(copy, bulk=True)
+            finally:
+                await loop.run_in_executor(self._writer, lambda: detach(self._conn()))
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite write failed: {exc}") from exc
 
     async def get_candles(
         self, symbol: str, interval: str, start: int | None, end: int | None, limit: int

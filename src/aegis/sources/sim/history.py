@@ -14,14 +14,16 @@ import contextlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from aegis.aggregator.batch import CandleTable, IntervalCandles, fold_columns
+from aegis.aggregator.batch import CandleTable, fold_columns
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain import krx
 from aegis.domain.sources import SIM
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
 # a session whose candles of this (symbol, interval) are stored counts as stored
-# (``history_seed.sessions_without_minutes``): written last
+# (``history_seed.sessions_without_minutes``); a session is stored in one transaction
 MARK = ("KOSPI", "1m")
 
 
@@ -76,37 +78,46 @@ def session_candles(
     return CandleTable(parts)
 
 
-def marked_last(candles: CandleTable, known: Collection[str] | None = None) -> CandleTable:
-    """The candles of symbols in ``known`` (all without it), those of ``MARK`` moved to the end:
-    written in several transactions, a session interrupted before its last one is not taken
-    as stored, and is made again at the next start."""
-    parts: list[IntervalCandles] = []
-    marks: list[IntervalCandles] = []
-    for part in candles.parts:
-        keep = np.ones(len(part), dtype=bool)
-        if known is not None:
-            keep = np.array([s in known for s in part.names], dtype=bool)[part.code]
-        if part.interval != MARK[1] or MARK[0] not in part.names:
-            parts.append(part.take(keep))
-            continue
-        mark = part.code == list(part.names).index(MARK[0])
-        parts.append(part.take(keep & ~mark))
-        marks.append(part.take(keep & mark))
-    return CandleTable(parts + marks)
+def of_known(candles: CandleTable, known: Collection[str] | None) -> CandleTable:
+    """The candles of the symbols in ``known`` (all without it), as the ingest service keeps."""
+    if known is None:
+        return candles
+    return CandleTable(
+        [p.take(np.array([s in known for s in p.names], dtype=bool)[p.code]) for p in candles.parts]
+    )
 
 
-def store_session(
+def stage_session(
     u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_],
     into: str, known: Collection[str] | None,
 ) -> int:  # fmt: skip
-    """``session_candles`` written straight into the SQLite database at ``into`` (not handed
-    back to the server's process, which would spend as long again turning them into SQL
-    parameters while it stores today's morning). The number of candles written."""
-    from aegis.store.sqlite import write_candles_to
+    """``session_candles`` written as rows into a scratch SQLite file at ``into``
+    (``stage_candles``), which the store then copies in C (``SQLiteStore.load_staged``): the
+    server's process does not turn 600,000 candles into SQL parameters while it stores today's
+    morning (it spent as long on that as the child on making them). The number of candles."""
+    from aegis.store.sqlite import stage_candles
 
-    return write_candles_to(
-        into, marked_last(session_candles(u, chain, seed, day, rate, emit), known)
-    )
+    candles = session_candles(u, chain, seed, day, rate, emit)
+    return stage_candles(into, of_known(candles, known))
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """How previous sessions reach a SQLite store: staged by the child process as a scratch
+    file in ``folder`` (of the symbols in ``known``), then copied in by ``load``
+    (``SQLiteStore.load_staged``)."""
+
+    folder: Path
+    load: Callable[[Path], Awaitable[int]]
+    known: frozenset[str] | None = None
+
+    def path(self, day: date) -> Path:
+        return self.folder / f"sim-session-{day.isoformat()}.staged"
+
+    def clear(self) -> None:
+        """Scratch files a run that stopped before loading them left behind."""
+        for f in self.folder.glob("sim-session-*.staged"):
+            f.unlink(missing_ok=True)
 
 
 # the child process's universe and chain (``SessionMaker``), set once when it starts
@@ -128,10 +139,10 @@ def _session_in_child(day: date, rate: float) -> CandleTable:
     return session_candles(u, chain, seed, day, rate, emit)
 
 
-def _store_in_child(day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+def _stage_in_child(day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
     assert _made_from is not None
     u, chain, seed, emit = _made_from
-    return store_session(u, chain, seed, day, rate, emit, into, known)
+    return stage_session(u, chain, seed, day, rate, emit, into, known)
 
 
 class SessionMaker:
@@ -167,14 +178,14 @@ class SessionMaker:
             self._chain = DailyChain(u, seed, anchors)
         return await asyncio.to_thread(session_candles, u, self._chain, seed, day, rate, emit)
 
-    async def store(self, day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
-        """``make``, the candles written by the child itself into the SQLite database at
-        ``into`` (``store_session``): the number written."""
+    async def stage(self, day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+        """``make``, the candles written by the child itself as a scratch file at ``into``
+        (``stage_session``): the number written."""
         if self._pool is not None:
             try:
                 loop = asyncio.get_running_loop()
                 return await loop.run_in_executor(
-                    self._pool, _store_in_child, day, rate, into, known
+                    self._pool, _stage_in_child, day, rate, into, known
                 )
             except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
                 log.warning("previous sessions made in a thread from now on: %s", exc)
@@ -183,7 +194,7 @@ class SessionMaker:
         if self._chain is None:
             self._chain = DailyChain(u, seed, anchors)
         return await asyncio.to_thread(
-            store_session, u, self._chain, seed, day, rate, emit, into, known
+            stage_session, u, self._chain, seed, day, rate, emit, into, known
         )
 
     def close(self) -> None:

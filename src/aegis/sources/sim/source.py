@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 
@@ -88,8 +87,7 @@ class SimSource(Source):
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self._maker: history.SessionMaker | None = None
         self._first_made: asyncio.Task[CandleTable | int] | None = None  # the newest, made early
-        self._into: str | None = None  # a SQLite store the child writes previous sessions to
-        self._known: frozenset[str] | None = None
+        self._staging: history.Staging | None = None  # a SQLite store's way in
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def session_day(self) -> date:
@@ -103,22 +101,17 @@ class SimSource(Source):
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
-    def fill_sessions(
-        self,
-        days: Sequence[date],
-        into: Path | str | None = None,
-        known: Collection[str] | None = None,
-    ) -> None:
+    def fill_sessions(self, days: Sequence[date], staging: history.Staging | None = None) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
         to a bulk sink as candles, newest first (``history``). Called on the event loop (by
         the runtime, after ``use_anchors``), the newest starts being made at once, in a child
-        process, while the runtime starts. ``into``: the SQLite database of the store, which
-        the child writes them to itself (of the symbols in ``known``, as the ingest service
-        would), each as soon as made, beside today's morning: this process spends nothing
-        on them (``history.store_session``)."""
+        process, while the runtime starts. With ``staging`` (a SQLite store), the child writes
+        each as rows to a scratch file that the store copies in, as soon as made, beside
+        today's morning: this process spends almost nothing on them."""
         self._history_days = sorted(days, reverse=True)
-        self._into = None if into is None else str(into)
-        self._known = None if known is None else frozenset(known)
+        self._staging = staging
+        if staging is not None:
+            staging.clear()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -126,7 +119,7 @@ class SimSource(Source):
         if self._history_days and self._maker is None:
             self._maker = self._new_maker()
             self._first_made = self._make(self._maker, self._history_days[0])
-            if self._into is not None and self._history_task is None:
+            if staging is not None and self._history_task is None:
                 # needs no sink: the next one is made as soon as this one is stored
                 self._history_task = asyncio.create_task(
                     self._fill_history(None), name="sim-history"
@@ -138,20 +131,20 @@ class SimSource(Source):
 
     def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable | int]:
         rate = min(self.rate, history.RATE)
+        st = self._staging
         made: Coroutine[object, object, CandleTable | int] = (
             maker.make(day, rate)
-            if self._into is None
-            else maker.store(day, rate, self._into, self._known)
+            if st is None
+            else maker.stage(day, rate, str(st.path(day)), st.known)
         )
         return asyncio.create_task(made, name=f"sim-history-{day}")
 
     async def _fill_history(self, sink: BulkSink | None) -> None:
         """Each previous session made in a child process (``history.SessionMaker``), newest
-        first. Written by the child itself (``fill_sessions``'s ``into``): each as soon as
-        made. Otherwise handed to ``sink``: the next made while this one is stored, all
-        stored after today's morning (stored beside it by this process, the whole took as
-        long and the morning came 3-12 s later on a busy machine: the GIL; docs/benchmarks.md,
-        sim-catchup, session 6)."""
+        first, the next made while this one is stored. Staged (``fill_sessions``): each
+        copied in as soon as made. Otherwise handed to ``sink``, all after today's morning
+        (stored beside it by this process, the whole took as long and the morning came 3-12 s
+        later on a busy machine: the GIL; docs/benchmarks.md, sim-catchup, session 6)."""
         days = self._history_days
         if not days:
             self.history_filled.set()
@@ -170,7 +163,16 @@ class SimSource(Source):
                 nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
                 if candles is None:
                     continue
-                if isinstance(candles, int):  # stored by the child already
+                if isinstance(candles, int):  # staged by the child: copied in (C) right away
+                    assert self._staging is not None
+                    path = self._staging.path(day)
+                    try:
+                        await self._staging.load(path)
+                    except Exception:  # the live market goes on; the next start tries again
+                        log.exception("simulated session %s at full resolution not stored", day)
+                        continue
+                    finally:
+                        path.unlink(missing_ok=True)
                     self.history_done.append(day)
                     self._update_details()
                     continue
