@@ -156,6 +156,7 @@ class SessionMaker:
         self._args = (u, seed, anchors, emit)
         self._pool: ProcessPoolExecutor | None = None
         self._chain: DailyChain | None = None  # in-process fallback only
+        self._one_thread = asyncio.Lock()  # the fallback makes one session at a time too
         try:
             # spawn: a fork of a process with threads (the store's, the loop's) is unsafe
             self._pool = ProcessPoolExecutor(
@@ -191,11 +192,12 @@ class SessionMaker:
                 log.warning("previous sessions made in a thread from now on: %s", exc)
                 self.close()
         u, seed, anchors, emit = self._args
-        if self._chain is None:
-            self._chain = DailyChain(u, seed, anchors)
-        return await asyncio.to_thread(
-            stage_session, u, self._chain, seed, day, rate, emit, into, known
-        )
+        async with self._one_thread:
+            if self._chain is None:
+                self._chain = DailyChain(u, seed, anchors)
+            return await asyncio.to_thread(
+                stage_session, u, self._chain, seed, day, rate, emit, into, known
+            )
 
     def close(self) -> None:
         if self._pool is not None:

@@ -106,8 +106,8 @@ class SimSource(Source):
         to a bulk sink as candles, newest first (``history``). Called on the event loop (by
         the runtime, after ``use_anchors``), the newest starts being made at once, in a child
         process, while the runtime starts. With ``staging`` (a SQLite store), the child writes
-        each as rows to a scratch file that the store copies in, as soon as made, beside
-        today's morning: this process spends almost nothing on them."""
+        each as rows to a scratch file that the store copies in (in C, one transaction): this
+        process spends almost nothing on them."""
         self._history_days = sorted(days, reverse=True)
         self._staging = staging
         if staging is not None:
@@ -120,7 +120,7 @@ class SimSource(Source):
             self._maker = self._new_maker()
             self._first_made = self._make(self._maker, self._history_days[0])
             if staging is not None and self._history_task is None:
-                # needs no sink: the next one is made as soon as this one is stored
+                # needs no sink: the next one is made as soon as this one is staged
                 self._history_task = asyncio.create_task(
                     self._fill_history(None), name="sim-history"
                 )
@@ -141,32 +141,40 @@ class SimSource(Source):
 
     async def _fill_history(self, sink: BulkSink | None) -> None:
         """Each previous session made in a child process (``history.SessionMaker``), newest
-        first, the next made while this one is stored. Staged (``fill_sessions``): each
-        copied in as soon as made. Otherwise handed to ``sink``, all after today's morning
-        (stored beside it by this process, the whole took as long and the morning came 3-12 s
-        later on a busy machine: the GIL; docs/benchmarks.md, sim-catchup, session 6)."""
+        first, all stored after today's morning (stored beside it, the whole took as long and
+        the morning came 3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup,
+        sessions 6 and 7). Staged (``fill_sessions``): copied in by SQLite; otherwise handed
+        to ``sink`` as candles."""
         days = self._history_days
         if not days:
             self.history_filled.set()
             return
         maker = self._maker = self._maker or self._new_maker()
-        nxt: asyncio.Task[CandleTable | int] | None = self._first_made or self._make(maker, days[0])
+        first = self._first_made or self._make(maker, days[0])
+        staged = self._staging is not None
+        # staged: all asked of the child at once (it stages them one after the other, ahead
+        # of the copies: a few MB of scratch file each); otherwise one made while the one
+        # before is stored (each is ~100 MB of columns in this process)
+        pending = [first, *(self._make(maker, d) for d in days[1:])] if staged else [first]
         try:
             for i, day in enumerate(days):
-                assert nxt is not None
+                task = pending.pop(0)
                 try:
-                    candles: CandleTable | int | None = await nxt
+                    candles: CandleTable | int | None = await task
                 except Exception:
                     candles = None
                     log.exception("simulated session %s at full resolution not made", day)
-                # one at a time, the next made while this one is stored
-                nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
+                if not staged and i + 1 < len(days):
+                    pending.append(self._make(maker, days[i + 1]))
                 if candles is None:
                     continue
-                if isinstance(candles, int):  # staged by the child: copied in (C) right away
+                if isinstance(candles, int):  # staged by the child: copied in by SQLite
                     assert self._staging is not None
                     path = self._staging.path(day)
                     try:
+                        # today's morning first: copied beside it, on a busy machine the
+                        # morning came 10-40 s later and the whole no sooner (session 7)
+                        await self.caught_up.wait()
                         await self._staging.load(path)
                     except Exception:  # the live market goes on; the next start tries again
                         log.exception("simulated session %s at full resolution not stored", day)
@@ -186,8 +194,8 @@ class SimSource(Source):
                 self.history_done.append(day)
                 self._update_details()
         finally:
-            if nxt is not None:
-                nxt.cancel()
+            for task in pending:
+                task.cancel()
             maker.close()
             self._maker = self._first_made = None
         self.history_filled.set()
