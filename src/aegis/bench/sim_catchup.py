@@ -197,7 +197,7 @@ async def _fresh_start(
     try:
         child_mb = 0.0
 
-        async def watch_history() -> None:  # stored beside today's morning (SQLite)
+        async def watch_history() -> None:  # each stamped when stored, whatever the order
             nonlocal child_mb
             done = 0
             while not source.history_filled.is_set() or done < len(source.history_done):

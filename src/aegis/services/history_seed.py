@@ -197,7 +197,7 @@ async def sessions_without_minutes(store: Store, session_day: date, count: int) 
     """Of the ``count`` trading days before ``session_day``, those without 1-minute candles
     of KOSPI (the simulator generates them at full resolution: ``sources.sim.history``)."""
     from aegis.sources.sim.calendar import prev_trading_day
-    from aegis.sources.sim.history import MARK  # stored last of a session
+    from aegis.sources.sim.history import MARK
 
     out: list[date] = []
     day = session_day

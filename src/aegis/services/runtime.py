@@ -293,8 +293,8 @@ class Runtime:
             from aegis.sources.sim.history import Staging
             from aegis.store.sqlite import SQLiteStore
 
-            # SQLite: the simulator's child process stages them as rows, copied in as soon as
-            # made; otherwise they reach the store through the ingest service once the sim runs
+            # SQLite: the simulator's child process stages them as rows that the store copies in
+            # (in C); otherwise they reach the store through the ingest service as candles
             staging = None
             if isinstance(self.store, SQLiteStore):
                 known = frozenset(i.symbol for i in await self.store.list_instruments())
