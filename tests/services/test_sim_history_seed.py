@@ -93,3 +93,61 @@ async def test_the_seeded_simulated_daily_candles_are_pinned(tmp_path: Path) -> 
     digest = hashlib.sha256(repr(rows.fetchall()).encode()).hexdigest()
     assert n == 13_382
     assert digest == "6c46e9497d7bfa6522b486fb1fd3425040a0fc97fa4f946f432f2aacf4d09395"
+
+
+async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]]:
+    """A store holding one previous session made by the simulator: handed to the ingest
+    service, or staged by the simulator's child process and copied in (``direct``): every
+    candle of the day."""
+    import sqlite3
+
+    db = folder / "s.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    market = small_market()
+    await store.upsert_instruments(market)
+    await seed_sim_history(store, market, 42, SESSION)
+    known = {i.symbol for i in await store.list_instruments()}
+    ingest = IngestService(store, MemoryBus(), known_symbols=known)
+    await ingest.start()
+    wall = to_us(datetime(2026, 11, 20, 9, 1, tzinfo=KST))
+    source = SimSource(Settings(sim_tick_rate=20.0), market, wall_clock=lambda: wall)
+    day = date(2026, 11, 19)
+    if direct:
+        from aegis.sources.sim.history import Staging
+
+        source.fill_sessions([day], Staging(folder, store.load_staged, frozenset(known)))
+    else:
+        source.fill_sessions([day])
+    task = asyncio.create_task(source.run(ingest))
+    try:
+        await asyncio.wait_for(source.history_filled.wait(), timeout=300)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await ingest.close()
+    assert source.history_done == [day]
+    assert day not in await sessions_without_minutes(store, SESSION, 5)
+    await store.close()
+    with sqlite3.connect(db) as conn:
+        day_start = kst_midnight_us(day)
+        return conn.execute(
+            "SELECT * FROM candles WHERE start >= ? AND start < ? ORDER BY symbol, interval, start",
+            (day_start, day_start + 86_400_000_000),
+        ).fetchall()
+
+
+async def test_a_session_the_child_stages_is_stored_as_through_the_ingest_service(
+    tmp_path: Path,
+) -> None:
+    """SQLite: the simulator's child process stages previous sessions as rows that the store
+    copies in; the rows are exactly those the ingest service stores when handed the candles
+    (the seeded daily candle of the day replaced), and no scratch file is left."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    handed = await _stored_session(tmp_path / "a", direct=False)
+    written = await _stored_session(tmp_path / "b", direct=True)
+    assert len(handed) > 10_000
+    assert written == handed
+    assert not list((tmp_path / "b").glob("*.staged"))

@@ -195,24 +195,32 @@ async def _fresh_start(
     source = SimSource(settings, [replace(i) for i in market], wall_clock=lambda: wall)
     rt = Runtime(settings, sources=[source])
     try:
+        child_mb = 0.0
+
+        async def watch_history() -> None:  # each stamped when stored, whatever the order
+            nonlocal child_mb
+            done = 0
+            while not source.history_filled.is_set() or done < len(source.history_done):
+                if len(source.history_done) > done:
+                    stamp(f"previous session {source.history_done[done]} stored")
+                    done += 1
+                    continue
+                child_mb = max(child_mb, _children_peak_mb())
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.create_task(watch_history())
         await rt.start()
         stamp("API ready (daily history seeded)")
         await source.caught_up.wait()
         assert rt.ingest is not None
         await rt.ingest.flush()
         stamp(f"today 09:00–{until} stored")
-        done = 0
-        child_mb = 0.0
-        while not source.history_filled.is_set() or done < len(source.history_done):
-            if len(source.history_done) > done:
-                stamp(f"previous session {source.history_done[done]} stored")
-                done += 1
-                continue
-            child_mb = max(child_mb, _children_peak_mb())
-            await asyncio.sleep(0.05)
+        await watcher
+        stages.sort(key=lambda st: st.seconds)
         assert isinstance(rt.store, SQLiteStore)
         ticks = rt.store.ticks_written
     finally:
+        watcher.cancel()
         await rt.close()
     store = SQLiteStore(settings.sqlite_path)
     await store.start()

@@ -197,12 +197,13 @@ async def sessions_without_minutes(store: Store, session_day: date, count: int) 
     """Of the ``count`` trading days before ``session_day``, those without 1-minute candles
     of KOSPI (the simulator generates them at full resolution: ``sources.sim.history``)."""
     from aegis.sources.sim.calendar import prev_trading_day
+    from aegis.sources.sim.history import MARK
 
     out: list[date] = []
     day = session_day
     for _ in range(count):
         day = prev_trading_day(day)
         start = kst_midnight_us(day)
-        if not await store.get_candles("KOSPI", "1m", start, start + 86_400_000_000, 1):
+        if not await store.get_candles(*MARK, start, start + 86_400_000_000, 1):
             out.append(day)
     return out

@@ -290,9 +290,18 @@ class Runtime:
 
             count = self.settings.sim_history_sessions
             missing = await sessions_without_minutes(self.store, day, count) if count else []
-            for src in sources:  # made in the background from now on, stored once the sim runs
+            from aegis.sources.sim.history import Staging
+            from aegis.store.sqlite import SQLiteStore
+
+            # SQLite: the simulator's child process stages them as rows that the store copies in
+            # (in C); otherwise they reach the store through the ingest service as candles
+            staging = None
+            if isinstance(self.store, SQLiteStore):
+                known = frozenset(i.symbol for i in await self.store.list_instruments())
+                staging = Staging(self.store.path.parent, self.store.load_staged, known)
+            for src in sources:  # made in the background from now on
                 if (fill := getattr(src, "fill_sessions", None)) is not None:
-                    fill(missing)
+                    fill(missing, staging)
             await seed_sim_history(self.store, instruments, self.settings.sim_seed, day, anchors)
 
     async def _restore_live(self, market: Market) -> None:

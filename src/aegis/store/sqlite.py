@@ -4,6 +4,7 @@ beside it, and nothing that blocks the event loop."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -29,6 +30,8 @@ from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
 
 _CANDLE_COLS = (
     "symbol, interval, start, open, high, low, close, volume, amount, trades, "
@@ -150,6 +153,51 @@ def _distinct_symbols(conn: sqlite3.Connection, table: str) -> list[str]:
     return [r[0] for r in conn.execute(sql)]
 
 
+def connect(path: Path | str, busy_ms: int = 10_000) -> sqlite3.Connection:
+    """A connection as the store opens them (WAL, autocommit: each write says BEGIN)."""
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA cache_size=-65536")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    return conn
+
+
+def stage_candles(path: Path | str, candles: CandleTable) -> int:
+    """A scratch SQLite file at ``path`` (replaced) holding ``candles`` in the given order, for
+    ``SQLiteStore.load_staged``: another process (the simulator's child making previous
+    sessions) turns its columns into rows there, so the store's process copies them in C
+    without a Python object per value. No journal and no sync: the file is made again if
+    anything fails before it is loaded. The number of candles."""
+    Path(path).unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        # a plain table: rows appended in the given order, copied in that order
+        conn.execute(f"CREATE TABLE candles ({_CANDLE_COLS})")
+        conn.execute("BEGIN")
+        for part in candles.parts:
+            for i in range(0, len(part), _STAGE_CANDLES):
+                piece = CandleTable([part.take(slice(i, i + _STAGE_CANDLES))])
+                _insert_rows(conn, _stage_candles_sql, _candle_params(piece), _CANDLE_WIDTH,
+                             _CANDLES_PER_INSERT)  # fmt: skip
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    return len(candles)
+
+
+_STAGE_CANDLES = 50_000  # parameters built this many candles at a time
+
+
+@lru_cache(maxsize=8)
+def _stage_candles_sql(rows: int) -> str:
+    values = ",".join([f"({','.join('?' * _CANDLE_WIDTH)})"] * rows)
+    return f"INSERT INTO candles ({_CANDLE_COLS}) VALUES {values}"
+
+
 class SQLiteStore(Store):
     kind = "sqlite"
 
@@ -157,6 +205,9 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._readers = ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
+        # checkpoints after bulk writes (``_write``'s ``bulk``), one at a time
+        self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+        self._checkpoint_due = False
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -167,33 +218,60 @@ class SQLiteStore(Store):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute("PRAGMA busy_timeout=10000")
+            conn = connect(self.path)
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
         return conn
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], bulk: bool = False) -> T:
+        """``fn`` in one transaction in the writer thread. ``bulk`` (hundreds of MB of pages
+        at once: a morning of the market, a previous session): the commit does not copy
+        them into the database file itself (SQLite's automatic checkpoint, in the committing
+        thread, took ~1 s of every such write); a passive checkpoint in another thread does,
+        beside the writer's next work. The same pages reach the same file, with the same
+        syncs, a little later: durability is that of ``synchronous=NORMAL`` as before."""
+
         def run() -> T:
             conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+            if bulk:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             try:
-                result = fn(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                if bulk:
+                    conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
+                    self._checkpoint_soon()
             return result
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._writer, run)
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite write failed: {exc}") from exc
+
+    def _checkpoint_soon(self) -> None:
+        with self._lock:
+            if self._checkpoint_due or self._closed:
+                return
+            self._checkpoint_due = True
+        self._checkpointer.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            self._checkpoint_due = False
+            if self._closed:
+                return
+        try:
+            # passive: waits for no reader or writer (what it cannot copy yet, the next does)
+            self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the automatic checkpoints of later commits catch up
+            log.warning("sqlite checkpoint failed: %s", exc)
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         try:
@@ -236,6 +314,7 @@ class SQLiteStore(Store):
         await asyncio.get_running_loop().run_in_executor(self._writer, lambda: None)
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        self._checkpointer.shutdown(wait=True)  # a checkpoint under way ends first
         close_all()
 
     # --- instruments ----------------------------------------------------------------------
@@ -325,7 +404,7 @@ class SQLiteStore(Store):
         def run(conn: sqlite3.Connection) -> int:
             return _ticks_then_candles(conn, lambda: insert_ticks(conn), candle_flat)
 
-        written = await self._write(run)
+        written = await self._write(run, bulk=True)
         self.ticks_written += written
         return written
 
@@ -374,7 +453,40 @@ class SQLiteStore(Store):
     async def upsert_candles(self, candles: Iterable[Candle]) -> None:
         flat = _candle_params(candles)
         if flat:
-            await self._write(lambda conn: _write_candles(conn, flat))
+            # columns: generated history, written in large slices
+            bulk = isinstance(candles, CandleTable)
+            await self._write(lambda conn: _write_candles(conn, flat), bulk=bulk)
+
+    async def load_staged(self, path: Path | str) -> int:
+        """``upsert_candles`` of the candles of a ``stage_candles`` file, in its order, in one
+        transaction (a crash stores none of them), copied by SQLite itself: the writer thread
+        holds the GIL for none of it. The number of candles."""
+        sets = ", ".join(f"{c}=excluded.{c}" for c in _CANDLE_FIELDS[3:])
+        sql = (
+            f"INSERT INTO main.candles ({_CANDLE_COLS}) SELECT {_CANDLE_COLS} FROM staged.candles "
+            f"WHERE true ORDER BY rowid ON CONFLICT(symbol, interval, start) DO UPDATE SET {sets}"
+        )
+
+        def copy(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.execute(sql)
+            return conn.total_changes - before
+
+        def attach(conn: sqlite3.Connection) -> None:
+            conn.execute("ATTACH DATABASE ? AS staged", (str(path),))  # not in a transaction
+
+        def detach(conn: sqlite3.Connection) -> None:
+            conn.execute("DETACH DATABASE staged")
+
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer, lambda: attach(self._conn()))
+            try:
+                return await self._write(copy, bulk=True)
+            finally:
+                await loop.run_in_executor(self._writer, lambda: detach(self._conn()))
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite write failed: {exc}") from exc
 
     async def get_candles(
         self, symbol: str, interval: str, start: int | None, end: int | None, limit: int

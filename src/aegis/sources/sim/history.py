@@ -14,8 +14,11 @@ import contextlib
 import logging
 import multiprocessing
 import os
+from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 
 RATE = 50.0  # their trades per simulated second (at most the live rate): same volume, fewer prints
 SESSION_CHUNK_US = 60_000_000
+# a session whose candles of this (symbol, interval) are stored counts as stored
+# (``history_seed.sessions_without_minutes``); a session is stored in one transaction
+MARK = ("KOSPI", "1m")
 
 
 def regular_session(ts: NDArray[np.int64]) -> NDArray[np.bool_]:
@@ -72,6 +78,48 @@ def session_candles(
     return CandleTable(parts)
 
 
+def of_known(candles: CandleTable, known: Collection[str] | None) -> CandleTable:
+    """The candles of the symbols in ``known`` (all without it), as the ingest service keeps."""
+    if known is None:
+        return candles
+    return CandleTable(
+        [p.take(np.array([s in known for s in p.names], dtype=bool)[p.code]) for p in candles.parts]
+    )
+
+
+def stage_session(
+    u: Universe, chain: DailyChain, seed: int, day: date, rate: float, emit: NDArray[np.bool_],
+    into: str, known: Collection[str] | None,
+) -> int:  # fmt: skip
+    """``session_candles`` written as rows into a scratch SQLite file at ``into``
+    (``stage_candles``), which the store then copies in C (``SQLiteStore.load_staged``): the
+    server's process does not turn 600,000 candles into SQL parameters while it stores today's
+    morning (it spent as long on that as the child on making them). The number of candles."""
+    from aegis.store.sqlite import stage_candles
+
+    candles = session_candles(u, chain, seed, day, rate, emit)
+    return stage_candles(into, of_known(candles, known))
+
+
+@dataclass(frozen=True, slots=True)
+class Staging:
+    """How previous sessions reach a SQLite store: staged by the child process as a scratch
+    file in ``folder`` (of the symbols in ``known``), then copied in by ``load``
+    (``SQLiteStore.load_staged``)."""
+
+    folder: Path
+    load: Callable[[Path], Awaitable[int]]
+    known: frozenset[str] | None = None
+
+    def path(self, day: date) -> Path:
+        return self.folder / f"sim-session-{day.isoformat()}.staged"
+
+    def clear(self) -> None:
+        """Scratch files a run that stopped before loading them left behind."""
+        for f in self.folder.glob("sim-session-*.staged"):
+            f.unlink(missing_ok=True)
+
+
 # the child process's universe and chain (``SessionMaker``), set once when it starts
 _made_from: tuple[Universe, DailyChain, int, NDArray[np.bool_]] | None = None
 
@@ -91,6 +139,12 @@ def _session_in_child(day: date, rate: float) -> CandleTable:
     return session_candles(u, chain, seed, day, rate, emit)
 
 
+def _stage_in_child(day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+    assert _made_from is not None
+    u, chain, seed, emit = _made_from
+    return stage_session(u, chain, seed, day, rate, emit, into, known)
+
+
 class SessionMaker:
     """``session_candles`` one session at a time in a child process: its generation runs on
     the machine's other core instead of sharing this process's GIL with the store's writer
@@ -102,6 +156,7 @@ class SessionMaker:
         self._args = (u, seed, anchors, emit)
         self._pool: ProcessPoolExecutor | None = None
         self._chain: DailyChain | None = None  # in-process fallback only
+        self._one_thread = asyncio.Lock()  # the fallback makes one session at a time too
         try:
             # spawn: a fork of a process with threads (the store's, the loop's) is unsafe
             self._pool = ProcessPoolExecutor(
@@ -123,6 +178,26 @@ class SessionMaker:
         if self._chain is None:
             self._chain = DailyChain(u, seed, anchors)
         return await asyncio.to_thread(session_candles, u, self._chain, seed, day, rate, emit)
+
+    async def stage(self, day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
+        """``make``, the candles written by the child itself as a scratch file at ``into``
+        (``stage_session``): the number written."""
+        if self._pool is not None:
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._pool, _stage_in_child, day, rate, into, known
+                )
+            except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
+                log.warning("previous sessions made in a thread from now on: %s", exc)
+                self.close()
+        u, seed, anchors, emit = self._args
+        async with self._one_thread:
+            if self._chain is None:
+                self._chain = DailyChain(u, seed, anchors)
+            return await asyncio.to_thread(
+                stage_session, u, self._chain, seed, day, rate, emit, into, known
+            )
 
     def close(self) -> None:
         if self._pool is not None:

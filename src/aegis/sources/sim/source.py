@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import date
 
 import numpy as np
@@ -86,7 +86,8 @@ class SimSource(Source):
         self._history_task: asyncio.Task[None] | None = None
         self.history_filled = asyncio.Event()  # every asked previous session is handed over
         self._maker: history.SessionMaker | None = None
-        self._first_made: asyncio.Task[CandleTable] | None = None  # the newest, made early
+        self._first_made: asyncio.Task[CandleTable | int] | None = None  # the newest, made early
+        self._staging: history.Staging | None = None  # a SQLite store's way in
         self.status.subscriptions = int(self.emit.sum()) + len(self.universe.indices)
 
     def session_day(self) -> date:
@@ -100,12 +101,17 @@ class SimSource(Source):
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
-    def fill_sessions(self, days: Sequence[date]) -> None:
+    def fill_sessions(self, days: Sequence[date], staging: history.Staging | None = None) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
         to a bulk sink as candles, newest first (``history``). Called on the event loop (by
         the runtime, after ``use_anchors``), the newest starts being made at once, in a child
-        process, while the runtime starts."""
+        process, while the runtime starts. With ``staging`` (a SQLite store), the child writes
+        each as rows to a scratch file that the store copies in (in C, one transaction): this
+        process spends almost nothing on them."""
         self._history_days = sorted(days, reverse=True)
+        self._staging = staging
+        if staging is not None:
+            staging.clear()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -113,39 +119,73 @@ class SimSource(Source):
         if self._history_days and self._maker is None:
             self._maker = self._new_maker()
             self._first_made = self._make(self._maker, self._history_days[0])
+            if staging is not None and self._history_task is None:
+                # needs no sink: the next one is made as soon as this one is staged
+                self._history_task = asyncio.create_task(
+                    self._fill_history(None), name="sim-history"
+                )
 
     def _new_maker(self) -> history.SessionMaker:
         # its own chain: the live one may be advanced to the next day meanwhile
         return history.SessionMaker(self.universe, self.seed, self.chain.anchors, self.emit)
 
-    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable]:
+    def _make(self, maker: history.SessionMaker, day: date) -> asyncio.Task[CandleTable | int]:
         rate = min(self.rate, history.RATE)
-        return asyncio.create_task(maker.make(day, rate), name=f"sim-history-{day}")
+        st = self._staging
+        made: Coroutine[object, object, CandleTable | int] = (
+            maker.make(day, rate)
+            if st is None
+            else maker.stage(day, rate, str(st.path(day)), st.known)
+        )
+        return asyncio.create_task(made, name=f"sim-history-{day}")
 
-    async def _fill_history(self, sink: BulkSink) -> None:
-        """Each previous session made in a child process (``history.SessionMaker``) while the
-        one before is stored, newest first, all stored after today's morning. (Stored beside
-        the morning instead, as soon as made, the whole took as long and the morning came
-        3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup, session 6.)"""
+    async def _fill_history(self, sink: BulkSink | None) -> None:
+        """Each previous session made in a child process (``history.SessionMaker``), newest
+        first, all stored after today's morning (stored beside it, the whole took as long and
+        the morning came 3-12 s later on a busy machine: docs/benchmarks.md, sim-catchup,
+        sessions 6 and 7). Staged (``fill_sessions``): copied in by SQLite; otherwise handed
+        to ``sink`` as candles."""
         days = self._history_days
         if not days:
             self.history_filled.set()
             return
         maker = self._maker = self._maker or self._new_maker()
-        nxt: asyncio.Task[CandleTable] | None = self._first_made or self._make(maker, days[0])
+        first = self._first_made or self._make(maker, days[0])
+        staged = self._staging is not None
+        # staged: all asked of the child at once (it stages them one after the other, ahead
+        # of the copies: a few MB of scratch file each); otherwise one made while the one
+        # before is stored (each is ~100 MB of columns in this process)
+        pending = [first, *(self._make(maker, d) for d in days[1:])] if staged else [first]
         try:
             for i, day in enumerate(days):
-                assert nxt is not None
+                task = pending.pop(0)
                 try:
-                    candles: CandleTable | None = await nxt
+                    candles: CandleTable | int | None = await task
                 except Exception:
                     candles = None
                     log.exception("simulated session %s at full resolution not made", day)
-                # one at a time, the next made while this one is stored
-                nxt = self._make(maker, days[i + 1]) if i + 1 < len(days) else None
+                if not staged and i + 1 < len(days):
+                    pending.append(self._make(maker, days[i + 1]))
                 if candles is None:
                     continue
+                if isinstance(candles, int):  # staged by the child: copied in by SQLite
+                    assert self._staging is not None
+                    path = self._staging.path(day)
+                    try:
+                        # today's morning first: copied beside it, on a busy machine the
+                        # morning came 10-40 s later and the whole no sooner (session 7)
+                        await self.caught_up.wait()
+                        await self._staging.load(path)
+                    except Exception:  # the live market goes on; the next start tries again
+                        log.exception("simulated session %s at full resolution not stored", day)
+                        continue
+                    finally:
+                        path.unlink(missing_ok=True)
+                    self.history_done.append(day)
+                    self._update_details()
+                    continue
                 try:
+                    assert sink is not None  # candles handed back: ``into`` was not given
                     await self.caught_up.wait()  # today's morning is stored first
                     await sink.history_candles(candles)
                 except Exception:  # the live market goes on; the next start tries again
@@ -154,8 +194,8 @@ class SimSource(Source):
                 self.history_done.append(day)
                 self._update_details()
         finally:
-            if nxt is not None:
-                nxt.cancel()
+            for task in pending:
+                task.cancel()
             maker.close()
             self._maker = self._first_made = None
         self.history_filled.set()
