@@ -10,6 +10,7 @@ from aegis.domain.ticks import Tick
 DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 20))
 NEXT = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
 H9 = 9 * 3600 * 1_000_000
+PREV = DAY - 86_400_000_000
 
 
 def day_candle(start: int, close: int) -> Candle:
@@ -20,7 +21,7 @@ def day_candle(start: int, close: int) -> Candle:
 
 def test_stored_daily_history_is_quoted_until_the_symbol_trades() -> None:
     agg = Aggregator()
-    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    agg.restore([day_candle(DAY, 250)], {"005930": day_candle(PREV, 200)})
     assert agg.current("005930", "1d") is None
     day = agg.day_candle("005930")
     assert day is not None and day.close == 250
@@ -29,7 +30,7 @@ def test_stored_daily_history_is_quoted_until_the_symbol_trades() -> None:
 
 def test_first_tick_of_a_new_day_closes_the_restored_day() -> None:
     agg = Aggregator()
-    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    agg.restore([day_candle(DAY, 250)], {"005930": day_candle(PREV, 200)})
     agg.add_fresh([Tick("005930", NEXT + H9, 260, 5, 1, 1, "sim")])
     assert agg.prev_day_close("005930") == 250
     today = agg.current("005930", "1d")
@@ -39,7 +40,7 @@ def test_first_tick_of_a_new_day_closes_the_restored_day() -> None:
 
 def test_tick_in_the_restored_day_continues_it() -> None:
     agg = Aggregator()
-    agg.restore([day_candle(DAY, 250)], {"005930": 200})
+    agg.restore([day_candle(DAY, 250)], {"005930": day_candle(PREV, 200)})
     agg.add_fresh([Tick("005930", DAY + H9 + 60, 400, 5, 1, 1, "sim")])
     today = agg.current("005930", "1d")
     assert today is not None
@@ -64,7 +65,7 @@ def test_restart_with_daily_history_newer_than_the_last_minute_keeps_stored_cand
         old_day + H9 - 1, 0, old_day + H9 + 50, 2, "import",
     )  # fmt: skip
     agg = Aggregator()
-    agg.restore([minute, stored_old_day, day_candle(DAY, 250)], {"005930": 200})
+    agg.restore([minute, stored_old_day, day_candle(DAY, 250)], {"005930": day_candle(PREV, 200)})
 
     # nothing is live: the minute must not be rebuilt into a 1d candle of its own
     assert agg.current("005930", "1d") is None

@@ -69,11 +69,13 @@ def test_row_follows_every_change(market: Market) -> None:
 
     # a restore and a new aggregator
     day = Candle(SYM, "1d", DAY, 100, 300, 50, 250, 10, 1000, 0, DAY, 0, DAY, 0, "import")
-    market.live.restore([day], {SYM: 200})
+    prev = day.copy()
+    prev.start, prev.close = DAY - 86_400_000_000, 200
+    market.live.restore([day], {SYM: prev})
     assert orjson.loads(check(market))["prevClose"] == 200
     market.live = Aggregator()
     assert check(market) == b"null"
-    market.live.restore([day], {SYM: 200})
+    market.live.restore([day], {SYM: prev})
     assert orjson.loads(check(market))["price"] == 250
 
 

@@ -159,6 +159,18 @@ class CandleTable(Sequence[Candle]):
         """Each symbol's newest candle of each interval."""
         return [c for p in self.parts for c in p.candles_at(p.lasts())]
 
+    def before_newest(self, interval: str) -> list[Candle]:
+        """Each symbol's candle of ``interval`` just before its newest one, where it has one."""
+        out: list[Candle] = []
+        for p in self.parts:
+            if p.interval != interval:
+                continue
+            lasts = p.lasts()
+            before = lasts[lasts > 0] - 1
+            before = before[p.code[before] == p.code[before + 1]]
+            out.extend(p.candles_at(before))
+        return out
+
 
 def _in_time_order(ts: Ints, seq: Ints, within: npt.NDArray[np.bool_] | None = None) -> bool:
     """Whether each row is at or after the previous one in (ts, seq), among adjacent rows

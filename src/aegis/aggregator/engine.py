@@ -44,7 +44,9 @@ class _SymbolState:
     m1_end: int = _FAR_PAST
     last_ts: int = _FAR_PAST
     last_seq: int = _FAR_PAST
-    prev_day_close: int | None = None  # close of the previous 1d candle, for quotes
+    # the 1d candle before the current one (its close is the quotes' previous close); kept
+    # whole so a late tick of that day can still move its close
+    prev_day: Candle | None = None
     # restored coarse candles without a live minute (e.g. only daily history is stored): they
     # are resumed if the next tick falls in their bucket, else they are history
     pending: dict[int, Candle] | None = None
@@ -114,10 +116,9 @@ class Aggregator:
         return st
 
     # --- restore ---------------------------------------------------------------------------
-    def restore(
-        self, candles: Iterable[Candle], prev_day_close: dict[str, int] | None = None
-    ) -> None:
-        """Continue from stored candles (the newest of each symbol and interval)."""
+    def restore(self, candles: Iterable[Candle], prev_day: dict[str, Candle] | None = None) -> None:
+        """Continue from stored candles (the newest of each symbol and interval) and, per
+        symbol, the stored 1d candle before the newest one (``prev_day``)."""
         by_symbol: dict[str, dict[str, Candle]] = {}
         for c in candles:
             newest = by_symbol.setdefault(c.symbol, {})
@@ -152,9 +153,9 @@ class Aggregator:
                     st.parts[i] = hi.copy()
                 else:
                     st.parts[i] = _as_interval(m1, name, size)
-        for sym, close in (prev_day_close or {}).items():
+        for sym, day in (prev_day or {}).items():
             st = self._state(sym)
-            st.prev_day_close = close
+            st.prev_day = day
             st.revision = next(_REVISIONS)
 
     # --- the hot path ----------------------------------------------------------------------
@@ -237,7 +238,7 @@ class Aggregator:
                     finish(p)
                     parts[i] = None
                     if is_day:
-                        st.prev_day_close = p.close
+                        st.prev_day = p
                     if i >= st.eager_from:
                         st.eager_from = i + 1
                     child = p
@@ -351,15 +352,24 @@ class Aggregator:
         newest candles (its live minute and the coarse candles holding it, as after a
         restart)."""
         newest = {(c.symbol, c.interval): c for c in bulk.candles.newest()}
-        prev: dict[str, int] = {}
+        # the batch's own day before its newest day, where it spans more than one
+        within = {c.symbol: c for c in bulk.candles.before_newest("1d")}
+        prev: dict[str, Candle] = {}
         for sym in {s for s, _ in newest}:
             old = self.state.pop(sym, None)
             day = newest.get((sym, "1d"))
             was = self._day_candle_of(old) if old is not None else None
-            if was is not None and day is not None and was.start < day.start:
-                prev[sym] = was.close  # the batch began a new day
-            elif old is not None and old.prev_day_close is not None:
-                prev[sym] = old.prev_day_close
+            if day is None:
+                if old is not None and old.prev_day is not None:
+                    prev[sym] = old.prev_day
+                continue
+            # the newest day candle before the batch's newest day: of the batch, the day the
+            # batch continued from, or the one that was already the previous day
+            had = None if old is None else old.prev_day
+            before = [c for c in (within.get(sym), was, had) if c is not None]
+            before = [c for c in before if c.start < day.start]
+            if before:
+                prev[sym] = max(before, key=lambda c: c.start)
         self.restore(list(newest.values()), prev)  # fresh objects: nothing else holds them
         self.ticks_in += len(bulk.ticks)
 
@@ -388,7 +398,7 @@ class Aggregator:
         st.eager_from = lowest
         day = self._index.get("1d")
         if day is not None and day < lowest and day in st.pending:
-            st.prev_day_close = st.pending[day].close
+            st.prev_day = st.pending[day]
         st.pending = None
 
     def day_candle(self, symbol: str) -> Candle | None:
@@ -465,12 +475,14 @@ class Aggregator:
         of those buckets, which the caller upserts."""
         names = (self._base_name, *self._names)
         sizes = (self._base_size, *self._sizes)
+        day = self._index.get("1d")
         touched: dict[tuple[str, str, int], Candle] = {}
         for t in ticks:
             if self._passed_through(t):
                 continue
             st = self._state(t.symbol)
             st.revision = next(_REVISIONS)
+            current_day = None if day is None else self._current_day_start(st, day)
             targets, stored_levels = self._late_targets(st, t)
             for target in targets:
                 target.add(t)
@@ -484,6 +496,8 @@ class Aggregator:
                         continue
                     c = touched[key] = base.copy()
                 c.add(t)
+            if current_day is not None:
+                self._late_previous_day(st, t, current_day, touched)
             if (t.ts, t.seq) > (st.last_ts, st.last_seq):
                 st.last_ts, st.last_seq = t.ts, t.seq
             self._dirty.add(t.symbol)
@@ -495,6 +509,39 @@ class Aggregator:
             if st.pending and i is not None and i in st.pending and st.pending[i].start == start:
                 st.pending[i] = c.copy()
         return list(touched.values())
+
+    def _current_day_start(self, st: _SymbolState, day: int) -> int | None:
+        """Start of the symbol's current 1d candle (what ``day_candle`` gives), if any."""
+        if st.m1 is not None:
+            return _bucket(st.m1.start, self._sizes[day])
+        if st.pending and (c := st.pending.get(day)) is not None:
+            return c.start
+        return None
+
+    def _late_previous_day(
+        self,
+        st: _SymbolState,
+        t: Tick,
+        current_day: int,
+        touched: dict[tuple[str, str, int], Candle],
+    ) -> None:
+        """A late tick of a day before the current one: the previous day's close (for
+        quotes) follows it if it is that day's last trade, or if its day is newer than the
+        previous day known (the candle of its bucket, as ``add_late`` just made it)."""
+        start = _bucket(t.ts, self._sizes[self._index["1d"]])
+        if start >= current_day:
+            return
+        pd = st.prev_day
+        if pd is not None and start < pd.start:
+            return  # an older day: no longer the previous one
+        if pd is not None and start == pd.start:
+            if t.ts > pd.last_ts or (t.ts == pd.last_ts and t.seq > pd.last_seq):
+                pd = pd.copy()  # the old one may be a finished candle handed to the store
+                pd.add(t)
+                st.prev_day = pd
+            return
+        made = touched.get((t.symbol, "1d", start))
+        st.prev_day = made.copy() if made is not None else Candle.from_tick("1d", start, t)
 
     # --- output ----------------------------------------------------------------------------
     def _currents(self, st: _SymbolState, upto: int) -> list[Candle]:
@@ -554,7 +601,7 @@ class Aggregator:
 
     def prev_day_close(self, symbol: str) -> int | None:
         st = self.state.get(symbol)
-        return None if st is None else st.prev_day_close
+        return None if st is None or st.prev_day is None else st.prev_day.close
 
     def stamp(self, symbol: str) -> tuple[int, int, int] | None:
         """Equal stamps (of this or any other aggregator of the process) mean the symbol's

@@ -134,7 +134,7 @@ class Market:
         if anew:
             self.live = Aggregator(off_hours=self.krx_symbols())
         restored: list[Candle] = []
-        prev: dict[str, int] = {}
+        prev: dict[str, Candle] = {}
         for iv in self.live.intervals:
             rows = await self.store.latest_candles(iv.name)
             restored.extend(rows)
@@ -142,7 +142,7 @@ class Market:
                 for c in rows:
                     before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
                     if before:
-                        prev[c.symbol] = before[-1].close
+                        prev[c.symbol] = before[-1]
         self.live.restore(restored, prev)
         self.live.discard_changes()
 
