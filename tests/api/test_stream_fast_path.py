@@ -63,3 +63,42 @@ def test_the_fast_path_takes_the_paths_the_router_gives_the_stream(
         assert initial == ([routed[1]["code"]] if routed[0] is ws_realtime else None)
     else:
         assert not matched
+
+
+async def test_every_middleware_that_acts_on_a_websocket_is_one_the_fast_path_applies(
+    tmp_path: object,
+) -> None:
+    # ``StreamFastPath`` repeats what the middlewares acting on WebSocket scopes do (request id,
+    # connection rate limit). A middleware added later that changes a WebSocket's scope, receive
+    # or send would be skipped on the stream's paths without a word: this names it.
+    from aegis.api.ratelimit import RateLimitMiddleware
+    from aegis.api.requestid import RequestIdMiddleware
+
+    app = create_app(Settings(data_dir=tmp_path, allowed_origins=["https://example.test"]))
+    applied_by_fast_path = {RateLimitMiddleware, RequestIdMiddleware}
+    acting: set[type] = set()
+    for cls, args, kwargs in app.user_middleware:
+        seen: list[tuple[object, object, object]] = []
+
+        async def inner(scope: Any, receive: Any, send: Any, seen: list[Any] = seen) -> None:
+            seen.append((scope, receive, send))
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "websocket.connect"}
+
+        async def send(message: Any) -> None:
+            pass
+
+        scope = {
+            "type": "websocket", "path": "/ws/stocks", "raw_path": b"/ws/stocks",
+            "root_path": "", "query_string": b"", "headers": [], "client": ("127.0.0.1", 1),
+            "app": app, "state": {},
+        }  # fmt: skip
+        if cls in applied_by_fast_path:
+            acting.add(cls)
+            continue
+        before = dict(scope)
+        await cls(inner, *args, **kwargs)(scope, receive, send)
+        if seen != [(scope, receive, send)] or scope != before:
+            acting.add(cls)
+    assert acting == applied_by_fast_path
