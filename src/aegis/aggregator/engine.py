@@ -256,7 +256,8 @@ class Aggregator:
         self.ticks_in += len(fresh)
         return fresh, late
 
-    def _passed_through(self, t: Tick) -> bool:
+    def passed_through(self, t: Tick) -> bool:
+        """A KRX off-hours trade: stored and streamed, in no candle."""
         return t.symbol in self.off_hours and off_hours(t.ts)
 
     # --- bulk ------------------------------------------------------------------------------
@@ -457,7 +458,7 @@ class Aggregator:
         sizes = (self._base_size, *self._sizes)
         need: set[tuple[str, str, int]] = set()
         for t in ticks:
-            if self._passed_through(t):
+            if self.passed_through(t):
                 continue
             st = self.state.get(t.symbol)
             m1 = st.m1 if st else None
@@ -478,7 +479,7 @@ class Aggregator:
         day = self._index.get("1d")
         touched: dict[tuple[str, str, int], Candle] = {}
         for t in ticks:
-            if self._passed_through(t):
+            if self.passed_through(t):
                 continue
             st = self._state(t.symbol)
             st.revision = next(_REVISIONS)

@@ -187,6 +187,12 @@ class StreamHub:
             fresh, _late = live.add_fresh(ticks)
             self._fenced.difference_update(t.symbol for t in fresh)
         live.discard_changes()
+        # the live candles of intervals not stored missed the lost ticks too: read them again
+        # from the rebuilt state (nothing runs on_ticks meanwhile)
+        for sym, iv_name in list(self._derived):
+            rows = await self.market.candles(sym, self._intervals[iv_name], None, None, 1)
+            if rows:
+                self._derived[(sym, iv_name)] = rows[-1]
 
     async def _fill_loop(self) -> None:
         while True:
@@ -313,16 +319,19 @@ class StreamHub:
 
     def _send_candles(self, ticks: Sequence[Tick], touched: dict[str, Tick]) -> None:
         derived_of = self._derived_of
+        live = self.market.live
         for t in ticks:
-            for iv_name in derived_of.get(t.symbol, ()):
-                sym = t.symbol
-                dc = self._derived[(sym, iv_name)]
-                iv = self._intervals[iv_name]
-                start = iv.bucket(t.ts)
-                if start == dc.start:
+            names = derived_of.get(t.symbol)
+            if not names or live.passed_through(t):  # off-hours trades are in no candle
+                continue
+            for iv_name in names:
+                at = (t.symbol, iv_name)
+                dc = self._derived.get(at)
+                start = self._intervals[iv_name].bucket(t.ts)
+                if dc is None or start > dc.start:  # the symbol's first candle, or a new bucket
+                    self._derived[at] = Candle.from_tick(iv_name, start, t)
+                elif start == dc.start:
                     dc.add(t)
-                elif start > dc.start:
-                    self._derived[(sym, iv_name)] = Candle.from_tick(iv_name, start, t)
         for (sym, iv_name), subs in self._by_candle.items():
             if sym not in touched or not subs:
                 continue
@@ -402,12 +411,15 @@ class StreamHub:
     ) -> None:
         for s in symbols:
             key = (s, iv.name)
-            if not iv.stored and key not in self._derived:
+            if not iv.stored and iv.name not in self._derived_of.get(s, ()):
                 self._intervals[iv.name] = iv
+                # no await between this read's live part and the registration below: no tick
+                # can fall between them
                 rows = await self.market.candles(s, iv, None, None, 1)
                 if rows:
                     self._derived[key] = rows[-1]
-                    self._derived_of[s].add(iv.name)
+                # a symbol that has not traded yet starts its candle with its first tick
+                self._derived_of[s].add(iv.name)
             sub.candles.add(key)
             self._by_candle[key].add(sub)
         self.watch_changed.set()
@@ -424,8 +436,10 @@ class StreamHub:
             subs.discard(sub)
             if not subs:
                 del self._by_candle[key]
-                if self._derived.pop(key, None) is not None:
-                    self._derived_of[key[0]].discard(key[1])
+                self._derived.pop(key, None)
+                names = self._derived_of.get(key[0])
+                if names is not None:
+                    names.discard(key[1])
 
     def subscribe_quotes(self, sub: Subscriber, on: bool) -> None:
         sub.quotes = on
