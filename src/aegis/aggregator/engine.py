@@ -44,6 +44,9 @@ class _SymbolState:
     m1_end: int = _FAR_PAST
     last_ts: int = _FAR_PAST
     last_seq: int = _FAR_PAST
+    # the candle each level (0 = the finest) finished last: a reader of the store may not find
+    # it there yet (the ingester writes it within a flush or two), so reads overlay it too
+    done: list[Candle | None] | None = None
     # the 1d candle before the current one (its close is the quotes' previous close); kept
     # whole so a late tick of that day can still move its close
     prev_day: Candle | None = None
@@ -217,6 +220,10 @@ class Aggregator:
                     self._resume(st, t)
             else:
                 finish(c)
+                done = st.done
+                if done is None:
+                    done = st.done = [None] * (nlevels + 1)
+                done[0] = c
                 child = c
                 for i, name, size, is_day in levels:
                     p = parts[i]
@@ -236,6 +243,7 @@ class Aggregator:
                     if p.start == local - local % size - kst:
                         break  # this level goes on, so do all above it
                     finish(p)
+                    done[i + 1] = p
                     parts[i] = None
                     if is_day:
                         st.prev_day = p
@@ -599,6 +607,17 @@ class Aggregator:
             return None
         chain = self._currents(st, i + 1)
         return chain[i] if len(chain) > i else None
+
+    def finished(self, symbol: str, interval: str) -> Candle | None:
+        """The candle of ``interval`` the symbol finished last (complete as far as this
+        aggregator's ticks go: late ones it saw after are not in it). Not to be mutated."""
+        st = self.state.get(symbol)
+        if st is None or st.done is None:
+            return None
+        if interval == self._base_name:
+            return st.done[0]
+        i = self._index.get(interval)
+        return None if i is None else st.done[i + 1]
 
     def prev_day_close(self, symbol: str) -> int | None:
         st = self.state.get(symbol)

@@ -11,7 +11,7 @@ from aegis.api.envelope import JSONBytes
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import parse_instant
 from aegis.domain.intervals import ALLOWED_TEXT, PATTERN, Interval, parse_interval
-from aegis.services.market import Market
+from aegis.services.market import Market, candle_row
 
 DEFAULT_LIMIT = 500
 _MESSAGE = "과거 주가 데이터 조회를 성공하였습니다."
@@ -82,20 +82,7 @@ async def candle_rows(
     """The candles /ohlcv answers for this query, as wire dicts."""
     inst = market.instrument(symbol)
     rows = await market.candles(symbol, iv, lo, hi, limit)
-    pv, qv, av = inst.price_value, inst.qty_value, inst.amount_value
-    return [
-        {
-            "time": c.start // 1_000_000,
-            "open": pv(c.open),
-            "high": pv(c.high),
-            "low": pv(c.low),
-            "close": pv(c.close),
-            "volume": qv(c.volume),
-            "amount": av(c.amount),
-            "source": c.source,
-        }
-        for c in rows
-    ]
+    return [candle_row(c, inst) for c in rows]
 
 
 async def candles_response(

@@ -55,6 +55,20 @@ class Quote:
         return self.price * i.shares
 
 
+def candle_row(c: Candle, i: Instrument) -> dict[str, int | float | str | None]:
+    """A candle on the wire (REST /ohlcv rows, WebSocket ``candle`` messages)."""
+    return {
+        "time": c.start // 1_000_000,
+        "open": i.price_value(c.open),
+        "high": i.price_value(c.high),
+        "low": i.price_value(c.low),
+        "close": i.price_value(c.close),
+        "volume": i.qty_value(c.volume),
+        "amount": i.amount_value(c.amount),
+        "source": c.source,
+    }
+
+
 def quote_row(q: Quote) -> dict[str, object]:
     i = q.instrument
     return {
@@ -209,38 +223,50 @@ class Market:
         if not interval.stored:
             return None
         inst = self.instrument(symbol)
-        live = self.live.current(symbol, interval.name)
-        if live is not None and (
-            (start is not None and live.start < start) or (end is not None and live.start >= end)
-        ):
-            live = None
-        # stored candles end where the live one begins; it is appended from memory
-        hi = end if live is None else live.start
+        tail = self._live_tail(symbol, interval.name, start, end)
+        # stored candles end where the ones in memory begin; those are appended from memory
+        hi = end if not tail else tail[0][0].start
         stored = await self.store.candles_json(
             symbol,
             interval.name,
             start,
             hi,
-            limit - 1 if live is not None else limit,
+            max(limit - len(tail), 1),
             inst.price_scale,
             inst.qty_scale,
         )
-        if stored is None or live is None:
+        if stored is None or not tail:
             return stored
-        pv = inst.price_value
-        tail = orjson.dumps(
-            {
-                "time": live.start // 1_000_000,
-                "open": pv(live.open),
-                "high": pv(live.high),
-                "low": pv(live.low),
-                "close": pv(live.close),
-                "volume": inst.qty_value(live.volume),
-                "amount": inst.amount_value(live.amount),
-                "source": live.source,
-            }
-        )
-        return b"[" + tail + b"]" if stored == b"[]" else stored[:-1] + b"," + tail + b"]"
+        if len(tail) >= limit:
+            stored, tail = b"[]", tail[-limit:]
+        finished, current = tail[0]
+        if not current:  # the store may hold it with late ticks this process never saw
+            got = await self.store.get_candles(
+                symbol, interval.name, finished.start, finished.start + 1, 1
+            )
+            rows = _overlay(got, [(finished, False)], 1)
+            tail[0] = (rows[0], False)
+        parts = b",".join(orjson.dumps(candle_row(c, inst)) for c, _ in tail)
+        return b"[" + parts + b"]" if stored == b"[]" else stored[:-1] + b"," + parts + b"]"
+
+    def _live_tail(
+        self, symbol: str, interval: str, start: int | None, end: int | None
+    ) -> list[tuple[Candle, bool]]:
+        """The candles of ``interval`` in memory, oldest first, each with whether it is the
+        current one: the one finished last (the store may not hold it yet) and the current."""
+        out: list[tuple[Candle, bool]] = []
+        for c, current in (
+            (self.live.finished(symbol, interval), False),
+            (self.live.current(symbol, interval), True),
+        ):
+            if c is None or (start is not None and c.start < start):
+                continue
+            if end is not None and c.start >= end:
+                continue
+            if out and out[-1][0].start >= c.start:  # not older than the current: superseded
+                out.pop()
+            out.append((c, current))
+        return out
 
     async def candles(
         self, symbol: str, interval: Interval, start: int | None, end: int | None, limit: int
@@ -251,7 +277,7 @@ class Market:
         self.instrument(symbol)
         if interval.stored:
             rows = await self.store.get_candles(symbol, interval.name, start, end, limit)
-            return _overlay(rows, self.live.current(symbol, interval.name), start, end, limit)
+            return _overlay(rows, self._live_tail(symbol, interval.name, start, end), limit)
         base_iv = interval.base
         # Enough base candles for ``limit`` target buckets; the first bucket may be partial
         # and is dropped when the query was cut by the limit.
@@ -261,7 +287,7 @@ class Market:
             ratio = 31 if interval.unit == "M" else 7
         want = min(limit * ratio + ratio, 2_000_000)
         base = await self.store.get_candles(symbol, base_iv, start, end, want)
-        base = _overlay(base, self.live.current(symbol, base_iv), start, end, want)
+        base = _overlay(base, self._live_tail(symbol, base_iv, start, end), want)
         out = downsample(base, interval)
         if len(base) >= want and out:
             out = out[1:]
@@ -270,20 +296,20 @@ class Market:
         return out[-limit:]
 
 
-def _overlay(
-    rows: list[Candle], live: Candle | None, start: int | None, end: int | None, limit: int
-) -> list[Candle]:
-    """Replace or append the in-memory candle, which may be newer than the stored one."""
-    if (
-        live is None
-        or (start is not None and live.start < start)
-        or (end is not None and live.start >= end)
-    ):
-        return rows
-    if rows and rows[-1].start == live.start:
-        rows[-1] = live
-    elif not rows or rows[-1].start < live.start:
-        rows.append(live)
-        if len(rows) > limit:
-            del rows[0]
+def _overlay(rows: list[Candle], tail: list[tuple[Candle, bool]], limit: int) -> list[Candle]:
+    """Stored candles (ascending) with the ones in memory (``_live_tail``) put in their place.
+    The current candle is newer than its stored row; a finished one replaces its stored row
+    only when it holds more trades (the row was written before the bucket ended), since a
+    late tick this process never saw may be in the store's row."""
+    for c, current in tail:
+        i = len(rows)
+        while i > 0 and rows[i - 1].start > c.start:
+            i -= 1
+        if i > 0 and rows[i - 1].start == c.start:
+            if current or c.trades > rows[i - 1].trades:
+                rows[i - 1] = c
+        else:
+            rows.insert(i, c)
+    if len(rows) > limit:
+        del rows[: len(rows) - limit]
     return rows

@@ -23,7 +23,7 @@ from aegis.domain.intervals import Interval
 from aegis.domain.ticks import Tick
 from aegis.services.clients import ClientChannel
 from aegis.services.gapfill import GapFill
-from aegis.services.market import Market, quote_row
+from aegis.services.market import Market, candle_row, quote_row
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +61,6 @@ def tick_message(t: Tick, market: Market) -> dict[str, object] | None:
         "changePercent": None if not prev or change is None else round(change * 100 / prev, 2),
         "timestamp": iso_z(t.ts),
         "source": t.source,
-    }
-
-
-def candle_row(c: Candle, market: Market) -> dict[str, object]:
-    i = market.by_symbol[c.symbol]
-    return {
-        "time": c.start // 1_000_000,
-        "open": i.price_value(c.open),
-        "high": i.price_value(c.high),
-        "low": i.price_value(c.low),
-        "close": i.price_value(c.close),
-        "volume": i.qty_value(c.volume),
-        "amount": i.amount_value(c.amount),
-        "source": c.source,
     }
 
 
@@ -338,7 +324,7 @@ class StreamHub:
             c = self._derived.get((sym, iv_name)) or self.market.live.current(sym, iv_name)
             if c is None:
                 continue
-            row = candle_row(c, self.market)
+            row: dict[str, object] = dict(candle_row(c, self.market.by_symbol[sym]))
             row.update(type="candle", symbol=sym, interval=iv_name)
             payload = orjson.dumps(row)
             key = f"c:{iv_name}:{sym}"

@@ -1,0 +1,104 @@
+"""A candle read just after its bucket ended: the ingester writes the finished candle within a
+flush or two, so the store may not hold it yet (or hold it as it was mid-bucket). Reads
+(``Market.candles``, the store-built ``Market.candles_json``, intervals downsampled from a
+stored one) still give it whole from memory, and never hide a stored row that holds more (a late
+trade this process did not see)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import orjson
+import pytest
+
+from aegis.aggregator.engine import recompute
+from aegis.core.timeutil import kst_midnight_us
+from aegis.domain.candles import Candle
+from aegis.domain.intervals import parse_interval
+from aegis.domain.ticks import BUY, Tick
+from aegis.reference import load_instruments
+from aegis.services.market import Market, candle_row
+from aegis.store.migrate import upgrade
+from aegis.store.sqlite import SQLiteStore
+
+SYM = "005930"
+MIN = 60_000_000
+T0 = kst_midnight_us(date(2026, 3, 23)) + 10 * 60 * MIN  # 10:00 KST
+M1, M3, M5 = parse_interval("1m"), parse_interval("3m"), parse_interval("5m")
+
+# 10:00 and 10:01 traded; 10:02 is the current minute
+TICKS = [Tick(SYM, T0 + i * 15_000_000, 70_000 + 100 * (i % 5), 1 + i, BUY, i, "kis")
+         for i in range(10)]  # fmt: skip
+
+
+@pytest.fixture
+async def market(tmp_path: Path) -> AsyncIterator[Market]:
+    db = tmp_path / "s.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    m = Market(store=store, instruments=load_instruments())
+    m.live.add_fresh(TICKS)
+    m.live.discard_changes()
+    try:
+        yield m
+    finally:
+        await store.close()
+
+
+def expected(iv_name: str) -> list[Candle]:
+    return recompute(TICKS, parse_interval(iv_name))
+
+
+def rows_of(candles: list[Candle], m: Market) -> list[dict[str, object]]:
+    return [dict(candle_row(c, m.by_symbol[SYM])) for c in candles]
+
+
+async def both(m: Market, iv_name: str, limit: int = 100) -> tuple[list[Candle], list[object]]:
+    iv = parse_interval(iv_name)
+    objects = await m.candles(SYM, iv, None, None, limit)
+    raw = await m.candles_json(SYM, iv, None, None, limit)
+    return objects, (orjson.loads(raw) if raw is not None else rows_of(objects, m))
+
+
+async def test_the_finished_minute_not_yet_stored_is_read_from_memory(market: Market) -> None:
+    # only 10:00 is stored: 10:01 finished a moment ago, its flush has not happened
+    await market.store.upsert_candles([expected("1m")[0]])
+    objects, raw = await both(market, "1m")
+    assert [(c.start, c.volume, c.close) for c in objects] == [
+        (c.start, c.volume, c.close) for c in expected("1m")
+    ]
+    assert raw == rows_of(expected("1m"), market)
+    # a 3m candle is downsampled from the same minutes: 10:00–10:02 whole
+    threes, _ = await both(market, "3m")
+    assert [(c.start, c.volume) for c in threes] == [(c.start, c.volume) for c in expected("3m")]
+
+
+async def test_a_row_stored_mid_bucket_is_replaced_by_the_whole_candle(market: Market) -> None:
+    partial = recompute([t for t in TICKS if t.ts < T0 + MIN + 15_000_000], M1)  # 10:01 half
+    await market.store.upsert_candles(partial)
+    _, raw = await both(market, "1m")
+    assert raw == rows_of(expected("1m"), market)
+
+
+async def test_a_stored_row_with_a_late_trade_wins_over_memory(market: Market) -> None:
+    late = Tick(SYM, T0 + MIN + 1, 99_000, 50, BUY, 99, "kis")  # stored by the ingester only
+    stored = recompute([*TICKS[:8], late], M1)
+    await market.store.upsert_candles(stored)
+    objects, raw = await both(market, "1m")
+    minute = next(c for c in objects if c.start == T0 + MIN)
+    assert (minute.high, minute.volume) == (99_000, stored[1].volume)
+    assert raw[1] == rows_of([stored[1]], market)[0]
+
+
+async def test_limits_count_the_candles_from_memory(market: Market) -> None:
+    await market.store.upsert_candles([expected("1m")[0]])
+    for limit in (1, 2, 3):
+        objects, raw = await both(market, "1m", limit)
+        assert raw == rows_of(expected("1m")[-limit:], market)
+        assert len(objects) == limit
+    fives, raw5 = await both(market, "5m", 1)
+    assert [(c.start, c.volume) for c in fives] == [(c.start, c.volume) for c in expected("5m")]
+    assert raw5 == rows_of(expected("5m"), market)
