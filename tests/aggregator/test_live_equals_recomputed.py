@@ -110,6 +110,10 @@ async def _run(db: Path, batches: list[list[Tick]], replay: int, restart_at: int
                     stored_now = await store.get_candles(sym, iv.name, None, None, 100_000)
                     shown = await served.candles(sym, iv, None, None, 100_000)
                     assert [_key(c) for c in shown] == [_key(c) for c in stored_now], iv.name
+                    q = served.quote(sym)
+                    if iv.name == "1d" and q is not None:
+                        before = stored_now[-2].close if len(stored_now) > 1 else None
+                        assert (q.price, q.prev_close) == (stored_now[-1].close, before)
         await ingest.ticks(b)
         if i % 2 == 0:
             await ingest.flush()  # interleave flushes with arrivals
@@ -132,6 +136,11 @@ async def _run(db: Path, batches: list[list[Tick]], replay: int, restart_at: int
             assert [_key(c) for c in live] == [_key(c) for c in expected], iv.name
             shown = await served.candles(sym, iv, None, None, 100_000)
             assert [_key(c) for c in shown] == [_key(c) for c in expected], iv.name
+            if iv.name == "1d":  # the quote: the newest day, beside the day before it
+                q = served.quote(sym)
+                assert q is not None
+                assert (q.price, q.volume) == (expected[-1].close, expected[-1].volume)
+                assert q.prev_close == (expected[-2].close if len(expected) > 1 else None)
         # downsampled intervals equal recomputation too
         for name in ("3m", "30m", "4h", "1w", "1M"):
             iv = parse_interval(name)
