@@ -374,6 +374,13 @@ async def test_latest_candles_gives_the_newest_per_symbol(store: Store) -> None:
     only = await store.latest_candles("1m", ["000660", "035420"])
     assert [(c.symbol, c.start) for c in only] == [("000660", T0 + 2 * MIN)]
 
+    # the one before the newest (the previous day's close for quotes, at start-up)
+    before = {c.symbol: c for c in await store.latest_candles("1m", skip=1)}
+    assert {s: (c.start, c.close) for s, c in before.items()} == {
+        "005930": (T0 + 3 * MIN, 103), "000660": (T0 + MIN, 201),
+    }  # fmt: skip
+    assert await store.latest_candles("5m", skip=1) == []  # a symbol with one candle: none
+
 
 # --- instruments -------------------------------------------------------------------------
 

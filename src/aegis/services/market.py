@@ -148,15 +148,9 @@ class Market:
         if anew:
             self.live = Aggregator(off_hours=self.krx_symbols())
         restored: list[Candle] = []
-        prev: dict[str, Candle] = {}
         for iv in self.live.intervals:
-            rows = await self.store.latest_candles(iv.name)
-            restored.extend(rows)
-            if iv.name == "1d":
-                for c in rows:
-                    before = await self.store.get_candles(c.symbol, "1d", None, c.start, 1)
-                    if before:
-                        prev[c.symbol] = before[-1]
+            restored.extend(await self.store.latest_candles(iv.name))
+        prev = {c.symbol: c for c in await self.store.latest_candles("1d", skip=1)}
         self.live.restore(restored, prev)
         self.live.discard_changes()
 

@@ -169,9 +169,10 @@ class Store(ABC):
 
     @abstractmethod
     async def latest_candles(
-        self, interval: str, symbols: Sequence[str] | None = None
+        self, interval: str, symbols: Sequence[str] | None = None, skip: int = 0
     ) -> list[Candle]:
-        """The newest candle of each symbol for ``interval`` (restores quotes at start-up)."""
+        """The newest candle of each symbol for ``interval`` (restores quotes at start-up), or
+        with ``skip`` the one that many places before it (1: the day before the newest)."""
 
     @abstractmethod
     async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:

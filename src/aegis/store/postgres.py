@@ -357,7 +357,7 @@ class PostgresStore(Store):
         return candle_from_row(rows[0]) if rows else None
 
     async def latest_candles(
-        self, interval: str, symbols: Sequence[str] | None = None
+        self, interval: str, symbols: Sequence[str] | None = None, skip: int = 0
     ) -> list[Candle]:
         # Per symbol, one backward index probe on (symbol, interval, start): cheap however
         # long the history is, unlike DISTINCT ON over every stored candle.
@@ -365,7 +365,7 @@ class PostgresStore(Store):
         rows = await self._fetch(
             f"SELECT c.* FROM ({source}) s CROSS JOIN LATERAL ("
             f'SELECT {_CANDLE_COLS} FROM candles WHERE symbol=s.symbol AND "interval"=$1 '
-            "ORDER BY start DESC LIMIT 1) c ORDER BY c.symbol",
+            f"ORDER BY start DESC LIMIT 1 OFFSET {int(skip)}) c ORDER BY c.symbol",
             *args,
         )
         return [candle_from_row(r) for r in rows]

@@ -554,7 +554,7 @@ class SQLiteStore(Store):
         return await self._read(run)
 
     async def latest_candles(
-        self, interval: str, symbols: Sequence[str] | None = None
+        self, interval: str, symbols: Sequence[str] | None = None, skip: int = 0
     ) -> list[Candle]:
         def run(conn: sqlite3.Connection) -> list[Candle]:
             syms = symbols
@@ -564,8 +564,8 @@ class SQLiteStore(Store):
             for s in syms:
                 row = conn.execute(
                     f"SELECT {_CANDLE_COLS} FROM candles WHERE symbol=? AND interval=? "
-                    "ORDER BY start DESC LIMIT 1",
-                    (s, interval),
+                    "ORDER BY start DESC LIMIT 1 OFFSET ?",
+                    (s, interval, skip),
                 ).fetchone()
                 if row is not None:
                     out.append(candle_from_row(row))
