@@ -290,6 +290,18 @@ async def test_candle_amount_beyond_int64_round_trips_exactly(store: Store) -> N
     assert type(got.amount) is int
 
 
+async def test_a_flush_stores_amounts_at_and_beyond_int64_and_unknown_ones(store: Store) -> None:
+    # PostgreSQL stages a flush's candles with a bigint amount unless one does not fit
+    amounts = [2**63 - 1, 2**63, None, 0, 500]
+    for n in (1, len(amounts)):  # ones that all fit, then with one that does not
+        candles = [candle("BTCUSDT", "1m", T0 + i * MIN, amount=a) for i, a in enumerate(amounts)]
+        await store.write_flush([], candles[:n])
+        await store.upsert_candles(candles[:n])  # the same rows again, through the other path
+        got = await store.get_candles("BTCUSDT", "1m", None, None, 100)
+        assert got == candles[:n]
+        assert [type(c.amount) for c in got] == [type(a) for a in amounts[:n]]
+
+
 async def test_each_candle_keeps_its_own_source(store: Store) -> None:
     await store.upsert_candles(
         [
