@@ -249,6 +249,33 @@ async def test_a_flush_stores_what_write_ticks_and_upsert_candles_store(store: S
     assert await store.get_ticks("035720", T0, T0 + 1) == twice[:1]
 
 
+async def test_flushes_replace_candles_another_store_wrote_meanwhile(stores: Stores) -> None:
+    # PostgreSQL inserts candles newer than what it knows stored without ON CONFLICT: a
+    # second writer on the same database makes that knowledge stale, and nothing may be lost
+    mine = await stores.open()
+    other = await stores.open()
+    await mine.write_flush([], [candle("005930", "1m", T0, close=101)])
+    await mine.write_flush([], [candle("005930", "1m", T0 + MIN, close=102)])
+    assert len(await mine.latest_candles("5m")) == 0  # read: nothing known stored for 5m
+    await other.upsert_candles(
+        [candle("005930", "1m", T0 + 2 * MIN, close=1), candle("005930", "5m", T0, close=2)]
+    )
+    flush = [
+        candle("005930", "1m", T0 + MIN, close=103),  # stored by mine: replaced
+        candle("005930", "1m", T0 + 2 * MIN, close=104),  # "new" to mine, stored by other
+        candle("005930", "1m", T0 + 3 * MIN, close=105),  # new
+        candle("005930", "5m", T0, close=106),  # stored by other
+    ]
+    await mine.write_flush([], flush)
+    got = await mine.get_candles("005930", "1m", None, None, 10)
+    assert got == [candle("005930", "1m", T0, close=101), *flush[:3]]
+    assert await other.get_candle("005930", "5m", T0) == flush[3]
+    # and again, with what mine learnt from that flush: all of these are stored now
+    again = [candle("005930", "1m", T0 + i * MIN, close=110 + i) for i in range(1, 5)]
+    await mine.write_flush([], again)
+    assert await mine.get_candles("005930", "1m", T0 + MIN, None, 10) == again
+
+
 async def test_tick_keys_are_those_of_the_stored_ticks_in_the_range(store: Store) -> None:
     await store.write_ticks(
         [tick("005930", T0, 0), tick("005930", T0, 1), tick("005930", T0 + 5, 0)]
@@ -288,6 +315,18 @@ async def test_candle_amount_beyond_int64_round_trips_exactly(store: Store) -> N
     assert got is not None
     assert got.amount == huge
     assert type(got.amount) is int
+
+
+async def test_a_flush_stores_amounts_at_and_beyond_int64_and_unknown_ones(store: Store) -> None:
+    # PostgreSQL stages a flush's candles with a bigint amount unless one does not fit
+    amounts = [2**63 - 1, 2**63, None, 0, 500]
+    for n in (1, len(amounts)):  # ones that all fit, then with one that does not
+        candles = [candle("BTCUSDT", "1m", T0 + i * MIN, amount=a) for i, a in enumerate(amounts)]
+        await store.write_flush([], candles[:n])
+        await store.upsert_candles(candles[:n])  # the same rows again, through the other path
+        got = await store.get_candles("BTCUSDT", "1m", None, None, 100)
+        assert got == candles[:n]
+        assert [type(c.amount) for c in got] == [type(a) for a in amounts[:n]]
 
 
 async def test_each_candle_keeps_its_own_source(store: Store) -> None:

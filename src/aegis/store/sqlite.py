@@ -12,11 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, TypeVar
-
-import numpy as np
 
 from aegis.aggregator.batch import CandleTable
 from aegis.core.errors import StoreError
@@ -28,6 +26,7 @@ from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store, TickRows
 from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
+from aegis.store.rows import in_key_order as _key_order
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -47,6 +46,7 @@ _TICK_WIDTH = 7
 # block is compiled once and cached). Rows × parameters stay under SQLite's 32,766.
 _TICKS_PER_INSERT = 1_000
 _CANDLES_PER_INSERT = 500
+_LARGE_FLUSH_ROWS = 50_000  # ticks + candles of a flush checkpointed beside the writer
 _candle_values = attrgetter(*_CANDLE_FIELDS)
 
 
@@ -101,30 +101,12 @@ def _candle_params(candles: Iterable[Candle], in_key_order: bool = False) -> lis
     else:
         rows: Iterable[tuple[Any, ...]] = map(_candle_values, candles)
         if in_key_order:
-            rows = _in_key_order(list(rows))
+            rows = _key_order(list(rows))
         flat = list(chain.from_iterable(rows))
     amounts = flat[_AMOUNT::_CANDLE_WIDTH]
     if any(a is not None and a > _MAX_INT64 for a in amounts):  # rare: crypto amounts
         flat[_AMOUNT::_CANDLE_WIDTH] = [_amount_out(a) for a in amounts]
     return flat
-
-
-def _in_key_order(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Candle rows sorted by (symbol, interval, start), stably: ``sorted`` on those three, with
-    the texts replaced by their ranks and numpy's lexsort (stable too) doing the sort.
-    Python's sort compared tuples of texts: about 1 µs per row of a sparse flush, in the
-    writer thread, holding the GIL the event loop needs; this takes about a fifth of that."""
-    n = len(rows)
-    if n < 2:
-        return rows
-    keys = []
-    for j in (2, 1, 0):  # lexsort: the last key is the first to sort by
-        col = list(map(itemgetter(j), rows))
-        if j < 2:  # a text: its rank in Python's (code point) order, as the tuple sort compares
-            col = list(map({v: i for i, v in enumerate(sorted(set(col)))}.__getitem__, col))
-        keys.append(np.fromiter(col, np.int64, n))
-    order = np.lexsort(keys)
-    return list(map(rows.__getitem__, order.tolist()))
 
 
 def _write_candles(conn: sqlite3.Connection, flat: list[Any]) -> None:
@@ -371,7 +353,12 @@ class SQLiteStore(Store):
                 candle_flat,
             )
 
-        written = await self._write(run)
+        # A large flush (the writer was behind: a backlog, a sparse market's hundreds of
+        # thousands of ticks) dirties most pages of both tables: its commit's automatic
+        # checkpoint took ~1 s per million ticks of the writer thread, the thread the next
+        # flush waits for. Such a flush leaves it to the checkpoint thread, as bulk writes do.
+        large = len(ticks) + len(candles) >= _LARGE_FLUSH_ROWS
+        written = await self._write(run, bulk=large)
         self.ticks_written += written
         return written
 
