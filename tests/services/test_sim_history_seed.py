@@ -117,6 +117,8 @@ async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]
     if direct:
         from aegis.sources.sim.history import Staging
 
+        # as the runtime does: the child process started before the anchors are known
+        source.start_session_maker()
         source.fill_sessions([day], Staging(folder, store.load_staged, frozenset(known)))
     else:
         source.fill_sessions([day])
@@ -141,9 +143,10 @@ async def _stored_session(folder: Path, direct: bool) -> list[tuple[object, ...]
 async def test_a_session_the_child_stages_is_stored_as_through_the_ingest_service(
     tmp_path: Path,
 ) -> None:
-    """SQLite: the simulator's child process stages previous sessions as rows that the store
-    copies in; the rows are exactly those the ingest service stores when handed the candles
-    (the seeded daily candle of the day replaced), and no scratch file is left."""
+    """SQLite: the simulator's child process (started early, given the anchors later) stages
+    previous sessions as rows that the store copies in; the rows are exactly those the ingest
+    service stores when handed the candles (the seeded daily candle of the day replaced), and
+    no scratch file is left."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     handed = await _stored_session(tmp_path / "a", direct=False)

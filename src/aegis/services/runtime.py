@@ -270,26 +270,33 @@ class Runtime:
         from aegis.services.history_seed import real_anchors, seed_real_history, seed_sim_history
 
         replay = self.settings.sim_replay
-        # a replay's store holds real history up to the day before the replayed day only:
-        # quotes and change % are those of that day, and no later price shows beside it
-        await seed_real_history(
-            self.store, instruments, before=date.fromisoformat(replay) if replay else None
-        )
-        if any(s.name == "sim" for s in sources) and not replay:
+        simulating = any(s.name == "sim" for s in sources) and not replay
+        missing: list[date] = []
+        if simulating:
+            from aegis.services.history_seed import sessions_without_minutes
             from aegis.sources.sim.calendar import first_session
 
             day, _ = first_session(now_us(), self.settings.sim_speed)
             for src in sources:  # the day the simulator plays, by its own clock (a bench's)
                 if (session_day := getattr(src, "session_day", None)) is not None:
                     day = session_day()
+            count = self.settings.sim_history_sessions
+            # (the daily seeding below stores no 1-minute candle: it does not change this)
+            missing = await sessions_without_minutes(self.store, day, count) if count else []
+            if missing:
+                for src in sources:  # its child process starts while the history is seeded
+                    if (early := getattr(src, "start_session_maker", None)) is not None:
+                        early()
+        # a replay's store holds real history up to the day before the replayed day only:
+        # quotes and change % are those of that day, and no later price shows beside it
+        await seed_real_history(
+            self.store, instruments, before=date.fromisoformat(replay) if replay else None
+        )
+        if simulating:
             anchors = await real_anchors(self.store, [i.symbol for i in instruments])
             for src in sources:  # the sim chains from each stock's last real daily close
                 if (use := getattr(src, "use_anchors", None)) is not None:
                     use(anchors)
-            from aegis.services.history_seed import sessions_without_minutes
-
-            count = self.settings.sim_history_sessions
-            missing = await sessions_without_minutes(self.store, day, count) if count else []
             from aegis.sources.sim.history import Staging
             from aegis.store.sqlite import SQLiteStore
 

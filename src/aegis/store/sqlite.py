@@ -24,7 +24,6 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.sources import SIM
 from aegis.domain.ticks import Tick
 from aegis.store.base import RetentionEntry, Store, TickRows
-from aegis.store.migrate import current_head
 from aegis.store.rows import INSTRUMENT_COLS, candle_from_row, instrument_from_row, instrument_row
 from aegis.store.rows import in_key_order as _key_order
 
@@ -275,6 +274,8 @@ class SQLiteStore(Store):
             return None if row is None else str(row[0])
 
         version = await self._read(check)
+        from aegis.store.migrate import current_head  # alembic: not for ``stage_candles``
+
         if version != current_head():
             raise StoreError(
                 f"database {self.path} is at schema {version}, expected {current_head()}: "

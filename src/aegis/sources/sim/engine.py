@@ -248,6 +248,7 @@ class DayEngine:
         all_ts = np.concatenate([t.ts for t in trades]) if trades else np.empty(0, np.int64)
         all_vol = np.concatenate([t.volume for t in trades]) if trades else np.empty(0, np.int64)
         refs = self._reference_prices_many(times) if self.u.indices else None
+        at = np.array(times, np.int64)
         for j, ix in enumerate(self.u.indices):
             assert refs is not None
             values = self._index_values(ix, refs)
@@ -255,21 +256,30 @@ class DayEngine:
             its, ivol = all_ts[m], all_vol[m]
             order = np.argsort(its, kind="stable")
             its, cum = its[order], np.concatenate([[0], np.cumsum(ivol[order])])
-            done_at = 0
-            for t, value in zip(times, values, strict=True):
-                upto = int(np.searchsorted(its, t, side="right"))
-                v = self._pending[j] + int(cum[upto] - cum[done_at])
-                self._pending[j] = 0
-                done_at = upto
-                rows.append(self.u.n_stocks + j)
-                ts.append(t)
-                price.append(value)
-                vol.append(v)
-            self._pending[j] += int(cum[-1] - cum[done_at])
-        n = len(rows)
+            # each print's volume: its members' trades since the print before (the first
+            # also those pending from the span before); all at once, not a search per print
+            upto = np.searchsorted(its, at, side="right")
+            since = np.zeros_like(upto)
+            since[1:] = upto[:-1]
+            v = cum[upto] - cum[since]
+            if len(v):
+                v[0] += self._pending[j]
+                self._pending[j] = int(cum[-1] - cum[upto[-1]])
+            else:
+                self._pending[j] += int(cum[-1])
+            rows.append(np.full(len(at), self.u.n_stocks + j, np.intp))
+            ts.append(at)
+            price.append(np.array(values, np.int64))
+            vol.append(v.astype(np.int64))
+        n = len(self.u.indices) * len(at)
+        if not rows:
+            return _Part(
+                np.empty(0, np.intp), np.empty(0, np.int64), np.empty(0, np.int64),
+                np.empty(0, np.int64), np.zeros(0, np.int64), _RANK_INDEX,
+            )  # fmt: skip
         return _Part(
-            np.array(rows, np.intp), np.array(ts, np.int64), np.array(price, np.int64),
-            np.array(vol, np.int64), np.zeros(n, np.int64), _RANK_INDEX,
+            np.concatenate(rows), np.concatenate(ts), np.concatenate(price),
+            np.concatenate(vol), np.zeros(n, np.int64), _RANK_INDEX,
         )  # fmt: skip
 
     def _reference_prices_many(self, times: list[int]) -> I64:

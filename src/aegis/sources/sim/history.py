@@ -120,16 +120,31 @@ class Staging:
             f.unlink(missing_ok=True)
 
 
-# the child process's universe and chain (``SessionMaker``), set once when it starts
+# the child process's universe and chain (``SessionMaker``): the universe when it starts, the
+# chain once the parent knows the anchors (``SessionMaker.use_anchors``)
 _made_from: tuple[Universe, DailyChain, int, NDArray[np.bool_]] | None = None
+_child_args: tuple[Universe, int, NDArray[np.bool_]] | None = None
 
 
-def _start_child(u: Universe, seed: int, anchors: Anchors, emit: NDArray[np.bool_]) -> None:
-    global _made_from
+def _start_child(u: Universe, seed: int, emit: NDArray[np.bool_]) -> None:
+    global _child_args
     # background work: on a busy machine the server (today's morning, live ticks) goes first;
     # on an idle core this changes nothing
     with contextlib.suppress(AttributeError, OSError):
         os.nice(10)
+    _child_args = (u, seed, emit)
+    # what making and staging a session imports, while the server seeds the daily history
+    import aegis.store.sqlite  # noqa: F401
+
+
+def _ready() -> None:
+    """Nothing: submitted so that the child starts (and imports) at once."""
+
+
+def _anchors_in_child(anchors: Anchors) -> None:
+    global _made_from
+    assert _child_args is not None
+    u, seed, emit = _child_args
     _made_from = (u, DailyChain(u, seed, anchors), seed, emit)
 
 
@@ -149,11 +164,15 @@ class SessionMaker:
     """``session_candles`` one session at a time in a child process: its generation runs on
     the machine's other core instead of sharing this process's GIL with the store's writer
     and the event loop, which store today's morning and the session before meanwhile. The
-    child gets the universe and the chain's anchors once, so it makes the very candles this
-    process would (tested). Where no process can be started, in a thread here."""
+    child gets the universe when it starts and the chain's anchors once (``use_anchors``), so
+    it makes the very candles this process would (tested). Where no process can be started,
+    in a thread here."""
 
-    def __init__(self, u: Universe, seed: int, anchors: Anchors, emit: NDArray[np.bool_]) -> None:
-        self._args = (u, seed, anchors, emit)
+    def __init__(
+        self, u: Universe, seed: int, anchors: Anchors | None, emit: NDArray[np.bool_]
+    ) -> None:
+        self._u, self._seed, self._emit = u, seed, emit
+        self._anchors: Anchors | None = None
         self._pool: ProcessPoolExecutor | None = None
         self._chain: DailyChain | None = None  # in-process fallback only
         self._one_thread = asyncio.Lock()  # the fallback makes one session at a time too
@@ -161,10 +180,33 @@ class SessionMaker:
             # spawn: a fork of a process with threads (the store's, the loop's) is unsafe
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_child, initargs=self._args,
+                initializer=_start_child, initargs=(u, seed, emit),
             )  # fmt: skip
-        except (OSError, ValueError):
+            # started now, not at the first session: its start-up (a new interpreter and its
+            # imports, ~2 s here) overlaps what the server does before the anchors are known
+            self._pool.submit(_ready)
+        except (OSError, ValueError, RuntimeError):
             log.warning("no child process for the previous sessions: made in a thread")
+            self.close()
+        if anchors is not None:
+            self.use_anchors(anchors)
+
+    def use_anchors(self, anchors: Anchors) -> None:
+        """The chain's anchors the sessions are made from (before the first ``make``): the
+        child builds its chain from them before its next session (one worker: in order)."""
+        self._anchors, self._chain = anchors, None
+        if self._pool is not None:
+            try:
+                self._pool.submit(_anchors_in_child, anchors)
+            except RuntimeError as exc:  # a broken pool: the thread fallback takes over
+                log.warning("previous sessions made in a thread from now on: %s", exc)
+                self.close()
+
+    def _fallback_chain(self) -> DailyChain:
+        assert self._anchors is not None, "use_anchors first"
+        if self._chain is None:
+            self._chain = DailyChain(self._u, self._seed, self._anchors)
+        return self._chain
 
     async def make(self, day: date, rate: float) -> CandleTable:
         if self._pool is not None:
@@ -174,10 +216,9 @@ class SessionMaker:
             except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
                 log.warning("previous sessions made in a thread from now on: %s", exc)
                 self.close()
-        u, seed, anchors, emit = self._args
-        if self._chain is None:
-            self._chain = DailyChain(u, seed, anchors)
-        return await asyncio.to_thread(session_candles, u, self._chain, seed, day, rate, emit)
+        u, seed, emit = self._u, self._seed, self._emit
+        chain = self._fallback_chain()
+        return await asyncio.to_thread(session_candles, u, chain, seed, day, rate, emit)
 
     async def stage(self, day: date, rate: float, into: str, known: frozenset[str] | None) -> int:
         """``make``, the candles written by the child itself as a scratch file at ``into``
@@ -191,12 +232,11 @@ class SessionMaker:
             except (OSError, RuntimeError) as exc:  # BrokenProcessPool is a RuntimeError
                 log.warning("previous sessions made in a thread from now on: %s", exc)
                 self.close()
-        u, seed, anchors, emit = self._args
+        u, seed, emit = self._u, self._seed, self._emit
         async with self._one_thread:
-            if self._chain is None:
-                self._chain = DailyChain(u, seed, anchors)
+            chain = self._fallback_chain()
             return await asyncio.to_thread(
-                stage_session, u, self._chain, seed, day, rate, emit, into, known
+                stage_session, u, chain, seed, day, rate, emit, into, known
             )
 
     def close(self) -> None:

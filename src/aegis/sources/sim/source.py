@@ -101,6 +101,13 @@ class SimSource(Source):
         of the shipped snapshot; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
+    def start_session_maker(self) -> None:
+        """Start the child process that makes previous sessions now (called on the event loop
+        by the runtime once it knows some are missing, before the daily history is seeded):
+        its start-up overlaps the seeding instead of delaying the first session."""
+        if self._maker is None:
+            self._maker = history.SessionMaker(self.universe, self.seed, None, self.emit)
+
     def fill_sessions(self, days: Sequence[date], staging: history.Staging | None = None) -> None:
         """Previous sessions the store lacks at minute resolution: generated whole and handed
         to a bulk sink as candles, newest first (``history``). Called on the event loop (by
@@ -112,12 +119,18 @@ class SimSource(Source):
         self._staging = staging
         if staging is not None:
             staging.clear()
+        if self._maker is not None:
+            if not self._history_days:  # started early for nothing
+                self._maker.close()
+                self._maker = None
+            else:  # started early: the chain is known now
+                self._maker.use_anchors(self.chain.anchors)
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return  # made once ``run`` starts
-        if self._history_days and self._maker is None:
-            self._maker = self._new_maker()
+        if self._history_days and self._first_made is None:
+            self._maker = self._maker or self._new_maker()
             self._first_made = self._make(self._maker, self._history_days[0])
             if staging is not None and self._history_task is None:
                 # needs no sink: the next one is made as soon as this one is staged
