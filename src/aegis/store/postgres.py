@@ -451,7 +451,8 @@ class PostgresStore(Store):
             *args,
         )
         out = [candle_from_row(r) for r in rows]
-        self._note_newest([(c.symbol, c.interval, c.start) for c in out])
+        if not skip:  # the newest stored: a hint for the writes (one before it is not)
+            self._note_newest([(c.symbol, c.interval, c.start) for c in out])
         return out
 
     async def last_real_days(self, symbols: Sequence[str] | None = None) -> dict[str, date]:
