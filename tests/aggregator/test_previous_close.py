@@ -33,18 +33,24 @@ def tick(ts: int, price: int, seq: int) -> Tick:
     return Tick(SYM, ts, price, 1, 1, seq, "kis")
 
 
+def arrive_late(agg: Aggregator, t: Tick) -> None:
+    """A tick older than the symbol's newest, folded as the stream hub does (no stored
+    candles at hand)."""
+    fresh, late = agg.add_fresh([t])
+    assert (fresh, late) == ([], [t])
+    agg.add_late(late, {})
+
+
 def test_a_late_last_trade_of_yesterday_moves_the_previous_close() -> None:
     agg = Aggregator()
     agg.add_fresh([tick(MON + H10, 100, 1), tick(MON + H10 + 5 * MIN, 110, 3)])
     agg.add_fresh([tick(TUE + H10, 200, 4)])
     assert agg.prev_day_close(SYM) == 110
     # yesterday's last trade (seq 5, after 110) arrives after today's first
-    _, late = agg.add_fresh([tick(MON + H10 + 6 * MIN, 120, 5)])
-    agg.add_late(late, {})
+    arrive_late(agg, tick(MON + H10 + 6 * MIN, 120, 5))
     assert agg.prev_day_close(SYM) == 120
     # an earlier trade of yesterday leaves it
-    _, late = agg.add_fresh([tick(MON + H10 + 2 * MIN, 90, 2)])
-    agg.add_late(late, {})
+    arrive_late(agg, tick(MON + H10 + 2 * MIN, 90, 2))
     assert agg.prev_day_close(SYM) == 120
 
 
@@ -53,20 +59,17 @@ def test_a_late_trade_of_a_day_between_becomes_the_previous_day() -> None:
     agg.add_fresh([tick(MON + H10, 100, 1)])
     agg.add_fresh([tick(WED + H10, 300, 3)])
     assert agg.prev_day_close(SYM) == 100
-    _, late = agg.add_fresh([tick(TUE + H10, 200, 2)])  # Tuesday's only trade, late
-    agg.add_late(late, {})
+    arrive_late(agg, tick(TUE + H10, 200, 2))  # Tuesday's only trade, late
     assert agg.prev_day_close(SYM) == 200
     # and an older day's late trade no longer counts
-    _, late = agg.add_fresh([tick(MON + H10 + MIN, 150, 0)])
-    agg.add_late(late, {})
+    arrive_late(agg, tick(MON + H10 + MIN, 150, 0))
     assert agg.prev_day_close(SYM) == 200
 
 
 def test_a_late_trade_of_today_leaves_the_previous_close() -> None:
     agg = Aggregator()
     agg.add_fresh([tick(MON + H10, 100, 1), tick(TUE + H10 + MIN, 200, 3)])
-    _, late = agg.add_fresh([tick(TUE + H10, 190, 2)])
-    agg.add_late(late, {})
+    arrive_late(agg, tick(TUE + H10, 190, 2))
     assert agg.prev_day_close(SYM) == 100
     day = agg.day_candle(SYM)
     assert day is not None and (day.open, day.close) == (190, 200)
@@ -80,8 +83,7 @@ def test_the_stored_previous_day_follows_a_late_trade_after_a_restart() -> None:
     agg = Aggregator()
     agg.restore([stored_tue], {SYM: stored_mon})
     assert agg.prev_day_close(SYM) == 110
-    _, late = agg.add_fresh([tick(MON + H10 + 6 * MIN, 120, 5)])
-    agg.add_late(late, {})
+    arrive_late(agg, tick(MON + H10 + 6 * MIN, 120, 5))
     assert agg.prev_day_close(SYM) == 120
 
 

@@ -19,14 +19,19 @@ row_st = st.tuples(
 )
 
 
+def with_repeats(rows: list[tuple[object, ...]], data: st.DataObject) -> list[tuple[object, ...]]:
+    """Some keys repeated with other values (later states of the same candle)."""
+    if not rows:
+        return rows
+    extra = data.draw(st.lists(st.sampled_from(rows), max_size=10))
+    return rows + [(*r[:3], i) for i, r in enumerate(extra)]
+
+
 @given(st.lists(row_st, max_size=60), st.data())
 def test_key_order_is_the_stable_sort_by_key(
     rows: list[tuple[object, ...]], data: st.DataObject
 ) -> None:
-    # some keys repeated with other values: their given order must survive
-    if rows:
-        extra = data.draw(st.lists(st.sampled_from(rows), max_size=10))
-        rows = rows + [(*r[:3], i) for i, r in enumerate(extra)]
+    rows = with_repeats(rows, data)  # their given order must survive
     assert in_key_order(rows) == sorted(rows, key=itemgetter(0, 1, 2))
 
 
@@ -34,9 +39,7 @@ def test_key_order_is_the_stable_sort_by_key(
 def test_last_only_keeps_the_last_state_of_each_key(
     rows: list[tuple[object, ...]], data: st.DataObject
 ) -> None:
-    if rows:
-        extra = data.draw(st.lists(st.sampled_from(rows), max_size=10))
-        rows = rows + [(*r[:3], i) for i, r in enumerate(extra)]
+    rows = with_repeats(rows, data)
     # what the PostgreSQL store did before: a dict keeps the last row given per key
     latest = {r[:3]: r for r in rows}
     assert in_key_order(rows, last_only=True) == [latest[k] for k in sorted(latest)]

@@ -505,8 +505,8 @@ class Aggregator:
                         continue
                     c = touched[key] = base.copy()
                 c.add(t)
-            if current_day is not None:
-                self._late_previous_day(st, t, current_day, touched)
+            if day is not None and current_day is not None:
+                self._late_previous_day(st, t, _bucket(t.ts, sizes[day + 1]), current_day, touched)
             if (t.ts, t.seq) > (st.last_ts, st.last_seq):
                 st.last_ts, st.last_seq = t.ts, t.seq
             self._dirty.add(t.symbol)
@@ -531,13 +531,14 @@ class Aggregator:
         self,
         st: _SymbolState,
         t: Tick,
+        start: int,
         current_day: int,
         touched: dict[tuple[str, str, int], Candle],
     ) -> None:
         """A late tick of a day before the current one: the previous day's close (for
         quotes) follows it if it is that day's last trade, or if its day is newer than the
-        previous day known (the candle of its bucket, as ``add_late`` just made it)."""
-        start = _bucket(t.ts, self._sizes[self._index["1d"]])
+        previous day known (the candle of its bucket, as ``add_late`` just made it). ``start``:
+        the tick's day."""
         if start >= current_day:
             return
         pd = st.prev_day

@@ -324,9 +324,8 @@ class StreamHub:
             c = self._derived.get((sym, iv_name)) or self.market.live.current(sym, iv_name)
             if c is None:
                 continue
-            row: dict[str, object] = dict(candle_row(c, self.market.by_symbol[sym]))
-            row.update(type="candle", symbol=sym, interval=iv_name)
-            payload = orjson.dumps(row)
+            row = candle_row(c, self.market.by_symbol[sym])
+            payload = orjson.dumps({**row, "type": "candle", "symbol": sym, "interval": iv_name})
             key = f"c:{iv_name}:{sym}"
             for s in subs:
                 s.channel.offer(key, payload)
