@@ -154,3 +154,16 @@ async def test_seeding_is_once_labelled_import_and_real_days_beat_simulated(
 def test_recent_series_has_no_weekend_rows() -> None:
     for sym in ("005930", "207940"):
         assert all(b.day.weekday() < 5 for b in load_recent_history(sym))
+
+
+def test_the_recent_series_are_pinned() -> None:
+    """Pinned: a faster reader of the shipped files must give every bar as before (66,029
+    bars, split events and the Naver factor applied)."""
+    import hashlib
+
+    from aegis.reference.recent import _series
+
+    series = _series()
+    assert sum(len(bars) for bars in series.values()) == 66_029
+    digest = hashlib.sha256(repr(sorted(series.items())).encode()).hexdigest()
+    assert digest == "9e994a3602e302fbd0d3d2c29ed247095b9aab9044e3be1c6360523e2107e129"

@@ -48,3 +48,24 @@ async def test_a_dataset_being_seeded_elsewhere_is_skipped_without_waiting(
         assert await seed_research(app_db, only=["disclosures@1"]) == {}
     # once it is gone (it failed without writing its marker), the next start seeds it
     assert (await seed_research(app_db, only=["disclosures@1"]))["disclosures@1"] > 1_000
+
+
+async def test_seeded_rows_are_the_shipped_rows_value_for_value(app_db: AsyncEngine) -> None:
+    """Whichever way a backend writes them (SQLite: the driver's executemany), the stored
+    valuation and disclosure rows are the dataset's rows, with their types (ints stay ints,
+    missing values NULL)."""
+    from aegis.research.seed import disclosure_rows, valuation_rows
+    from aegis.research.tables import valuations
+
+    await seed_research(app_db, only=["valuations@1", "disclosures@1"])
+    for table, rows, key in (
+        (valuations, valuation_rows(), ("symbol", "day")),
+        (disclosures, disclosure_rows(), ("rcept_no",)),
+    ):
+        cols = list(rows[0])
+        async with app_db.connect() as conn:
+            stored = (await conn.execute(sa.select(*(table.c[c] for c in cols)))).all()
+        want = sorted((tuple(r[c] for c in cols) for r in rows), key=lambda t: t[: len(key)])
+        got = sorted((tuple(r) for r in stored), key=lambda t: t[: len(key)])
+        assert got == want
+        assert [type(v) for v in got[0]] == [type(v) for v in want[0]]

@@ -92,9 +92,15 @@ def _adjusted(bar: DailyBar, price: Fraction) -> DailyBar:
     )
 
 
-def _rows(path: str) -> Iterator[dict[str, str]]:
+def _rows(path: str, *names: str) -> Iterator[list[str]]:
+    """The ``names`` columns of each row, in that order (a list per row, not a dict: these
+    files are read at every fresh start)."""
     with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
-        yield from csv.DictReader(f)
+        rows = csv.reader(f)
+        header = next(rows)
+        at = [header.index(n) for n in names]
+        for r in rows:
+            yield [r[i] for i in at]
 
 
 def _int(text: str) -> int:
@@ -104,23 +110,23 @@ def _int(text: str) -> int:
 @cache
 def _series() -> dict[str, tuple[DailyBar, ...]]:
     out: dict[str, list[DailyBar]] = {}
-    for r in _rows(str(STITCHED)):
-        day = date.fromisoformat(r["date"])
-        turnover = r["turnover_krw"].strip()
-        o, h, lo, c, v = (_int(r[k]) for k in ("open", "high", "low", "close", "volume"))
+    ohlcv = ("open", "high", "low", "close", "volume")
+    stitched_rows = _rows(str(STITCHED), "code", "date", "turnover_krw", *ohlcv)
+    for code, when, turnover, *prices in stitched_rows:
+        day = date.fromisoformat(when)
+        turnover = turnover.strip()
+        o, h, lo, c, v = (_int(x) for x in prices)
         bar = _bar(day, o, h, lo, c, v, _int(turnover) if turnover else None)
-        code = r["code"]
         factor = NAVER_FACTOR.get(code)
         if factor is not None and day < RAW_FROM:
             bar = _adjusted(bar, 1 / factor)
         out.setdefault(code, []).append(bar)
     stitched = set(out)
-    for r in _rows(str(TOP200)):
-        code = r["code"]
-        day = date.fromisoformat(r["date"])
+    for code, when, *prices in _rows(str(TOP200), "code", "date", *ohlcv):
+        day = date.fromisoformat(when)
         if code in stitched or day >= TOP200_PROVISIONAL:
             continue
-        o, h, lo, c, v = (_int(r[k]) for k in ("open", "high", "low", "close", "volume"))
+        o, h, lo, c, v = (_int(x) for x in prices)
         out.setdefault(code, []).append(_bar(day, o, h, lo, c, v, None))
     result: dict[str, tuple[DailyBar, ...]] = {}
     for code, bars in out.items():

@@ -154,5 +154,25 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, A
             table.name, records=[tuple(r[c] for c in cols) for r in rows], columns=cols
         )
         return
+    if conn.dialect.name == "sqlite" and _plain(table):
+        # one executemany of tuples in the driver: SQLAlchemy's processing of each row's
+        # parameters took ~0.75 s of a fresh start for the 60,718 valuation rows
+        cols = list(rows[0])
+        quote = conn.dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) "
+            f"VALUES ({', '.join('?' * len(cols))})"
+        )
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        await driver.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+        return
     for i in range(0, len(rows), CHUNK):
         await conn.execute(table.insert(), rows[i : i + CHUNK])
+
+
+def _plain(table: sa.Table) -> bool:
+    """Columns whose values the SQLite driver stores as SQLAlchemy would (text, integers,
+    floats): no date or time to convert."""
+    return all(isinstance(c.type, sa.String | sa.Integer | sa.Float) for c in table.columns)
