@@ -49,5 +49,5 @@ def test_amounts_that_could_overflow_int64_are_exact_python_integers(
     price: list[int], volume: list[int]
 ) -> None:
     amounts, dtype = _fold_amounts(price, volume)
-    assert dtype == object
+    assert dtype == np.dtype(object)
     assert amounts == [sum(p * v for p, v in zip(price, volume, strict=True))]
