@@ -36,16 +36,16 @@ def iso_z(us: int) -> str:
     return from_us(us).strftime("%Y-%m-%dT%H:%M:%S.") + f"{(us // 1000) % 1000:03d}Z"
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def kst_day(us: int) -> date:
     """The KST calendar day (= KRX trading day) an instant falls on."""
-    return date.fromordinal(_EPOCH_ORDINAL + (us + KST_OFFSET_US) // US_PER_DAY)
+    return date.fromordinal(EPOCH_ORDINAL + (us + KST_OFFSET_US) // US_PER_DAY)
 
 
 def kst_midnight_us(d: date) -> int:
-    return (d.toordinal() - _EPOCH_ORDINAL) * US_PER_DAY - KST_OFFSET_US
+    return (d.toordinal() - EPOCH_ORDINAL) * US_PER_DAY - KST_OFFSET_US
 
 
 def parse_instant(text: str) -> int:

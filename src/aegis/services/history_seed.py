@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from aegis.aggregator.batch import CandleTable, IntervalCandles
-from aegis.core.timeutil import KST_OFFSET_US, US_PER_DAY, kst_midnight_us
+from aegis.core.timeutil import EPOCH_ORDINAL, KST_OFFSET_US, US_PER_DAY, kst_midnight_us
 from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT, SIM
@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 # Kakao's shipped series is not adjusted for its 2021 5:1 split; seeding it would show a false
 # -78 % day. The others are split-adjusted.
 _UNADJUSTED = {"035720"}
-_EPOCH = date(1970, 1, 1).toordinal()
 
 
 def _index_bars(symbol: str) -> list[Candle]:
@@ -176,7 +175,7 @@ async def seed_sim_history(
     real = np.array([real_until[s].toordinal() if s in real_until else 0 for s in u.symbols])
     keep = bars.day > real[bars.code]
     # 1d candles as ``DailyBar.to_candle`` makes them, as columns (~450,000 on a fresh store)
-    start = (bars.day[keep] - _EPOCH) * US_PER_DAY - KST_OFFSET_US
+    start = (bars.day[keep] - EPOCH_ORDINAL) * US_PER_DAY - KST_OFFSET_US
     n = len(start)
     zeros = np.zeros(n, np.int64)
     table = CandleTable(
