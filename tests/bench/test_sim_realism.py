@@ -55,3 +55,21 @@ def test_cli_quick_prints_the_table() -> None:
     result = CliRunner().invoke(app, ["bench", "sim-realism", "--quick", "--days", "5"])
     assert result.exit_code == 0, result.output
     assert "rule violations" in result.output and "lunch share" in result.output
+
+
+def test_chain_check_counts_a_stock_whose_volume_is_off() -> None:
+    from aegis.sources.sim.daily import DailyChain
+    from aegis.sources.sim.universe import Universe
+
+    u = Universe.build(b.quick_market(), 3)
+    day = b.simulate_days(u, 3, 1).days[0]
+    engine, ticks = b.session_ticks(u, DailyChain(u, 3), 3, day, [], 5.0)
+    bars = DailyChain(u, 3).day(day)
+    same, traded = b.chain_matches(u, bars, ticks)
+    assert same == traded == int(engine.emit.sum()) > 10
+    k = next(i for i, t in enumerate(ticks) if engine.open_us < t.ts < engine.cont_end_us
+             and t.symbol in u.symbols[: u.n_stocks])  # fmt: skip
+    bad = list(ticks)
+    t = bad[k]
+    bad[k] = type(t)(t.symbol, t.ts, t.price, t.volume + 1, t.side, t.seq, t.source)
+    assert b.chain_matches(u, bars, bad) == (traded - 1, traded)

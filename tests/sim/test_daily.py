@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
 
 from aegis.domain import krx
+from aegis.domain.ticks import Tick
 from aegis.sources.sim.daily import DailyChain, synthesize_daily_history
+from aegis.sources.sim.session import emit_mask, normal_day
 from aegis.sources.sim.universe import Universe
 from tests.sim.conftest import DAY, run_day, stock_rows
 
@@ -27,24 +30,63 @@ def test_daily_history_chains_from_the_real_close(universe: Universe) -> None:
     assert bars["KOSPI"][0].open > 0
 
 
-def test_a_played_day_opens_closes_and_peaks_exactly_at_its_daily_chain_candle(
-    universe: Universe,
-) -> None:
-    engine, ticks = run_day(universe, day=DAY)
-    bars = DailyChain(universe, 7).day(DAY)
+def _day_candles(u: Universe, ticks: Iterable[Tick]) -> dict[str, list[int]]:
+    """Each stock's [open, high, low, close, volume] of the ticks; the day's candle leaves
+    out the off-hours sessions, as KRX's prices do."""
     seen: dict[str, list[int]] = {}
-    for t in ticks:  # the day's candle leaves out the off-hours sessions, as KRX's prices do
-        if t.symbol in universe.symbols[: universe.n_stocks] and not krx.off_hours(t.ts):
+    for t in ticks:
+        if t.symbol in u.symbols[: u.n_stocks] and not krx.off_hours(t.ts):
             o = seen.setdefault(t.symbol, [t.price, t.price, t.price, t.price, 0])
             o[1], o[2], o[3] = max(o[1], t.price), min(o[2], t.price), t.price
             o[4] += t.volume
-    live = {s: k for s, k in stock_rows(universe).items() if bars.live[k]}
-    assert live and len(live) < universe.n_stocks  # the sample holds suspended stocks too
-    for s, k in live.items():
-        expected = [int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close)]
-        assert seen[s][:4] == expected, s
+    return seen
+
+
+def _chain_candles(u: Universe, day: date) -> dict[str, list[int]]:
+    bars = DailyChain(u, 7).day(day)
+    fields = (bars.open, bars.high, bars.low, bars.close, bars.volume)
+    live = {s: k for s, k in stock_rows(u).items() if bars.live[k]}
+    assert live and len(live) < u.n_stocks  # the sample holds suspended stocks too
+    return {s: [int(x[k]) for x in fields] for s, k in live.items()}
+
+
+def test_a_played_day_ends_exactly_at_its_daily_chain_candle(universe: Universe) -> None:
+    """Open, high, low, close and volume: the trade sizes are steered toward the day's
+    volume and the closing auction prints the remainder."""
+    engine, ticks = run_day(universe, day=DAY)
+    assert _day_candles(universe, ticks) == _chain_candles(universe, DAY)
     closes = {t.symbol: t.price for t in ticks if t.ts == engine.close_us}
-    assert closes["KOSPI"] == bars.index_close["KOSPI"]
+    assert closes["KOSPI"] == DailyChain(universe, 7).day(DAY).index_close["KOSPI"]
+
+
+def test_a_day_caught_up_at_once_then_played_live_ends_at_its_daily_chain_candle(
+    universe: Universe,
+) -> None:
+    """A sim started at 11:00 draws the morning at once (another random stream), then plays
+    on chunk by chunk: the day still ends at the chain's candle, volume included."""
+    engine = normal_day(
+        universe, DailyChain(universe, 7), 7, DAY, 8.0, emit_mask(universe, None), 5_000_000
+    )
+    eleven = engine.open_us + 2 * 3600 * 1_000_000
+    engine.join_at(engine.open_us)
+    ticks: list[Tick] = []
+    while (cols := engine.catch_up_columns(eleven)) is not None:
+        ticks += cols.ticks()
+    assert ticks[-1].ts <= eleven
+    ticks += [t for batch in engine.advance(2**62) for t in batch]
+    assert _day_candles(universe, ticks) == _chain_candles(universe, DAY)
+
+
+def test_a_thin_day_stops_trading_rather_than_pass_its_volume(universe: Universe) -> None:
+    """At a high tick rate thin stocks draw more trades than their day has shares: the
+    trades past the day's volume are left out (keeping their sequence numbers), not
+    printed at a share each."""
+    engine, ticks = run_day(universe, day=DAY, rate=200.0, chunk_us=60_000_000)
+    capped = engine._random_done >= engine._random_cap
+    assert capped.any()
+    assert _day_candles(universe, ticks) == _chain_candles(universe, DAY)
+    seqs = [t.seq for t in ticks if engine.open_us < t.ts < engine.cont_end_us]
+    assert len(seqs) == len(set(seqs))
 
 
 def test_suspended_stocks_do_not_trade(universe: Universe) -> None:

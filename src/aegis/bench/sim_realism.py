@@ -30,7 +30,7 @@ from aegis.reference.history import load_daily_history
 from aegis.reference.indices import read_index_daily
 from aegis.reference.listing import SNAPSHOT_FILE
 from aegis.sources.sim.calendar import US_PER_MIN, next_trading_day
-from aegis.sources.sim.daily import ANCHOR_DAY, DailyChain
+from aegis.sources.sim.daily import ANCHOR_DAY, DailyChain, DayBars
 from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.session import emit_mask, normal_day
 from aegis.sources.sim.universe import Universe
@@ -303,6 +303,23 @@ def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> in
     return bad
 
 
+def chain_matches(u: Universe, bars: DayBars, ticks: Sequence[Tick]) -> tuple[int, int]:
+    """(stocks whose regular-session open, high, low, close and volume equal their daily-chain
+    candle's, stocks that traded): a played day ends exactly at its chain candle."""
+    row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    seen: dict[int, list[int]] = {}
+    for t in ticks:
+        k = row.get(t.symbol)
+        if k is None or krx.off_hours(t.ts):
+            continue
+        o = seen.setdefault(k, [t.price, t.price, t.price, t.price, 0])
+        o[1], o[2], o[3] = max(o[1], t.price), min(o[2], t.price), t.price
+        o[4] += t.volume
+    fields = (bars.open, bars.high, bars.low, bars.close, bars.volume)
+    same = sum(got == [int(f[k]) for f in fields] for k, got in seen.items())
+    return same, len(seen)
+
+
 def _fmt_range(values: Sequence[float], digits: int = 2) -> str:
     lo, hi = min(values), max(values)
     med = float(np.median(values))
@@ -364,6 +381,7 @@ def run(
     rchain = chain if rules_market is None else DailyChain(ru, seed)
     engine, rticks = session_ticks(ru, rchain, seed, picks[0], [], rules_rate or rate)
     violations = rule_violations(ru, engine, rticks)
+    same, traded = chain_matches(ru, rchain.day(picks[0]), rticks)
 
     real_std = float(np.mean([f["std"] for f in real]))
 
@@ -416,6 +434,8 @@ def run(
             f"{rd['gap']:.2%} / {rd['oc']:.2%}", f"{gap.std():.2%} / {oc.std():.2%}", "—", None),
         Row("rule violations (grid, limits, closing call, prints, order)", "0",
             f"{violations} in {len(rticks):,} ticks", "0", violations == 0),
+        Row("the day's candle (O/H/L/C/volume) equals its daily-chain candle", "—",
+            f"{same:,} of {traded:,} stocks", "all", same == traded > 0),
     ]  # fmt: skip
     real_prof = np.mean([d.volume / d.volume.sum() for d in real_days], axis=0)
     sim_prof = np.mean([d.volume / d.volume.sum() for d in sim_min], axis=0)

@@ -31,6 +31,7 @@ F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
 ANCHOR_DAY = date.fromisoformat(SNAPSHOT_DAY)
 NO_JUMP = -1.0
+MIN_DAY_VOLUME = 10  # shares a trading stock trades at least in a day
 
 
 @dataclass(slots=True)
@@ -203,7 +204,8 @@ def synth_day(
         + params.VOL_LOGVOL * (0.5 * st.mkt_logvol + 0.5 * st.stock_logvol)
         + params.VOL_JUMP * jumped - 0.25
     )  # fmt: skip
-    volume = np.maximum(1, u.base_volume * np.exp(log_v)).astype(np.int64)
+    # at least a few shares: a day's open, high, low and close are four prints of ≥ 1 share
+    volume = np.maximum(MIN_DAY_VOLUME, u.base_volume * np.exp(log_v)).astype(np.int64)
     st.stock_logvol += params.JUMP_LOGVOL_KICK * jumped
     flat = ~live
     o, h, low, c = (np.where(flat, prev, x) for x in (o, h, low, c))

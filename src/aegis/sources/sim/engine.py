@@ -64,6 +64,9 @@ class _Part:
     volume: I64
     side: I64
     rank: int
+    # trades drawn but not printed (volume 0 here): they keep their sequence numbers, so the
+    # others are numbered as in any run of the day, steered or not (``DayEngine._steer``)
+    dropped: NDArray[np.bool_] | None = None
 
 
 class DayEngine:
@@ -153,6 +156,7 @@ class DayEngine:
         self._forced = (f_ts[order], f_rows[order], f_px[order])
         self._forced_vol = np.maximum(np.rint(f_vol[order]), 1).astype(np.int64)
         self._forced_auction = f_auction[order]
+        self._steer_to_volume(weights, pool_day / total if total else 0.0)
         self.sym = np.array(u.symbols, dtype=object)
         self.names = tuple(u.symbols)
         self.index_base = index_base or {
@@ -181,6 +185,84 @@ class DayEngine:
         }  # fmt: skip
         self._emitted_replay = emitted_replay
 
+    def _steer_to_volume(self, weights: F64, lam_per_weight: float) -> None:
+        """Set up the volume steering that makes a day played from its open end exactly at
+        its daily-chain candle's volume: the random continuous trades are steered toward what
+        the opening print, the forced prints and the planned closing print leave (``_steer``),
+        and the closing print takes the remainder. Trade counts and sizes are random, so
+        without it a day's volume missed the chain's by a few percent (thin stocks by tens)."""
+        n, plan, pool = self.u.n_stocks, self.plan, self.pool_rows
+        self.steering = len(pool) > 0
+        day_volume = np.rint(plan.volume).astype(np.int64)
+        forced = np.bincount(self._forced[1], weights=self._forced_vol, minlength=n)
+        fixed = self.open_vol + np.rint(forced).astype(np.int64)
+        # what the random trades may reach at most (the closing print keeps at least half its
+        # planned size) and what they aim at (the closing print as planned)
+        self._random_cap = day_volume - fixed - np.maximum(self.close_vol // 2, 1)
+        self._random_target = np.maximum(day_volume - fixed - self.close_vol, 0).astype(np.float64)
+        self._random_done = np.zeros(n, np.int64)
+        self._day_volume = day_volume
+        self._fixed_volume = fixed
+        # expected random volume of each pool stock from the start of each minute to the end
+        # of the continuous session (row ``cont_minutes`` is 0)
+        per_minute = (
+            weights * lam_per_weight * self.avg_size[pool][None, :] * plan.size_mult[:, pool]
+        )
+        after = np.zeros((plan.cont_minutes + 1, len(pool)))
+        after[:-1] = np.cumsum(per_minute[::-1], axis=0)[::-1]
+        self._expected_after = after
+        self._pool_col = np.full(n, -1, np.intp)
+        self._pool_col[pool] = np.arange(len(pool))
+
+    def _steer(
+        self, rows: NDArray[np.intp], ts: I64, size: F64, a: int
+    ) -> tuple[I64, NDArray[np.bool_]]:
+        """Integer volumes of random continuous trades starting in a span at ``a``, and which
+        to keep. Each stock's sizes are scaled by (volume still wanted) / (volume still
+        expected), bounded to [½, 2], so a stock ahead of its day trades smaller and one
+        behind larger, spread over the rest of the day. The trade that reaches the cap prints
+        what is left, those after it are dropped: a thin day whose shares run out stops
+        trading."""
+        vol = np.maximum(np.rint(size), 1).astype(np.int64)
+        keep = np.ones(len(rows), dtype=bool)
+        if not self.steering or not len(rows):
+            return vol, keep
+        plan = self.plan
+        x = (a - self.open_us) / US_PER_MIN
+        m = min(int(x), plan.cont_minutes - 1)
+        left_frac = 1.0 - min(max(x - m, 0.0), 1.0)
+        cols = self._pool_col[rows]
+        after = self._expected_after
+        left = after[m + 1, cols] + (after[m, cols] - after[m + 1, cols]) * left_frac
+        want = self._random_target[rows] - self._random_done[rows]
+        gain = np.where(left > 1.0, np.clip(want / np.maximum(left, 1.0), 0.5, 2.0), 1.0)
+        vol = np.maximum(np.rint(size * gain), 1).astype(np.int64)
+        done = self._random_done
+        n = self.u.n_stocks
+        total = np.bincount(rows, weights=vol, minlength=n)
+        if np.any(done + total > self._random_cap):
+            # per stock in time order: the trade reaching the cap prints what is left, the
+            # ones after it are left out
+            order = np.lexsort((ts, rows))
+            r, v = rows[order], vol[order]
+            cum = np.cumsum(v)
+            first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
+            before = cum - v - np.repeat(cum[first] - v[first], np.diff(np.r_[first, len(r)]))
+            fit = np.clip(self._random_cap[r] - done[r] - before, 0, v)
+            vol[order] = fit
+            keep[order] = fit > 0
+            total = np.bincount(rows, weights=vol, minlength=n)
+        done += np.rint(total).astype(np.int64)
+        return vol, keep
+
+    def _closing_volume(self) -> I64:
+        """The closing print of each stock: the remainder of the day's volume on a day played
+        from its open, else as planned."""
+        if not self.steering:
+            return self.close_vol
+        rest = self._day_volume - self._fixed_volume - self._random_done
+        return np.where(self._pool_col >= 0, np.maximum(rest, 1), self.close_vol)
+
     @staticmethod
     def _auction_volume(rng: np.random.Generator, target: F64, floor: F64) -> I64:
         v = np.maximum(target, floor) * rng.lognormal(0.0, 0.3, len(target))
@@ -195,6 +277,8 @@ class DayEngine:
         first all the same, so the day has its open)."""
         k = max(0, (session_us - self.open_us) // self.chunk_us)
         self.next_chunk = min(int(k), self.n_chunks)
+        if self.next_chunk:  # what came before is unknown here: nothing to steer toward
+            self.steering = False
 
     @property
     def session_us(self) -> int:
@@ -358,7 +442,10 @@ class DayEngine:
         sigma = params.TRADE_SIZE_SIGMA
         size = self.avg_size[rows] * plan.size_mult[minute, rows]
         size *= rng.lognormal(-sigma * sigma / 2, sigma, n)
-        vol = np.maximum(np.rint(size), 1).astype(np.int64)
+        vol, keep = self._steer(rows, ts, size, a)
+        dropped = None if keep.all() else ~keep
+        if dropped is not None:
+            vol[dropped] = 0
         f_ts, f_rows, f_px = self._forced
         fa = int(np.searchsorted(f_ts, a, side="left"))
         fb = int(np.searchsorted(f_ts, b, side="left"))
@@ -378,7 +465,9 @@ class DayEngine:
             price = np.concatenate([price, self._replay_cols["price"][lo_i:hi_i]])
             vol = np.concatenate([vol, self._replay_cols["volume"][lo_i:hi_i]])
             side = np.concatenate([side, self._replay_cols["side"][lo_i:hi_i]])
-        return _Part(rows, ts, price, vol, side, _RANK_TRADE)
+        if dropped is not None:
+            dropped = np.concatenate([dropped, np.zeros(len(rows) - len(dropped), bool)])
+        return _Part(rows, ts, price, vol, side, _RANK_TRADE, dropped)
 
     def catch_up(self, until_us: int) -> list[Tick] | None:
         """One span (up to ``CATCH_UP_SPAN_US``) of the session between what was emitted and
@@ -467,7 +556,8 @@ class DayEngine:
         if times or trades:
             parts.append(self._index_part(times, trades))
         if a < self.close_us <= b:
-            prints = self._prints(self.close_us, self.plan.close, self.close_vol, CLOSE_PRINT)
+            closing = self._closing_volume()
+            prints = self._prints(self.close_us, self.plan.close, closing, CLOSE_PRINT)
             parts += [prints, self._index_part([self.close_us], [prints])]
         out.append((seq0, parts))
         if self.off is not None and b > self.close_us:
@@ -501,7 +591,14 @@ class DayEngine:
         vol = np.concatenate([p.volume for p in parts])[order]
         side = np.concatenate([p.side for p in parts])[order]
         seq = np.arange(seq0, seq0 + len(order), dtype=np.int64)
-        return rows, ts[order], price, vol, side, seq
+        ts = ts[order]
+        if any(p.dropped is not None for p in parts):
+            drop = np.concatenate(
+                [np.zeros(len(p.rows), bool) if p.dropped is None else p.dropped for p in parts]
+            )[order]
+            k = ~drop
+            return rows[k], ts[k], price[k], vol[k], side[k], seq[k]
+        return rows, ts, price, vol, side, seq
 
     def _to_ticks(self, seq0: int, parts: list[_Part]) -> list[Tick]:
         cols = self._columns(seq0, parts)
