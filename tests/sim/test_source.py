@@ -238,7 +238,8 @@ async def test_a_bulk_sink_gets_the_morning_in_large_batches_with_the_same_ticks
 async def test_previous_sessions_come_at_full_resolution_matching_their_daily_candles() -> None:
     """Asked to fill two previous sessions, the sim hands a bulk sink every stored interval's
     candles of each, newest first; each stock's 1-minute candles of a day aggregate to that
-    day's 1d candle, whose open/high/low/close are the daily chain's (the seeded daily bar)."""
+    day's 1d candle, whose open/high/low/close/volume are the daily chain's (the seeded daily
+    bar)."""
     from datetime import date
 
     from aegis.sources.sim.daily import synthesize_daily_history
@@ -278,7 +279,9 @@ async def test_previous_sessions_come_at_full_resolution_matching_their_daily_ca
             assert sum(c.volume for c in mins) == d.volume
             if d.symbol in bars and d.symbol not in ("KOSPI", "KOSDAQ"):
                 b = bars[d.symbol]
-                assert (d.open, d.high, d.low, d.close) == (b.open, b.high, b.low, b.close)
+                assert (d.open, d.high, d.low, d.close, d.volume) == (
+                    b.open, b.high, b.low, b.close, b.volume,
+                )  # fmt: skip
 
 
 def test_previous_sessions_setting_is_bounded() -> None:
