@@ -146,27 +146,6 @@ def test_unknown_symbol_is_404(app) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/api/v1/quotes?symbols=005930,NOPE").status_code == 404
 
 
-def test_unknown_query_parameters_are_400_naming_the_known_ones(app) -> None:  # type: ignore[no-untyped-def]
-    """``codes`` is not a parameter of /quotes (``symbols`` is): refused, not answered with
-    every quote as if nothing was asked. Declared ones of routes and their dependencies pass."""
-    client, _ = app
-    r = client.get("/api/v1/quotes?codes=005930")
-    assert r.status_code == 400
-    body = r.json()
-    assert body["code"] == "INVALID_REQUEST"
-    assert body["message"] == "unknown query parameter codes: this endpoint takes symbols"
-    assert body["details"] == {"unknown": ["codes"], "allowed": ["symbols"]}
-    r = client.get("/api/v1/candles/005930?interval=1m&limt=10&x=1")
-    assert r.status_code == 400
-    assert r.json()["details"]["unknown"] == ["limt", "x"]
-    assert "limit" in r.json()["details"]["allowed"]
-    r = client.get("/api/v1/system/status?verbose=1")
-    assert r.status_code == 400
-    assert r.json()["message"].endswith("this endpoint takes none")
-    assert client.get("/api/v1/candles/005930?interval=1m&limit=10").status_code == 200
-    assert client.get("/api/v1/system/status").status_code == 200
-
-
 def test_missing_keyword_is_missing_field(app) -> None:  # type: ignore[no-untyped-def]
     client, _ = app
     r = client.get("/api/v1/companies")

@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp
 
 from aegis import __version__
-from aegis.api import errors, openapi, query, security, sse, static, ws
+from aegis.api import errors, openapi, security, sse, static, ws
 from aegis.api.etag import ETagMiddleware
 from aegis.api.hotpath import FavoritesFastPath
 from aegis.api.httpstats import HttpStats, HttpStatsMiddleware
@@ -150,8 +150,7 @@ def create_app(
     )
     errors.install(app)
     openapi.install(app)
-    # a misspelt or unknown query parameter is an error, not silently the default answer
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(query.refuse_unknown_query)])
+    api = APIRouter(prefix="/api/v1")
     api.include_router(companies.router)
     api.include_router(candles.router)
     api.include_router(quotes.router)
