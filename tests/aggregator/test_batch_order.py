@@ -72,3 +72,24 @@ def test_grouped_ticks_fold_to_the_candles_of_the_same_ticks_in_any_order() -> N
 
     assert fold(grouped) == fold(shuffled) == fold(np.arange(n))
     assert len(fold(grouped)) > 40 * 5  # several candles per symbol and interval
+
+
+def test_a_candle_table_gives_its_rows_in_the_store_key_order() -> None:
+    """Symbols coded in an order that is not their text order, several intervals: the columns
+    come as (symbol, interval, start) sorts them, and hold the same candles."""
+    from aegis.aggregator.batch import CandleTable
+
+    rng = np.random.default_rng(8)
+    n = 5_000
+    names = [f"{k:06d}" for k in rng.permutation(30)]  # code order ≠ text order
+    code = rng.integers(0, 30, n)
+    ts = np.sort(rng.integers(10**15, 10**15 + 6 * 3600 * 10**6, n))
+    seq = np.arange(n, dtype=np.int64)
+    price, volume = rng.integers(1_000, 2_000, n), rng.integers(1, 100, n)
+    table = CandleTable(fold_columns(code, names, ts, seq, price, volume, "sim"))
+    rows = list(zip(*table.columns_in_key_order(), strict=True))
+    assert [r[:3] for r in rows] == sorted(r[:3] for r in rows)
+    assert {r[1] for r in rows} == {"1m", "5m", "15m", "1h", "1d"}
+    assert set(rows) == {astuple(c) for c in table}
+    one = CandleTable(table.parts[:1])  # one interval: by symbol text, then start
+    assert list(zip(*one.columns_in_key_order(), strict=True)) == sorted(astuple(c) for c in one)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import starmap
+from itertools import chain, starmap
 from typing import Any, cast, overload
 
 import numpy as np
@@ -154,6 +154,39 @@ class CandleTable(Sequence[Candle]):
     def __iter__(self) -> Iterator[Candle]:
         for p in self.parts:
             yield from p.candles()
+
+    def columns(self) -> list[list[Any]]:
+        """``IntervalCandles.columns`` of every part, part after part."""
+        columns = zip(*(p.columns() for p in self.parts), strict=True)
+        return [list(chain.from_iterable(col)) for col in columns]
+
+    def columns_in_key_order(self) -> list[list[Any]]:
+        """``IntervalCandles.columns`` of every part, the rows in the order of a store's key
+        (symbol text, interval text, start): written so, an index takes the batch in one walk
+        instead of one per interval. Parts of different symbol tables stay part after part."""
+        parts = self.parts
+        if not parts or any(p.names is not parts[0].names for p in parts):
+            return self.columns()
+        names = parts[0].names
+        rank = np.empty(len(names), np.int64)
+        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        intervals = sorted({p.interval for p in parts})
+        code = np.concatenate([p.code for p in parts])
+        level = np.concatenate([np.full(len(p), intervals.index(p.interval)) for p in parts])
+        start = np.concatenate([p.start for p in parts])
+        order = np.lexsort((start, level, rank[code]))
+        table = np.array(names, dtype=object)
+        sources = np.concatenate([np.full(len(p), p.source, dtype=object) for p in parts])
+
+        def column(field: str) -> list[Any]:
+            out: list[Any] = np.concatenate([getattr(p, field) for p in parts])[order].tolist()
+            return out
+
+        return [
+            table[code[order]].tolist(), np.array(intervals, dtype=object)[level[order]].tolist(),
+            start[order].tolist(), *(column(f) for f in _VALUE_FIELDS[1:]),
+            sources[order].tolist(),
+        ]  # fmt: skip
 
     def newest(self) -> list[Candle]:
         """Each symbol's newest candle of each interval."""

@@ -296,14 +296,16 @@ class Aggregator:
         # symbols in text order, as the primary key sorts them), not scattered over the table
         rank = np.empty(len(names), np.int64)
         rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
-        if fresh.all():
-            stored = batch.take(key_order(rank[code], ts, seq))
-            # nothing left out of the candles: they fold the stored ticks (same rows, already
-            # grouped and in time order, which the fold's sort then finds as they are)
-            return BulkFold(stored, rest, stored if folding.all() else batch.take(folding))
-        keep = np.flatnonzero(fresh)
-        stored = batch.take(keep[key_order(rank[code[keep]], ts[keep], seq[keep])])
-        return BulkFold(stored, rest, batch.take(folding))
+        keep = None if fresh.all() else np.flatnonzero(fresh)
+        if keep is None:
+            order = key_order(rank[code], ts, seq)
+        else:
+            order = keep[key_order(rank[code[keep]], ts[keep], seq[keep])]
+        stored = batch.take(order)
+        # the candles fold the stored ticks but the off-hours ones, taken from the stored rows:
+        # already grouped and in time order (the fold's sort finds them so), and the candles
+        # come out in the symbols' text order, the order the store's key keeps them in
+        return BulkFold(stored, rest, stored if folding.all() else stored.take(folding[order]))
 
     def fold_bulk(self, bulk: BulkFold) -> CandleTable:
         """The candles of ``split_bulk``'s ticks, with numpy (``batch.fold``), each first

@@ -83,20 +83,21 @@ def _insert_rows(
         conn.execute(sql(len(block) // width), block)
 
 
-def _candle_params(candles: Iterable[Candle], in_key_order: bool = False) -> list[Any]:
+def _candle_params(
+    candles: Iterable[Candle], in_key_order: bool = False, *, as_given: bool = False
+) -> list[Any]:
     """The candles' columns as one flat parameter list (in C: no Python call per candle).
     ``in_key_order``: rows sorted by the primary key first (stable: of two states of one candle
     the later still comes last). A live flush touches candles of every symbol scattered in
     time order; in key order the B-tree is walked once instead of re-descended at random
     (about 40 % less CPU for the candles of a sparse flush). A ``CandleTable`` (a bulk batch,
-    columns: no object per candle) is written as it is."""
+    columns: no object per candle) is put in key order from its columns too (its parts hold
+    one interval each, symbols in the order they were coded), unless ``as_given``."""
     if isinstance(candles, CandleTable):
-        flat: list[Any] = []
-        for part in candles.parts:
-            block: list[Any] = [None] * (_CANDLE_WIDTH * len(part))
-            for j, col in enumerate(part.columns()):
-                block[j::_CANDLE_WIDTH] = col
-            flat += block
+        flat: list[Any] = [None] * (_CANDLE_WIDTH * len(candles))
+        columns = candles.columns() if as_given else candles.columns_in_key_order()
+        for j, col in enumerate(columns):
+            flat[j::_CANDLE_WIDTH] = col
     else:
         rows: Iterable[tuple[Any, ...]] = map(_candle_values, candles)
         if in_key_order:
@@ -162,8 +163,8 @@ def stage_candles(path: Path | str, candles: CandleTable) -> int:
         for part in candles.parts:
             for i in range(0, len(part), _STAGE_CANDLES):
                 piece = CandleTable([part.take(slice(i, i + _STAGE_CANDLES))])
-                _insert_rows(conn, _stage_candles_sql, _candle_params(piece), _CANDLE_WIDTH,
-                             _CANDLES_PER_INSERT)  # fmt: skip
+                _insert_rows(conn, _stage_candles_sql, _candle_params(piece, as_given=True),
+                             _CANDLE_WIDTH, _CANDLES_PER_INSERT)  # fmt: skip
         conn.execute("COMMIT")
     finally:
         conn.close()
