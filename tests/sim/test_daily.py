@@ -94,3 +94,26 @@ def test_suspended_stocks_do_not_trade(universe: Universe) -> None:
     suspended = {universe.symbols[k] for k in np.flatnonzero(universe.suspended)}
     assert suspended
     assert not [t for t in ticks if t.symbol in suspended]
+
+
+def test_a_day_of_ten_shares_with_a_vi_still_ends_at_its_chain_volume(universe: Universe) -> None:
+    """The fewest shares a chain day trades (10), on a stock whose day has static-VI prints
+    (each ~10 average trades): the forced prints shrink to fit, a share each at least."""
+    from aegis.sources.sim.engine import DayEngine
+    from aegis.sources.sim.intraday import build_plan
+
+    chain = DailyChain(universe, 7)
+    bars = chain.day(DAY)
+    plan = build_plan(universe, 7, bars)
+    k = int(plan.vi.rows[0])  # a stock interrupted by a VI that day
+    assert bars.live[k]
+    bars.volume = bars.volume.copy()
+    bars.volume[k] = 10
+    plan = build_plan(universe, 7, bars)
+    engine = DayEngine(universe, plan, seed=7, rate=8.0, emit=emit_mask(universe, None),
+                       chunk_us=60_000_000)  # fmt: skip
+    sym = universe.symbols[k]
+    ticks = [t for b in engine.advance(2**62) for t in b if t.symbol == sym]
+    day = _day_candles(universe, ticks)[sym]
+    assert day == [int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume)]
+    assert all(t.volume >= 1 for t in ticks)

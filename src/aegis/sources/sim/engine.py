@@ -194,7 +194,17 @@ class DayEngine:
         n, plan, pool = self.u.n_stocks, self.plan, self.pool_rows
         self.steering = len(pool) > 0
         day_volume = np.rint(plan.volume).astype(np.int64)
-        forced = np.bincount(self._forced[1], weights=self._forced_vol, minlength=n)
+        rows = self._forced[1]
+        forced = np.bincount(rows, weights=self._forced_vol, minlength=n)
+        room = np.maximum(day_volume - self.open_vol - 1, 0)  # the closing print keeps a share
+        for k in np.flatnonzero(forced > room):
+            # a day of a few shares: its high/low/VI prints shrink to fit, a share each and the
+            # rest in proportion (rare: a few stock-days a month)
+            at = np.flatnonzero(rows == k)
+            want = self._forced_vol[at].astype(np.float64)
+            extra = max(int(room[k]) - len(at), 0)
+            self._forced_vol[at] = 1 + np.floor((want - 1) * extra / max(want.sum() - len(at), 1))
+            forced[k] = self._forced_vol[at].sum()
         fixed = self.open_vol + np.rint(forced).astype(np.int64)
         # what the random trades may reach at most (the closing print keeps at least half its
         # planned size) and what they aim at (the closing print as planned)
