@@ -168,8 +168,7 @@ class CandleTable(Sequence[Candle]):
         if not parts or any(p.names is not parts[0].names for p in parts):
             return self.columns()
         names = parts[0].names
-        rank = np.empty(len(names), np.int64)
-        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        rank = text_rank(names)
         intervals = sorted({p.interval for p in parts})
         code = np.concatenate([p.code for p in parts])
         level = np.concatenate([np.full(len(p), intervals.index(p.interval)) for p in parts])
@@ -203,6 +202,13 @@ class CandleTable(Sequence[Candle]):
             before = before[p.code[before] == p.code[before + 1]]
             out.extend(p.candles_at(before))
         return out
+
+
+def text_rank(names: Sequence[str]) -> Ints:
+    """Each name's place in text order (how a store's primary key sorts symbols)."""
+    rank = np.empty(len(names), np.int64)
+    rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+    return rank
 
 
 def _in_time_order(ts: Ints, seq: Ints, within: npt.NDArray[np.bool_] | None = None) -> bool:

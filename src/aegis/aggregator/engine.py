@@ -22,7 +22,7 @@ from itertools import count, pairwise
 
 import numpy as np
 
-from aegis.aggregator.batch import CandleTable, fold_columns, key_order
+from aegis.aggregator.batch import CandleTable, fold_columns, key_order, text_rank
 from aegis.core.timeutil import KST_OFFSET_US
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS, Interval
@@ -294,8 +294,7 @@ class Aggregator:
             folding = fresh & ~(krx[code] & off_hours_mask(ts))
         # in key order: the store's index takes the batch as one ordered run per symbol (the
         # symbols in text order, as the primary key sorts them), not scattered over the table
-        rank = np.empty(len(names), np.int64)
-        rank[np.argsort(np.array(names, dtype=object), kind="stable")] = np.arange(len(names))
+        rank = text_rank(names)
         keep = None if fresh.all() else np.flatnonzero(fresh)
         if keep is None:
             order = key_order(rank[code], ts, seq)

@@ -233,10 +233,9 @@ class DayEngine:
         behind larger, spread over the rest of the day. The trade that reaches the cap prints
         what is left, those after it are dropped: a thin day whose shares run out stops
         trading."""
-        vol = np.maximum(np.rint(size), 1).astype(np.int64)
         keep = np.ones(len(rows), dtype=bool)
         if not self.steering or not len(rows):
-            return vol, keep
+            return np.maximum(np.rint(size), 1).astype(np.int64), keep
         plan = self.plan
         x = (a - self.open_us) / US_PER_MIN
         m = min(int(x), plan.cont_minutes - 1)
