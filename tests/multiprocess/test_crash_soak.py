@@ -6,7 +6,12 @@ candle equals the candle a fault-free run computes from those ticks.
 
 `AEGIS_CRASH_SOAK_KILLS` (default 3) sets the number of kills and `AEGIS_CRASH_SOAK_SECONDS` the
 span they are spread over; the issue's full run is `AEGIS_CRASH_SOAK_KILLS=20
-AEGIS_CRASH_SOAK_SECONDS=600` (figures in docs/benchmarks.md)."""
+AEGIS_CRASH_SOAK_SECONDS=600` (figures in docs/benchmarks.md).
+
+A restarted process resumes only from trades of its own KST day, so the run must not cross
+midnight. Rather than wait for midnight (up to half an hour at 23:30 KST), every `aegis serve`
+runs under libfaketime with its wall clock shifted to 10:00 KST of today's date, the hour the
+fake market trades at; only the processes' wall clock moves, their monotonic clock does not."""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from tests.fakes.market import FakeMarket
 from tests.multiprocess.test_failover import kill9
 from tests.multiprocess.test_server_mode import Proc, aegis_command
 from tests.sources.conftest import expected_ticks
-from tests.support.services import free_port
+from tests.support.services import free_port, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +43,12 @@ SYMBOLS = ("005930", "000660", "035420")
 RATE = 40  # trades per wall second, one exchange second per wall second
 START_S = 240.0  # a loaded machine's first start (migrations, listing) included
 KST = timedelta(hours=9)
+MARKET_OPENS = "100000"  # the fake market's first trade, KST, and the serve processes' clock
+FAKETIME_LIBS = (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+)
 
 
 def kills() -> int:
@@ -49,8 +60,25 @@ def span_s() -> float:
     return float(os.environ.get("AEGIS_CRASH_SOAK_SECONDS", "0"))
 
 
-def start_serve(tmp_path: Path, fake: FakeKis, port: int, n: int) -> Proc:
+def faketime_lib() -> str:
+    found = next((lib for lib in FAKETIME_LIBS if Path(lib).exists()), None)
+    if found is None:
+        unavailable("libfaketime is not installed (apt-get install libfaketime)")
+    assert found is not None
+    return found
+
+
+def clock_shift(day: str) -> int:
+    """Seconds from now to ``MARKET_OPENS`` KST on ``day`` (negative: that is in the past)."""
+    opens = datetime.strptime(day + MARKET_OPENS, "%Y%m%d%H%M%S").replace(tzinfo=UTC) - KST
+    return round((opens - datetime.now(UTC)).total_seconds())
+
+
+def start_serve(tmp_path: Path, fake: FakeKis, port: int, n: int, clock: tuple[str, int]) -> Proc:
+    lib, shift = clock
     env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
+    # every process gets the same fixed offset, so one continuous clock runs across the kills
+    env.update(LD_PRELOAD=lib, FAKETIME=f"{shift:+d}", FAKETIME_DONT_FAKE_MONOTONIC="1")
     env.update(
         AEGIS_SOURCE="kis",
         AEGIS_KIS_APP_KEY=fake_kis_mod.APP_KEY,
@@ -119,24 +147,16 @@ def fault_free(market: FakeMarket) -> CandleMap:
 
 
 async def test_kill_9_again_and_again_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    now = datetime.now(UTC) + KST
-    if now.hour == 23 and now.minute >= 30:  # the run must stay inside one KST day
-        await asyncio.sleep((60 - now.minute) * 60 - now.second + 5)
-        now = datetime.now(UTC) + KST
-    market = FakeMarket(
-        SYMBOLS,
-        rate=RATE,
-        trades_per_vsecond=RATE,
-        start=now.strftime("%H%M%S"),
-        day=now.strftime("%Y%m%d"),
-    )
+    day = (datetime.now(UTC) + KST).strftime("%Y%m%d")
+    clock = (faketime_lib(), clock_shift(day))
+    market = FakeMarket(SYMBOLS, rate=RATE, trades_per_vsecond=RATE, start=MARKET_OPENS, day=day)
     fake = FakeKis(market, ping_interval_s=1.0)
     await fake.start()
     port = free_port()
     rng = random.Random(11)
     procs: list[Proc] = []
     try:
-        proc = start_serve(tmp_path, fake, port, 0)
+        proc = start_serve(tmp_path, fake, port, 0, clock)
         procs.append(proc)
         await kis_live(proc, port)
         market.start()
@@ -148,7 +168,7 @@ async def test_kill_9_again_and_again_loses_and_doubles_nothing(tmp_path: Path) 
             await asyncio.sleep(rng.uniform(0.25, 1.75) * every if span_s() else rng.uniform(1, 8))
             kill9(proc)
             await asyncio.sleep(rng.uniform(0.0, 2.0))  # nobody listens for a while
-            proc = start_serve(tmp_path, fake, port, n)
+            proc = start_serve(tmp_path, fake, port, n, clock)
             procs.append(proc)
             await kis_live(proc, port)
         await asyncio.sleep(3.0)
