@@ -335,3 +335,23 @@ def _serving(dart: FakeDart) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+async def test_refresh_dates_are_kst_days_not_the_machines_utc_date(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 00:30 KST on 1 January the machine's UTC date is still 31 December: the filings window
+    must end today in Seoul, and the default fiscal years follow the Korean year."""
+    from aegis.research import refresh as refresh_mod
+
+    new_year_kst = 1_798_731_000_000_000  # 2027-01-01 00:30 KST = 2026-12-31 15:30 UTC
+    monkeypatch.setattr(refresh_mod, "now_us", lambda: new_year_kst)
+    dart, url = fake
+    c = client(url)
+    assert await store_corp_codes(app_db, c) == 2
+    await refresh(app_db, c, ["005930"], RefreshStatus(True))
+    await c.close()
+    listed = [p for path, p in dart.calls if path == "/api/list.json"]
+    years = {p["bsns_year"] for path, p in dart.calls if "bsns_year" in p}
+    assert listed and {p["end_de"] for p in listed} == {"20270101"}
+    assert years == {"2026", "2027"}  # last year and this one, counted in Seoul

@@ -33,7 +33,13 @@ from aegis.store.postgres import PostgresStore
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
 MIN = 60_000_000
-TODAY = kst_day(now_us())
+
+
+def today() -> date:
+    """Today's KST date when a test runs, not when the module was imported (a run can cross
+    midnight)."""
+    return kst_day(now_us())
+
 
 TICK_COLS = "symbol, ts, seq, price, volume, side, source"
 CANDLE_COLS = (
@@ -110,8 +116,8 @@ async def test_upgrade_of_a_populated_database_keeps_every_row_in_its_kst_day_pa
     postgres_url: str,
 ) -> None:
     upgrade(postgres_url, "0006")
-    days = [TODAY - timedelta(days=i) for i in range(4)]
-    old = TODAY - timedelta(days=30)  # beyond the 7-day tick window, inside the 1m one (90)
+    days = [today() - timedelta(days=i) for i in range(4)]
+    old = today() - timedelta(days=30)  # beyond the 7-day tick window, inside the 1m one (90)
     pre_market = at(days[2], 8.5)  # 08:30 KST: 23:30 UTC the day before
     last_instant = kst_midnight_us(days[2] + timedelta(days=1)) - 1
     ticks = [
@@ -172,7 +178,7 @@ async def test_upgrade_of_a_populated_database_keeps_every_row_in_its_kst_day_pa
         for table in (TICKS, CANDLES_1M):
             await assert_everything_covered(conn, table)
             names = {p.name for p in await partitions_of(conn, table)}
-            assert {table.name(TODAY + timedelta(days=i)) for i in range(DAYS_AHEAD + 1)} <= names
+            assert {table.name(today() + timedelta(days=i)) for i in range(DAYS_AHEAD + 1)} <= names
     finally:
         await conn.close()
 
@@ -203,7 +209,7 @@ async def test_upserts_for_today_land_in_the_partition_made_ahead_and_still_conf
 async def test_a_row_without_its_day_partition_lands_in_a_catch_all_then_moves_to_its_day(
     pg: PostgresStore,
 ) -> None:
-    recent = TODAY - timedelta(days=3)  # inside the window, no partition yet (empty database)
+    recent = today() - timedelta(days=3)  # inside the window, no partition yet (empty database)
     old = at(date(2019, 3, 4))  # beyond the window: stays in the catch-all
     far = at(date(9999, 12, 31))  # no next day to bound a partition: stays too
     later = recent + timedelta(days=2)  # a day between stays without partition
@@ -212,7 +218,7 @@ async def test_a_row_without_its_day_partition_lands_in_a_catch_all_then_moves_t
     ticks += [Tick("005930", old, 1, 1, BUY, 0, "import"), Tick("005930", far, 1, 1, BUY, 0, "kis")]
     assert await pg.write_ticks(ticks) == 6
     await pg.upsert_candles([candle("1m", at(recent), source="import")])
-    last = f"ticks_from_{TODAY + timedelta(days=DAYS_AHEAD + 1):%Y%m%d}"
+    last = f"ticks_from_{today() + timedelta(days=DAYS_AHEAD + 1):%Y%m%d}"
     sql = "SELECT tableoid::regclass::text FROM ticks ORDER BY ts"
     assert await where(pg, sql) == [("ticks_from_min",)] * 5 + [(last,)]
 
@@ -238,7 +244,7 @@ async def test_a_row_without_its_day_partition_lands_in_a_catch_all_then_moves_t
 async def test_retention_drops_expired_partitions_and_keeps_those_holding_history(
     pg: PostgresStore,
 ) -> None:
-    live_day = TODAY - timedelta(days=40)
+    live_day = today() - timedelta(days=40)
     mixed_day, recent = live_day + timedelta(days=1), live_day + timedelta(days=5)
     await pg.apply_retention(at(live_day), None, {})  # that day's housekeeping made its partitions
     await pg.write_ticks(
@@ -296,7 +302,7 @@ async def test_retention_drops_expired_partitions_and_keeps_those_holding_histor
 async def test_retention_deletes_the_expired_part_of_the_day_holding_the_cutoff(
     pg: PostgresStore,
 ) -> None:
-    day = TODAY - timedelta(days=20)
+    day = today() - timedelta(days=20)
     cutoff = at(day)
     await pg.apply_retention(cutoff, None, {})  # makes the day's partition
     await pg.write_ticks(
@@ -326,7 +332,7 @@ async def test_downgrade_restores_plain_tables_with_every_row_and_upgrade_partit
             [Tick("005930", now_us() - i * HOUR, 1, 1, BUY, 0, "kis") for i in range(100)]
         )
         await store.upsert_candles([candle("1m", now_us() - i * MIN) for i in range(50)])
-        await store.upsert_candles([candle("1d", kst_midnight_us(TODAY))])
+        await store.upsert_candles([candle("1d", kst_midnight_us(today()))])
     finally:
         await store.close()
     tick_sql = f"SELECT {TICK_COLS} FROM ticks ORDER BY 1, 2, 3"
@@ -367,7 +373,7 @@ async def test_writes_during_housekeeping_never_fail_and_every_row_is_stored_onc
     await store.start()
     try:
         # days inside the window without partitions, so that every pass carves while rows come
-        days = [TODAY - timedelta(days=d) for d in range(1, 7)]
+        days = [today() - timedelta(days=d) for d in range(1, 7)]
         batches = [
             [Tick("005930", at(day) + b * 1_000 + i, 1, 1, BUY, 0, "kis") for i in range(200)]
             for b in range(5)

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from aegis.core.config import Settings
 from aegis.core.errors import AegisError
+from aegis.core.timeutil import kst_day, now_us
 from aegis.credentials.store import BROKERS, BrokerCredentials, CredentialStore, resolve
 from aegis.domain.sources import BACKFILL
 
@@ -100,7 +101,7 @@ def backfill(
     from_: Annotated[
         str | None, typer.Option("--from", help="YYYY-MM-DD (krx: 생략하면 전체 이력)")
     ] = None,
-    to: Annotated[str, typer.Option(help="YYYY-MM-DD")] = date.today().isoformat(),
+    to: Annotated[str | None, typer.Option(help="YYYY-MM-DD (생략하면 오늘, KST)")] = None,
     source: Annotated[str, typer.Option(help="kis (키 필요) 또는 krx (키 없음)")] = "kis",
     original: Annotated[bool, typer.Option(help="원주가 (unadjusted prices, kis)")] = False,
 ) -> None:
@@ -111,7 +112,7 @@ def backfill(
         raise typer.Exit(2)
     try:
         start = None if from_ is None else date.fromisoformat(from_)
-        end = date.fromisoformat(to)
+        end = kst_day(now_us()) if to is None else date.fromisoformat(to)
     except ValueError as exc:
         console.print(f"[red]날짜 형식이 잘못되었습니다 (YYYY-MM-DD): {exc}[/]")
         raise typer.Exit(2) from None

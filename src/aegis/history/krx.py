@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from aegis.core.errors import SourceError
+from aegis.core.timeutil import kst_day, now_us
 from aegis.history.types import DailyBar
 
 EARLIEST = date(1980, 1, 4)  # before the first KRX day Naver serves: "the whole history"
@@ -51,7 +52,7 @@ def fetch_krx_daily(
         raise SourceError(f"{symbol!r} is not a KRX stock code (6 characters, e.g. 005930)")
     fdr = _reader()
     first = (start or EARLIEST).isoformat()
-    last = (end or date.today()).isoformat()
+    last = (end or kst_day(now_us())).isoformat()  # KRX days are KST days
     try:
         import requests
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import UpstreamError
+from aegis.core.timeutil import kst_day, now_us
 from aegis.research.dart import REPORT_CODES, DartClient, statement_rows
 from aegis.research.datasets import SRC_DART_API
 from aegis.research.tables import dart_companies, dart_corps, disclosures, financials
@@ -135,7 +136,7 @@ async def refresh_statements(
 async def refresh_disclosures(
     engine: AsyncEngine, client: DartClient, symbol: str, corp_code: str, days: int = 90
 ) -> int:
-    end = date.today()
+    end = kst_day(now_us())
     bgn = end - timedelta(days=days)
     page, pages, written = 1, 1, 0
     while page <= pages:
@@ -221,7 +222,7 @@ async def refresh(
     """Statements of the last two fiscal years, 90 days of filings and the company profile
     (company.json) for each symbol."""
     status.last_run = datetime.now(UTC).isoformat()
-    this_year = date.today().year
+    this_year = kst_day(now_us()).year
     years = years or [this_year - 1, this_year]
     counts = {"statements": 0, "disclosures": 0, "profiles": 0}
     try:
