@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Awaitable, Callable, Collection
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -128,6 +130,7 @@ _child_args: tuple[Universe, int, NDArray[np.bool_]] | None = None
 
 def _start_child(u: Universe, seed: int, emit: NDArray[np.bool_]) -> None:
     global _child_args
+    _exit_with_parent()
     # background work: on a busy machine the server (today's morning, live ticks) goes first;
     # on an idle core this changes nothing
     with contextlib.suppress(AttributeError, OSError):
@@ -135,6 +138,21 @@ def _start_child(u: Universe, seed: int, emit: NDArray[np.bool_]) -> None:
     _child_args = (u, seed, emit)
     # what making and staging a session imports, while the server seeds the daily history
     import aegis.store.sqlite  # noqa: F401
+
+
+def _exit_with_parent() -> None:
+    """A server killed with SIGKILL (or by the OOM killer) leaves its pool's worker waiting on
+    a queue whose writing end the worker holds itself: it would idle on, ~250 MB, forever,
+    and the next start spawns another. The parent's sentinel becomes ready when it dies."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _ready() -> None:
