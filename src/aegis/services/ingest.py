@@ -286,8 +286,8 @@ class IngestService:
     async def _late(self, late: list[Tick]) -> None:
         self.late += len(late)
         async with self._lock:
-            await self._flush_locked()
-            new = await self.store.write_new_ticks(late)
+            await self._flush_locked()  # what is stored is what the check below sees
+            new = await self._unstored(late)
             self.duplicates += len(late) - len(new)
             if not new:
                 return
@@ -297,10 +297,32 @@ class IngestService:
                 c = await self.store.get_candle(sym, interval, start)
                 if c is not None:
                     stored[(sym, interval, start)] = c
-            touched = self.aggregator.add_late(new, stored)
-            await self.store.upsert_candles(touched)
+            for c in self.aggregator.add_late(new, stored):
+                self.aggregator.mark_dirty(c)
+            # The ticks and every candle they moved in one transaction, as any flush: stored
+            # apart, a kill -9 between the two left ticks that no candle counts, and no
+            # restart could tell (a gap fill sees them stored and skips them).
+            self._pending.extend(new)
+            await self._flush_locked()
             self.accepted += len(new)
             self._outbox.put_nowait(encode_ticks(new, keep=self.bus.in_process))
+
+    async def _unstored(self, ticks: list[Tick]) -> list[Tick]:
+        """``ticks`` not in the store, each once, in the given order."""
+        spans: dict[str, tuple[int, int]] = {}
+        for t in ticks:
+            lo, hi = spans.get(t.symbol, (t.ts, t.ts))
+            spans[t.symbol] = (min(lo, t.ts), max(hi, t.ts))
+        seen: dict[str, set[tuple[int, int]]] = {}
+        for sym, (lo, hi) in spans.items():
+            seen[sym] = await self.store.tick_keys(sym, lo, hi + 1)
+        new: list[Tick] = []
+        for t in ticks:
+            keys = seen[t.symbol]
+            if (t.ts, t.seq) not in keys:
+                keys.add((t.ts, t.seq))
+                new.append(t)
+        return new
 
     # --- flushing ------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
