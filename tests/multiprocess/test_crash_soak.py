@@ -10,8 +10,9 @@ AEGIS_CRASH_SOAK_SECONDS=600` (figures in docs/benchmarks.md).
 
 A restarted process resumes only from trades of its own KST day, so the run must not cross
 midnight. Rather than wait for midnight (up to half an hour at 23:30 KST), every `aegis serve`
-runs under libfaketime with its wall clock shifted to 10:00 KST of today's date, the hour the
-fake market trades at; only the processes' wall clock moves, their monotonic clock does not."""
+runs under libfaketime (`tests.support.clock`) with its wall clock shifted to 10:00 KST of
+today's date, the hour the fake market trades at; only the processes' wall clock moves, their
+monotonic clock does not."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import random
 import sqlite3
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -35,20 +36,16 @@ from tests.fakes.market import FakeMarket
 from tests.multiprocess.test_failover import kill9
 from tests.multiprocess.test_server_mode import Proc, aegis_command
 from tests.sources.conftest import expected_ticks
-from tests.support.services import free_port, unavailable
+from tests.support.clock import KST, faketime_env, kst, kst_today
+from tests.support.services import free_port
 
 pytestmark = pytest.mark.slow
 
 SYMBOLS = ("005930", "000660", "035420")
 RATE = 40  # trades per wall second, one exchange second per wall second
 START_S = 240.0  # a loaded machine's first start (migrations, listing) included
-KST = timedelta(hours=9)
-MARKET_OPENS = "100000"  # the fake market's first trade, KST, and the serve processes' clock
-FAKETIME_LIBS = (
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-    "/usr/lib/faketime/libfaketime.so.1",
-)
+OPEN_HOUR = 10  # the fake market's first trade, KST, and the serve processes' clock
+MARKET_OPENS = f"{OPEN_HOUR:02d}0000"
 
 
 def kills() -> int:
@@ -60,25 +57,10 @@ def span_s() -> float:
     return float(os.environ.get("AEGIS_CRASH_SOAK_SECONDS", "0"))
 
 
-def faketime_lib() -> str:
-    found = next((lib for lib in FAKETIME_LIBS if Path(lib).exists()), None)
-    if found is None:
-        unavailable("libfaketime is not installed (apt-get install libfaketime)")
-    assert found is not None
-    return found
-
-
-def clock_shift(day: str) -> int:
-    """Seconds from now to ``MARKET_OPENS`` KST on ``day`` (negative: that is in the past)."""
-    opens = datetime.strptime(day + MARKET_OPENS, "%Y%m%d%H%M%S").replace(tzinfo=UTC) - KST
-    return round((opens - datetime.now(UTC)).total_seconds())
-
-
-def start_serve(tmp_path: Path, fake: FakeKis, port: int, n: int, clock: tuple[str, int]) -> Proc:
-    lib, shift = clock
+def start_serve(tmp_path: Path, fake: FakeKis, port: int, n: int, clock: dict[str, str]) -> Proc:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
     # every process gets the same fixed offset, so one continuous clock runs across the kills
-    env.update(LD_PRELOAD=lib, FAKETIME=f"{shift:+d}", FAKETIME_DONT_FAKE_MONOTONIC="1")
+    env.update(clock)
     env.update(
         AEGIS_SOURCE="kis",
         AEGIS_KIS_APP_KEY=fake_kis_mod.APP_KEY,
@@ -147,8 +129,9 @@ def fault_free(market: FakeMarket) -> CandleMap:
 
 
 async def test_kill_9_again_and_again_loses_and_doubles_nothing(tmp_path: Path) -> None:
-    day = (datetime.now(UTC) + KST).strftime("%Y%m%d")
-    clock = (faketime_lib(), clock_shift(day))
+    today = kst_today()
+    day = today.strftime("%Y%m%d")
+    clock = faketime_env(kst(today, OPEN_HOUR))
     market = FakeMarket(SYMBOLS, rate=RATE, trades_per_vsecond=RATE, start=MARKET_OPENS, day=day)
     fake = FakeKis(market, ping_interval_s=1.0)
     await fake.start()
