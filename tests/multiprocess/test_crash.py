@@ -4,9 +4,9 @@ store after the restart, none twice, and the daily candle equals the stored tick
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -16,17 +16,16 @@ from websockets.asyncio.client import connect
 
 from aegis.core.timeutil import iso_z
 from tests.multiprocess.test_failover import kill9
-from tests.multiprocess.test_server_mode import SYMBOLS, Proc, aegis_command, collect
+from tests.multiprocess.test_server_mode import SYMBOLS, Proc, aegis_command, collect, sim_env
+from tests.support.clock import after_close_env
 from tests.support.services import free_port
 
 START_S = 180.0
 
 
-def start_serve(tmp_path: Path, port: int, name: str) -> Proc:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
-    env.update(
-        AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
-        AEGIS_SIM_SPEED="10",
+def start_serve(tmp_path: Path, port: int, name: str, clock: Mapping[str, str]) -> Proc:
+    env = sim_env(
+        clock,
         AEGIS_DATA_DIR=str(tmp_path / "var"),
         AEGIS_PORT=str(port),
         # the test proves durability, not conflation: a queue no busy machine can fill
@@ -58,7 +57,8 @@ def wait_ready(proc: Proc, port: int) -> None:
 @pytest.mark.slow
 async def test_ticks_shown_before_a_kill_9_are_stored_after_restart(tmp_path: Path) -> None:
     port = free_port()
-    first = start_serve(tmp_path, port, "serve-1")
+    clock = after_close_env()  # one for both: the second resumes the first's session
+    first = start_serve(tmp_path, port, "serve-1", clock)
     try:
         await asyncio.to_thread(wait_ready, first, port)
         async with connect(f"ws://127.0.0.1:{port}/ws/stocks?batch=1", max_size=None) as ws:
@@ -69,7 +69,7 @@ async def test_ticks_shown_before_a_kill_9_are_stored_after_restart(tmp_path: Pa
         first.stop()
     assert seen, f"no ticks\n{first.tail()}"
 
-    second = start_serve(tmp_path, port, "serve-2")
+    second = start_serve(tmp_path, port, "serve-2", clock)
     try:
         await asyncio.to_thread(wait_ready, second, port)
     finally:

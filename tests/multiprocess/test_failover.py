@@ -5,7 +5,6 @@ paused leader that resumes after the takeover writes nothing."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -18,12 +17,12 @@ import pytest
 
 from tests.multiprocess.test_nginx import ticks_flowing
 from tests.multiprocess.test_server_mode import (
-    SYMBOLS,
     Cluster,
     Proc,
     aegis_command,
     cluster,
     cluster_redis,
+    sim_env,
 )
 from tests.support.auth import SERVER_AUTH_SECRET
 
@@ -52,12 +51,10 @@ def kill9(proc: Proc) -> None:
 
 
 def start_standby(cluster: Cluster, redis_url: str, tmp_path: Path) -> Proc:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
-    env.update(
+    env = sim_env(
+        cluster.clock,  # the leader's: the standby takes over the same session
         AEGIS_DATABASE_URL=cluster.database_url,
         AEGIS_REDIS_URL=redis_url,
-        AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
-        AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var2"),
         AEGIS_AUTH_SECRET=SERVER_AUTH_SECRET,
     )

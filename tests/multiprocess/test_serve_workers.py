@@ -5,7 +5,6 @@ receives every tick the ingester stored."""
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,12 @@ from tests.multiprocess.test_server_mode import (
     aegis_command,
     collect,
     poll,
+    sim_env,
     subscribed_client,
     wait_healthy,
 )
 from tests.support.auth import SERVER_AUTH_SECRET
+from tests.support.clock import after_close_env
 from tests.support.services import free_port
 from tests.support.windows import inside, listened, stored_inside
 
@@ -34,13 +35,12 @@ CLIENTS = 6
 
 @pytest.fixture
 def workers_cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
-    env.update(
+    clock = after_close_env()
+    env = sim_env(
+        clock,
         AEGIS_DATABASE_URL=postgres_url,
         AEGIS_REDIS_URL=redis_url,
         AEGIS_AUTH_SECRET=SERVER_AUTH_SECRET,
-        AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
-        AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),
         AEGIS_LOG_LEVEL="INFO",
         AEGIS_WS_QUEUE_SIZE="1000000",
@@ -78,7 +78,7 @@ def workers_cluster(postgres_url: str, redis_url: str, tmp_path: Path) -> Iterat
         serve = start(
             "serve-workers", "serve", "--no-ingest", "--workers", "2", "--port", str(port)
         )
-        made = Cluster(postgres_url, ingester, [(serve, port)])
+        made = Cluster(postgres_url, ingester, [(serve, port)], clock)
         wait_healthy(serve, port, made)
         yield made
     finally:

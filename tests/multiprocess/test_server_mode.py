@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from aegis.sources.sim.engine import SEQ_PER_CHUNK
 from tests.support.auth import SERVER_AUTH_SECRET
+from tests.support.clock import after_close_env
 from tests.support.services import free_port
 from tests.support.windows import TickKey, inside, listened, stored_inside
 
@@ -45,6 +46,17 @@ def aegis_command(*args: str) -> list[str]:
     if uv is not None:
         return [uv, "run", "--no-sync", "--project", str(ROOT), "aegis", *args]
     return [str(Path(sys.executable).with_name("aegis")), *args]
+
+
+def sim_env(clock: Mapping[str, str], **settings: str) -> dict[str, str]:
+    """The environment of an ``aegis`` process with the simulator at 10x on ``SYMBOLS``: none of
+    the caller's AEGIS_ settings, ``settings``, and the wall clock ``clock`` (one per test, from
+    ``after_close_env``: the session plays from its open for the whole test, whatever the hour;
+    on the real clock a process started late in the session would see it close mid-test)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
+    env.update(clock)
+    env.update(AEGIS_SIM_SYMBOLS=",".join(SYMBOLS), AEGIS_SIM_SPEED="10", **settings)
+    return env
 
 
 @dataclass
@@ -81,6 +93,7 @@ class Cluster:
     database_url: str
     ingester: Proc
     servers: list[tuple[Proc, int]]
+    clock: Mapping[str, str]  # the processes' wall clock (``sim_env``)
 
     def logs(self) -> str:
         return "\n".join(p.tail() for p in [self.ingester, *(s for s, _ in self.servers)])
@@ -94,13 +107,12 @@ def cluster_redis(redis_url: str) -> str:
 
 @pytest.fixture
 def cluster(postgres_url: str, cluster_redis: str, tmp_path: Path) -> Iterator[Cluster]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
-    env.update(
+    clock = after_close_env()
+    env = sim_env(
+        clock,
         AEGIS_DATABASE_URL=postgres_url,
         AEGIS_REDIS_URL=cluster_redis,
         AEGIS_AUTH_SECRET=SERVER_AUTH_SECRET,
-        AEGIS_SIM_SYMBOLS=",".join(SYMBOLS),
-        AEGIS_SIM_SPEED="10",
         AEGIS_DATA_DIR=str(tmp_path / "var"),
         AEGIS_LOG_LEVEL="INFO",
         # The test proves delivery, not conflation: a queue no busy CI machine can fill.
@@ -140,7 +152,7 @@ def cluster(postgres_url: str, cluster_redis: str, tmp_path: Path) -> Iterator[C
         for i in (1, 2):
             port = free_port()
             servers.append((start(f"serve-{i}", "serve", "--no-ingest", "--port", str(port)), port))
-        made = Cluster(postgres_url, ingester, servers)
+        made = Cluster(postgres_url, ingester, servers, clock)
         for proc, port in servers:
             wait_healthy(proc, port, made)
         yield made
