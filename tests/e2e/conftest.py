@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from tests.support.clock import after_close_env
+
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
@@ -76,11 +78,18 @@ def web_dist() -> Path:
 
 
 class Server:
-    """One `aegis serve` process; restartable on the same port and data directory."""
+    """One `aegis serve` process; restartable on the same port and data directory.
+
+    Its wall clock reads 20:00 KST (``after_close_env``) from the first start on: the simulator
+    plays the day from the 09:00 open in continuous trading, with no morning to catch up first
+    (up to 4.6 M ticks), and no auction or close comes within the run; the order path's market
+    phase follows the simulator's trades, not the wall clock. A restart keeps the same clock, so
+    the simulator resumes its day from the last stored tick."""
 
     def __init__(self, port: int, data_dir: Path) -> None:
         self.port = port
         self.data_dir = data_dir
+        self.clock = after_close_env()
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "serve.log"
@@ -95,6 +104,7 @@ class Server:
             "AEGIS_SOURCE": "sim",
             "AEGIS_DATABASE_URL": "",
             "AEGIS_REDIS_URL": "",
+            **self.clock,
         }
         env = {k: v for k, v in env.items() if v != ""}
         # AEGIS_E2E_SERVE_CMD runs the suite against another launcher ("{port}" is replaced).
