@@ -171,11 +171,14 @@ async def test_rate_limit_answers_are_retried_and_never_provoked(
     assert any("rate limited by server (EGW00201)" in r.message for r in caplog.records)
 
 
+@pytest.mark.parametrize("closed", [False, True], ids=["trading", "closed"])
 async def test_a_restarted_ingester_fills_what_it_missed_from_the_stored_seq(
-    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials, closed: bool
 ) -> None:
     """kill -9 of the ingester (or a standby taking over): the new process starts from the
-    newest stored trade of each symbol and fills the trades made meanwhile through REST."""
+    newest stored trade of each symbol and fills the trades made meanwhile through REST, also
+    when the market closed before it came up (no live trade tells it the day: the stored
+    trades' day is asked for, not the machine's)."""
     first = make_source(settings, fake_kis, kis_creds)
     before = CollectSink()
     async with running(first, before):
@@ -191,6 +194,8 @@ async def test_a_restarted_ingester_fills_what_it_missed_from_the_stored_seq(
     stored = [t for t in before.received if t not in hole]
     recent = {s: sorted((t for t in stored if t.symbol == s), key=lambda t: (t.ts, t.seq))
               for s in SYMBOLS}  # fmt: skip
+    if closed:
+        await fake_kis.market.done.wait()
     second = make_source(settings, fake_kis, kis_creds, quiet_fill_after_s=0.5)
     second.resume_after(recent, now=max(t.ts for t in stored))
     before.received = stored

@@ -134,9 +134,11 @@ class KisSource(Source):
     def resume_after(self, recent: Mapping[str, Sequence[Tick]], now: int | None = None) -> None:
         # the first trade of each symbol then reveals the gap since the stored one (its
         # cumulative volume), and quiet symbols are filled after a while, as after a reconnect
-        self._last_seq.update(
-            resumable(recent, now or now_us(), after_cumulative, same_kst_day=True)
-        )
+        resumed = resumable(recent, now or now_us(), after_cumulative, same_kst_day=True)
+        self._last_seq.update(resumed)
+        days = [kst_day(t.ts) for s, seq in resumed.items() for t in recent[s] if t.seq == seq]
+        if days:  # a quiet fill asks REST for the stored trades' day before any live trade
+            self._trading_day = max(days).strftime("%Y%m%d")
 
     def desired(self) -> list[Sub]:
         followed = [key for tr_id, key in self._sent if tr_id == TRADE_TR]
