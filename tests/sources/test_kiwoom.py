@@ -10,27 +10,36 @@ import pytest
 from pydantic import SecretStr
 
 from aegis.core.config import Settings
-from aegis.core.timeutil import kst_day, now_us
 from aegis.credentials.store import BrokerCredentials
 from aegis.domain.ticks import BUY, SELL, Tick
 from aegis.sources.base import SourceState
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.kis.parse import kst_instant_us
+from aegis.sources.kiwoom import source as kiwoom_source
 from aegis.sources.kiwoom.source import KiwoomSource
 from tests.fakes.kiwoom import APP_KEY, SECRET, FakeKiwoom
 from tests.fakes.market import FakeMarket
 from tests.sources.helpers import CollectSink, identities
 
 SYMBOLS = ("005930", "000660")
+MARKET_DAY = "20250103"
 
 
 @pytest.fixture
 async def fake_kw() -> AsyncIterator[FakeKiwoom]:
-    fake = FakeKiwoom(FakeMarket(SYMBOLS, rate=1_500, total=1_500))
+    fake = FakeKiwoom(FakeMarket(SYMBOLS, rate=1_500, total=1_500, day=MARKET_DAY))
     await fake.start()
     yield fake
     await fake.market.stop()
     await fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def source_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kiwoom's pushes carry no date: the source stamps them with its clock's KST day when it
+    connects. That clock reads the fake market's day, so no run straddles a KST midnight."""
+    at = kst_instant_us(MARKET_DAY, "100000")
+    monkeypatch.setattr(kiwoom_source, "now_us", lambda: at)
 
 
 def make(settings: Settings, fake: FakeKiwoom) -> KiwoomSource:
@@ -41,7 +50,7 @@ def make(settings: Settings, fake: FakeKiwoom) -> KiwoomSource:
 
 
 def expected(fake: FakeKiwoom) -> list[Tick]:
-    day = kst_day(now_us()).strftime("%Y%m%d")
+    day = fake.market.day
     return [Tick(t.symbol, kst_instant_us(day, t.hhmmss), t.price, t.qty,
                  BUY if t.buy else SELL, t.acml, "kiwoom")
             for ts in fake.market.trades.values() for t in ts]  # fmt: skip
