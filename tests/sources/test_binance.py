@@ -34,7 +34,9 @@ def make(settings: Settings, fake: FakeBinance, **kw: object) -> BinanceSource:
     opts: dict[str, object] = dict(
         rest_url=fake.rest_url,
         backoff=Backoff(0.02, 0.2),
-        stall_timeout_s=0.5,
+        # only trades count as messages: well above any stall of this test's event loop, which
+        # would otherwise pass for a stalled connection and reconnect
+        stall_timeout_s=3.0,
         healthy_after_s=0.5,
         rest_rate=50.0,
     )
@@ -116,7 +118,9 @@ async def test_faults_reconnect_and_fill_by_trade_id(
     settings: Settings, fake_bn: FakeBinance, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "aegis.sources.binance")
-    src = make(settings, fake_bn)
+    # a short stall timeout keeps the stall case quick: an event-loop stall could only add a
+    # reconnect, and without detecting the injected stall the trades after it never come
+    src = make(settings, fake_bn, stall_timeout_s=0.5 if fault == "stall" else 3.0)
     sink = CollectSink()
     inject = {"drop": fake_bn.drop, "stall": fake_bn.stall,
               "malform": lambda: fake_bn.malform(3)}[fault]  # fmt: skip

@@ -31,7 +31,9 @@ def make_source(
         creds=creds,
         backoff=Backoff(0.02, 0.2),
         retry_backoff=Backoff(0.02, 0.2),
-        stall_timeout_s=0.6,
+        # the fake pings every 0.1 s; well above any stall of this test's event loop, which
+        # would otherwise pass for a stalled connection and reconnect
+        stall_timeout_s=3.0,
         healthy_after_s=0.5,
     )
     opts.update(kw)
@@ -117,7 +119,9 @@ async def test_stalled_connection_is_detected_and_replaced(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, "aegis.sources.kis")
-    src = make_source(settings, fake_kis, kis_creds)
+    # short, to keep the test quick: an event-loop stall could only add a reconnect, and the
+    # injected stall is detected all the same
+    src = make_source(settings, fake_kis, kis_creds, stall_timeout_s=0.6)
     sink = CollectSink()
     state = await stream_all(fake_kis, src, sink, fault=fake_kis.stall)
     assert_exact(fake_kis, sink)

@@ -42,9 +42,12 @@ def source_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kiwoom_source, "now_us", lambda: at)
 
 
-def make(settings: Settings, fake: FakeKiwoom) -> KiwoomSource:
+def make(settings: Settings, fake: FakeKiwoom, stall_timeout_s: float = 3.0) -> KiwoomSource:
+    # the fake pings every 0.1 s; the stall timeout is well above any stall of this test's event
+    # loop, which would otherwise pass for a stalled connection and reconnect
     s = settings.model_copy(update={"kiwoom_rest_url": fake.rest_url, "kiwoom_ws_url": fake.ws_url})
-    return KiwoomSource(s, symbols=SYMBOLS, backoff=Backoff(0.02, 0.2), stall_timeout_s=0.5,
+    return KiwoomSource(s, symbols=SYMBOLS, backoff=Backoff(0.02, 0.2),
+                        stall_timeout_s=stall_timeout_s,
                         creds=BrokerCredentials(SecretStr(APP_KEY), SecretStr(SECRET)),
                         healthy_after_s=0.5)  # fmt: skip
 
@@ -80,7 +83,9 @@ async def test_faults_are_survived_reported_and_never_duplicate(
     settings: Settings, fake_kw: FakeKiwoom, fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, "aegis.sources.kiwoom")
-    src = make(settings, fake_kw)
+    # a short stall timeout keeps the stall case quick: an event-loop stall could only add a
+    # reconnect, and without detecting the injected stall the trades after it never come
+    src = make(settings, fake_kw, stall_timeout_s=0.5 if fault == "stall" else 3.0)
     sink = CollectSink()
     task = asyncio.create_task(src.run(sink))
     try:
