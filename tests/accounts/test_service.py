@@ -283,11 +283,12 @@ async def test_db_denylist_counts_own_revocations_at_once_and_others_after_a_rea
 
 
 def test_a_remembered_token_still_expires() -> None:
-    issuer = TokenIssuer(SECRET, access_ttl_seconds=1)
+    # exp is whole seconds: a lifetime of 1 s can end a few ms after issue, before the decodes
+    issuer = TokenIssuer(SECRET, access_ttl_seconds=3)
     token, claims = issuer.issue_access(1, 0, "fam")
     assert issuer.decode_access(token) == claims
     assert issuer.decode_access(token) == claims  # remembered
-    while time.time() < claims.expires_at:  # expired once exp <= now (at most a second)
+    while time.time() < claims.expires_at:  # expired once exp <= now (at most 3 s)
         time.sleep(0.05)
     with pytest.raises(InvalidToken, match="expired"):
         issuer.decode_access(token)
