@@ -98,13 +98,15 @@ async def test_postgres_standby_takes_over_when_the_leader_session_ends(
 @pytest.mark.services
 async def test_a_standby_ends_a_leader_that_stopped_renewing_its_lease(postgres_url: str) -> None:
     upgrade(postgres_url)
-    leader = PostgresLeadership(postgres_url, lease_seconds=1.0)
-    standby = PostgresLeadership(postgres_url, lease_seconds=1.0)
+    # a lease far longer than a busy machine's stall of this process: else a late renewal
+    # would hand the lease over to the standby while the leader still renews
+    leader = PostgresLeadership(postgres_url, lease_seconds=5.0)
+    standby = PostgresLeadership(postgres_url, lease_seconds=5.0)
     await leader.acquire()
     assert leader.epoch == 1
     await leader.ensure_leading()  # a fresh lease: the leader may write
     waiting = asyncio.create_task(standby.acquire())
-    await asyncio.sleep(1.5)  # over the lease: a renewing leader keeps it all the same
+    await asyncio.sleep(7.5)  # over the lease: a renewing leader keeps it all the same
     assert not waiting.done()
 
     # as if the process were paused: its session (and advisory lock) stay, renewals stop
