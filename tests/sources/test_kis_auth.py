@@ -54,12 +54,13 @@ async def test_client_never_asks_twice_within_the_interval(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, "aegis.sources.kis")
-    fake_kis.token_interval_s = 0.3
+    # an interval no loaded machine overruns between the two requests: the second must wait
+    fake_kis.token_interval_s = 3.0
     async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
-        auth = KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=0.3)
+        auth = KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=3.0)
         await auth.access_token()
         auth.invalidate()  # as after EGW00123
-        await KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=0.3).access_token()
+        await KisAuth(http, kis_creds, store_for(settings), min_token_interval_s=3.0).access_token()
     assert fake_kis.tokens_issued == 2
     assert fake_kis.token_refusals == 0
     assert any("waiting" in r.message and "1 per minute" in r.message for r in caplog.records)
