@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import InvalidRequest, NotFound, OrderRejected
 from aegis.trading.models import Limits, OrderRequest, OrderType, SafetyState, Side
+from aegis.trading.service import TradingConfig
 from tests.trading.support import SAMSUNG, Desk, event_count, kst, limit, market
 
 
-async def _desk(app_db: AsyncEngine) -> Desk:
-    desk = Desk(app_db)
+async def _desk(app_db: AsyncEngine, config: TradingConfig | None = None) -> Desk:
+    desk = Desk(app_db, config)
     await desk.start()
     desk.open_market()
     return desk
@@ -91,7 +92,8 @@ async def test_switches_and_limits(app_db: AsyncEngine) -> None:
 
 
 async def test_duplicate_guard_and_reused_client_order_id(app_db: AsyncEngine) -> None:
-    desk = await _desk(app_db)
+    # the window is wall time: far wider than any stall between the two orders
+    desk = await _desk(app_db, TradingConfig(duplicate_window_us=3_600_000_000))
     acc = await desk.service.account_for(1)
     await desk.service.place(acc, limit(Side.BUY, 1, 70_000))
     await _rejected(desk, limit(Side.BUY, 1, 70_000), "DUPLICATE")
