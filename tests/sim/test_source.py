@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -292,3 +293,47 @@ def test_previous_sessions_setting_is_bounded() -> None:
     for bad in (-1, 21):
         with pytest.raises(ValidationError):
             Settings(sim_history_sessions=bad)
+
+
+async def test_staged_sessions_are_copied_while_the_morning_is_made_never_while_it_is_stored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The store's one writer: a staged previous session may be copied in while today's morning
+    is still being generated (the writer is idle then), but from the morning's first batch on
+    it waits until the whole morning is stored."""
+    from datetime import date
+
+    from aegis.sources.sim import source as source_module
+    from aegis.sources.sim.history import Staging
+
+    monkeypatch.setattr(source_module, "BULK_TICKS", 2_000)  # several batches at this size
+    wall = to_us(datetime(2026, 11, 20, 10, 35, tzinfo=KST))
+    source = SimSource(Settings(sim_tick_rate=20.0), small_market(), wall_clock=lambda: wall)
+    events: list[str] = []
+
+    class Sink(BulkCollectingSink):
+        async def bulk_columns(self, batch: TickArrays) -> None:
+            events.append("batch")
+            await asyncio.sleep(0.05)  # the store's write: copies may not slip in meanwhile
+            await super().bulk_columns(batch)
+            events.append("batch stored")
+
+    async def load(path: Path) -> int:
+        events.append("copy after the morning" if source.caught_up.is_set() else "copy")
+        await asyncio.sleep(0.05)
+        return 1
+
+    days = [date(2026, 11, 18), date(2026, 11, 19)]
+    source.fill_sessions(days, Staging(tmp_path, load))
+    task = asyncio.create_task(source.run(Sink()))
+    await asyncio.wait_for(source.history_filled.wait(), timeout=300)  # a busy 2-core machine
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.history_done == days[::-1]
+    first, last = events.index("batch"), len(events) - events[::-1].index("batch stored")
+    assert events.count("batch") >= 3
+    # no copy from the first batch to the last one stored; before it, or after the morning
+    assert all(e.startswith("batch") for e in events[first:last]), events
+    assert all(e == "copy" for e in events[:first]), events
+    assert all(e == "copy after the morning" for e in events[last:]), events

@@ -81,6 +81,9 @@ class SimSource(Source):
         self.engine: DayEngine | None = None
         self._anchor_wall = self._anchor_session = 0
         self.caught_up = asyncio.Event()  # the day so far is handed over (and live follows)
+        # the store's writer has nothing of today's to do: while the morning is generated, and
+        # once it is stored; staged previous sessions are copied in only then
+        self._writer_free = asyncio.Event()
         self._history_days: list[date] = []
         self.history_done: list[date] = []  # previous sessions stored at full resolution
         self._history_task: asyncio.Task[None] | None = None
@@ -186,8 +189,9 @@ class SimSource(Source):
                     path = self._staging.path(day)
                     try:
                         # today's morning first: copied beside it, on a busy machine the
-                        # morning came 10-40 s later and the whole no sooner (session 7)
-                        await self.caught_up.wait()
+                        # morning came 10-40 s later and the whole no sooner (session 7);
+                        # but while it is generated the writer is idle
+                        await self._writer_free.wait()
                         await self._staging.load(path)
                     except Exception:  # the live market goes on; the next start tries again
                         log.exception("simulated session %s at full resolution not stored", day)
@@ -281,6 +285,7 @@ class SimSource(Source):
                             )
                         await self._catch_up(engine, start, sink)
                         self.caught_up.set()
+                        self._writer_free.set()
                         anchor_wall, anchor_session = self._clock(), start
                         self._anchor_wall, self._anchor_session = anchor_wall, anchor_session
                 engine_now = self.engine
@@ -320,6 +325,7 @@ class SimSource(Source):
                 self._update_details()
             return
         ready: asyncio.Queue[TickArrays | None] = asyncio.Queue(maxsize=1)
+        self._writer_free.set()  # until the first batch is handed over
 
         async def generate() -> None:
             held: list[TickArrays] = []
@@ -337,6 +343,7 @@ class SimSource(Source):
         producer = asyncio.create_task(generate(), name="sim-catch-up")
         try:
             while (cols := await ready.get()) is not None:
+                self._writer_free.clear()
                 await sink.bulk_columns(cols)
                 self.status.messages += len(cols)
                 self.status.last_message_us = self._clock()
