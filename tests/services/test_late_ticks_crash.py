@@ -5,7 +5,7 @@ candles count exactly its ticks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ import pytest
 from aegis.bus.memory import MemoryBus
 from aegis.domain.ticks import BUY, Tick
 from aegis.services.ingest import IngestService
+from aegis.store.base import Store
 from aegis.store.migrate import upgrade
+from aegis.store.postgres import PostgresStore
 from aegis.store.sqlite import SQLiteStore
 
 T0 = 1_764_644_400_000_000  # 2025-12-02 10:00 KST
@@ -30,7 +32,21 @@ def tick(second: int, seq: int) -> Tick:
     return Tick("005930", T0 + second * S, 70_000 + seq * 10, 1 + seq % 7, BUY, seq, "kis")
 
 
-def die_after(store: SQLiteStore, writes: int) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens a store of one kind on one migrated database (a process's view of it)."""
+    if request.param == "sqlite":
+        path = tmp_path / "s.db"
+        url = f"sqlite:///{path}"
+        build: Callable[[], Store] = lambda: SQLiteStore(path)  # noqa: E731
+    else:
+        url = request.getfixturevalue("postgres_url")
+        build = lambda: PostgresStore(url)  # noqa: E731
+    upgrade(url)
+    yield build
+
+
+def die_after(store: Store, writes: int) -> None:
     """The store's writes succeed ``writes`` times; then the process is dead."""
     done = 0
 
@@ -48,9 +64,11 @@ def die_after(store: SQLiteStore, writes: int) -> None:
         setattr(store, name, wrap(getattr(store, name)))
 
 
-async def consistent(db: Path) -> tuple[int, list[tuple[int, int, int, int, int]]]:
+async def consistent(
+    new_store: Callable[[], Store],
+) -> tuple[int, list[tuple[int, int, int, int, int]]]:
     """(ticks stored, [(minute, trades, ticks in it, volume, their volume)])."""
-    store = SQLiteStore(db)
+    store = new_store()
     await store.start()
     try:
         ticks = await store.get_ticks("005930", T0 - 3600 * S, T0 + 3600 * S)
@@ -66,11 +84,9 @@ async def consistent(db: Path) -> tuple[int, list[tuple[int, int, int, int, int]
 
 @pytest.mark.parametrize("kill_after", range(6))
 async def test_a_kill_at_any_write_leaves_candles_that_count_the_stored_ticks(
-    tmp_path: Path, kill_after: int
+    new_store: Callable[[], Store], kill_after: int
 ) -> None:
-    db = tmp_path / "s.db"
-    upgrade(f"sqlite:///{db}")
-    store = SQLiteStore(db)
+    store = new_store()
     await store.start()
     ingest = IngestService(store, MemoryBus(), flush_seconds=3600)
     await ingest.start()
@@ -84,7 +100,7 @@ async def test_a_kill_at_any_write_leaves_candles_that_count_the_stored_ticks(
     ingest.abandon()
     await store.close()
 
-    n, minutes = await consistent(db)
+    n, minutes = await consistent(new_store)
     for start, trades, counted, volume, summed in minutes:
         assert (trades, volume) == (counted, summed), f"1m candle at {start}: {minutes}"
     assert sum(m[2] for m in minutes) == n  # every stored tick is in a stored minute
