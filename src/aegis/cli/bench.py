@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +27,11 @@ def _loadavg() -> str:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "n/a"
+
+
+def _when() -> str:
+    """When a bench ran, with its zone (figures in docs/benchmarks.md are compared by it)."""
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _machine() -> str:
@@ -78,7 +83,7 @@ def ingest(
             rate or None,
             database_url,
         )
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_load()}")
+    console.print(f"{_when()} · {_machine()} · load {_load()}")
     console.print(
         f"market: {res.ticks:,} ticks over {res.market_seconds:,.0f} s of exchange "
         f"time ({res.ticks / max(res.market_seconds, 1):,.0f} trades/s, "
@@ -121,7 +126,7 @@ def import_(
     from aegis.bench import importing as b
 
     res = b.run(ticks, seed, pandas)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_load()}")
+    console.print(f"{_when()} · {_machine()} · load {_load()}")
     console.print(
         f"aegis import ticks: {res.ticks:,} rows, {res.symbols} symbols, one session: "
         f"{res.seconds:.2f} s (CPU {res.cpu_seconds:.2f} s) → [bold]{res.rate:,.0f} ticks/s[/bold] "
@@ -164,7 +169,7 @@ def fanout(
     """N WebSocket clients × S symbols at R market ticks/s: delivery, latency, memory."""
     from aegis.bench import fanout as b
 
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"{_when()} · {_machine()}")
     for compression in (True, False) if baseline else (False,):
         res = b.run(clients, symbols, rate, seconds, procs, compression, universe, connect_rate)
         label = "baseline: permessage-deflate on" if compression else "permessage-deflate off"
@@ -205,7 +210,7 @@ def api(candles: int = 10_000, requests: int = 50) -> None:
     from aegis.bench import api as b
 
     res = b.run(candles, requests)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"{_when()} · {_machine()}")
     console.print(
         f"/ohlcv with {res.candles:,} candles ({res.bytes / 1024:.0f} KiB): "
         f"p50 {res.p50_ms:.1f} ms, p99 {res.p99_ms:.1f} ms over {res.requests} requests"
@@ -219,7 +224,7 @@ def research(rounds: int = 50, companies: int = 20) -> None:
 
     res = b.run(rounds, companies)
     local = b.in_process(rounds)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load average {_loadavg()}")
+    console.print(f"{_when()} · {_machine()} · load average {_loadavg()}")
     console.print(
         f"Market.search in process ({local.instruments:,} instruments, 20 keywords × {rounds}): "
         f"prebuilt index p50 {local.index_p50_us:.0f} µs, p99 {local.index_p99_us:.0f} µs; "
@@ -267,7 +272,7 @@ def sim_realism(
     for row in res.rows:
         mark = "—" if row.ok is None else ("[green]yes[/green]" if row.ok else "[red]no[/red]")
         table.add_row(row.fact, row.real, row.sim, row.band, mark)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"{_when()} · {_machine()}")
     Console(width=200).print(table)
     console.print(
         f"{res.stocks:,} stocks, {res.days} days, {res.sessions} sessions, seed {seed}, "
@@ -308,7 +313,7 @@ def sim_catchup(
         raise typer.BadParameter("09:01 to 15:29 (15:29: the whole session)", param_hint="--until")
     market = quick_market() if quick else load_instruments()
     rate = rate / 20 if quick else rate  # the quick market is 1/20 of the whole
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {_loadavg()}")
+    console.print(f"{_when()} · {_machine()} · load {_loadavg()}")
     if fresh:
         f = b.fresh_start(market, seed, rate, until, sessions)
         console.print(
@@ -346,7 +351,7 @@ def trading(
     """Order → paper fill latency with the tape running; backtest speed over 1m candles."""
     from aegis.bench import trading as b
 
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · simulated data")
+    console.print(f"{_when()} · {_machine()} · simulated data")
     before, lat = b.run_latency_pair(orders, rate, symbols, rounds)
     console.print(
         f"paper fills, tape {lat.rate:,.0f} trades/s over {lat.symbols} symbols "
@@ -402,7 +407,7 @@ def newsai(rounds: int = 20, companies: int = 20) -> None:
     from aegis.bench import newsai as b
 
     res = b.run(rounds, companies)
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()}")
+    console.print(f"{_when()} · {_machine()}")
     console.print(f"archive seeding (first news request): {res.seed_ms:.0f} ms")
     console.print(
         f"{res.companies} companies, cold p50 (max) ms: "
@@ -426,7 +431,7 @@ def favorites(
 
     res = b.run(users, seconds, per_user)
     console.print(
-        f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load average "
+        f"{_when()} · {_machine()} · load average "
         f"{res.load_before} (before) → {res.load_after} (after)"
     )
     for label, ph in (
@@ -461,7 +466,7 @@ def partitions(
     res = b.run(
         database_url, symbols, candle_days, candles_per_day, tick_days, ticks_per_day, repeat
     )
-    console.print(f"{datetime.now():%Y-%m-%d %H:%M} · {_machine()} · load {os.getloadavg()[0]:.1f}")
+    console.print(f"{_when()} · {_machine()} · load {os.getloadavg()[0]:.1f}")
     console.print(
         f"{res.symbols:,} symbols, {res.candles:,} 1m candles over {res.candle_days} days, "
         f"{res.ticks:,} ticks over {res.tick_days} days; {res.partitions} partitions"
