@@ -32,11 +32,7 @@ class TickImport:
 async def _unseen(store: Store, parsed: ParsedTicks) -> ParsedTicks:
     """Drop ticks already stored, with one range read per symbol instead of one lookup per
     tick: re-importing a file costs a read, not a write attempt per row."""
-    stored: dict[str, set[tuple[int, int]]] = {}
-    for symbol, (lo, hi) in parsed.spans.items():
-        keys = await store.tick_keys(symbol, lo, hi + 1)
-        if keys:
-            stored[symbol] = keys
+    stored = {sym: keys for sym, keys in (await store.stored_keys(parsed.spans)).items() if keys}
     if not stored:
         return parsed
     none: set[tuple[int, int]] = set()

@@ -313,9 +313,7 @@ class IngestService:
         for t in ticks:
             lo, hi = spans.get(t.symbol, (t.ts, t.ts))
             spans[t.symbol] = (min(lo, t.ts), max(hi, t.ts))
-        seen: dict[str, set[tuple[int, int]]] = {}
-        for sym, (lo, hi) in spans.items():
-            seen[sym] = await self.store.tick_keys(sym, lo, hi + 1)
+        seen = await self.store.stored_keys(spans)
         new: list[Tick] = []
         for t in ticks:
             keys = seen[t.symbol]

@@ -7,7 +7,7 @@ domain models. Writes are batched by the implementation; callers never block the
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date
 from itertools import repeat
 from typing import NamedTuple, Protocol
@@ -132,6 +132,13 @@ class Store(ABC):
     async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
         """The (ts, seq) of the stored ticks with start ≤ ts < end (dedup of a bulk import)."""
         return {(t.ts, t.seq) for t in await self.get_ticks(symbol, start, end)}
+
+    async def stored_keys(
+        self, spans: Mapping[str, tuple[int, int]]
+    ) -> dict[str, set[tuple[int, int]]]:
+        """``tick_keys`` of each symbol's span (first ts, last ts), both ends included: one
+        range read per symbol to tell which of a batch are stored, not a lookup per tick."""
+        return {sym: await self.tick_keys(sym, lo, hi + 1) for sym, (lo, hi) in spans.items()}
 
     @abstractmethod
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
