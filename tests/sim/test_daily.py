@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
+import pytest
 
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.sources.sim.daily import DailyChain, synthesize_daily_history
+from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.session import emit_mask, normal_day
 from aegis.sources.sim.universe import Universe
 from tests.sim.conftest import DAY, run_day, stock_rows
@@ -117,3 +119,91 @@ def test_a_day_of_ten_shares_with_a_vi_still_ends_at_its_chain_volume(universe: 
     day = _day_candles(universe, ticks)[sym]
     assert day == [int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume)]
     assert all(t.volume >= 1 for t in ticks)
+
+
+@pytest.mark.parametrize(
+    "stopped_at", [(11, 0, 0), (11, 0, 5)], ids=["on-an-index-print", "mid-chunk"]
+)
+@pytest.mark.parametrize("first_run", ["live", "caught-up"])
+def test_a_day_restarted_mid_session_still_ends_at_its_daily_chain_candle(
+    universe: Universe, first_run: str, stopped_at: tuple[int, int, int]
+) -> None:
+    """A sim stops at 11:00 (what it emitted is stored) and restarts at 13:00: the restart
+    fills 11:00-13:00 at once, repeats nothing stored, and the day still ends at the chain's
+    candle, volume included, though the first run's trades were drawn differently."""
+    u, emit = universe, emit_mask(universe, None)
+
+    def engine() -> DayEngine:
+        return normal_day(u, DailyChain(u, 7), 7, DAY, 8.0, emit, 5_000_000)
+
+    first = engine()
+    midnight = first.open_us - 9 * 3600 * 1_000_000
+    h, m, s = stopped_at
+    stop = midnight + ((h * 60 + m) * 60 + s) * 1_000_000
+    stored: list[Tick] = []
+    if first_run == "caught-up":  # a sim started at 10:35 caught up the morning at once
+        first.join_at(first.open_us)
+        while (cols := first.catch_up_columns(stop - 25 * 60 * 1_000_000)) is not None:
+            stored += cols.ticks()
+    stored += [t for batch in first.advance(stop) for t in batch]
+    # what a restart reads from the store: the newest candle tick, each stock's day volume
+    in_candles = [t for t in stored if not krx.off_hours(t.ts)]
+    last = max(t.ts for t in in_candles)
+    rows = stock_rows(u)
+    volume = np.zeros(u.n_stocks, np.int64)
+    for t in in_candles:
+        if t.symbol in rows:
+            volume[rows[t.symbol]] += t.volume
+
+    again = engine()
+    again.resume_after(last, volume)
+    thirteen = midnight + 13 * 3600 * 1_000_000
+    resumed: list[Tick] = []
+    while (cols := again.catch_up_columns(thirteen)) is not None:
+        resumed += cols.ticks()
+    assert resumed and min(t.ts for t in resumed) > last
+    assert max(t.ts for t in resumed) <= thirteen
+    # the time it was down has trades, minute by minute
+    minutes = {(t.ts - midnight) // 60_000_000 for t in resumed if t.symbol == "005930"}
+    assert set(range(11 * 60 + 1, 13 * 60)) <= minutes
+    resumed += [t for batch in again.advance(2**62) for t in batch]
+    keys = [(t.symbol, t.ts, t.seq) for t in stored + resumed]
+    assert len(keys) == len(set(keys))
+    index_prints = [(t.symbol, t.ts) for t in stored + resumed if t.symbol in ("KOSPI", "KOSDAQ")]
+    assert len(index_prints) == len(set(index_prints))
+    assert _day_candles(u, stored + resumed) == _chain_candles(u, DAY)
+
+
+def test_a_restart_without_downtime_prints_what_the_uninterrupted_day_would(
+    universe: Universe,
+) -> None:
+    """Played live to 11:00:05, restarted at once (the evening's demo market keeps its own
+    clock): every tick after the last stored one is the uninterrupted day's, sequence number
+    and volume included (the index prints' volumes count trades since the restart only)."""
+    u, emit = universe, emit_mask(universe, None)
+
+    def engine() -> DayEngine:
+        return normal_day(u, DailyChain(u, 7), 7, DAY, 8.0, emit, 5_000_000)
+
+    full = [t for batch in engine().advance(2**62) for t in batch]
+    first = engine()
+    stop = first.open_us + (2 * 3600 + 5) * 1_000_000
+    stored = [t for batch in first.advance(stop) for t in batch]
+    last = max(t.ts for t in stored if not krx.off_hours(t.ts))
+    rows = stock_rows(u)
+    volume = np.zeros(u.n_stocks, np.int64)
+    for t in stored:
+        if t.symbol in rows and not krx.off_hours(t.ts):
+            volume[rows[t.symbol]] += t.volume
+    again = engine()
+    again.resume_after(last, volume)
+    resumed = [t for batch in again.advance(2**62) for t in batch]
+    later = [t for t in full if t.ts > last]
+    stocks = [t for t in later if t.symbol in rows]
+    assert [t for t in resumed if t.symbol in rows] == stocks
+    index = [t._replace(volume=0) for t in later if t.symbol not in rows]
+    assert [t._replace(volume=0) for t in resumed if t.symbol not in rows] == index
+    # nothing stored comes again, the 08:30-08:40 prints neither
+    assert {(t.symbol, t.ts, t.seq) for t in stored} & {
+        (t.symbol, t.ts, t.seq) for t in resumed
+    } == set()

@@ -176,7 +176,7 @@ async def test_a_sim_started_mid_session_emits_the_day_from_its_open_at_once() -
     deadline = asyncio.get_running_loop().time() + 300  # generous: a busy 2-core machine
     start = to_us(datetime(2026, 11, 20, 10, 30, tzinfo=KST))
     while asyncio.get_running_loop().time() < deadline:
-        if any(t.ts >= start for b in sink.batches for t in b):
+        if any(t.ts >= start and t.symbol == "005930" for b in sink.batches for t in b):
             break
         await asyncio.sleep(0.05)
     task.cancel()

@@ -89,6 +89,15 @@ class IngestService:
             await self._replay_journal(self.journal)
         self._task = asyncio.create_task(self._flush_loop(), name="ingest-flush")
 
+    def resume_point(self) -> tuple[int, dict[str, Candle]] | None:
+        """Where a restarted source goes on from: the newest stored trade in a candle and each
+        symbol's newest 1d candle (today's volume so far); None when nothing is stored."""
+        agg = self.aggregator
+        latest = max((st.last_ts for st in agg.state.values()), default=None)
+        if latest is None:
+            return None
+        return latest, {s: c for s in agg.state if (c := agg.day_candle(s)) is not None}
+
     async def _replay_journal(self, journal: TickJournal) -> None:
         """Ticks a previous run accepted (and maybe showed to clients) but had not stored."""
         left = journal.open()

@@ -222,13 +222,12 @@ class Runtime:
             )
             await self.ingest.start()
             self.sources = sources
-            state = self.ingest.aggregator.state
-            latest = max((st.last_ts for st in state.values()), default=None)
+            point = self.ingest.resume_point()
             recent: dict[str, list[Tick]] | None = None
             for src in sources:
                 resume = getattr(src, "resume_from", None)
-                if latest is not None and resume is not None:
-                    resume(latest)
+                if point is not None and resume is not None:
+                    resume(*point)
                 if type(src).resume_after is not Source.resume_after:
                     # brokers fill what was missed while no process ingested
                     if recent is None:

@@ -92,6 +92,8 @@ class DayEngine:
         self.next_chunk = 0
         self.opened = False
         self.done = False
+        # a restarted day: what is at or before this time is stored already (``resume_after``)
+        self._stored_through = -(2**62)
         self.replay = {r.row: r for r in replay}
         is_replay = np.zeros(u.n_stocks, dtype=bool)
         is_replay[list(self.replay)] = True
@@ -233,7 +235,9 @@ class DayEngine:
         behind larger, spread over the rest of the day. The trade that reaches the cap prints
         what is left, those after it are dropped: a thin day whose shares run out stops
         trading."""
-        keep = np.ones(len(rows), dtype=bool)
+        # a restarted day: trades at or before the last stored tick are drawn (so every other
+        # one is drawn and numbered as in any run of the day) but not printed again
+        keep = ts > self._stored_through
         if not self.steering or not len(rows):
             return np.maximum(np.rint(size), 1).astype(np.int64), keep
         plan = self.plan
@@ -246,6 +250,7 @@ class DayEngine:
         want = self._random_target[rows] - self._random_done[rows]
         gain = np.where(left > 1.0, np.clip(want / np.maximum(left, 1.0), 0.5, 2.0), 1.0)
         vol = np.maximum(np.rint(size * gain), 1).astype(np.int64)
+        vol[~keep] = 0
         done = self._random_done
         n = self.u.n_stocks
         total = np.bincount(rows, weights=vol, minlength=n)
@@ -259,7 +264,7 @@ class DayEngine:
             before = cum - v - np.repeat(cum[first] - v[first], np.diff(np.r_[first, len(r)]))
             fit = np.clip(self._random_cap[r] - done[r] - before, 0, v)
             vol[order] = fit
-            keep[order] = fit > 0
+            keep[order] &= fit > 0
             total = np.bincount(rows, weights=vol, minlength=n)
         done += np.rint(total).astype(np.int64)
         return vol, keep
@@ -288,6 +293,32 @@ class DayEngine:
         self.next_chunk = min(int(k), self.n_chunks)
         if self.next_chunk:  # what came before is unknown here: nothing to steer toward
             self.steering = False
+
+    def resume_after(self, ts_us: int, day_volume: I64) -> None:
+        """Continue a day whose ticks are stored up to ``ts_us`` (a restart): from the chunk
+        holding it, the downtime included (so the day has no hole). That chunk is drawn whole
+        and what falls at or before ``ts_us`` left out, so the ticks after it are numbered as
+        in any run drawing the chunk. ``day_volume`` is each stock's stored volume of the
+        day's regular session (its 1d candle's, by universe row): the volume steering takes up
+        from it, so the day still ends exactly at its chain candle, whatever the run before
+        drew."""
+        if ts_us < self.open_us:
+            self.join_at(self.open_us)
+            return
+        self.join_at(ts_us)
+        self.opened = True  # the opening prints (and 08:30-08:40) came with the first chunk
+        self._stored_through = ts_us
+        # ``join_at`` gave up steering; here what came before is known
+        self.steering = len(self.pool_rows) > 0
+        if not self.steering:
+            return
+        f_ts, f_rows, _ = self._forced
+        emitted = f_ts <= ts_us
+        forced = np.bincount(
+            f_rows[emitted], weights=self._forced_vol[emitted], minlength=self.u.n_stocks
+        )
+        done = day_volume - self.open_vol - np.rint(forced).astype(np.int64)
+        self._random_done = np.maximum(done, 0)
 
     @property
     def session_us(self) -> int:
@@ -601,10 +632,13 @@ class DayEngine:
         side = np.concatenate([p.side for p in parts])[order]
         seq = np.arange(seq0, seq0 + len(order), dtype=np.int64)
         ts = ts[order]
-        if any(p.dropped is not None for p in parts):
+        stored = ts[0] <= self._stored_through  # a restarted day: printed before (``resume_after``)
+        if stored or any(p.dropped is not None for p in parts):
             drop = np.concatenate(
                 [np.zeros(len(p.rows), bool) if p.dropped is None else p.dropped for p in parts]
             )[order]
+            if stored:
+                drop |= ts <= self._stored_through
             k = ~drop
             return rows[k], ts[k], price[k], vol[k], side[k], seq[k]
         return rows, ts, price, vol, side, seq

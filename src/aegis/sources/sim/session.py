@@ -25,7 +25,7 @@ def emit_mask(u: Universe, symbols: Sequence[str] | None) -> NDArray[np.bool_]:
     """Which stocks produce ticks: all, or the named subset (unknown names are an error)."""
     if not symbols:
         return np.ones(u.n_stocks, dtype=bool)
-    row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    row = u.stock_rows()
     index_names = set(u.symbols[u.n_stocks :])
     unknown = [s for s in symbols if s not in row and s not in index_names]
     if unknown:
@@ -57,7 +57,7 @@ def replay_day(
     """Stocks with shipped history on ``day`` replay it exactly; only they produce ticks (the
     others' prices would be of another day). The others still move the indices, simulated
     from their snapshot close; indices are anchored at their real close of the day before."""
-    row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    row = u.stock_rows()
     bars = synth_day(u, seed, day, u.anchor_close.copy())
     found = {s: pair for s in history_symbols() if s in row and (pair := bar_on(s, day))}
     if not found:

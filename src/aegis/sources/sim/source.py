@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 from aegis.aggregator.batch import CandleTable
 from aegis.core.config import Settings
 from aegis.core.errors import InvalidRequest
-from aegis.core.timeutil import KST, from_us, kst_day, now_us
+from aegis.core.timeutil import KST, from_us, kst_day, kst_midnight_us, now_us
+from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
 from aegis.domain.tick_arrays import TickArrays
 from aegis.domain.ticks import Tick
@@ -77,6 +79,7 @@ class SimSource(Source):
         self.chain = DailyChain(self.universe, self.seed)
         self._clock = wall_clock
         self._resume_us: int | None = None
+        self._resume_candles: dict[str, Candle] = {}
         self._instruments = list(instruments)
         self.engine: DayEngine | None = None
         self._anchor_wall = self._anchor_session = 0
@@ -242,11 +245,32 @@ class SimSource(Source):
             return replay_day(self.universe, self.seed, day, self.rate, self.emit)
         return normal_day(self.universe, self.chain, self.seed, day, self.rate, self.emit)
 
-    def resume_from(self, ts_us: int) -> None:
-        """Continue after what the store already holds: a restart on the same session day joins
-        at the last stored tick instead of replaying the day from 09:00 (whose ticks would all
-        be dropped as duplicates, leaving the market frozen until it caught up)."""
+    def resume_from(self, ts_us: int, day_candles: Mapping[str, Candle] | None = None) -> None:
+        """Continue after what the store already holds: a restart on the same session day goes
+        on from the last stored tick instead of replaying the day from 09:00 (whose ticks would
+        all be dropped as duplicates, leaving the market frozen until it caught up). The time it
+        was down is caught up at once, as a late start's morning is. ``day_candles``: each
+        symbol's newest stored 1d candle, so the day still ends at its chain volume."""
         self._resume_us = ts_us
+        self._resume_candles = dict(day_candles or {})
+
+    def _stored_volume(self, day: date) -> npt.NDArray[np.int64]:
+        """Each stock's stored volume of ``day`` (by universe row), from the resume candles."""
+        out = np.zeros(self.universe.n_stocks, np.int64)
+        rows = self.universe.stock_rows()
+        start = kst_midnight_us(day)
+        for sym, c in self._resume_candles.items():
+            k = rows.get(sym)
+            if k is not None and c.start == start:
+                out[k] = c.volume
+        return out
+
+    def _join(self, engine: DayEngine, emit_from: int) -> None:
+        r = self._resume_us
+        if r is not None and self.replay is None and kst_day(r) == engine.day:
+            engine.resume_after(r, self._stored_volume(engine.day))
+        else:
+            engine.join_at(emit_from)
 
     def _start(self, wall: int) -> tuple[date, int, int] | None:
         """The next (day, session time now, session time to emit from) to play, or None to
@@ -259,8 +283,8 @@ class SimSource(Source):
         if self.engine is not None and day <= self.engine.day:
             return None
         if self._resume_us is not None and kst_day(self._resume_us) == day:
-            start = max(start, min(self._resume_us, close_us(day)))
-            return day, start, start
+            resume = min(self._resume_us, close_us(day))
+            return day, max(start, resume), resume
         return day, start, open_us(day)
 
     async def run(self, sink: TickSink) -> None:
@@ -275,7 +299,7 @@ class SimSource(Source):
                         day, start, emit_from = nxt
                         # Building a day's paths takes ~0.1 s of numpy: off the event loop.
                         engine = await asyncio.to_thread(self._prepare, day)
-                        engine.join_at(emit_from)
+                        self._join(engine, emit_from)
                         self.engine = engine
                         self._apply_prev_closes()
                         self.set_state(SourceState.LIVE)

@@ -44,6 +44,10 @@ class Universe:
     indices: list[IndexDef]
     suspended: NDArray[np.bool_]  # no trade on the snapshot day (거래정지): they do not trade
 
+    def stock_rows(self) -> dict[str, int]:
+        """Each stock's row by symbol."""
+        return {s: k for k, s in enumerate(self.symbols[: self.n_stocks])}
+
     @classmethod
     def build(cls, instruments: Sequence[Instrument], seed: int) -> Universe:
         stocks = [i for i in instruments if i.kind == "stock" and i.market in MARKET_IDS]
