@@ -23,7 +23,9 @@ from tests.support.services import free_port
 START_S = 180.0
 
 
-def start_serve(tmp_path: Path, port: int, name: str, clock: Mapping[str, str]) -> Proc:
+def start_serve(
+    tmp_path: Path, port: int, name: str, clock: Mapping[str, str], **settings: str
+) -> Proc:
     env = sim_env(
         clock,
         AEGIS_DATA_DIR=str(tmp_path / "var"),
@@ -31,6 +33,7 @@ def start_serve(tmp_path: Path, port: int, name: str, clock: Mapping[str, str]) 
         # the test proves durability, not conflation: a queue no busy machine can fill
         AEGIS_WS_QUEUE_SIZE="1000000",
     )
+    env.update(settings)  # over sim_env's
     log = tmp_path / f"{name}.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
