@@ -11,8 +11,8 @@ from aegis.core.timeutil import KST, to_us
 from aegis.sources.sim.calendar import close_us, first_session, is_trading_day, open_us
 
 
-def kst(*args: int) -> int:
-    return to_us(datetime(*args, tzinfo=KST))
+def kst(year: int, month: int, day: int, hour: int, minute: int) -> int:
+    return to_us(datetime(year, month, day, hour, minute, tzinfo=KST))
 
 
 def test_weekend_plays_friday_from_the_open() -> None:

@@ -73,7 +73,8 @@ def test_daily_returns_correlate_within_industry_and_with_market(universe: Unive
     r = np.log(closes / prev)[:, ~universe.suspended]
     corr = np.corrcoef(r.T)
     ind = universe.industry[~universe.suspended]
-    same, other = [], []
+    same: list[float] = []
+    other: list[float] = []
     n = len(ind)
     for i in range(n):
         for j in range(i + 1, n):

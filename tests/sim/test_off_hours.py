@@ -75,7 +75,7 @@ def test_candles_leave_the_off_hours_trades_out_and_pass_them_through(
     # without the KRX rule (a 24-hour market) the same ticks would move the day's candle
     plain = Aggregator()
     plain.add_fresh(ticks)
-    changed = defaultdict(int)
+    changed: defaultdict[str, int] = defaultdict(int)
     for c in plain.take_dirty():
         if c.interval == "1d" and got[(c.symbol, "1d", c.start)] != (
             c.open, c.high, c.low, c.close, c.volume
