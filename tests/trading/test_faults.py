@@ -16,6 +16,7 @@ from tests.trading.support import (
     kst,
     limit,
     market,
+    safety,
 )
 
 
@@ -148,5 +149,5 @@ async def test_reconciliation_mismatch_halts_with_the_exact_difference(
         {"field": "cash", "ours": 10_000_000, "broker": 9_990_000},
         {"field": "position", "symbol": SAMSUNG, "ours": 0, "broker": 3},
     ]
-    assert acc.state is SafetyState.HALTED
+    assert safety(acc) is SafetyState.HALTED
     assert "cash: ours 10000000, broker 9990000" in acc.triggers[-1].message

@@ -20,7 +20,7 @@ from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import TradingConfig
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import SAMSUNG, Desk, limit, until
+from tests.trading.support import SAMSUNG, Desk, limit, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -93,7 +93,7 @@ async def test_order_partial_fills_lost_notice_and_reconnect(
         assert fake.notice_subs == [HTS_ID]
         await fake.fill("0000117001", 3, 71_500)
         await until(lambda: o.filled_quantity == 3, "the first notice")
-        assert o.status is OrderStatus.PARTIALLY_FILLED
+        assert status(o) is OrderStatus.PARTIALLY_FILLED
         # 7 more fill while the notice stream is down: the notice is lost
         await fake.fill("0000117001", 7, 71_500, notify=False)
         await fake.drop_notices()
@@ -125,11 +125,11 @@ async def test_refusal_timeouts_and_cancel(
         assert taken.status is OrderStatus.UNKNOWN and lost.status is OrderStatus.UNKNOWN
         assert fake.order_posts == 3  # each sent once, none retried
         await live.reconcile()
-        assert taken.status is OrderStatus.ACCEPTED and taken.broker_order_id is not None
-        assert lost.status is OrderStatus.CANCELLED and lost.reason == "NOT_AT_BROKER"
+        assert status(taken) is OrderStatus.ACCEPTED and taken.broker_order_id is not None
+        assert status(lost) is OrderStatus.CANCELLED and lost.reason == "NOT_AT_BROKER"
 
         await svc.cancel(acc, taken.order_id)
-        assert taken.status is OrderStatus.CANCELLED and fake.cancel_posts == 1
+        assert status(taken) is OrderStatus.CANCELLED and fake.cancel_posts == 1
         assert fake.orders[taken.broker_order_id.split(":")[1]].cancelled
         assert acc.reserved_cash() == 0
     finally:

@@ -44,8 +44,9 @@ def test_admin_connects_live_account_through_the_api(
     tmp_path: Path, fake: tuple[FakeKisTrading, asyncio.AbstractEventLoop]
 ) -> None:
     kis, loop = fake
-    overrides = {"kis_trading_rest_url": kis.rest_url, "kis_trading_ws_url": kis.ws_url}
-    with running_app(tmp_path, **overrides) as (client, rt, _):
+    with running_app(
+        tmp_path, kis_trading_rest_url=kis.rest_url, kis_trading_ws_url=kis.ws_url
+    ) as (client, rt, _):
         user = auth_headers(client)
         admin = auth_headers(client, "boss@example.com", admin=True, runtime=rt)
         assert client.post(URL, headers=user, json=BODY).status_code == 403

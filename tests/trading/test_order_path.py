@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.trading import tables
 from aegis.trading.models import OrderStatus, Side
-from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market
+from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market, status
 
 
 async def event_count(db: AsyncEngine) -> int:
@@ -32,9 +32,9 @@ async def test_paper_round_trip_has_exact_fees_tax_and_pnl(app_db: AsyncEngine) 
     assert acc.available_cash() == 10_000_000 - 715_000 - 107
 
     await desk.trade(SAMSUNG, 71_500, 3, kst(10, 0, 1))
-    assert buy.status is OrderStatus.PARTIALLY_FILLED and buy.filled_quantity == 3
+    assert status(buy) is OrderStatus.PARTIALLY_FILLED and buy.filled_quantity == 3
     await desk.trade(SAMSUNG, 71_400, 100, kst(10, 0, 2))
-    assert buy.status is OrderStatus.FILLED
+    assert status(buy) is OrderStatus.FILLED
     assert buy.average_fill_price == 71_500  # resting, traded through: filled at the limit
     # commissions per fill, truncated: 214,500 → 32; 500,500 → 75
     assert acc.cash == 10_000_000 - 715_000 - 32 - 75
@@ -75,7 +75,7 @@ async def test_limit_order_waits_until_the_tape_reaches_it(app_db: AsyncEngine) 
     await desk.trade(SAMSUNG, 71_100, 100, kst(10, 0, 1))
     assert o.status is OrderStatus.ACCEPTED and o.filled_quantity == 0
     await desk.trade(SAMSUNG, 71_000, 100, kst(10, 0, 2))
-    assert o.status is OrderStatus.FILLED and o.filled_amount == 5 * 71_000
+    assert status(o) is OrderStatus.FILLED and o.filled_amount == 5 * 71_000
 
 
 async def test_client_order_id_makes_a_retry_idempotent(app_db: AsyncEngine) -> None:
