@@ -42,14 +42,14 @@ def _market(rng: random.Random, disorder: bool = True) -> list[list[Tick]]:
     ticks: list[Tick] = []
     seq = 0
     for sym in SYMBOLS:
-        t = T0 + rng.randrange(MINUTE)
-        while t < T0 + 20 * HOUR:
+        ts = T0 + rng.randrange(MINUTE)
+        while ts < T0 + 20 * HOUR:
             seq += 1
             ticks.append(
-                Tick(sym, t, rng.randrange(1_000, 2_000), rng.randrange(0, 50),
+                Tick(sym, ts, rng.randrange(1_000, 2_000), rng.randrange(0, 50),
                      rng.choice((-1, 0, 1)), seq, rng.choice(("sim", "kis")))
             )  # fmt: skip
-            t += rng.randrange(MINUTE // 2, 3 * MINUTE)
+            ts += rng.randrange(MINUTE // 2, 3 * MINUTE)
     ticks.sort(key=lambda t: t.ts)
     arrivals: list[Tick] = []
     held: list[Tick] = []
