@@ -6,7 +6,7 @@ trade this process did not see)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -56,7 +56,7 @@ def rows_of(candles: list[Candle], m: Market) -> list[dict[str, object]]:
     return [dict(candle_row(c, m.by_symbol[SYM])) for c in candles]
 
 
-async def both(m: Market, iv_name: str, limit: int = 100) -> tuple[list[Candle], list[object]]:
+async def both(m: Market, iv_name: str, limit: int = 100) -> tuple[list[Candle], Sequence[object]]:
     iv = parse_interval(iv_name)
     objects = await m.candles(SYM, iv, None, None, limit)
     raw = await m.candles_json(SYM, iv, None, None, limit)

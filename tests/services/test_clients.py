@@ -99,6 +99,7 @@ def test_a_burst_of_batches_waits_for_one_frame_instead_of_waking_the_writer() -
     assert written == [b"1"]
     ch.offer("A", b"2")
     wait = ch.flush_direct(100.004)  # the next batch 4 ms later: too soon
+    assert wait is not None
     assert wait == pytest.approx(0.006)
     ch.offer("B", b"3")  # a third batch joins the waiting frame
     assert written == [b"1"]

@@ -23,6 +23,8 @@ from aegis.store.sqlite import SQLiteStore
 
 T0 = 1_764_635_400_000_000  # 2025-12-02 09:30 KST
 SYMBOLS = ("005930", "000660", "KOSPI")
+# a stored candle as compared: symbol, start, open, high, low, close, volume, amount, trades
+Row = tuple[str, int, int, int, int, int, int, int | None, int]
 
 
 def ticks(n: int, seed: int, t0: int, seq0: int) -> list[Tick]:
@@ -38,7 +40,7 @@ def ticks(n: int, seed: int, t0: int, seq0: int) -> list[Tick]:
     return out
 
 
-async def stored_candles(store: SQLiteStore) -> dict[str, list[tuple[object, ...]]]:
+async def stored_candles(store: SQLiteStore) -> dict[str, list[Row]]:
     out = {}
     for iv in STORED_INTERVALS:
         rows = []
@@ -51,7 +53,7 @@ async def stored_candles(store: SQLiteStore) -> dict[str, list[tuple[object, ...
     return out
 
 
-def expected(all_ticks: list[Tick]) -> dict[str, list[tuple[object, ...]]]:
+def expected(all_ticks: list[Tick]) -> dict[str, list[Row]]:
     return {
         iv.name: sorted(
             (c.symbol, c.start, c.open, c.high, c.low, c.close, c.volume, c.amount, c.trades)
@@ -133,7 +135,10 @@ async def test_a_failed_bulk_write_changes_nothing(
 
 async def test_krx_off_hours_ticks_are_stored_but_in_no_candle(store: SQLiteStore) -> None:
     day = 1_764_601_200_000_000  # 2025-12-02 00:00 KST
-    at = lambda h, m, s=0: day + ((h * 60 + m) * 60 + s) * 1_000_000  # noqa: E731
+
+    def at(h: int, m: int, s: int = 0) -> int:
+        return day + ((h * 60 + m) * 60 + s) * 1_000_000
+
     regular = [
         Tick("005930", at(9, 0), 50_000, 10, 0, 0, "sim"),
         Tick("005930", at(15, 30), 50_500, 10, 0, 1, "sim"),

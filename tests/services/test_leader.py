@@ -154,9 +154,8 @@ async def test_the_store_refuses_every_write_of_a_superseded_epoch(postgres_url:
         with pytest.raises(StoreError, match="superseded"):
             await old.write_new_ticks([tick(3)])
         t = tick(5)
-        candle = Candle(
-            "005930", "1m", t.ts, *[t.price] * 4, 10, 700_000, 1, t.ts, 5, t.ts, 5, "sim"
-        )
+        p = t.price
+        candle = Candle("005930", "1m", t.ts, p, p, p, p, 10, 700_000, 1, t.ts, 5, t.ts, 5, "sim")
         with pytest.raises(StoreError, match="superseded"):
             await old.upsert_candles([candle])
         with pytest.raises(StoreError, match="superseded"):
