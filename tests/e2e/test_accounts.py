@@ -14,10 +14,10 @@ from tests.e2e.conftest import Server, wait_js
 from tests.e2e.test_dashboard import LIVE_TIMEOUT_MS, shot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PASSWORD = "SecurePass123!"
 _n = itertools.count(1)
 

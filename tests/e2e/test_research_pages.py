@@ -12,10 +12,10 @@ from tests.e2e.conftest import Server, wait_js
 from tests.e2e.test_dashboard import shot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Page, ViewportSize
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def no_sideways_scroll(page: Page) -> None:
@@ -25,7 +25,7 @@ def no_sideways_scroll(page: Page) -> None:
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_stock_financials_and_disclosures_tabs(
-    server: Server, page: Page, viewport: dict[str, int] | None
+    server: Server, page: Page, viewport: ViewportSize | None
 ) -> None:
     if viewport:
         page.set_viewport_size(viewport)
@@ -59,7 +59,7 @@ def test_stock_financials_and_disclosures_tabs(
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_industries_page_lists_79_and_shows_members(
-    server: Server, page: Page, viewport: dict[str, int] | None
+    server: Server, page: Page, viewport: ViewportSize | None
 ) -> None:
     if viewport:
         page.set_viewport_size(viewport)
@@ -77,7 +77,7 @@ def test_industries_page_lists_79_and_shows_members(
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_rankings_page_sorts_by_volume(
-    server: Server, page: Page, viewport: dict[str, int] | None
+    server: Server, page: Page, viewport: ViewportSize | None
 ) -> None:
     if viewport:
         page.set_viewport_size(viewport)
@@ -99,7 +99,7 @@ def test_rankings_page_sorts_by_volume(
 
 @pytest.mark.parametrize("viewport", [None, PHONE], ids=["desktop", "phone"])
 def test_comparisons_page_logs_in_and_shows_lines_and_table(
-    server: Server, page: Page, viewport: dict[str, int] | None
+    server: Server, page: Page, viewport: ViewportSize | None
 ) -> None:
     email = f"cmp-{'p' if viewport else 'd'}@example.com"
     with httpx.Client(base_url=server.url) as c:
