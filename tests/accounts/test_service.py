@@ -313,11 +313,11 @@ def test_server_mode_refuses_to_start_without_a_strong_secret(tmp_path: Path) ->
         load_secret(Settings(data_dir=tmp_path, database_url=pg))
     for weak in ("changeme", "secret", "x" * 40, "short-but-random-Q1"):
         with pytest.raises(InsecureConfiguration):
-            load_secret(Settings(data_dir=tmp_path, database_url=pg, auth_secret=weak))  # type: ignore[arg-type]
+            load_secret(Settings(data_dir=tmp_path, database_url=pg, auth_secret=weak))
     assert (
         load_secret(Settings(data_dir=tmp_path, database_url=pg, auth_secret=SECRET.decode()))
         == SECRET
-    )  # type: ignore[arg-type]
+    )
     assert not (tmp_path / SECRET_FILE).exists()
 
 

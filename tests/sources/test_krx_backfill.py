@@ -39,7 +39,7 @@ HALTED: list[Row] = [
 @pytest.fixture
 async def naver(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeNaverChart]:
     fake = FakeNaverChart({"005930": SAMSUNG, "207940": HALTED})
-    server = HttpServer(fake.app)  # type: ignore[arg-type]
+    server = HttpServer(fake.app)
     await server.start()
     real_get: Callable[..., Any] = fdr_naver.requests.get
 
