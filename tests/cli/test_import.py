@@ -12,7 +12,9 @@ from typer.testing import CliRunner
 from aegis.aggregator.engine import recompute
 from aegis.cli.app import app
 from aegis.core.config import Settings
+from aegis.domain.candles import Candle
 from aegis.domain.intervals import STORED_INTERVALS
+from aegis.domain.ticks import Tick
 from aegis.store.sqlite import SQLiteStore
 
 runner = CliRunner()
@@ -32,8 +34,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def stored(tmp: Path, symbol: str) -> tuple[list[object], dict[str, list[object]]]:
-    async def read() -> tuple[list[object], dict[str, list[object]]]:
+def stored(tmp: Path, symbol: str) -> tuple[list[Tick], dict[str, list[Candle]]]:
+    async def read() -> tuple[list[Tick], dict[str, list[Candle]]]:
         store = SQLiteStore(Settings(data_dir=tmp, source="kis").sqlite_path)
         await store.start()
         ticks = await store.get_ticks(symbol, -(2**62), 2**62)
@@ -42,7 +44,7 @@ def stored(tmp: Path, symbol: str) -> tuple[list[object], dict[str, list[object]
             for iv in STORED_INTERVALS
         }
         await store.close()
-        return list(ticks), candles  # type: ignore[return-value]
+        return list(ticks), candles
 
     return asyncio.run(read())
 
@@ -57,13 +59,12 @@ def test_ticks_import_builds_candles_like_live_and_reimport_adds_nothing(env: Pa
     assert len(ticks) == 4
     for iv in STORED_INTERVALS:
         got = [
-            (c.start, c.open, c.high, c.low, c.close, c.volume, c.amount)  # type: ignore[attr-defined]
-            for c in candles[iv.name]
+            (c.start, c.open, c.high, c.low, c.close, c.volume, c.amount) for c in candles[iv.name]
         ]
         want = [
             (c.start, c.open, c.high, c.low, c.close, c.volume, c.amount)
             for c in recompute(ticks, iv)
-        ]  # type: ignore[arg-type]
+        ]
         assert got == want, iv.name
     again = runner.invoke(app, ["import", "ticks", str(f)])
     assert again.exit_code == 0, again.output
@@ -112,6 +113,6 @@ def test_daily_import_refuses_an_unadjusted_split_unless_told(env: Path, shared_
     _, candles = stored(env, "035720")
     days = candles["1d"]
     assert days, "daily candles were stored"
-    closes = [c.close for c in days]  # type: ignore[attr-defined]
+    closes = [c.close for c in days]
     # adjusted: no -78 % day across 2021-04-15
     assert all(b >= a * 0.7 for a, b in pairwise(closes))
