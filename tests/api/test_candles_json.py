@@ -23,11 +23,12 @@ from tests.support.app import running_app
     ],
 )
 def test_fast_path_equals_python_path(
-    tmp_path: Path, symbol: str, interval: str, query: dict[str, object]
+    tmp_path: Path, symbol: str, interval: str, query: dict[str, int | str]
 ) -> None:
     with running_app(tmp_path, [samsung_ticks()]) as (client, rt, source):
         wait_for(lambda: source.ready.is_set())
-        client.portal.call(rt.ingest.flush)  # type: ignore[union-attr]
+        assert client.portal is not None and rt.ingest is not None
+        client.portal.call(rt.ingest.flush)
         fast = client.get(f"/api/v1/candles/{symbol}", params={"interval": interval, **query})
         assert fast.status_code == 200
         market = rt.market
@@ -39,7 +40,7 @@ def test_fast_path_equals_python_path(
             iv = parse_interval(interval)
             lo = parse_instant(str(query["start"])) if "start" in query else None
             hi = parse_instant(str(query["end"])) if "end" in query else None
-            limit = int(query.get("limit", 500))  # type: ignore[call-overload]
+            limit = int(query.get("limit", 500))
             inst = market.instrument(symbol)
             return [
                 {

@@ -33,7 +33,9 @@ def app(tmp_path: Path) -> Iterator[tuple[TestClient, Runtime]]:
 
 def company_id(rt: Runtime, symbol: str) -> int:
     assert rt.market is not None
-    return rt.market.by_symbol[symbol].company_id
+    cid = rt.market.by_symbol[symbol].company_id
+    assert cid is not None
+    return cid
 
 
 def test_add_list_delete_favorites(app: tuple[TestClient, Runtime]) -> None:
@@ -124,7 +126,7 @@ def test_favorite_endpoints_need_a_login(app: tuple[TestClient, Runtime]) -> Non
             assert (r.status_code, r.json()["code"]) == (401, "UNAUTHORIZED"), (method, path)
 
 
-LAYOUT = {
+LAYOUT: dict[str, Any] = {
     "current": "반도체",
     "layouts": {
         "반도체": {
@@ -144,7 +146,7 @@ def test_layouts_round_trip_per_user(app: tuple[TestClient, Runtime]) -> None:
     assert r.status_code == 200
     assert client.get(LAYOUTS, headers=alice).json()["data"] == LAYOUT
     assert client.get(LAYOUTS, headers=bob).json()["data"] is None
-    changed = {**LAYOUT, "layouts": {"반도체": {**LAYOUT["layouts"]["반도체"], "size": 3}}}  # type: ignore[dict-item]
+    changed = {**LAYOUT, "layouts": {"반도체": {**LAYOUT["layouts"]["반도체"], "size": 3}}}
     client.put(LAYOUTS, json=changed, headers=alice)
     assert client.get(LAYOUTS, headers=alice).json()["data"]["layouts"]["반도체"]["size"] == 3
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aegis.core.logs import JsonFormatter, RequestIdFilter, request_id
+from aegis.domain.candles import Candle
 from tests.support.app import running_app
 
 
@@ -26,7 +27,7 @@ def test_readyz_is_ready_when_store_bus_and_sources_are(tmp_path: Path) -> None:
 def test_readyz_is_503_naming_the_failed_check_when_the_store_is_gone(tmp_path: Path) -> None:
     with running_app(tmp_path) as (client, rt, _):
 
-        async def broken(*_: object) -> None:
+        async def broken(symbol: str, interval: str, start: int) -> Candle | None:
             raise OSError("disk gone")
 
         rt.store.get_candle = broken  # type: ignore[method-assign]

@@ -40,7 +40,7 @@ def test_replay_keeps_to_its_own_store_and_quotes_the_replayed_day(tmp_path: Pat
         sim = next(s for s in rt.sources if isinstance(s, SimSource))
         # two minutes of the replayed session
         wait_until(lambda: sim.engine is not None and sim.engine.session_us > OPEN + 120 * SEC)
-        assert rt.ingest is not None and rt.hub is not None
+        assert client.portal is not None and rt.ingest is not None and rt.hub is not None
         for task in rt._tasks:  # stop the replay where it is, so what follows is stable
             if task.get_name() == "source-sim":
                 client.portal.call(_cancel, task)

@@ -40,6 +40,7 @@ def app(tmp_path: Path):  # type: ignore[no-untyped-def]
     with running_app(tmp_path, [samsung_ticks()]) as (client, rt, source):
         wait_for(lambda: source.ready.is_set())
         wait_for(lambda: rt.market is not None and rt.market.quote("005930") is not None)
+        assert client.portal is not None and rt.ingest is not None
         client.portal.call(rt.ingest.flush)
         yield client, rt
 

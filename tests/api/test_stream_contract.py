@@ -53,7 +53,7 @@ def test_every_message_the_server_sends_matches_its_published_schema(tmp_path: P
         assert rt.market is not None
         live = rt.market.live
         known = live.prev_day_close
-        live.prev_day_close = lambda s: None if s == "000270" else known(s)  # type: ignore[method-assign]
+        live.prev_day_close = lambda symbol: None if symbol == "000270" else known(symbol)  # type: ignore[method-assign]
         rt.market.by_symbol["000270"].prev_close = None
         seen: dict[str, int] = {}
         with client.websocket_connect("/ws/stocks") as ws:

@@ -110,11 +110,8 @@ def test_candle_channel_streams_live_candles(app) -> None:  # type: ignore[no-un
         ),
     ],
 )
-def test_bad_message_gets_error_and_keeps_subscriptions(
-    app,
-    raw: str,
-    code: str,
-    fragment: str,  # type: ignore[no-untyped-def]
+def test_bad_message_gets_error_and_keeps_subscriptions(  # type: ignore[no-untyped-def]
+    app, raw: str, code: str, fragment: str
 ) -> None:
     client, _, source = app
     with client.websocket_connect("/ws/stocks") as ws:
