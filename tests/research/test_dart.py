@@ -224,7 +224,7 @@ async def test_refresh_stores_the_company_profile_and_replaces_it_on_the_next_ru
     assert first["ceo"] == "전영현" and second["ceo"] == "새 대표"
     assert second["source"] == "opendart:company.json"
     assert str(second["asOf"]) >= str(first["asOf"]) and str(second["asOf"]).endswith("+00:00")
-    assert second["establishedOn"] == "1969-01-13" and second["homepage"].startswith("http://")  # type: ignore[union-attr]
+    assert second["establishedOn"] == "1969-01-13" and str(second["homepage"]).startswith("http://")
     assert await dartprofile.load(app_db, "000660") is None
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import talib
+from talib._ta_lib import MA_Type
 
 from aegis.core.timeutil import kst_midnight_us
 from aegis.domain.ticks import BUY, Tick
@@ -47,6 +48,7 @@ def app(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-de
     with running_app(tmp, [_ticks()]) as (client, rt, source):
         _wait(lambda: source.ready.is_set())
         _wait(lambda: rt.market is not None and rt.market.quote("005930") is not None)
+        assert client.portal is not None and rt.ingest is not None
         client.portal.call(rt.ingest.flush)
         cid = client.get("/api/v1/companies?keyword=005930").json()["data"][0]["companyId"]
         yield client, cid
@@ -95,11 +97,11 @@ def test_every_indicator_equals_talib_on_real_daily_candles(app) -> None:  # typ
     _same(got("macd_12_26_9.macd"), m)
     _same(got("macd_12_26_9.signal"), s)
     _same(got("macd_12_26_9.hist"), hist)
-    up, mid, lo = talib.BBANDS(c, 20, 2, 2, 0)
+    up, mid, lo = talib.BBANDS(c, 20, 2, 2, MA_Type.SMA)
     _same(got("bbands_20_2.upper"), up)
     _same(got("bbands_20_2.middle"), mid)
     _same(got("bbands_20_2.lower"), lo)
-    k, d = talib.STOCH(h, low, c, 14, 3, 0, 3, 0)
+    k, d = talib.STOCH(h, low, c, 14, 3, MA_Type.SMA, 3, MA_Type.SMA)
     _same(got("stoch_14_3_3.k"), k)
     _same(got("stoch_14_3_3.d"), d)
     _same(got("atr_14"), talib.ATR(h, low, c, 14))
