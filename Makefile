@@ -36,6 +36,7 @@ lint: setup
 
 typecheck: setup
 	$(UV) run mypy
+	$(UV) run mypy tests
 
 pytest: setup web
 	$(UV) run pytest
