@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,14 @@ import pytest
 import talib
 from talib._ta_lib import MA_Type
 
-from aegis.core.timeutil import kst_midnight_us
+from aegis.core.timeutil import kst_day, kst_midnight_us, now_us
 from aegis.domain.ticks import BUY, Tick
 from tests.support.app import running_app
 
-DAY = kst_midnight_us(__import__("datetime").date(2026, 3, 23))
+# two recent KST days, in the past and inside every retention window (1-minute candles: 90
+# days), so the runtime's retention pass keeps them whenever it runs
+FIRST = kst_day(now_us()) - timedelta(days=3)
+DAY = kst_midnight_us(FIRST)
 T0 = DAY + 9 * 3600 * 1_000_000
 
 
@@ -133,7 +137,8 @@ def test_daily_vwap_is_anchored_at_the_first_returned_candle(app) -> None:  # ty
 
 def test_intraday_vwap_restarts_each_kst_day(app) -> None:  # type: ignore[no-untyped-def]
     client, cid = app
-    q = {"interval": "1m", "start": "2026-03-23", "end": "2026-03-25", "limit": 1000}
+    end = FIRST + timedelta(days=2)
+    q = {"interval": "1m", "start": FIRST.isoformat(), "end": end.isoformat(), "limit": 1000}
     candles = client.get(f"/api/v1/companies/{cid}/ohlcv", params=q).json()["data"]
     rows = client.get(f"/api/v1/companies/{cid}/indicators", params={**q, "names": "vwap,sma_5"})
     data = rows.json()["data"]
