@@ -23,6 +23,7 @@ from tests.multiprocess.test_failover import kill9
 from tests.multiprocess.test_server_mode import SYMBOLS
 from tests.support.clock import faketime_env, kst
 from tests.support.services import free_port
+from tests.support.sim_day import assert_day_at_chain_candle
 
 DAY = date(2026, 11, 20)  # a Friday: the wall clocks below are on it
 MIN = 60_000_000
@@ -79,22 +80,6 @@ async def test_a_sim_killed_in_the_session_fills_its_downtime_and_closes_at_its_
     try:
         source = SimSource(Settings(), load_instruments())
         source.use_anchors(await real_anchors(store, list(SYMBOLS)))
-        bars = source.chain.day(DAY)
-        rows = source.universe.stock_rows()
-        for sym in SYMBOLS:
-            k = rows[sym]
-            d = await store.get_candle(sym, "1d", midnight)
-            assert d is not None
-            want = tuple(
-                int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume)
-            )
-            assert (d.open, d.high, d.low, d.close, d.volume) == want, sym
-            mins = await store.get_candles(sym, "1m", midnight, close + MIN, 1_000)
-            assert sum(c.volume for c in mins) == d.volume
-        # 005930 trades every minute, the hours it was down included
-        mins = await store.get_candles("005930", "1m", midnight, close, 1_000)
-        starts = {(c.start - midnight) // MIN for c in mins}
-        missing = sorted(set(range(9 * 60, 15 * 60 + 20)) - starts)
-        assert missing == [], f"no candle in {len(missing)} minutes, first {missing[:5]}"
+        await assert_day_at_chain_candle(store, source, SYMBOLS, DAY)
     finally:
         await store.close()

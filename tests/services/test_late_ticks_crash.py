@@ -5,8 +5,7 @@ candles count exactly its ticks."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -15,9 +14,6 @@ from aegis.bus.memory import MemoryBus
 from aegis.domain.ticks import BUY, Tick
 from aegis.services.ingest import IngestService
 from aegis.store.base import Store
-from aegis.store.migrate import upgrade
-from aegis.store.postgres import PostgresStore
-from aegis.store.sqlite import SQLiteStore
 
 T0 = 1_764_644_400_000_000  # 2025-12-02 10:00 KST
 S = 1_000_000
@@ -30,20 +26,6 @@ class Killed(Exception):
 
 def tick(second: int, seq: int) -> Tick:
     return Tick("005930", T0 + second * S, 70_000 + seq * 10, 1 + seq % 7, BUY, seq, "kis")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens a store of one kind on one migrated database (a process's view of it)."""
-    if request.param == "sqlite":
-        path = tmp_path / "s.db"
-        url = f"sqlite:///{path}"
-        build: Callable[[], Store] = lambda: SQLiteStore(path)  # noqa: E731
-    else:
-        url = request.getfixturevalue("postgres_url")
-        build = lambda: PostgresStore(url)  # noqa: E731
-    upgrade(url)
-    yield build
 
 
 def die_after(store: Store, writes: int) -> None:

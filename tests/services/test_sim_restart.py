@@ -5,11 +5,8 @@ the day still ends at its daily-chain candle, volume included."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
-
-import pytest
 
 from aegis.bus.memory import MemoryBus
 from aegis.core.config import Settings
@@ -17,28 +14,12 @@ from aegis.core.timeutil import KST, kst_midnight_us, to_us
 from aegis.services.ingest import IngestService
 from aegis.sources.sim import SimSource
 from aegis.store.base import Store
-from aegis.store.migrate import upgrade
-from aegis.store.postgres import PostgresStore
-from aegis.store.sqlite import SQLiteStore
 from tests.sim.conftest import small_market
+from tests.support.sim_day import assert_day_at_chain_candle
 
 DAY = date(2026, 11, 20)  # a Friday
 SYMBOLS = ("005930", "000660", "035420")
 MIN = 60_000_000
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens a store of one kind on one migrated database (a process's view of it)."""
-    if request.param == "sqlite":
-        path = tmp_path / "s.db"
-        url = f"sqlite:///{path}"
-        build: Callable[[], Store] = lambda: SQLiteStore(path)  # noqa: E731
-    else:
-        url = request.getfixturevalue("postgres_url")
-        build = lambda: PostgresStore(url)  # noqa: E731
-    upgrade(url)
-    yield build
 
 
 class Clock:
@@ -97,25 +78,6 @@ async def test_a_sim_restarted_in_the_session_fills_its_downtime_and_ends_at_its
     store = new_store()
     await store.start()
     try:
-        bars = source.chain.day(DAY)
-        rows = source.universe.stock_rows()
-        for sym in SYMBOLS:
-            k = rows[sym]
-            d = await store.get_candle(sym, "1d", midnight)
-            assert d is not None
-            got = (d.open, d.high, d.low, d.close, d.volume)
-            want = tuple(
-                int(x[k]) for x in (bars.open, bars.high, bars.low, bars.close, bars.volume)
-            )
-            assert got == want, sym
-            mins = await store.get_candles(sym, "1m", midnight, midnight + 86_400 * 10**6, 1_000)
-            assert sum(c.volume for c in mins) == d.volume
-            ticks = await store.get_ticks(sym, midnight, midnight + 86_400 * 10**6)
-            keys = [(t.ts, t.seq) for t in ticks]
-            assert len(keys) == len(set(keys))
-        # no hole where the simulator was down: the busiest stock trades every minute
-        mins = await store.get_candles("005930", "1m", midnight, close, 1_000)
-        starts = {(c.start - midnight) // MIN for c in mins}
-        assert set(range(9 * 60, 15 * 60 + 20)) <= starts
+        await assert_day_at_chain_candle(store, source, SYMBOLS, DAY)
     finally:
         await store.close()
