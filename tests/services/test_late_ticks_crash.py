@@ -17,7 +17,7 @@ from aegis.store.base import Store
 
 T0 = 1_764_644_400_000_000  # 2025-12-02 10:00 KST
 S = 1_000_000
-WRITES = ("write_flush", "write_new_ticks", "write_ticks", "upsert_candles", "import_ticks")
+WRITES = ("write_flush", "write_ticks", "upsert_candles", "import_ticks")
 
 
 class Killed(Exception):

@@ -151,8 +151,6 @@ async def test_the_store_refuses_every_write_of_a_superseded_epoch(postgres_url:
         await lease_row(admin, 2)  # a standby took over
         with pytest.raises(StoreError, match="superseded"):
             await old.write_ticks([tick(2)])
-        with pytest.raises(StoreError, match="superseded"):
-            await old.write_new_ticks([tick(3)])
         t = tick(5)
         p = t.price
         candle = Candle("005930", "1m", t.ts, p, p, p, p, 10, 700_000, 1, t.ts, 5, t.ts, 5, "sim")

@@ -151,24 +151,6 @@ async def test_replayed_ticks_are_stored_once_and_not_counted_again(store: Store
     assert next(t for t in stored if (t.ts, t.seq) == (T0, 1)).price == 70_000
 
 
-async def test_write_new_ticks_returns_exactly_the_ticks_not_stored_before(store: Store) -> None:
-    await store.write_ticks([tick("005930", T0 + i, 0) for i in range(5)])
-    late = [
-        tick("005930", T0 + 3, 0),  # stored already
-        tick("005930", T0 - 10, 0),  # new, older than everything
-        tick("000660", T0 + 3, 0),  # same time, another symbol: new
-        tick("005930", T0 - 10, 0, price=1),  # the same key again in this batch
-        tick("005930", T0 + 3, 7),  # same time, another sequence: new
-    ]
-
-    new = await store.write_new_ticks(late)
-
-    assert new == [late[1], late[2], late[4]]
-    assert await store.write_new_ticks(late) == []
-    assert await store.write_new_ticks([]) == []
-    assert len(await store.get_ticks("005930", T0 - 100, T0 + 100)) == 7
-
-
 async def test_empty_batches_are_accepted_and_change_nothing(store: Store) -> None:
     assert await store.write_ticks([]) == 0
     await store.upsert_candles([])

@@ -96,11 +96,6 @@ class Store(ABC):
         """Store ticks; a tick whose (symbol, ts, seq) is already stored is ignored.
         Returns how many were new."""
 
-    @abstractmethod
-    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
-        """Store ticks and return those that were not stored before (the slow path for late
-        and replayed ticks; duplicates within ``ticks`` count once)."""
-
     async def import_ticks(
         self,
         columns: TickRows,

@@ -272,7 +272,7 @@ class PostgresStore(Store):
             return 0
         # Within one batch the first copy of a key wins: the staging table is read in the
         # order COPY wrote it.
-        status = await self._copy_ticks(ticks, "")
+        status = await self._copy_ticks(ticks)
         new = _count(status)
         self.ticks_written += new
         self.ticks_ignored += len(ticks) - new
@@ -356,33 +356,18 @@ class PostgresStore(Store):
             await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
             return _count(await conn.execute(insert))
 
-    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
-        if not ticks:
-            return []
-        first: dict[tuple[str, int, int], Tick] = {}
-        for t in ticks:
-            first.setdefault((t.symbol, t.ts, t.seq), t)
-        rows = await self._copy_ticks(list(first.values()), " RETURNING symbol, ts, seq")
-        stored = {(r[0], r[1], r[2]) for r in rows}
-        new = [t for key, t in first.items() if key in stored]
-        self.ticks_written += len(new)
-        self.ticks_ignored += len(ticks) - len(new)
-        return new
-
-    async def _copy_ticks(self, ticks: Sequence[Tick], returning: str) -> Any:
+    async def _copy_ticks(self, ticks: Sequence[Tick]) -> str:
         """COPY into the staging table, then move what is not stored yet; returns the INSERT's
-        status (or its rows with ``returning``)."""
+        status."""
         insert = (
             f"INSERT INTO ticks ({', '.join(_TICK_COLS)}) "
             f"SELECT {', '.join(_TICK_COLS)} FROM {_STAGE} "
-            f"ON CONFLICT (symbol, ts, seq) DO NOTHING{returning}"
+            "ON CONFLICT (symbol, ts, seq) DO NOTHING"
         )
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
-                if returning:
-                    return await conn.fetch(insert)
-                return await conn.execute(insert)
+                return str(await conn.execute(insert))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"writing {len(ticks)} ticks failed: {exc}") from exc
 

@@ -397,26 +397,6 @@ class SQLiteStore(Store):
         self.ticks_written += written
         return written
 
-    async def write_new_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
-        if not ticks:
-            return []
-
-        def run(conn: sqlite3.Connection) -> list[Tick]:
-            new: list[Tick] = []
-            for t in ticks:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO ticks (symbol, ts, price, volume, side, seq, source) "
-                    "VALUES (?,?,?,?,?,?,?)",
-                    t,
-                )
-                if cur.rowcount == 1:
-                    new.append(t)
-            return new
-
-        new = await self._write(run)
-        self.ticks_written += len(new)
-        return new
-
     async def tick_keys(self, symbol: str, start: int, end: int) -> set[tuple[int, int]]:
         def run(conn: sqlite3.Connection) -> set[tuple[int, int]]:
             # the keys only, straight from the primary key: no Tick built per stored row
