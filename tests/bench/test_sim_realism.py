@@ -19,6 +19,9 @@ def test_the_realism_table_measures_every_fact_and_finds_no_rule_violation(
     assert len(facts) == len(set(facts)) >= 12
     assert all(r.real and r.sim for r in res.rows)
     assert res.violations == 0 and res.rule_ticks > 1000
+    # a restarted day too ends at its chain candle, and prints nothing twice
+    chain_rows = [r for r in res.rows if "daily-chain candle" in r.fact or "restarted" in r.fact]
+    assert [r.ok for r in chain_rows] == [True, True], chain_rows
     assert res.real_profile.shape == res.sim_profile.shape == (b.MINUTES,)
     paths = b.plot(res, tmp_path)
     assert [p.name for p in paths] == ["sim_volume_profile.png", "sim_return_distribution.png"]

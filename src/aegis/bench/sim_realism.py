@@ -263,6 +263,33 @@ def session_ticks(
     return engine, [t for batch in engine.advance(2**62) for t in batch]
 
 
+def restarted_session_ticks(
+    u: Universe, chain: DailyChain, seed: int, day: date, rate: float,
+    stop: int = 11 * 60 + 1, again: int = 15 * 60 + 29,
+) -> list[Tick]:  # fmt: skip
+    """The whole market's session as a store holds it at the close when the simulator was
+    stopped at ``stop`` and started again at ``again`` (minutes after KST midnight): the
+    restart catches up the time it was down and steers from the stored day volume
+    (``DayEngine.resume_after``)."""
+    emit = emit_mask(u, [])
+    first = normal_day(u, chain, seed, day, rate, emit, chunk_us=60_000_000)
+    midnight = kst_midnight_us(day)
+    ticks = [t for batch in first.advance(midnight + stop * US_PER_MIN) for t in batch]
+    # what the restart reads from the store: the newest trade in a candle, the day's volumes
+    in_candles = [t for t in ticks if not krx.off_hours(t.ts)]
+    rows = u.stock_rows()
+    volume = np.zeros(u.n_stocks, np.int64)
+    for t in in_candles:
+        if (k := rows.get(t.symbol)) is not None:
+            volume[k] += t.volume
+    resumed = normal_day(u, chain, seed, day, rate, emit, chunk_us=60_000_000)
+    resumed.resume_after(max(t.ts for t in in_candles), volume)
+    while (cols := resumed.catch_up_columns(midnight + again * US_PER_MIN)) is not None:
+        ticks += cols.ticks()
+    ticks += [t for batch in resumed.advance(2**62) for t in batch]
+    return ticks
+
+
 def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> int:
     """Ticks breaking a KRX rule: off the tick grid, outside ±30 % of the previous close, a trade
     inside the closing call, a trade without volume, a stock without exactly one print at the
@@ -382,6 +409,14 @@ def run(
     engine, rticks = session_ticks(ru, rchain, seed, picks[0], [], rules_rate or rate)
     violations = rule_violations(ru, engine, rticks)
     same, traded = chain_matches(ru, rchain.day(picks[0]), rticks)
+    rule_ticks = len(rticks)
+    del engine, rticks  # a whole session of Tick objects: ~1 GB
+
+    progress("the same session stopped at 11:01 and restarted at 15:29")
+    back = restarted_session_ticks(ru, rchain, seed, picks[0], rules_rate or rate)
+    same_back, traded_back = chain_matches(ru, rchain.day(picks[0]), back)
+    twice = len(back) - len({(t.symbol, t.ts, t.seq) for t in back})
+    del back
 
     real_std = float(np.mean([f["std"] for f in real]))
 
@@ -433,9 +468,12 @@ def run(
         Row("overnight gap std / open-to-close std (005930)",
             f"{rd['gap']:.2%} / {rd['oc']:.2%}", f"{gap.std():.2%} / {oc.std():.2%}", "—", None),
         Row("rule violations (grid, limits, closing call, prints, order)", "0",
-            f"{violations} in {len(rticks):,} ticks", "0", violations == 0),
+            f"{violations} in {rule_ticks:,} ticks", "0", violations == 0),
         Row("the day's candle (O/H/L/C/volume) equals its daily-chain candle", "—",
             f"{same:,} of {traded:,} stocks", "all", same == traded > 0),
+        Row("… on that day stopped at 11:01 and restarted at 15:29", "—",
+            f"{same_back:,} of {traded_back:,} stocks; {twice} ticks twice", "all; 0",
+            same_back == traded_back > 0 and twice == 0),
     ]  # fmt: skip
     real_prof = np.mean([d.volume / d.volume.sum() for d in real_days], axis=0)
     sim_prof = np.mean([d.volume / d.volume.sum() for d in sim_min], axis=0)
@@ -443,7 +481,7 @@ def run(
     assert isinstance(real_kr, np.ndarray)
     return Result(
         rows=table, sessions=sessions, days=days, stocks=u.n_stocks, violations=violations,
-        rule_ticks=len(rticks), seconds=time.perf_counter() - t0,
+        rule_ticks=rule_ticks, seconds=time.perf_counter() - t0,
         real_profile=real_prof, sim_profile=sim_prof,
         real_returns=np.concatenate([d.returns() for d in real_days]),
         sim_returns=np.concatenate([d.returns() for d in sim_min]),
