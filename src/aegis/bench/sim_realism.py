@@ -295,7 +295,7 @@ def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> in
     inside the closing call, a trade without volume, a stock without exactly one print at the
     open and at the close, time going backwards, an off-hours print at the wrong price or time,
     a trade outside the sessions."""
-    row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    row = u.stock_rows()
     bad = 0
     last_ts = 0
     opens: dict[str, int] = {}
@@ -333,7 +333,7 @@ def rule_violations(u: Universe, engine: DayEngine, ticks: Sequence[Tick]) -> in
 def chain_matches(u: Universe, bars: DayBars, ticks: Sequence[Tick]) -> tuple[int, int]:
     """(stocks whose regular-session open, high, low, close and volume equal their daily-chain
     candle's, stocks that traded): a played day ends exactly at its chain candle."""
-    row = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    row = u.stock_rows()
     seen: dict[int, list[int]] = {}
     for t in ticks:
         k = row.get(t.symbol)
@@ -379,7 +379,7 @@ def run(
 
     progress(f"daily chain: {days} trading days × {u.n_stocks:,} stocks")
     sd = simulate_days(u, seed, days)
-    rows = {s: k for k, s in enumerate(u.symbols[: u.n_stocks])}
+    rows = u.stock_rows()
     ret = np.log(sd.close / sd.prev)
     live = sd.live
     scale = (~u.suspended).sum() / max(n_real, 1)  # per-day counts relative to the real market

@@ -62,6 +62,11 @@ _INSTRUMENT_TYPES = (
     "text[]",
 )
 _STAGE = "aegis_ticks_stage"
+# staged ticks into ``ticks``, those stored already (or repeated in the batch) left out
+_MOVE_STAGED_TICKS = (
+    f"INSERT INTO ticks ({', '.join(_TICK_COLS)}) SELECT {', '.join(_TICK_COLS)} FROM {_STAGE} "
+    "ON CONFLICT (symbol, ts, seq) DO NOTHING"
+)
 _CANDLE_STAGE = "aegis_candles_stage"
 _CANDLE_STAGE_INT8 = "aegis_candles_stage8"  # the same, amount as bigint (see _candle_records)
 _CANDLE_STAGE_NEW = "aegis_candles_new"  # candles of keys not stored yet (amount bigint)
@@ -272,8 +277,12 @@ class PostgresStore(Store):
             return 0
         # Within one batch the first copy of a key wins: the staging table is read in the
         # order COPY wrote it.
-        status = await self._copy_ticks(ticks)
-        new = _count(status)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
+                new = _count(await conn.execute(_MOVE_STAGED_TICKS))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreError(f"writing {len(ticks)} ticks failed: {exc}") from exc
         self.ticks_written += new
         self.ticks_ignored += len(ticks) - new
         return new
@@ -281,17 +290,12 @@ class PostgresStore(Store):
     async def write_flush(self, ticks: Sequence[Tick], candles: Sequence[Candle]) -> int:
         # One transaction: one commit (one WAL flush) per flush instead of two, and no ticks
         # stored without their candles.
-        insert = (
-            f"INSERT INTO ticks ({', '.join(_TICK_COLS)}) "
-            f"SELECT {', '.join(_TICK_COLS)} FROM {_STAGE} "
-            "ON CONFLICT (symbol, ts, seq) DO NOTHING"
-        )
         records, stage = _candle_records(candles)
         new = 0
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 if ticks:
-                    new = await self._copy_fresh_ticks(conn, ticks, insert)
+                    new = await self._copy_fresh_ticks(conn, ticks)
                 if records:
                     await self._write_candle_records(conn, records, stage)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
@@ -341,9 +345,7 @@ class PostgresStore(Store):
             _note(newest, prev)
 
     @staticmethod
-    async def _copy_fresh_ticks(
-        conn: asyncpg.Connection, ticks: Sequence[Tick], insert: str
-    ) -> int:
+    async def _copy_fresh_ticks(conn: asyncpg.Connection, ticks: Sequence[Tick]) -> int:
         """A live flush holds ticks newer than everything stored of their symbols: COPY them
         straight into ``ticks`` (no staging table, no ON CONFLICT probe per row). Should a key
         be stored already or repeat in the batch (a replay), the COPY fails whole and the
@@ -354,22 +356,7 @@ class PostgresStore(Store):
             return len(ticks)
         except asyncpg.UniqueViolationError:
             await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
-            return _count(await conn.execute(insert))
-
-    async def _copy_ticks(self, ticks: Sequence[Tick]) -> str:
-        """COPY into the staging table, then move what is not stored yet; returns the INSERT's
-        status."""
-        insert = (
-            f"INSERT INTO ticks ({', '.join(_TICK_COLS)}) "
-            f"SELECT {', '.join(_TICK_COLS)} FROM {_STAGE} "
-            "ON CONFLICT (symbol, ts, seq) DO NOTHING"
-        )
-        try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await conn.copy_records_to_table(_STAGE, records=ticks, columns=_TICK_COLS)
-                return str(await conn.execute(insert))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StoreError(f"writing {len(ticks)} ticks failed: {exc}") from exc
+            return _count(await conn.execute(_MOVE_STAGED_TICKS))
 
     async def get_ticks(self, symbol: str, start: int, end: int) -> list[Tick]:
         rows = await self._fetch(

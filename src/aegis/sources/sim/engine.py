@@ -289,10 +289,13 @@ class DayEngine:
     def join_at(self, session_us: int) -> None:
         """Start emitting from the chunk holding ``session_us`` (the opening auction prints come
         first all the same, so the day has its open)."""
-        k = max(0, (session_us - self.open_us) // self.chunk_us)
-        self.next_chunk = min(int(k), self.n_chunks)
+        self._seek(session_us)
         if self.next_chunk:  # what came before is unknown here: nothing to steer toward
             self.steering = False
+
+    def _seek(self, session_us: int) -> None:
+        k = max(0, (session_us - self.open_us) // self.chunk_us)
+        self.next_chunk = min(int(k), self.n_chunks)
 
     def resume_after(self, ts_us: int, day_volume: I64) -> None:
         """Continue a day whose ticks are stored up to ``ts_us`` (a restart): from the chunk
@@ -305,11 +308,9 @@ class DayEngine:
         if ts_us < self.open_us:
             self.join_at(self.open_us)
             return
-        self.join_at(ts_us)
+        self._seek(ts_us)
         self.opened = True  # the opening prints (and 08:30-08:40) came with the first chunk
         self._stored_through = ts_us
-        # ``join_at`` gave up steering; here what came before is known
-        self.steering = len(self.pool_rows) > 0
         if not self.steering:
             return
         f_ts, f_rows, _ = self._forced
