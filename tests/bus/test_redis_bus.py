@@ -201,6 +201,30 @@ async def test_a_new_publisher_is_a_gap_for_readers(redis_url: str) -> None:
             await b.close()
 
 
+async def test_publishers_taking_turns_on_a_topic_are_no_gap_once_each_was_heard(
+    redis_url: str,
+) -> None:
+    """Every API process publishes its watch report on one topic: their turns are not losses.
+    A new publisher is a gap once (its earlier work is unknown); a hole in one publisher's
+    numbers still is one while the others publish."""
+    a, b, reader = RedisBus(redis_url), RedisBus(redis_url), RedisBus(redis_url)
+    for bus in (a, b, reader):
+        await bus.start()
+    try:
+        sub = await reader.subscribe("watch")
+        for payload in (b"a1", b"b1", b"a2", b"b2", b"a3"):
+            await (a if payload.startswith(b"a") else b).publish("watch", payload)
+        assert await take(sub, 6) == [b"a1", GAP, b"b1", b"a2", b"b2", b"a3"]
+        b.skip("watch", 1)
+        await a.publish("watch", b"a4")
+        await b.publish("watch", b"b4")
+        assert await take(sub, 3) == [b"a4", GAP, b"b4"]
+        assert reader.describe()["gaps"] == 2
+    finally:
+        for bus in (a, b, reader):
+            await bus.close()
+
+
 async def test_a_subscriber_that_fell_behind_hears_of_its_gap(redis_url: str) -> None:
     bus = RedisBus(redis_url)
     await bus.start()

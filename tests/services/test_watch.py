@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import orjson
 import pytest
 
+from aegis.bus.base import GAP
 from aegis.bus.memory import MemoryBus
 from aegis.services import watch
 from aegis.services.watch import WATCH, WatchCollector
@@ -109,3 +110,21 @@ async def test_the_reporter_recounts_only_when_clients_change(monkeypatch) -> No
         assert counted == 2
     finally:
         await reporter.close()
+
+
+async def test_a_gap_on_the_bus_is_not_taken_for_a_malformed_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = MemoryBus()
+    src = RecordingSource()
+    collector = WatchCollector(bus, [src])
+    await collector.start()
+    await bus.publish(WATCH, GAP)  # what a bus yields when payloads were lost
+    await bus.publish(WATCH, orjson.dumps({"proc": "a", "counts": {"005930": 1}}))
+    for _ in range(500):
+        if "a" in collector.reports:
+            break
+        await asyncio.sleep(0.01)
+    await collector.close()
+    assert "a" in collector.reports
+    assert "malformed" not in caplog.text

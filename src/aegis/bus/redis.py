@@ -43,6 +43,7 @@ BLOCK_MS = 1000  # a blocking read returns at least this often, to notice new to
 READ_COUNT = 1000
 DEFAULT_MAXLEN = 100_000  # entries kept per stream (about an hour of tick batches)
 PAYLOAD, NUMBER = b"p", b"n"
+MAX_PUBLISHERS = 256  # per topic: one per process start that published on it
 
 
 class _RedisSubscription(Subscription):
@@ -101,15 +102,15 @@ class _RedisSubscription(Subscription):
 
 
 class _Cursor:
-    """Where this process reads a stream: the last entry id, and the last publisher/number seen
-    (to tell a gap or a repeat)."""
+    """Where this process reads a stream: the last entry id, and the last number seen of each
+    publisher (to tell a gap or a repeat). Per publisher: a topic every API process publishes
+    on (``watch``) interleaves several numberings, none of them with a hole."""
 
-    __slots__ = ("last_id", "number", "publisher")
+    __slots__ = ("last_id", "numbers")
 
     def __init__(self, last_id: str) -> None:
         self.last_id = last_id
-        self.publisher: str | None = None
-        self.number = 0
+        self.numbers: dict[str, int] = {}
 
 
 class RedisBus(Bus):
@@ -295,15 +296,19 @@ class RedisBus(Bus):
             return
         publisher, _, number_text = tag.decode().rpartition(":")
         number = int(number_text) if number_text.isdigit() else 0
-        gap = False
-        if cursor.publisher is not None:
-            if publisher == cursor.publisher and number <= cursor.number:
-                self.repeats += 1  # a publisher's retry after a lost reply: already delivered
-                return
-            # another publisher (an ingester restarted or a standby took over), or numbers
-            # missing in between: what came between is not known to have reached us
-            gap = publisher != cursor.publisher or number != cursor.number + 1
-        cursor.publisher, cursor.number = publisher, number
+        seen = cursor.numbers
+        last = seen.get(publisher)
+        if last is not None and number <= last:
+            self.repeats += 1  # a publisher's retry after a lost reply: already delivered
+            return
+        # a publisher not heard before (an ingester restarted or a standby took over; the first
+        # one a reader hears sets its start), or numbers missing in between: what came between
+        # is not known to have reached us
+        gap = number != last + 1 if last is not None else bool(seen)
+        seen.pop(publisher, None)  # kept in the order last heard
+        seen[publisher] = number
+        if len(seen) > MAX_PUBLISHERS:  # processes long gone: forget the one silent longest
+            del seen[next(iter(seen))]
         if gap:
             self.gaps += 1
             log.warning("redis bus: payloads on %r were lost; subscribers refill", topic)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from aegis.bus.base import Bus, Subscription
+from aegis.bus.base import GAP, Bus, Subscription
 from aegis.services.stream import StreamHub
 from aegis.sources.base import Source
 
@@ -122,6 +122,8 @@ class WatchCollector:
     async def _read(self, sub: Subscription) -> None:
         try:
             async for payload in sub:
+                if payload == GAP:
+                    continue  # each report is a process's whole state: a lost one is outdated
                 try:
                     doc = orjson.loads(payload)
                     counts = {str(k): float(v) for k, v in doc["counts"].items()}
