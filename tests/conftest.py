@@ -2,4 +2,9 @@
 
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.services", "tests.support.db", "tests.support.shared"]
+pytest_plugins = [
+    "tests.support.services",
+    "tests.support.db",
+    "tests.support.shared",
+    "tests.support.hangdump",
+]
