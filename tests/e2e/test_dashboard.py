@@ -64,6 +64,14 @@ def test_grid_shows_sixteen_charts_updating_over_one_websocket(server: Server, p
     page.goto(server.url + "/grid?size=4")
     wait_js(page, "document.querySelectorAll('[data-testid=grid-cell] canvas').length >= 16")
     assert page.locator("[data-testid=grid-cell]").count() == 16
+    # Each cell's history first (a price appearing then is not a live update; on a slow
+    # machine it can come after the canvases)
+    wait_js(
+        page,
+        """[...document.querySelectorAll('[data-testid=grid-cell]')]
+            .every(e => e.dataset.status !== 'loading')""",
+        timeout_ms=LIVE_TIMEOUT_MS,
+    )
     before = page.eval_on_selector_all(
         "[data-testid=last-price]", "els => els.map(e => e.textContent)"
     )
