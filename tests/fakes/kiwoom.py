@@ -50,10 +50,15 @@ def push(t: Trade) -> dict[str, Any]:
 
 
 class FakeKiwoom:
-    def __init__(self, market: FakeMarket, *, ping_interval_s: float = 0.1) -> None:
+    def __init__(
+        self, market: FakeMarket, *, ping_interval_s: float = 0.1, ping_first: bool = False
+    ) -> None:
         self.market = market
         self.ping_interval_s = ping_interval_s
+        # the server PINGs whenever it likes (protocols.md §B.5), also before answering LOGIN
+        self.ping_first = ping_first
         self.tokens_issued = 0
+        self.token_content_types: list[str] = []  # Content-Type of each token request
         self.logins = 0
         self.refused_logins = 0
         self.pings_echoed = 0
@@ -101,6 +106,7 @@ class FakeKiwoom:
         self._refuse = True
 
     async def _token(self, req: Request) -> JSONResponse:
+        self.token_content_types.append(req.headers.get("content-type", ""))
         body = await req.json()
         if body.get("appkey") != APP_KEY or body.get("secretkey") != SECRET:
             return JSONResponse({"return_code": 3, "return_msg": "인증 실패"}, 200)
@@ -115,6 +121,8 @@ class FakeKiwoom:
         q: asyncio.Queue[str] = asyncio.Queue()
         st: dict[str, Any] = {"items": set(), "stalled": False, "q": q, "login": False}
         self._conns[ws] = st
+        if self.ping_first:
+            q.put_nowait(json.dumps({"trnm": "PING"}))
         tasks = [asyncio.create_task(self._writer(ws, q)), asyncio.create_task(self._pinger(st))]
         try:
             async for raw in ws:

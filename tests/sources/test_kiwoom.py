@@ -171,3 +171,59 @@ async def test_watched_symbols_are_registered_live_and_unwatched_ones_released_w
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_ping_before_the_login_answer_is_echoed_and_the_token_kept(
+    settings: Settings,
+) -> None:
+    """The server may PING before it answers LOGIN (§B.5): that PING is no refused LOGIN."""
+    fake = FakeKiwoom(FakeMarket(SYMBOLS, rate=100, total=10, day=MARKET_DAY), ping_first=True)
+    await fake.start()
+    src = make(settings, fake)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(
+            lambda: src.status.state is SourceState.LIVE or src.status.reconnects > 0
+        )
+        await sink.wait_until(lambda: fake.pings_echoed >= 1 or src.status.reconnects > 0)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await fake.market.stop()
+        await fake.stop()
+    assert src.status.reconnects == 0
+    assert fake.logins == 1 and fake.refused_logins == 0 and fake.tokens_issued == 1
+    assert fake.regs == [list(SYMBOLS)]
+
+
+def test_paper_keys_use_the_mock_domains_and_real_keys_the_real_ones(settings: Settings) -> None:
+    assert kiwoom_source.kiwoom_urls(settings, paper=True) == (
+        "https://mockapi.kiwoom.com",
+        "wss://mockapi.kiwoom.com:10000/api/dostk/websocket",
+    )
+    assert kiwoom_source.kiwoom_urls(settings, paper=False) == (
+        "https://api.kiwoom.com",
+        "wss://api.kiwoom.com:10000/api/dostk/websocket",
+    )
+    mine = settings.model_copy(
+        update={"kiwoom_rest_url": "http://127.0.0.1:1/", "kiwoom_ws_url": "ws://127.0.0.1:2/x"}
+    )
+    assert kiwoom_source.kiwoom_urls(mine, paper=True) == (
+        "http://127.0.0.1:1",
+        "ws://127.0.0.1:2/x",
+    )
+
+
+async def test_the_token_request_carries_the_documented_content_type(
+    settings: Settings, fake_kw: FakeKiwoom
+) -> None:
+    src = make(settings, fake_kw)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert fake_kw.token_content_types == ["application/json;charset=UTF-8"]

@@ -70,7 +70,7 @@ def credentials_set(
     broker: Annotated[
         str, typer.Argument(help="kis | kiwoom | binance | naver (news: client id/secret)")
     ],
-    paper: Annotated[bool, typer.Option(help="모의투자 (KIS paper domain)")] = False,
+    paper: Annotated[bool, typer.Option(help="모의투자 (KIS·키움 모의투자 도메인)")] = False,
 ) -> None:
     """키를 입력받아 AES-256-GCM으로 암호화해 저장합니다 (입력은 화면에 표시되지 않음)."""
     if broker not in BROKERS:

@@ -19,6 +19,7 @@ from aegis.sources.common.reconnect import FatalSourceError
 
 log = logging.getLogger("aegis.sources.kiwoom")
 MARGIN_S = 300.0
+CONTENT_TYPE = "application/json;charset=UTF-8"  # as au10001 documents it (protocols.md §B.2)
 
 
 class KiwoomAuth:
@@ -46,7 +47,7 @@ class KiwoomAuth:
                 "grant_type": "client_credentials",
                 "appkey": self._creds.app_key.get_secret_value(),
                 "secretkey": self._creds.app_secret.get_secret_value(),
-            })  # fmt: skip
+            }, headers={"Content-Type": CONTENT_TYPE})  # fmt: skip
             try:
                 body = resp.json()
             except ValueError:

@@ -31,8 +31,18 @@ log = logging.getLogger("aegis.sources.kiwoom")
 
 REAL_REST = "https://api.kiwoom.com"
 REAL_WS = "wss://api.kiwoom.com:10000/api/dostk/websocket"
+PAPER_REST = "https://mockapi.kiwoom.com"
+PAPER_WS = "wss://mockapi.kiwoom.com:10000/api/dostk/websocket"
 MAX_ITEMS = 100  # per REG data entry
 MAX_SYMBOLS = 100  # followed at once (Kiwoom documents no number: one REG entry's worth)
+
+
+def kiwoom_urls(settings: Settings, paper: bool) -> tuple[str, str]:
+    """REST base and WebSocket URL: the configured ones, else the real or the paper (모의투자)
+    domain (protocols.md §B.1); paper keys are refused by the real domain."""
+    rest = settings.kiwoom_rest_url or (PAPER_REST if paper else REAL_REST)
+    ws = settings.kiwoom_ws_url or (PAPER_WS if paper else REAL_WS)
+    return rest.rstrip("/"), ws
 
 
 class KiwoomSource(Source):
@@ -51,8 +61,7 @@ class KiwoomSource(Source):
         self._registered: list[str] = []
         self._resub = asyncio.Event()
         self._max_symbols = max_symbols
-        self._rest = (settings.kiwoom_rest_url or REAL_REST).rstrip("/")
-        self._ws = settings.kiwoom_ws_url or REAL_WS
+        self._ws = ""  # known once the keys (real or paper) are
         self._backoff = backoff or Backoff(1.0, 60.0)
         self._stall = stall_timeout_s
         self._healthy_after = healthy_after_s
@@ -85,7 +94,9 @@ class KiwoomSource(Source):
             log.error("kiwoom: %s", msg)
             self.set_state(SourceState.FAILED, msg)
             return
-        async with httpx.AsyncClient(base_url=self._rest, timeout=15.0) as http:
+        rest, self._ws = kiwoom_urls(self._settings, creds.paper)
+        self.status.details.update(paper=creds.paper)
+        async with httpx.AsyncClient(base_url=rest, timeout=15.0) as http:
             self.auth = KiwoomAuth(http, creds, self._store)
             await run_forever(
                 self,
@@ -103,8 +114,8 @@ class KiwoomSource(Source):
                                compression=None, logger=wire_logger("kiwoom")) as ws:  # fmt: skip
                 await ws.send(json.dumps({"trnm": "LOGIN", "token": token}))
                 async with asyncio.timeout(10):
-                    reply = json.loads(await ws.recv())
-                if reply.get("trnm") != "LOGIN" or reply.get("return_code") != 0:
+                    reply = await self._login_reply(ws)
+                if reply.get("return_code") != 0:
                     self.auth.invalidate()  # re-authenticate on the next attempt
                     raise SourceError(
                         f"LOGIN refused ({reply.get('return_code')}); "
@@ -124,6 +135,22 @@ class KiwoomSource(Source):
             raise SourceError(f"connection lost (close code {code})") from None
         finally:
             self.status.subscriptions = 0
+
+    async def _login_reply(self, ws: ClientConnection) -> dict[str, Any]:
+        """The LOGIN answer. The server may PING (or send a notice) before it answers: PINGs
+        are echoed, anything else that is not the answer is skipped (protocols.md §B.5)."""
+        while True:
+            raw = await ws.recv()
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("trnm") == "LOGIN":
+                return msg
+            if msg.get("trnm") == "PING":
+                await ws.send(raw)
 
     async def _resync_loop(self, ws: ClientConnection) -> None:
         while True:
