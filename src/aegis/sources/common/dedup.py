@@ -44,6 +44,11 @@ class Deduper:
                 w.floor = old
         return True
 
+    def forget(self) -> None:
+        """Forget every seq (the drop count stays): for seqs that restart, such as a new
+        trading day's cumulative volume."""
+        self._by_symbol.clear()
+
     def last(self, symbol: str) -> int | None:
         """Highest seq seen for a symbol (None if none)."""
         w = self._by_symbol.get(symbol)

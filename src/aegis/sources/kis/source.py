@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -114,6 +115,7 @@ class KisSource(Source):
         self._active: set[Sub] = set()
         self._resub = asyncio.Event()
         self._trading_day = kst_day(now_us()).strftime("%Y%m%d")
+        self._tick_day: date | None = None  # KST day of the newest live trade
         self._clock_ts = 0  # latest exchange time seen …
         self._clock_mono = 0.0  # … and when (monotonic), to estimate the exchange clock now
         self._backfills: dict[str, asyncio.Task[None]] = {}
@@ -241,6 +243,7 @@ class KisSource(Source):
             if tr_id == TRADE_TR:
                 ticks = parse_trades(payload, count)
                 if ticks:
+                    self._roll_day(ticks[0].ts)
                     self._note_clock(ticks[-1].ts)
                     self._check_gaps(ticks, sink)
                     await self._deliver(sink, ticks)
@@ -322,6 +325,18 @@ class KisSource(Source):
         if fresh:
             self.count("ticks", len(fresh))
             await sink.ticks(fresh)
+
+    def _roll_day(self, ts: int) -> None:
+        """ACML_VOL, our seq, restarts every trading day: on the first trade of a new day the
+        previous day's seqs are forgotten, or the new day's trades would pass for duplicates
+        and its gaps be measured against the previous day's volume."""
+        day = kst_day(ts)
+        if self._tick_day is not None and day > self._tick_day:
+            log.info("kis: new trading day %s: cumulative volumes restart", day.isoformat())
+            self._dedup.forget()
+            self._last_seq.clear()
+        if self._tick_day is None or day > self._tick_day:
+            self._tick_day = day
 
     def _note_clock(self, ts: int) -> None:
         if ts > self._clock_ts:

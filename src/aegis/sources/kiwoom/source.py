@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -67,6 +68,7 @@ class KiwoomSource(Source):
         self._healthy_after = healthy_after_s
         self._dedup = Deduper()
         self._last_seq: dict[str, int] = {}
+        self._tick_day: date | None = None  # KST day of the newest push
         self.auth: KiwoomAuth | None = None
         self.init_counts("ticks", "duplicates", "malformed", "gaps")
 
@@ -182,7 +184,6 @@ class KiwoomSource(Source):
             log.info("kiwoom: following %d symbols (+%d −%d)", len(want), len(add), len(drop))
 
     async def _read(self, ws: ClientConnection, sink: TickSink) -> None:
-        day = kst_day(now_us()).strftime("%Y%m%d")
         while True:
             try:
                 async with asyncio.timeout(self._stall):
@@ -200,12 +201,23 @@ class KiwoomSource(Source):
             if trnm == "PING":
                 await ws.send(raw)  # echo verbatim, as the official sample does
             elif trnm == "REAL":
-                await self._on_real(msg, day, sink)
+                # 0B carries a time only: the day is the clock's, read per message since a
+                # connection may stay open into the next day
+                await self._on_real(msg, kst_day(now_us()), sink)
             elif trnm in ("REG", "REMOVE") and msg.get("return_code") != 0:
                 log.warning("kiwoom: %s refused: %s", trnm, msg.get("return_msg"))
                 self.status.error = f"{trnm} refused: {msg.get('return_msg')}"
 
-    async def _on_real(self, msg: dict[str, Any], day: str, sink: TickSink) -> None:
+    async def _on_real(self, msg: dict[str, Any], today: date, sink: TickSink) -> None:
+        if self._tick_day is not None and today > self._tick_day:
+            # FID 13, our seq, restarts every trading day: forget the previous day's seqs, or
+            # the new day's trades pass for duplicates and its gaps go unnoticed
+            log.info("kiwoom: new trading day %s: cumulative volumes restart", today.isoformat())
+            self._dedup.forget()
+            self._last_seq.clear()
+        if self._tick_day is None or today > self._tick_day:
+            self._tick_day = today
+        day = today.strftime("%Y%m%d")
         batch = []
         for entry in msg.get("data") or []:
             if not isinstance(entry, dict) or entry.get("type") != "0B":
