@@ -185,3 +185,22 @@ def test_a_restart_fills_from_the_newest_stored_trade_id(settings: Settings) -> 
     # a recent stored trade is resumed from (ids never restart); one from hours ago is not:
     # paging through everything since would take the REST budget for nothing
     assert src._last_id == {"BTCUSDT": 7_001}
+
+
+async def test_a_quiet_stream_whose_server_pings_is_not_taken_for_a_stall(
+    settings: Settings, fake_bn: FakeBinance
+) -> None:
+    """No trade for three stall timeouts, but the server pings (every 20 s on Binance, §E):
+    the connection is alive and stays."""
+    src = make(settings, fake_bn, stall_timeout_s=1.0)
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+        await sink.wait_until(lambda: fake_bn.pongs >= 30)  # 0.1 s apart: about 3 s
+        state = src.status.state
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert state is SourceState.LIVE
+    assert src.status.reconnects == 0 and fake_bn.connections == 1

@@ -13,6 +13,8 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
 from aegis.core.config import Settings
 from aegis.core.errors import SourceError
@@ -32,6 +34,18 @@ DEFAULT_WS = "wss://stream.binance.com:9443"
 DEFAULT_REST = "https://api.binance.com"
 MAX_AGE_S = 23.5 * 3600  # Binance cuts every connection at 24 h
 FILL_LIMIT = 1000
+
+
+class _PingedConnection(ClientConnection):
+    """Notes when the server last pinged: Binance pings every 20 s (protocols.md §E), so a
+    connection that pings but carries no trade (a quiet symbol) is alive, not stalled."""
+
+    last_ping = 0.0
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.PING:
+            self.last_ping = self.loop.time()
+        super().process_event(event)
 
 
 class BinanceSource(Source):
@@ -101,7 +115,8 @@ class BinanceSource(Source):
     async def _open(self) -> ClientConnection:
         # websockets answers server pings with a pong carrying the same payload (§E)
         ws = await connect(self.stream_url(), ping_interval=None, open_timeout=10,
-                           close_timeout=1, max_size=2**20)  # fmt: skip
+                           close_timeout=1, max_size=2**20,
+                           create_connection=_PingedConnection)  # fmt: skip
         log.info("binance: connected (%d streams)", len(self.symbols))
         return ws
 
@@ -187,8 +202,11 @@ class BinanceSource(Source):
                     async with asyncio.timeout(self._stall):
                         msg = await ws.recv()
                 except TimeoutError:
+                    last_ping = getattr(ws, "last_ping", 0.0)
+                    if asyncio.get_running_loop().time() - last_ping < self._stall:
+                        continue  # no trade, but the server pings: a quiet market
                     raise SourceError(
-                        f"no message for {self._stall:g}s: connection stalled"
+                        f"no message or ping for {self._stall:g}s: connection stalled"
                     ) from None
                 self.status.last_message_us = now_us()
                 self.status.messages += 1
