@@ -97,3 +97,20 @@ async def test_expired_token_is_replaced_and_the_request_retried(
         out = await rest.current_price("005930")
     assert out["stck_shrn_iscd"] == "005930"
     assert fake_kis.tokens_issued == 2
+
+
+async def test_the_approval_key_is_reused_within_a_day_and_renewed_after(
+    settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
+) -> None:
+    """The approval key is valid 24 h (§A.3): a reconnect a day later must not subscribe with
+    the old one, which the server would refuse while PINGPONG keeps the session open."""
+    now = {"t": 1_767_225_600.0}
+    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+        auth = KisAuth(http, kis_creds, store_for(settings), clock=lambda: now["t"])
+        first = await auth.approval_key()
+        now["t"] += 3_600.0
+        assert await auth.approval_key() == first
+        now["t"] += 86_400.0 - 3_600.0
+        second = await auth.approval_key()
+    assert second != first
+    assert fake_kis.approvals == 2

@@ -27,6 +27,7 @@ log = logging.getLogger("aegis.sources.kis")
 TOKEN_PATH = "/oauth2/tokenP"
 APPROVAL_PATH = "/oauth2/Approval"
 EXPIRY_MARGIN_S = 300.0  # renew five minutes early: a request must never carry a dead token
+APPROVAL_LIFETIME_S = 86_400.0  # the WebSocket approval key is valid 24 h (protocols.md §A.3)
 
 
 class TokenRefused(SourceError):
@@ -70,6 +71,7 @@ class KisAuth:
         self._token: str | None = None
         self._expires_at = 0.0
         self._approval: str | None = None
+        self._approval_at = 0.0
         self.token_requests = 0
 
     def __repr__(self) -> str:
@@ -159,9 +161,10 @@ class KisAuth:
             self._store.save_token(self._cache_name, cache)
 
     async def approval_key(self) -> str:
-        """The WebSocket approval key; one per process is enough (valid 24 h, checked only
-        when subscribing), so it is kept in memory and reused across reconnects."""
-        if self._approval:
+        """The WebSocket approval key, kept in memory and reused across reconnects while it
+        is valid (24 h; it is checked only when subscribing, so an open session outlives it)."""
+        now = self._clock()
+        if self._approval and now < self._approval_at + APPROVAL_LIFETIME_S - EXPIRY_MARGIN_S:
             return self._approval
         resp = await self._http.post(
             APPROVAL_PATH,
@@ -176,7 +179,7 @@ class KisAuth:
             if resp.status_code in (401, 403):
                 raise FatalSourceError(f"KIS refused the approval key (HTTP {resp.status_code})")
             raise SourceError(f"KIS approval key request failed (HTTP {resp.status_code})")
-        self._approval = key
+        self._approval, self._approval_at = key, now
         return key
 
     def forget_approval(self) -> None:
