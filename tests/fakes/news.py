@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.http import HttpServer
@@ -92,7 +92,7 @@ class FakeNaver:
     def __init__(self) -> None:
         self.queries: list[str] = []
         self.items: dict[str, list[dict[str, str]]] = {}
-        self._forced: tuple[int, dict[str, Any]] | None = None
+        self._forced: tuple[int, dict[str, Any] | str] | None = None
         self._stall = asyncio.Event()
         self._stalled = False
         self.server = HttpServer(
@@ -103,7 +103,8 @@ class FakeNaver:
     def url(self) -> str:
         return self.server.url + "/v1/search/news.json"
 
-    def force(self, status: int, body: dict[str, Any]) -> None:
+    def force(self, status: int, body: dict[str, Any] | str) -> None:
+        """Answer the next search with ``status`` and ``body`` (a str is sent as plain text)."""
         self._forced = (status, body)
 
     def stall(self) -> None:
@@ -126,6 +127,8 @@ class FakeNaver:
         if self._forced is not None:
             status, body = self._forced
             self._forced = None
+            if isinstance(body, str):
+                return PlainTextResponse(body, status_code=status)
             return JSONResponse(body, status_code=status)
         q = request.query_params
         query = q.get("query", "")

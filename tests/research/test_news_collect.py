@@ -173,6 +173,18 @@ async def test_naver_wrong_keys_hint_at_the_credentials_command(
     assert "wrong" not in got  # keys never in messages
 
 
+async def test_naver_refusal_without_a_json_body_still_says_which_and_hints_at_the_keys(
+    app_db: AsyncEngine, naver: FakeNaver
+) -> None:
+    """The 401/429 bodies are not documented (§D): the HTTP status alone must tell."""
+    naver.force(401, "Unauthorized")
+    svc = service(
+        app_db, [], naver_keys=lambda: KEYS, naver_url=naver.url, naver_queries=("카카오",)
+    )
+    got = str((await svc.collect_once())["naver"])
+    assert "HTTP 401" in got and "aegis credentials set naver" in got
+
+
 async def test_naver_timeout(app_db: AsyncEngine, naver: FakeNaver) -> None:
     naver.stall()
     svc = service(

@@ -182,7 +182,11 @@ async def naver_search(
     try:
         body = resp.json()
     except ValueError:
-        raise FeedError(f"Naver 뉴스 검색: HTTP {resp.status_code}, not JSON") from None
+        if resp.status_code == 200:
+            raise FeedError("Naver 뉴스 검색: HTTP 200, not JSON") from None
+        body = (
+            None  # the bodies of 401/429 are not documented (protocols.md §D): the status says it
+        )
     if resp.status_code != 200:
         code = body.get("errorCode", "?") if isinstance(body, dict) else "?"
         msg = body.get("errorMessage", "") if isinstance(body, dict) else ""
