@@ -30,6 +30,7 @@ from aegis.core.errors import (
     InvalidPassword,
     InvalidToken,
     LoginThrottled,
+    NotFound,
     NotReady,
     Unauthorized,
 )
@@ -138,6 +139,20 @@ async def test_deleting_a_user_cascades_to_their_rows(app_db: AsyncEngine) -> No
         for table in (refresh_tokens, favorites, layouts):
             owners = (await conn.execute(sa.select(table.c.user_id))).scalars().all()
             assert set(owners) == {keep.id}, table.name
+
+
+@pytest.mark.parametrize("favorite_id", [0, -1, 2**31, 2**63, 10**20])
+async def test_removing_a_favorite_id_outside_the_id_range_is_not_found(
+    app_db: AsyncEngine, favorite_id: int
+) -> None:
+    # ids past the id column's range (int4 on PostgreSQL, int8 on SQLite) used to reach SQL and
+    # fail with an overflow (a 500 over HTTP) instead of answering "no such favorite"
+    acc = make(app_db)
+    user = await acc.signup("fav@example.com", "fav", PW)
+    await acc.favorites.add(user.id, 1)
+    with pytest.raises(NotFound):
+        await acc.favorites.remove(user.id, favorite_id)
+    assert [f.company_id for f in await acc.favorites.list(user.id)] == [1]
 
 
 async def test_concurrent_cold_accounts_load_together_each_its_own(app_db: AsyncEngine) -> None:

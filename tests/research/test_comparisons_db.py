@@ -84,3 +84,14 @@ async def test_unknown_company_is_not_found(app_db: AsyncEngine) -> None:
     user = await new_user(app_db, "dave")
     with pytest.raises(NotFound):
         await comparisons.create(app_db, market(), user, "x", [1, 99], "1Y")
+
+
+@pytest.mark.parametrize("comparison_id", [0, -1, 2**31, 2**63, 10**20])
+async def test_deleting_a_comparison_id_outside_the_id_range_is_not_found(
+    app_db: AsyncEngine, comparison_id: int
+) -> None:
+    # ids past the id column's range (int4 on PostgreSQL, int8 on SQLite) used to reach SQL and
+    # fail with an overflow (a 500 over HTTP) instead of answering "no such comparison"
+    alice = await new_user(app_db, "alice")
+    with pytest.raises(NotFound):
+        await comparisons.delete(app_db, alice, comparison_id)

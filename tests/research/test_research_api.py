@@ -124,6 +124,15 @@ def test_reports_newest_first_with_viewer_links(client: TestClient) -> None:
     get(client, f"/companies/{company_id(client, '005930')}/reports", 400, limit=0)
 
 
+@pytest.mark.parametrize("offset", [2**31, 10**20])
+def test_reports_offset_beyond_any_page_is_400_not_a_server_error(
+    client: TestClient, offset: int
+) -> None:
+    # an offset past the database's integer range used to reach SQL and fail with a 500
+    body = get(client, f"/companies/{company_id(client, '005930')}/reports", 400, offset=offset)
+    assert body["code"] == "INVALID_REQUEST"
+
+
 def test_valuation_history_in_range(client: TestClient) -> None:
     cid = company_id(client, "005930")
     d = get(client, f"/companies/{cid}/valuation", start="2026-04-01", end="2026-04-30")["data"]

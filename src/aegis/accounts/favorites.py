@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.accounts.models import Favorite
 from aegis.accounts.tables import as_utc, favorites
 from aegis.core.errors import AlreadyExists, InvalidRequest, NotFound
+from aegis.db.metadata import is_integer_id
 
 MAX_FAVORITES = 200
 
@@ -58,6 +59,8 @@ class Favorites:
         return Favorite(fav_id, company_id, now)
 
     async def remove(self, user_id: int, favorite_id: int) -> None:
+        if not is_integer_id(favorite_id):
+            raise NotFound(f"no favorite with id {favorite_id}")
         async with self.db.begin() as conn:
             gone = await conn.execute(
                 favorites.delete().where(

@@ -14,3 +14,12 @@ metadata = sa.MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+# The largest value an ``sa.Integer`` id column holds on every back end (int4 on PostgreSQL):
+# an id beyond it names no row, and passed to the driver it fails with an overflow instead.
+MAX_INTEGER_ID = 2**31 - 1
+
+
+def is_integer_id(value: int) -> bool:
+    return 0 < value <= MAX_INTEGER_ID

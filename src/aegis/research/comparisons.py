@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import InvalidRequest, NotFound
 from aegis.core.timeutil import iso_z, kst_day
+from aegis.db.metadata import is_integer_id
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import parse_interval
 from aegis.research import financials, valuation
@@ -283,6 +284,8 @@ async def _fundamentals(
 
 
 async def delete(engine: AsyncEngine, user_id: int, comparison_id: int) -> None:
+    if not is_integer_id(comparison_id):
+        raise NotFound(f"no comparison with id {comparison_id}")
     async with engine.begin() as conn:
         gone = await conn.execute(
             comparisons.delete().where(

@@ -50,7 +50,8 @@ async def get_reports(
     research: ResearchDep,
     company_id: int,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # bounded like the news pages: a larger one reached SQL and overflowed (500)
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> JSONBytes:
     inst = market.company(company_id)
     rows, total = await research.reports(inst.symbol, limit, offset)
