@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -10,7 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.tables import users
 from aegis.core.errors import InvalidRequest, NotFound
+from aegis.core.timeutil import kst_midnight_us
+from aegis.domain.candles import Candle
 from aegis.domain.instruments import Instrument
+from aegis.domain.intervals import Interval
 from aegis.research import comparisons
 from aegis.research.tables import comparison_companies
 from aegis.services.market import Market
@@ -95,3 +99,65 @@ async def test_deleting_a_comparison_id_outside_the_id_range_is_not_found(
     alice = await new_user(app_db, "alice")
     with pytest.raises(NotFound):
         await comparisons.delete(app_db, alice, comparison_id)
+
+
+class _DailyMarket(Market):
+    """Scripted daily candles per symbol (close only) and no live quotes."""
+
+    def __init__(self, closes: dict[str, dict[date, int]]) -> None:
+        super().__init__(_NoStore(), market().by_symbol.values())  # type: ignore[arg-type]
+        self._closes = closes
+
+    async def candles(
+        self, symbol: str, interval: Interval, start: int | None, end: int | None, limit: int
+    ) -> list[Candle]:
+        out = []
+        for d, close in sorted(self._closes.get(symbol, {}).items()):
+            t = kst_midnight_us(d)
+            out.append(
+                Candle(symbol, "1d", t, close, close, close, close, 1, None, 1, t, 0, t, 0, "test")
+            )
+        return out[-limit:]
+
+
+async def performance(
+    engine: AsyncEngine, m: Market, c: comparisons.Comparison
+) -> list[dict[str, Any]]:
+    lines = (await comparisons.detail(engine, m, c))["performance"]
+    assert isinstance(lines, list)
+    return lines
+
+
+async def test_performance_lines_start_together_on_the_common_trading_days(
+    app_db: AsyncEngine,
+) -> None:
+    days = [date(2026, 3, 2) + timedelta(days=i) for i in range(12) if i % 7 < 5]
+    # 000660 has no bars before the fourth session and none on the seventh (a halt)
+    samsung = {d: 1000 + 100 * i for i, d in enumerate(days)}
+    hynix = {d: 2000 + 50 * i for i, d in enumerate(days) if i >= 3 and i != 6}
+    m = _DailyMarket({"005930": samsung, "000660": hynix})
+    user = await new_user(app_db, "erin")
+    c = await comparisons.create(app_db, m, user, "x", [1, 2], "1M")
+    lines = {p["symbol"]: p for p in await performance(app_db, m, c)}
+    common = [d for i, d in enumerate(days) if i >= 3 and i != 6]
+    for symbol, closes in (("005930", samsung), ("000660", hynix)):
+        line = lines[symbol]
+        # both lines are 100 on the same first day, and each point is a day both traded
+        assert line["startDate"] == common[0].isoformat()
+        assert [p["time"] for p in line["points"]] == [kst_midnight_us(d) // 10**6 for d in common]
+        base = closes[common[0]]
+        assert [p["value"] for p in line["points"]] == [
+            round(closes[d] * 100 / base, 2) for d in common
+        ]
+
+
+async def test_companies_that_never_traded_on_one_day_get_empty_lines_that_say_why(
+    app_db: AsyncEngine,
+) -> None:
+    days = [date(2026, 3, 2) + timedelta(days=i) for i in range(5)]
+    m = _DailyMarket({"005930": {d: 1000 for d in days[:2]}, "000660": {d: 2000 for d in days[3:]}})
+    user = await new_user(app_db, "frank")
+    c = await comparisons.create(app_db, m, user, "x", [1, 2], "1M")
+    for line in await performance(app_db, m, c):
+        assert line["points"] == [] and line["startDate"] is None
+        assert line["reason"] == "비교 기업들과 함께 거래된 날이 없습니다."

@@ -170,6 +170,16 @@ async def detail(
     # today's wall clock) and counts back from there
     ends = [rows[-1].start for rows in daily.values() if rows]
     end = max(ends) if ends else None
+    start = end - PERIODS[period] * DAY_US if end is not None else None
+    windows = {
+        cid: [r for r in rows if start is not None and r.start >= start]
+        for cid, rows in daily.items()
+    }
+    # lines are compared on the days every company with data in the period traded: each is 100
+    # on the same first day (a company whose bars start later, or a halt, would otherwise put
+    # one line's 100 beside another's value of a different day)
+    day_sets = [{r.start for r in w} for w in windows.values() if w]
+    common = set.intersection(*day_sets) if day_sets else set()
     performance = []
     table = []
     for cid in c.company_ids:
@@ -177,8 +187,7 @@ async def detail(
         rows = daily.get(cid, [])
         if inst is None:
             continue
-        start = end - PERIODS[period] * DAY_US if end is not None else None
-        window = [r for r in rows if start is not None and r.start >= start]
+        window = [r for r in windows.get(cid, []) if r.start in common]
         if window:
             base = window[0].close
             points = [
@@ -201,7 +210,9 @@ async def detail(
                     "symbol": inst.symbol,
                     "startDate": None,
                     "points": [],
-                    "reason": "이 기간의 일봉 데이터가 없습니다.",
+                    "reason": "비교 기업들과 함께 거래된 날이 없습니다."
+                    if windows.get(cid)
+                    else "이 기간의 일봉 데이터가 없습니다.",
                 }
             )
         table.append(await _row(engine, market, cid, rows, end))
