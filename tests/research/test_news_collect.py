@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.research.news import tables as t
 from aegis.research.news.feeds import Feed, NaverKeys
-from aegis.research.news.linker import Listed
+from aegis.research.news.linker import Linker, Listed
 from aegis.research.news.models import Incoming
 from aegis.research.news.service import NewsConfig, NewsService
+from aegis.research.news.store import NewsStore
 from tests.fakes.news import NAVER_ID, NAVER_SECRET, FakeNaver, FakePress, naver_item
 
 COMPANIES = [
@@ -260,3 +261,18 @@ async def test_archive_seed_interrupted_by_a_crash_resumes_without_duplicates(
             )
         ).scalar()
     assert done is not None
+
+
+async def test_keywords_with_equal_counts_come_in_word_order(app_db: AsyncEngine) -> None:
+    # equal counts used to keep the order rows were read in (and a headline's words came in
+    # hash order), so which of the tied words made the top `limit` changed between processes
+    store = NewsStore(app_db)
+    words = ["하", "다", "나", "가"]  # each its own headline, stored in reverse word order
+    items = [
+        Incoming(f"{w}{w}", f"https://example.com/{i}", 1_000 + i, nouns=(f"{w}{w}",))
+        for i, w in enumerate(words)
+    ]
+    assert await store.add(items, "test", Linker([])) == 4
+    top, headlines = await store.keywords(0, 2_000, 2)
+    assert headlines == 4
+    assert [(k.word, k.count) for k in top] == [("가가", 1), ("나나", 1)]

@@ -4,6 +4,7 @@ normalised URL, company links, full-text search (FTS5 / PostgreSQL tsvector), ke
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -368,7 +369,9 @@ class NewsStore:
                 n += 1
                 # a headline repeating a word counts it once
                 counts.update(set(words.split()))
-        return [Keyword(w, c) for w, c in counts.most_common(limit)], n
+        # ties by word: the same top ``limit`` in every process (most_common keeps read order)
+        top = heapq.nsmallest(limit, counts.items(), key=lambda wc: (-wc[1], wc[0]))
+        return [Keyword(w, c) for w, c in top], n
 
     async def count(self) -> int:
         async with self.engine.connect() as conn:
