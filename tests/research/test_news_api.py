@@ -134,6 +134,18 @@ def test_keywords_of_the_latest_week_when_offline(app) -> None:  # type: ignore[
     assert old["meta"]["to"].startswith("2025-02-16T00:00") and old["data"]
 
 
+def test_an_epoch_seconds_end_is_that_instant_not_a_day_later(app) -> None:  # type: ignore[no-untyped-def]
+    # ten-digit epoch seconds used to be taken for a bare date ("2026-02-10" is ten characters
+    # too) and moved a day later, so the window and the search ran a day past `to`
+    client, _, _ = app
+    end = datetime.fromisoformat("2026-08-20T12:00:00+09:00")
+    epoch = str(int(end.timestamp()))
+    kw = client.get("/api/v1/news/keywords", params={"window": "7d", "to": epoch}).json()
+    assert datetime.fromisoformat(kw["meta"]["to"]) == end
+    found = client.get("/api/v1/news", params={"to": epoch, "limit": 5}).json()["data"]
+    assert found and all(datetime.fromisoformat(it["publishedAt"]) < end for it in found)
+
+
 @pytest.mark.parametrize("window", ["abc", "0h", "400d", "7y", "7"])
 def test_bad_keyword_window_is_400(app, window: str) -> None:  # type: ignore[no-untyped-def]
     client, _, _ = app

@@ -179,8 +179,10 @@ def _bound(name: str, text: str | None, *, end: bool) -> int | None:
             "or epoch seconds"
         ) from None
     sec = us // 1_000_000
-    # a bare date as the end means the whole of that KST day
-    return sec + 86_400 if end and len(text.strip()) == 10 else sec
+    # a bare date as the end means the whole of that KST day; parse_instant reads a date as
+    # ten characters that are not all digits (ten-digit epoch seconds are an instant)
+    t = text.strip()
+    return sec + 86_400 if end and len(t) == 10 and not t.lstrip("-").isdigit() else sec
 
 
 @router.get(
