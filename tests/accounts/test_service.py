@@ -141,6 +141,26 @@ async def test_deleting_a_user_cascades_to_their_rows(app_db: AsyncEngine) -> No
             assert set(owners) == {keep.id}, table.name
 
 
+async def test_a_deleted_accounts_tokens_never_open_a_later_account_with_its_id(
+    app_db: AsyncEngine,
+) -> None:
+    # SQLite hands a deleted highest id to the next row: a token of the deleted account (another
+    # device's, still unexpired) used to authenticate as the new user holding that id
+    acc = make(app_db)
+    gone = await acc.signup("gone@example.com", "gone", PW)
+    other_device = await acc.login(gone.email, PW, None)
+    await acc.delete_account(gone, PW, None)
+    new = await acc.signup("new@example.com", "new", PW)
+    if new.id != gone.id:
+        pytest.skip("this back end does not reuse ids")
+    with pytest.raises(InvalidToken):
+        await acc.authenticate(other_device.access_token)
+    with pytest.raises(InvalidToken):
+        await acc.favorites_for_token(other_device.access_token)
+    mine = await acc.login(new.email, PW, None)
+    assert (await acc.authenticate(mine.access_token))[0] == new
+
+
 @pytest.mark.parametrize("favorite_id", [0, -1, 2**31, 2**63, 10**20])
 async def test_removing_a_favorite_id_outside_the_id_range_is_not_found(
     app_db: AsyncEngine, favorite_id: int

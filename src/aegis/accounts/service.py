@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -209,6 +210,10 @@ class Accounts:
                         username=username,
                         password_hash=hashed,
                         is_admin=is_admin,
+                        # a random start, not 0: SQLite gives a deleted highest id to the next
+                        # account, and the deleted one's unexpired access tokens (same id, same
+                        # version) must not open it
+                        token_version=secrets.randbelow(2**30),
                         created_at=datetime.now(UTC),
                     )
                     .returning(users.c.id)
