@@ -175,11 +175,12 @@ async def detail(
         cid: [r for r in rows if start is not None and r.start >= start]
         for cid, rows in daily.items()
     }
-    # lines are compared on the days every company with data in the period traded: each is 100
-    # on the same first day (a company whose bars start later, or a halt, would otherwise put
-    # one line's 100 beside another's value of a different day)
+    # every line is 100 on the same day, the first of the period that every company with data
+    # in it traded (a company whose bars start later, or halted that day, would otherwise put
+    # one line's 100 beside another's value of a different day); later days are each line's own
     day_sets = [{r.start for r in w} for w in windows.values() if w]
     common = set.intersection(*day_sets) if day_sets else set()
+    base_day = min(common) if common else None
     performance = []
     table = []
     for cid in c.company_ids:
@@ -187,7 +188,7 @@ async def detail(
         rows = daily.get(cid, [])
         if inst is None:
             continue
-        window = [r for r in windows.get(cid, []) if r.start in common]
+        window = [r for r in windows.get(cid, []) if base_day is not None and r.start >= base_day]
         if window:
             base = window[0].close
             points = [
