@@ -32,6 +32,9 @@ class FakeDart:
         self.calls: list[tuple[str, dict[str, str]]] = []
         # (corp_code, year, reprt_code) → {(fs_div, account_nm): amount}
         self.accounts: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
+        # the same key → {(fs_div, account_nm): 당기누적 amount} (``thstrm_add_amount``: from the
+        # start of the fiscal year, on the income lines of quarterly and half-year reports)
+        self.cumulative: dict[tuple[str, str, str], dict[tuple[str, str], int]] = {}
         self.filings: dict[str, list[dict[str, str]]] = {}
         # corp_code → company.json fields (the flat object of protocols-trading.md §5.2)
         self.profiles: dict[str, dict[str, str]] = {
@@ -122,6 +125,10 @@ class FakeDart:
             }
             for i, ((fs, name), amount) in enumerate(acc.items())
         ]
+        for row in rows:
+            added = self.cumulative.get(key, {}).get((row["fs_div"], row["account_nm"]))
+            if added is not None:
+                row["thstrm_add_amount"] = _money(added)
         return JSONResponse({"status": "000", "message": "정상", "list": rows})
 
     async def list(self, request: Request) -> Response:

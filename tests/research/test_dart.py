@@ -208,6 +208,42 @@ async def test_refresh_writes_statements_and_q4_is_year_minus_three_quarters(
     assert status.written["profiles"] == 1  # 000660 has no profile in the fake (013)
 
 
+async def test_q4_is_the_year_minus_the_nine_month_cumulative_of_the_q3_report(
+    app_db: AsyncEngine, fake: tuple[FakeDart, str]
+) -> None:
+    # the first quarter's report is missing (DART: no data), but the third quarter's report
+    # carries 1–9월 누적 on its income lines: Q4 = annual − 9-month cumulative. The sum of three
+    # own-quarter amounts used to be required, so no Q4 row was written
+    dart, url = fake
+    samsung_2025(dart)
+    del dart.accounts[("00126380", "2025", "11013")]
+    dart.cumulative[("00126380", "2025", "11014")] = {
+        ("CFS", "매출액"): (79 + 74 + 86) * T,
+        ("CFS", "영업이익"): (6 + 4 + 12) * T,
+        ("CFS", "당기순이익"): (6 + 4 + 12) * T // 2,
+    }
+    c = client(url)
+    await store_corp_codes(app_db, c)
+    status = await refresh(app_db, c, ["005930"], RefreshStatus(True), [2025])
+    await c.close()
+    assert status.last_error is None
+    async with app_db.connect() as conn:
+        q4 = (
+            await conn.execute(
+                sa.select(financials).where(
+                    financials.c.symbol == "005930",
+                    financials.c.basis == "CFS",
+                    financials.c.year == 2025,
+                    financials.c.quarter == 4,
+                )
+            )
+        ).one()
+    assert q4.revenue == (333 - 79 - 74 - 86) * T
+    assert q4.operating_profit == (43 - 6 - 4 - 12) * T
+    assert q4.net_income == (43 * T // 2) - (6 + 4 + 12) * T // 2
+    assert q4.total_assets == 500 * T
+
+
 async def test_refresh_stores_the_company_profile_and_replaces_it_on_the_next_run(
     app_db: AsyncEngine, fake: tuple[FakeDart, str]
 ) -> None:

@@ -241,8 +241,13 @@ def _check(path: str, status: str, message: str) -> None:
     raise DartError(f"DART {path} failed with status {status}: {message}", details=details)
 
 
+FLOWS = ("revenue", "operating_profit", "net_income")
+
+
 def statement_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, int | None]]:
-    """fnlttSinglAcnt rows → per basis (CFS/OFS) the figures we keep, from ``thstrm_amount``."""
+    """fnlttSinglAcnt rows → per basis (CFS/OFS) the figures we keep, from ``thstrm_amount``;
+    an income line's ``thstrm_add_amount`` (당기누적: from the start of the fiscal year, given
+    by quarterly and half-year reports) as ``<field>_ytd``."""
     names = {
         "매출액": "revenue",
         "수익(매출액)": "revenue",
@@ -264,4 +269,8 @@ def statement_rows(rows: list[dict[str, Any]]) -> dict[str, dict[str, int | None
         figures = out.setdefault(basis, {})
         if figures.get(field) is None:
             figures[field] = _amount(r.get("thstrm_amount"))
+        if field in FLOWS and figures.get(f"{field}_ytd") is None:
+            ytd = _amount(r.get("thstrm_add_amount"))
+            if ytd is not None:
+                figures[f"{field}_ytd"] = ytd
     return out

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import UpstreamError
 from aegis.core.timeutil import kst_day, now_us
-from aegis.research.dart import REPORT_CODES, DartClient, statement_rows
+from aegis.research.dart import FLOWS, REPORT_CODES, DartClient, statement_rows
 from aegis.research.datasets import SRC_DART_API
 from aegis.research.tables import dart_companies, dart_corps, disclosures, financials
 
@@ -101,12 +101,13 @@ async def refresh_statements(
     engine: AsyncEngine, client: DartClient, symbol: str, corp_code: str, year: int
 ) -> int:
     """One fiscal year: the annual report and the three quarterly ones. Quarters 1–3 are the
-    reports' own-quarter amounts; Q4 is the year minus Q1–Q3 (DART has no Q4 report)."""
+    reports' own-quarter amounts; Q4 is the year minus the nine-month cumulative of the Q3
+    report (``thstrm_add_amount``), or minus Q1–Q3 where that is not given (DART has no Q4
+    report)."""
     per_q: dict[int, dict[str, dict[str, int | None]]] = {}
     for q, code in REPORT_CODES.items():
         per_q[q] = statement_rows(await client.single_accounts(corp_code, year, code))
     written = 0
-    flows = ("revenue", "operating_profit", "net_income")
     for basis in ("CFS", "OFS"):
         annual = per_q[4].get(basis)
         if annual:
@@ -116,18 +117,20 @@ async def refresh_statements(
             if per_q[q].get(basis):
                 await _put_statement(engine, symbol, basis, year, q, per_q[q][basis])
                 written += 1
-        if annual and all(per_q[q].get(basis) for q in (1, 2, 3)):
+        q3 = per_q[3].get(basis) or {}
+        have_quarters = all(per_q[q].get(basis) for q in (1, 2, 3))
+        if annual and (have_quarters or any(q3.get(f"{k}_ytd") is not None for k in FLOWS)):
             q4: dict[str, Any] = {
                 k: annual.get(k) for k in ("total_assets", "total_liabilities", "total_equity")
             }
-            for k in flows:
-                parts = [per_q[q][basis].get(k) for q in (1, 2, 3)]
+            for k in FLOWS:
+                nine_months = q3.get(f"{k}_ytd")
+                if nine_months is None and have_quarters:
+                    parts = [per_q[q][basis].get(k) for q in (1, 2, 3)]
+                    if all(p is not None for p in parts):
+                        nine_months = sum(p for p in parts if p is not None)
                 total = annual.get(k)
-                q4[k] = (
-                    None
-                    if total is None or any(p is None for p in parts)
-                    else total - sum(p for p in parts if p is not None)
-                )
+                q4[k] = None if total is None or nine_months is None else total - nine_months
             await _put_statement(engine, symbol, basis, year, 4, q4)
             written += 1
     return written
