@@ -426,3 +426,15 @@ async def test_redis_down_refuses_token_checks_with_503_and_lets_logins_through(
         assert throttle.storage_errors >= 1
     finally:
         await acc.close()
+
+
+async def test_concurrent_first_layout_saves_of_one_user_all_succeed(app_db: AsyncEngine) -> None:
+    # each save found no row to update and inserted one: on PostgreSQL the second insert hit the
+    # primary key and the save failed (500) instead of replacing the layout
+    acc = make(app_db)
+    user = await acc.signup("grid@example.com", "grid", PW)
+    docs = [{"current": f"v{i}", "layouts": {f"v{i}": {"size": 1, "cells": []}}} for i in range(6)]
+    await asyncio.gather(*(acc.layouts.put(user.id, d) for d in docs))
+    assert await acc.layouts.get(user.id) in docs
+    async with app_db.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(layouts)) == 1

@@ -28,6 +28,14 @@ class Layouts:
 
     async def put(self, user_id: int, doc: dict[str, Any]) -> None:
         text = orjson.dumps(doc).decode()
+        try:
+            await self._put(user_id, text)
+        except sa.exc.IntegrityError:
+            # a concurrent first save inserted the row between our update and insert: the
+            # row exists now, so this attempt updates it
+            await self._put(user_id, text)
+
+    async def _put(self, user_id: int, text: str) -> None:
         now = datetime.now(UTC)
         async with self.db.begin() as conn:
             updated = await conn.execute(
