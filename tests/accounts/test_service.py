@@ -438,3 +438,13 @@ async def test_concurrent_first_layout_saves_of_one_user_all_succeed(app_db: Asy
     assert await acc.layouts.get(user.id) in docs
     async with app_db.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(layouts)) == 1
+
+
+async def test_an_expired_refresh_token_is_refused_and_issues_nothing(app_db: AsyncEngine) -> None:
+    acc = make(app_db, refresh_ttl_seconds=0)  # every refresh token expires when issued
+    await acc.signup("ttl@example.com", "ttl", PW)
+    pair = await acc.login("ttl@example.com", PW, None)
+    with pytest.raises(InvalidToken, match="expired"):
+        await acc.refresh(pair.refresh_token)
+    async with app_db.connect() as conn:
+        assert await conn.scalar(sa.select(sa.func.count()).select_from(refresh_tokens)) == 1
