@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.trading import tables
-from aegis.trading.brokers.base import BrokerBalance, BrokerPosition
+from aegis.trading.brokers.base import BrokerBalance, BrokerOrderView, BrokerPosition
 from aegis.trading.models import Limits, OrderStatus, SafetyState, Side
 from tests.trading.support import (
     SAMSUNG,
@@ -17,6 +17,7 @@ from tests.trading.support import (
     limit,
     market,
     safety,
+    status,
 )
 
 
@@ -151,3 +152,45 @@ async def test_reconciliation_mismatch_halts_with_the_exact_difference(
     ]
     assert safety(acc) is SafetyState.HALTED
     assert "cash: ours 10000000, broker 9990000" in acc.triggers[-1].message
+
+
+async def test_an_accepted_order_the_broker_later_rejects_is_rejected_and_survives_a_restart(
+    app_db: AsyncEngine,
+) -> None:
+    """KIS can take an order (ODNO given) and the exchange refuse it afterwards (RFUS_YN,
+    rjct_qty in the daily inquiry): reconciliation must book REJECTED, release the cash, and
+    leave an event log that still replays."""
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+    assert o.status is OrderStatus.ACCEPTED and acc.reserved_cash() > 0
+    v = broker.received[o.order_id]
+    broker.received[o.order_id] = BrokerOrderView(v.broker_order_id, OrderStatus.REJECTED, 0, 0)
+    result = await desk.service.reconcile(acc, BrokerBalance(10_000_000, {}))
+    assert result["ok"]
+    assert status(o) is OrderStatus.REJECTED and acc.reserved_cash() == 0
+    svc = await desk.restart()
+    acc = await svc.account_for(1, "kis")
+    assert acc.orders[o.order_id].status is OrderStatus.REJECTED
+    assert acc.available_cash() == 10_000_000
+
+
+async def test_a_partly_filled_order_the_broker_reports_rejected_keeps_its_fills_and_replays(
+    app_db: AsyncEngine,
+) -> None:
+    """The rest of a partly filled order refused at the broker: the fills stay booked, the
+    order is closed (its remainder is gone), and the log replays after a restart."""
+    desk, broker = await _live(app_db)
+    acc = await desk.service.account_for(1, "kis")
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+    v = broker.received[o.order_id]
+    broker.received[o.order_id] = BrokerOrderView(
+        v.broker_order_id, OrderStatus.REJECTED, 4, 71_500, 4 * 71_500
+    )
+    await desk.service.reconcile(acc, BrokerBalance(10_000_000 - 286_042, {}))
+    assert o.filled_quantity == 4 and not o.working and acc.reserved_cash() == 0
+    svc = await desk.restart()
+    acc = await svc.account_for(1, "kis")
+    o2 = acc.orders[o.order_id]
+    assert o2.filled_quantity == 4 and o2.status is OrderStatus.CANCELLED
+    assert acc.position_qty(SAMSUNG) == 4

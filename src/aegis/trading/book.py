@@ -33,8 +33,15 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.CANCELLED,
         }
     ),
+    # the exchange can refuse an order the broker already took (KIS: RFUS_YN, rjct_qty)
     OrderStatus.ACCEPTED: frozenset(
-        {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.UNKNOWN, OrderStatus.FILLED}
+        {
+            OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,
+            OrderStatus.UNKNOWN,
+            OrderStatus.FILLED,
+            OrderStatus.REJECTED,
+        }
     ),
     OrderStatus.PARTIALLY_FILLED: frozenset(
         {OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.UNKNOWN, OrderStatus.FILLED}

@@ -28,7 +28,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.trading.alerts import AlertBook
-from aegis.trading.book import Account
+from aegis.trading.book import Account, check_transition
 from aegis.trading.brokers.base import (
     Broker,
     BrokerBalance,
@@ -203,6 +203,9 @@ class TradingService:
             target = view.status
             if target is OrderStatus.ACCEPTED and o.filled_quantity:
                 target = OrderStatus.PARTIALLY_FILLED
+            elif target is OrderStatus.REJECTED and o.filled_quantity:
+                # its fills are real; what was left will not trade
+                target = OrderStatus.CANCELLED
             if target is not o.status and target is not OrderStatus.FILLED:
                 await self._status(acc, o, target, "reconciled", view.broker_order_id)
 
@@ -639,6 +642,8 @@ class TradingService:
         reason: str | None,
         broker_id: str | None = None,
     ) -> None:
+        # before storing: an event the fold refuses would make the log unreplayable
+        check_transition(o, status)
         data: dict[str, Any] = {"orderId": o.order_id, "status": status.value, "reason": reason}
         if broker_id:
             data["brokerOrderId"] = broker_id
