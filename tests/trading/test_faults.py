@@ -3,6 +3,8 @@ An order is never sent twice; every fill the broker reports is recorded exactly 
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.trading import tables
@@ -194,3 +196,39 @@ async def test_a_partly_filled_order_the_broker_reports_rejected_keeps_its_fills
     o2 = acc.orders[o.order_id]
     assert o2.filled_quantity == 4 and o2.status is OrderStatus.CANCELLED
     assert acc.position_qty(SAMSUNG) == 4
+
+
+async def test_adding_to_a_position_held_overnight_counts_only_the_days_move(
+    app_db: AsyncEngine,
+) -> None:
+    """99 shares bought at 100,000 on Friday, closed at 70,000; on Monday one more share at
+    70,000 while the price stands at 70,000: the day's P&L is 0, not the old shares' loss
+    since purchase (which halted the account under a daily-loss limit)."""
+    friday = date(2026, 2, 27)
+    desk = Desk(app_db)
+    await desk.start()
+    desk.board.prev[SAMSUNG] = desk.board.last[SAMSUNG] = 100_000
+    desk.open_market(kst(10, 0, day=friday))
+    acc = await desk.service.account_for(1)
+    await desk.service.place(acc, limit(Side.BUY, 99, 100_000))
+    await desk.trade(SAMSUNG, 100_000, 1_000, kst(10, 0, 1, day=friday))
+    assert acc.position_qty(SAMSUNG) == 99
+    desk.board.prev[SAMSUNG] = desk.board.last[SAMSUNG] = 70_000
+    desk.open_market(kst(10, 0))
+    assert desk.service.day_pnl(acc) == 0
+    await desk.service.set_limits(acc, Limits(max_daily_loss=100_000))
+    await desk.service.place(acc, limit(Side.BUY, 1, 70_000))
+    await desk.trade(SAMSUNG, 70_000, 10, kst(10, 0, 1))
+    assert acc.position_qty(SAMSUNG) == 100
+    assert desk.service.day_pnl(acc) == 0
+    assert safety(acc) is SafetyState.ACTIVE
+    # the day's move then counts every share: overnight ones from the previous close, the
+    # new one from its price; sells take the overnight shares first
+    await desk.trade(SAMSUNG, 70_100, 10, kst(10, 0, 2))
+    assert desk.service.day_pnl(acc) == 100 * 100
+    sell, _ = await desk.service.place(acc, limit(Side.SELL, 50, 70_100))
+    await desk.trade(SAMSUNG, 70_100, 100, kst(10, 0, 3))
+    assert sell.status is OrderStatus.FILLED
+    realized = sum(f for f in acc.realized_by_day.values())
+    # 50 shares left: 49 overnight (+100 each from 70,000), 1 bought today (+100)
+    assert desk.service.day_pnl(acc) == realized + 50 * 100

@@ -207,7 +207,12 @@ class Account:
             pos.quantity += qty
             pos.cost += amount
             pos.fee_cost += commission
-            pos.last_buy_day = kst_day(ts).toordinal()
+            day = kst_day(ts).toordinal()
+            if pos.last_buy_day != day:
+                pos.day_bought = pos.day_bought_cost = 0
+            pos.last_buy_day = day
+            pos.day_bought += qty
+            pos.day_bought_cost += amount
         else:
             held = pos.quantity
             pos.cost -= pos.cost * qty // held if held else 0

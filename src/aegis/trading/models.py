@@ -152,6 +152,10 @@ class Position:
     fee_cost: int = 0  # buy commissions of the shares held, charged to P&L when they are sold
     realized_pnl: int = 0
     last_buy_day: int = 0  # KST ordinal day of the latest buy (for the day's P&L)
+    # shares bought on ``last_buy_day`` and their amount; the day's sells take the shares
+    # held overnight first, so min(quantity, day_bought) of today's buys are still held
+    day_bought: int = 0
+    day_bought_cost: int = 0
 
     @property
     def average_price(self) -> float:

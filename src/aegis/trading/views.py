@@ -91,9 +91,14 @@ def portfolio_view(acc: Account, prices: PriceBoard, now_us: int) -> dict[str, A
         unrealized += v["unrealizedPnl"]
         if p.quantity and v["marketPrice"] is not None:
             # the day's move: from the previous close for shares held overnight, from the
-            # purchase price for positions (re)opened today
+            # purchase price for shares bought today
             prev = prices.prev_close(symbol)
-            ref = p.cost if p.last_buy_day == today or prev is None else prev * p.quantity
+            if prev is None:
+                ref = p.cost
+            else:
+                today_held = min(p.quantity, p.day_bought) if p.last_buy_day == today else 0
+                today_cost = p.day_bought_cost * today_held // p.day_bought if today_held else 0
+                ref = today_cost + prev * (p.quantity - today_held)
             day_unrealized += v["marketValue"] - ref
     realized = acc.realized_total()
     return {
