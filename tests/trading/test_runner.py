@@ -67,3 +67,35 @@ async def test_strategy_runs_on_paper_through_the_order_path(app_db: AsyncEngine
     assert [f.side for f in strat.fills] == ["BUY", "SELL"]
     await runner.stop()
     assert runner.watches not in svc.tape_filters
+
+
+class DipBuyer(Strategy):
+    """Bids 1 % under each close: a price off the tick grid."""
+
+    name = "dip_buyer"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def on_candle(self, ctx: Context, bar: Bar) -> None:
+        if not ctx.position(bar.symbol):
+            ctx.buy(bar.symbol, 1, bar.close * 99 // 100)
+
+
+async def test_live_limit_prices_are_snapped_to_the_tick_grid_as_in_backtests(
+    app_db: AsyncEngine,
+) -> None:
+    """The strategy interface promises limits snapped to the grid (buys down, sells up, as the
+    backtest does); on paper an off-grid price was refused with TICK_SIZE instead."""
+    desk = Desk(app_db)
+    svc = await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    runner = StrategyRunner(svc, acc, DipBuyer(), [SAMSUNG], "1m")
+    runner.start()
+    desk.board.last[SAMSUNG] = 71_600
+    await svc.process_ticks([tick(SAMSUNG, 71_600, 100, kst(10, 0, 1))])
+    await svc.process_ticks([tick(SAMSUNG, 71_600, 100, kst(10, 1, 0))])  # closes 10:00
+    assert runner.refusals == []
+    (order,) = acc.orders.values()
+    assert order.price == 70_800  # 71,600 × 0.99 = 70,884, down to the 100-won tick
+    assert order.status is OrderStatus.ACCEPTED
+    await runner.stop()

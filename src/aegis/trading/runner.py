@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aegis.core.errors import AegisError, InvalidRequest
+from aegis.domain import krx
 from aegis.domain.intervals import parse_interval
 from aegis.domain.ticks import Tick
 from aegis.trading.book import Account
@@ -144,6 +145,9 @@ class StrategyRunner:
 
     def ask(self, symbol: str, side: Side, quantity: int, price: int | None) -> None:
         kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        if price is not None and price > 0:  # non-positive prices are refused as invalid
+            # snapped to the grid the way the backtest does: never a worse price than asked
+            price = krx.round_down(price) if side is Side.BUY else krx.round_up(price)
         self._asks.append(
             OrderRequest(symbol, side, kind, quantity, price, None, self.strategy.name)
         )
