@@ -62,6 +62,8 @@ class FakeKisTrading:
         self.refuse_next: tuple[str, str] | None = None  # (msg_cd, msg1)
         self.hang_next: str | None = None  # "after" (order taken) | "before" (not taken)
         self.hang_seconds = 5.0
+        # KIS paper was seen answering the daily inquiry with no rows (protocols-trading §1.5)
+        self.daily_rows_hidden = False
         # what the tests assert on
         self.order_posts = 0
         self.cancel_posts = 0
@@ -295,6 +297,8 @@ class FakeKisTrading:
                 "rjct_qty": "0",
             }
             for o in self.orders.values()
+            if not self.daily_rows_hidden
+            and (not req.query_params.get("ODNO") or req.query_params["ODNO"] == o.odno)
         ]
         page, nk = self._page(req, rows)
         return _ok(

@@ -157,3 +157,52 @@ async def test_buyable_balance_paging_and_mismatch_halt(
         }
     finally:
         await live.close()
+
+
+async def test_an_order_kis_took_stays_open_when_the_daily_inquiry_does_not_show_it(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """An order KIS acknowledged with an order number is at the broker: a daily inquiry
+    that does not list it (beyond the pages read, or KIS paper's empty answer) must not
+    close it as NOT_AT_BROKER, which released its cash and dropped its later fills."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    fake.page_size = 1  # 10 pages of one row: the 11th order is beyond them
+    try:
+        orders = []
+        for i in range(11):
+            o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid=f"c{i}"))
+            orders.append(o)
+        await live.reconcile()
+        assert all(status(o) is OrderStatus.ACCEPTED for o in orders)
+        last = orders[-1]
+        assert last.broker_order_id is not None
+        await fake.fill(last.broker_order_id.split(":")[1], 1, 71_500)
+        await until(lambda: last.filled_quantity == 1, "the fill of the 11th order")
+        fake.daily_rows_hidden = True
+        await live.reconcile()
+        assert all(o.working for o in orders[:-1])
+        assert acc.reserved_cash() == 10 * acc.fees.buy_hold(71_500)
+    finally:
+        await live.close()
+
+
+async def test_a_live_day_order_left_open_at_the_close_expires_and_frees_its_cash(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS day orders end with the session: one still showing a remainder in the daily
+    inquiry after the close is EXPIRED (its fills kept), not held open for ever."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        o, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 4, 71_500, notify=False)
+        await live.reconcile()
+        assert status(o) is OrderStatus.PARTIALLY_FILLED
+        live.broker.clock = lambda: o.created_at + 86_400_000_000  # the next day
+        await live.reconcile()
+        assert status(o) is OrderStatus.EXPIRED and o.filled_quantity == 4
+        assert acc.reserved_cash() == 0 and live.last_result == {"ok": True, "differences": []}
+    finally:
+        await live.close()

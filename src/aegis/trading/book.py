@@ -31,6 +31,7 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.REJECTED,
             OrderStatus.UNKNOWN,
             OrderStatus.CANCELLED,
+            OrderStatus.EXPIRED,  # found at the broker after a restart, its session over
         }
     ),
     # the exchange can refuse an order the broker already took (KIS: RFUS_YN, rjct_qty)

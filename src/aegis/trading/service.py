@@ -189,6 +189,12 @@ class TradingService:
                 await self._status(acc, o, OrderStatus.UNKNOWN, "broker unreachable at recovery")
             return
         if view is None:
+            if o.broker_order_id:
+                # the broker acknowledged it with its number, so it is there: its inquiry
+                # just did not list it (paging, KIS paper's empty answers). Closing it would
+                # release its cash and drop its fills; the next look-up tries again.
+                log.warning("order %s: not in the broker's inquiry; left open", o.order_id)
+                return
             # the broker never received it: nothing can fill, so it is closed
             await self._status(acc, o, OrderStatus.CANCELLED, "NOT_AT_BROKER")
             return

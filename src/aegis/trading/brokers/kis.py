@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from aegis.core.errors import BrokerError
-from aegis.core.timeutil import kst_day
+from aegis.core.timeutil import kst_day, now_us
 from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.kis.auth import KisAuth
@@ -40,6 +40,7 @@ from aegis.trading.brokers.base import (
     broker_key,
 )
 from aegis.trading.models import Order, OrderStatus, OrderType, Side
+from aegis.trading.session import session_close
 
 log = logging.getLogger("aegis.trading.kis")
 
@@ -303,11 +304,17 @@ class KisTrading:
         ]
 
 
+# a day order's remainder is dead after the closing auction (15:30); fills of the auction may
+# reach the daily inquiry a little later, and are booked before the order is closed
+EXPIRY_GRACE_US = 5 * 60_000_000
+
+
 class KisBroker(Broker):
     name = "kis"
 
-    def __init__(self, client: KisTrading) -> None:
+    def __init__(self, client: KisTrading, clock: Callable[[], int] = now_us) -> None:
         self.client = client
+        self.clock = clock  # wall time, UTC µs: KIS trades in real time
 
     async def submit(self, order: Order) -> str:
         orgno, odno = await self.client.order_cash(order)
@@ -321,14 +328,17 @@ class KisBroker(Broker):
 
     async def lookup(self, order: Order) -> BrokerOrderView | None:
         day = kst_day(order.created_at)
-        rows = await self.client.daily_orders(day)
         row = None
         if order.broker_order_id:
+            # asked for by its number: an unfiltered day can run past the pages read
+            odno = order.broker_order_id.rsplit(":", 1)[-1]
             key = broker_key(order.broker_order_id)
+            rows = await self.client.daily_orders(day, odno)
             row = next((r for r in rows if r.odno.lstrip("0") == key), None)
         else:
             # the answer was lost: our order is the one with the same content placed at or
             # after our send time (KST HHMMSS)
+            rows = await self.client.daily_orders(day)
             sent = _kst_hhmmss(order.created_at)
             row = next(
                 (
@@ -350,6 +360,8 @@ class KisBroker(Broker):
             status = OrderStatus.FILLED
         elif row.cancelled or row.remaining == 0:
             status = OrderStatus.CANCELLED
+        elif self.clock() > session_close(order.created_at) + EXPIRY_GRACE_US:
+            status = OrderStatus.EXPIRED  # a day order: what was left ended with the session
         else:
             status = OrderStatus.ACCEPTED
         return BrokerOrderView(
