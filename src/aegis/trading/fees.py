@@ -13,13 +13,15 @@ from datetime import date
 from decimal import Decimal
 
 DEFAULT_COMMISSION = Decimal("0.00015")
-# trade date from which a rate applies → rate (KOSPI/KOSDAQ; 2025/2026 per krx_rules.md §4)
+# trade date from which a rate applies → rate (KOSPI/KOSDAQ; 2025/2026 per krx_rules.md §4).
+# The rate is the settlement year's (T+2, the year-end closing day 12-31 not settling): the
+# 2025 rate from sales of 2024-12-27, the 2026 rate from sales of 2025-12-29.
 DEFAULT_TAX_RATES: dict[str, str] = {
     "2021-01-01": "0.0023",
     "2023-01-01": "0.0020",
     "2024-01-01": "0.0018",
-    "2025-01-01": "0.0015",
-    "2026-01-01": "0.0020",
+    "2024-12-27": "0.0015",
+    "2025-12-29": "0.0020",
 }
 
 
