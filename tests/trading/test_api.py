@@ -270,3 +270,29 @@ def test_strategy_run_survives_a_runtime_restart(tmp_path: Path) -> None:
         runs = client.get("/api/v1/strategies/runs", headers=h).json()["data"]
         assert [(r["runnerId"], r["resumed"]) for r in runs] == [(kept["runnerId"], True)]
         assert runs[0]["params"]["period"] == 5
+
+
+def test_non_finite_alert_values_are_refused_and_nothing_is_stored(app: App) -> None:
+    """JSON bodies may carry NaN/Infinity (Python's parser takes them): an alert at NaN was a
+    500 (NOT NULL), one at Infinity was stored and could never fire, and Infinity as a
+    strategy parameter was a 500 (int(inf)) for a backtest or a run."""
+    client, _, _ = app
+    h = {**auth_headers(client), "content-type": "application/json"}
+    for value in ("NaN", "Infinity", "-Infinity"):
+        body = f'{{"symbol": "{SAMSUNG}", "kind": "CHANGE_PCT", "value": {value}}}'
+        r = client.post("/api/v1/alerts", headers=h, content=body)
+        assert r.status_code == 400, (value, r.json())
+        assert r.json()["code"] == "INVALID_REQUEST"
+        params = f'"params": {{"fast": {value}}}'
+        run = f'{{"strategy": "ma_cross", "symbols": ["{SAMSUNG}"], {params}}}'
+        r = client.post("/api/v1/strategies/runs", headers=h, content=run)
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST", r.json()
+        bt = (
+            f'{{"strategy": "ma_cross", "symbols": ["{SAMSUNG}"], "from": "2024-01-01", '
+            f'"to": "2025-01-01", {params}}}'
+        )
+        r = client.post("/api/v1/backtests", headers=h, content=bt)
+        assert r.status_code == 400 and r.json()["code"] == "INVALID_REQUEST", r.json()
+    assert client.get("/api/v1/alerts", headers=h).json()["data"] == []
+    assert client.get("/api/v1/strategies/runs", headers=h).json()["data"] == []
+    assert client.get("/api/v1/backtests", headers=h).json()["data"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, StrictInt
+from pydantic import Field, FiniteFloat, StrictInt
 
 from aegis.api.schemas import Envelope, Wire
 
@@ -144,7 +144,8 @@ class BacktestIn(Wire):
     start: str = Field(alias="from", examples=["2024-01-01"])
     end: str = Field(alias="to", examples=["2025-01-01"])
     interval: str = Field(default="1d", examples=["1d"])
-    params: dict[str, float | int | str] = Field(default_factory=dict, examples=[{"fast": 5}])
+    # NaN/Infinity parse from JSON bodies; no strategy parameter can use them
+    params: dict[str, FiniteFloat | int | str] = Field(default_factory=dict, examples=[{"fast": 5}])
     cash: StrictInt = Field(default=10_000_000, gt=0)
 
 

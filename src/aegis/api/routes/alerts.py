@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, FiniteFloat
 
 from aegis.api.deps import CurrentUserDep
 from aegis.api.envelope import JSONBytes, ok
@@ -30,7 +30,7 @@ AlertKind = Literal[
 class AlertIn(Wire):
     symbol: str = Field(min_length=1, max_length=12, examples=["005930"])
     kind: AlertKind = Field(examples=["ABOVE"])
-    value: float = Field(
+    value: FiniteFloat = Field(  # NaN/Infinity parse from JSON bodies; no alert can use them
         default=0,
         examples=[75_000],
         description="price (ABOVE/BELOW), % (CHANGE_PCT, e.g. -3), RSI level; crosses: unused",

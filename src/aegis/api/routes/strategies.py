@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import Field
+from pydantic import Field, FiniteFloat
 
 from aegis.api.deps import CurrentUserDep, RuntimeDep
 from aegis.api.envelope import JSONBytes, ok
@@ -34,7 +34,7 @@ class RunIn(Wire):
     strategy: str = Field(examples=["ma_cross"])
     symbols: list[str] = Field(min_length=1, max_length=20, examples=[["005930"]])
     interval: str = Field(default="1m", examples=["1m"])
-    params: dict[str, float | int | str] = Field(default_factory=dict)
+    params: dict[str, FiniteFloat | int | str] = Field(default_factory=dict)
 
 
 class RunOut(Wire):
