@@ -171,3 +171,22 @@ async def test_no_fills_outside_the_session(app_db: AsyncEngine) -> None:
     o, _ = await desk.service.place(acc, market(Side.BUY, 1))
     await desk.trade(SAMSUNG, 71_500, 10, kst(15, 22))  # inside the closing auction period
     assert o.filled_quantity == 0
+
+
+async def test_day_orders_resting_at_the_close_take_part_in_the_closing_auction(
+    app_db: AsyncEngine,
+) -> None:
+    """KRX's closing single-price auction (15:20–15:30) matches every resting day order: a
+    limit bid from the morning that the 15:30 print reaches fills at the print; one it does
+    not reach expires."""
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market(kst(10, 0))
+    acc = await desk.service.account_for(1)
+    reached, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_000))
+    missed, _ = await desk.service.place(acc, limit(Side.BUY, 5, 70_000))
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 1))  # above both: they rest
+    assert reached.filled_quantity == 0 and missed.filled_quantity == 0
+    await desk.trade(SAMSUNG, 70_900, 1_000, kst(15, 30))  # the closing auction print
+    assert status(reached) is OrderStatus.FILLED and reached.filled_amount == 10 * 70_900
+    assert status(missed) is OrderStatus.EXPIRED and acc.reserved_cash() == 0

@@ -5,8 +5,8 @@
   price); every fill is bounded by the traded volume, shared first come first served.
 - Only trades in the continuous session fill continuous orders. Orders entered during an auction
   (08:30–09:00, 15:20–15:30) fill at the auction print (the first trade at or after 09:00 or
-  15:30) when it reaches them; opening-auction leftovers then trade on, closing-auction ones
-  expire.
+  15:30) when it reaches them; opening-auction leftovers then trade on. Day orders still
+  resting at the close take part in the closing auction the same way; its leftovers expire.
 - Day orders expire after the close (a trade of a later time or day shows the session is over).
 
 Matching is synchronous and decrements what is left at once, so a trade is never used twice;
@@ -149,13 +149,18 @@ class PaperBroker(Broker):
                 continue
             if t.ts < r.entered:
                 continue  # a late print from before the order
+            if r.auction_at is None and p is not Phase.CONTINUOUS:
+                close = session_close(r.entered)
+                if t.ts >= close:
+                    # the closing auction matches every day order still resting: this print
+                    r.auction_at = close
             if r.auction_at is not None:
                 if t.ts < r.auction_at:
                     continue
                 # the first trade at/after the match time is the auction print
                 price = t.price if self._crosses(r, t.price) else None
                 qty = min(r.remaining, available) if price is not None else 0
-                closing = phase(r.entered) is Phase.CLOSING_AUCTION
+                closing = r.auction_at >= session_close(r.entered)
                 r.auction_at = None
                 r.rested = True
                 if qty:
