@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.core.errors import InvalidRequest
 from aegis.trading import tables
 from aegis.trading.brokers.base import BrokerBalance, BrokerOrderView, BrokerPosition
 from aegis.trading.models import Limits, OrderStatus, SafetyState, Side
@@ -15,6 +17,7 @@ from tests.trading.support import (
     Desk,
     ScriptedBroker,
     count,
+    event_count,
     kst,
     limit,
     market,
@@ -232,3 +235,20 @@ async def test_adding_to_a_position_held_overnight_counts_only_the_days_move(
     realized = sum(f for f in acc.realized_by_day.values())
     # 50 shares left: 49 overnight (+100 each from 70,000), 1 bought today (+100)
     assert desk.service.day_pnl(acc) == realized + 50 * 100
+
+
+async def test_an_order_on_a_live_account_without_a_broker_is_refused_and_stores_nothing(
+    app_db: AsyncEngine,
+) -> None:
+    """Before KIS connects (or while it is being reconnected) orders are refused; the refusal
+    left a NEW order behind that held its cash until the broker came back."""
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1, "kis")
+    await desk.service.adopt_balance(acc, BrokerBalance(10_000_000, {}))
+    events = await event_count(app_db)
+    with pytest.raises(InvalidRequest):
+        await desk.service.place(acc, limit(Side.BUY, 1, 71_500))
+    assert acc.orders == {} and acc.available_cash() == 10_000_000
+    assert await event_count(app_db) == events

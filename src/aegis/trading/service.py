@@ -348,6 +348,7 @@ class TradingService:
                         "clientOrderId was already used for a different order",
                         orderId=existing.order_id,
                     )
+            self.broker_for(acc)  # no broker connected: refused before anything is stored
             reserve = self._validate(acc, req)
             order_id = uuid.uuid4().hex
             ts = now_us()
