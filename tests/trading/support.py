@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -169,7 +169,7 @@ class ScriptedBroker(Broker):
             v.broker_order_id, OrderStatus.CANCELLED, v.filled_quantity, v.average_price
         )
 
-    async def lookup(self, order: Order) -> BrokerOrderView | None:
+    async def lookup(self, order: Order, taken: Collection[str] = ()) -> BrokerOrderView | None:
         return self.received.get(order.order_id)
 
     def fill(self, order_id: str, qty: int, price: int) -> None:

@@ -206,3 +206,28 @@ async def test_a_live_day_order_left_open_at_the_close_expires_and_frees_its_cas
         assert acc.reserved_cash() == 0 and live.last_result == {"ok": True, "differences": []}
     finally:
         await live.close()
+
+
+async def test_a_lost_answer_is_not_matched_to_another_of_our_orders(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Two identical orders in the same second, the second's answer lost: the look-up by
+    content must not take the first order's row (already ours), or both orders share one
+    order number and its fills are booked twice."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        first, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="a"))
+        assert first.broker_order_id == "91252:0000117001"
+        fake.orders["0000117001"].time = "235959"  # KIS took it in the second we send again
+        fake.hang_next = "after"
+        second, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="b"))
+        assert second.status is OrderStatus.UNKNOWN
+        await live.reconcile()
+        assert second.broker_order_id == "91252:0000117002"
+        await fake.fill("0000117001", 1, 71_500)
+        await until(lambda: first.filled_quantity == 1, "the first order's fill")
+        await live.reconcile()
+        assert second.filled_quantity == 0 and acc.position_qty(SAMSUNG) == 1
+    finally:
+        await live.close()

@@ -183,7 +183,8 @@ class TradingService:
 
     async def _resolve(self, acc: Account, o: Order, broker: Broker) -> None:
         try:
-            view = await asyncio.wait_for(broker.lookup(o), self.config.broker_timeout)
+            taken = () if o.broker_order_id else self._broker_keys(acc, o)
+            view = await asyncio.wait_for(broker.lookup(o, taken), self.config.broker_timeout)
         except (TimeoutError, BrokerTimeout):
             if o.status is OrderStatus.NEW:
                 await self._status(acc, o, OrderStatus.UNKNOWN, "broker unreachable at recovery")
@@ -214,6 +215,16 @@ class TradingService:
                 target = OrderStatus.CANCELLED
             if target is not o.status and target is not OrderStatus.FILLED:
                 await self._status(acc, o, target, "reconciled", view.broker_order_id)
+
+    @staticmethod
+    def _broker_keys(acc: Account, but: Order) -> frozenset[str]:
+        """The broker keys of the account's other orders: an order whose answer was lost is
+        found by content, and must not take a row that is already one of ours."""
+        return frozenset(
+            broker_key(x.broker_order_id)
+            for x in acc.orders.values()
+            if x is not but and x.broker_order_id
+        )
 
     def broker_for(self, acc: Account) -> Broker:
         if acc.kind == PAPER:

@@ -5,6 +5,7 @@ and reconciliation for KIS). A timeout is never retried: the order becomes UNKNO
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aegis.trading.models import Order, OrderStatus
@@ -63,5 +64,6 @@ class Broker(ABC):
         """Cancel what is left of ``order``. Raises BrokerRejected/BrokerTimeout."""
 
     @abstractmethod
-    async def lookup(self, order: Order) -> BrokerOrderView | None:
-        """The broker's view of ``order`` (None: the broker never received it)."""
+    async def lookup(self, order: Order, taken: Collection[str] = ()) -> BrokerOrderView | None:
+        """The broker's view of ``order`` (None: the broker never received it). ``taken``:
+        the keys (``broker_key``) of our other orders, which a look-up by content skips."""

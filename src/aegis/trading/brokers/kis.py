@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -326,7 +326,7 @@ class KisBroker(Broker):
         orgno, _, odno = order.broker_order_id.partition(":")
         await self.client.cancel(orgno, odno)
 
-    async def lookup(self, order: Order) -> BrokerOrderView | None:
+    async def lookup(self, order: Order, taken: Collection[str] = ()) -> BrokerOrderView | None:
         day = kst_day(order.created_at)
         row = None
         if order.broker_order_id:
@@ -337,14 +337,15 @@ class KisBroker(Broker):
             row = next((r for r in rows if r.odno.lstrip("0") == key), None)
         else:
             # the answer was lost: our order is the one with the same content placed at or
-            # after our send time (KST HHMMSS)
+            # after our send time (KST HHMMSS) that is not already another order of ours
             rows = await self.client.daily_orders(day)
             sent = _kst_hhmmss(order.created_at)
             row = next(
                 (
                     r
                     for r in rows
-                    if r.symbol == order.symbol
+                    if r.odno.lstrip("0") not in taken
+                    and r.symbol == order.symbol
                     and r.side is order.side
                     and r.quantity == order.quantity
                     and (order.type is OrderType.MARKET or r.price == order.price)

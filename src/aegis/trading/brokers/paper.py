@@ -16,7 +16,7 @@ the service persists each fill and gives the quantity back (``restore``) if that
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from aegis.domain.ticks import Tick
@@ -78,7 +78,7 @@ class PaperBroker(Broker):
             raise BrokerRejected("NOT_OPEN", "the order is not open at the paper broker")
         self.book[r.symbol].remove(r)
 
-    async def lookup(self, order: Order) -> BrokerOrderView | None:
+    async def lookup(self, order: Order, taken: Collection[str] = ()) -> BrokerOrderView | None:
         r = self.by_id.get(order.order_id)
         if r is None:
             return None
