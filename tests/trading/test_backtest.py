@@ -105,3 +105,24 @@ def test_report_chart_is_a_png() -> None:
     bt.run({SAMSUNG: bars([70_000, 71_000, 72_000, 73_000])})
     png = equity_png(bt.report({"interval": "1d"}))
     assert png.startswith(b"\x89PNG")
+
+
+def test_report_metrics_match_a_hand_calculation() -> None:
+    """Buy 10 at the 2nd open (100,000), sell at the 4th open (110,000); 2,000,000 won."""
+    bt = Backtest(BuyOnceSellOnce(), [SAMSUNG], initial_cash=2_000_000)
+    closes = [100_000, 100_000, 90_000, 110_000]
+    bt.run({SAMSUNG: bars(closes, opens=[100_000, 100_000, 90_000, 110_000])})
+    cash_after_buy = 2_000_000 - 1_000_000 - 150  # commission 0.015 % of 1,000,000
+    final = cash_after_buy + 1_100_000 - 165 - 2_200  # sell commission, tax 0.20 % (2026)
+    equity = [2_000_000, cash_after_buy + 1_000_000, cash_after_buy + 900_000, final]
+    r = bt.report({"interval": "1d"})
+    assert [p["equity"] for p in r["equityCurve"]] == equity
+    assert r["finalEquity"] == final == 2_097_485
+    assert r["totalReturn"] == round(final / 2_000_000 - 1, 6)
+    assert r["maxDrawdown"] == round(equity[2] / 2_000_000 - 1, 6)  # -5.0075 %
+    rets = [0.0, equity[1] / equity[0] - 1, equity[2] / equity[1] - 1, equity[3] / equity[2] - 1]
+    mean = sum(rets) / 4
+    sd = (sum((x - mean) ** 2 for x in rets) / 3) ** 0.5
+    assert r["sharpe"] == round(mean / sd * 252**0.5, 4)
+    # four calendar days, first to last inclusive
+    assert r["cagr"] == round((final / 2_000_000) ** (365.25 / 4) - 1, 6)
