@@ -17,6 +17,7 @@ from aegis.credentials.store import CredentialStore
 from aegis.sources.common.backoff import Backoff
 from aegis.trading import tables
 from aegis.trading.connect import LiveConnections, LiveKeys
+from aegis.trading.models import SafetyState
 from aegis.trading.service import LIVE, TradingConfig
 from tests.fakes.http import free_socket
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
@@ -155,3 +156,23 @@ def test_bad_input_is_refused_before_anything_is_sent() -> None:
         LiveKeys.parse(APP_KEY, APP_SECRET, "50123456-01", HTS_ID, "demo")
     k = LiveKeys.parse(APP_KEY, APP_SECRET, "5012345601", HTS_ID, "real")
     assert APP_KEY not in repr(k) and "50123456" not in repr(k) and not k.creds.paper
+
+
+async def test_a_live_account_opened_after_other_trading_starts_from_the_broker_balance(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Event ids are global to the log: an administrator who used paper trading first has a
+    live account whose first event id is not 1. Its books must still start from the KIS
+    balance, not from zero cash that reconciliation then finds off by the whole deposit."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    await desk.service.account_for(ADMIN)  # the paper account: events before the live one
+    await desk.service.account_for(2)
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    status = await live.connect(ADMIN, keys())
+    assert status["connected"] and status["error"] is None
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.cash == fake.cash == 10_000_000
+    assert acc.state is SafetyState.ACTIVE
+    await desk.service.close()

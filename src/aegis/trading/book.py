@@ -85,7 +85,8 @@ class Account:
     limits: Limits = field(default_factory=Limits)
     triggers: list[Trigger] = field(default_factory=list)
     realized_by_day: dict[int, int] = field(default_factory=dict)  # KST ordinal → won
-    last_event_id: int = 0
+    last_event_id: int = 0  # ids are global to the log, not per account
+    synced: bool = False  # a live account has taken its broker's balance
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- derived ----------------------------------------------------------------------------
@@ -157,6 +158,7 @@ class Account:
     def _on_account_synced(self, d: dict[str, Any], ts: int) -> None:
         """A live account adopts its broker's balance (first connection)."""
         self.initial_cash = self.cash = int(d["cash"])
+        self.synced = True
         self.positions = {
             sym: Position(sym, int(p["quantity"]), int(p["cost"]))
             for sym, p in d["positions"].items()

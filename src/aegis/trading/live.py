@@ -70,7 +70,7 @@ class LiveAccount:
 
     async def start(self) -> None:
         self.service.brokers[self.account.account_id] = self.broker
-        if self.account.last_event_id <= 1 and not self.account.orders:
+        if not self.account.synced:
             # first connection: the books start from the broker's balance
             await self.service.adopt_balance(self.account, await self.client.balance())
         await self.reconcile()
