@@ -9,6 +9,7 @@ import asyncio
 import base64
 import contextlib
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,11 @@ class FakeKisTrading:
         self.hang_seconds = 5.0
         # KIS paper was seen answering the daily inquiry with no rows (protocols-trading §1.5)
         self.daily_rows_hidden = False
+        # KIS counts REST calls per app key in one-second windows (paper 2/s, protocols.md):
+        # over the limit the call is refused with EGW00201 (HTTP 500), orders included
+        self.rate_limit: int | None = None
+        self.throttled = 0
+        self._calls: deque[float] = deque()
         # what the tests assert on
         self.order_posts = 0
         self.cancel_posts = 0
@@ -147,6 +153,17 @@ class FakeKisTrading:
             return JSONResponse(
                 {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만료된 token 입니다."}, 500
             )
+        if self.rate_limit is not None:
+            now = time.monotonic()
+            while self._calls and self._calls[0] <= now - 1.0:
+                self._calls.popleft()
+            if len(self._calls) >= self.rate_limit:
+                self.throttled += 1
+                return JSONResponse(
+                    {"rt_cd": "1", "msg_cd": "EGW00201", "msg1": "초당 거래건수를 초과하였습니다."},
+                    500,
+                )
+            self._calls.append(now)
         return None
 
     async def _token_ep(self, req: Request) -> JSONResponse:

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     FillNoticeDecoder,
     KisAccount,
@@ -160,17 +161,18 @@ async def test_buyable_balance_paging_and_mismatch_halt(
 
 
 async def test_an_order_kis_took_stays_open_when_the_daily_inquiry_does_not_show_it(
-    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An order KIS acknowledged with an order number is at the broker: a daily inquiry
     that does not list it (beyond the pages read, or KIS paper's empty answer) must not
     close it as NOT_AT_BROKER, which released its cash and dropped its later fills."""
     desk, live = await _connect(app_db, fake, tmp_path)
     svc, acc = desk.service, live.account
-    fake.page_size = 1  # 10 pages of one row: the 11th order is beyond them
+    fake.page_size = 1  # pages of one row, and only 2 of them read: the 3rd order is beyond
+    monkeypatch.setattr(kis, "MAX_PAGES", 2)
     try:
         orders = []
-        for i in range(11):
+        for i in range(3):
             o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid=f"c{i}"))
             orders.append(o)
         await live.reconcile()
@@ -178,11 +180,11 @@ async def test_an_order_kis_took_stays_open_when_the_daily_inquiry_does_not_show
         last = orders[-1]
         assert last.broker_order_id is not None
         await fake.fill(last.broker_order_id.split(":")[1], 1, 71_500)
-        await until(lambda: last.filled_quantity == 1, "the fill of the 11th order")
+        await until(lambda: last.filled_quantity == 1, "the fill of the 3rd order")
         fake.daily_rows_hidden = True
         await live.reconcile()
         assert all(o.working for o in orders[:-1])
-        assert acc.reserved_cash() == 10 * acc.fees.buy_hold(71_500)
+        assert acc.reserved_cash() == 2 * acc.fees.buy_hold(71_500)
     finally:
         await live.close()
 
@@ -229,5 +231,27 @@ async def test_a_lost_answer_is_not_matched_to_another_of_our_orders(
         await until(lambda: first.filled_quantity == 1, "the first order's fill")
         await live.reconcile()
         assert second.filled_quantity == 0 and acc.position_qty(SAMSUNG) == 1
+    finally:
+        await live.close()
+
+
+async def test_orders_and_the_kill_switch_keep_to_the_kis_paper_rate_limit(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS paper takes 2 calls a second per app key and refuses the rest with EGW00201. Order
+    POSTs are never retried, so orders in a burst (a strategy on several symbols) were
+    REJECTED and the kill switch left orders open; the client now paces its calls."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    fake.rate_limit = 2
+    try:
+        orders = []
+        for i in range(4):
+            o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid=f"burst-{i}"))
+            orders.append(o)
+        assert [o.status for o in orders] == [OrderStatus.ACCEPTED] * 4
+        failed = await svc.kill(acc)
+        assert failed == [] and all(status(o) is OrderStatus.CANCELLED for o in orders)
+        assert fake.cancel_posts == 4 and fake.throttled == 0
     finally:
         await live.close()

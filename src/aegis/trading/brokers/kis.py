@@ -28,8 +28,10 @@ from aegis.core.errors import BrokerError
 from aegis.core.timeutil import kst_day, now_us
 from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
+from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls
+from aegis.sources.kis.source import PAPER_RATE, REAL_RATE
 from aegis.trading.brokers.base import (
     Broker,
     BrokerBalance,
@@ -103,13 +105,17 @@ class KisTrading:
         *,
         max_retries: int = 4,
         retry_backoff: Backoff | None = None,
+        limiter: TokenBucket | None = None,
     ) -> None:
+        # KIS refuses calls over its per-second limit (EGW00201) and order POSTs are never
+        # retried: every call, orders and cancels included, waits for its slot
         self._calls = KisCalls(
             http,
             creds,
             auth,
             error=BrokerError,
             refused=InquiryRefused,
+            limiter=limiter or TokenBucket(PAPER_RATE if creds.paper else REAL_RATE),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
         )
@@ -122,6 +128,8 @@ class KisTrading:
     async def post_once(self, path: str, tr_id: str, body: dict[str, str]) -> dict[str, Any]:
         """An order-changing POST: sent exactly once, whatever happens."""
         headers = await self._calls.headers(tr_id)
+        if self._calls.limiter is not None:
+            await self._calls.limiter.acquire()
         try:
             resp = await self._calls.http.post(path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
