@@ -133,3 +133,18 @@ async def test_another_users_order_is_not_found(app_db: AsyncEngine) -> None:
     with pytest.raises(NotFound):
         await desk.service.cancel(mine, o.order_id)
     assert o.working
+
+
+async def test_a_market_buy_without_any_reference_price_is_refused(app_db: AsyncEngine) -> None:
+    """No previous close and no trade yet (a first listing day before its first print): a
+    market buy held 1 won a share, so any quantity passed the cash check and its fill drove
+    the cash negative."""
+    desk = Desk(app_db)
+    desk.service.known_symbol = lambda s: s in (SAMSUNG, "0126Z0")
+    await desk.start()
+    desk.open_market(kst(8, 45))
+    acc = await desk.service.account_for(1)
+    before = (await event_count(desk.db), acc.cash, len(acc.orders))
+    with pytest.raises(InvalidRequest):
+        await desk.service.place(acc, market(Side.BUY, 1_000_000, "0126Z0"))
+    assert (await event_count(desk.db), acc.cash, len(acc.orders)) == before

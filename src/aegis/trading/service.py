@@ -435,6 +435,13 @@ class TradingService:
             reserve = req.price
         else:
             ref = last or base or 0
+            if not ref and req.side is Side.BUY:
+                # nothing to hold cash against: any quantity would pass the cash check
+                raise InvalidRequest(
+                    f"no price for {req.symbol} yet (no previous close, no trade): "
+                    "place a LIMIT order",
+                    details={"field": "type"},
+                )
             # a market buy holds cash at the upper limit, as brokers do (it may fill up there)
             reserve = krx.upper_limit(base) if base else krx.round_up(ref * 13 // 10)
         value = ref * req.quantity
