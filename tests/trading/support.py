@@ -61,6 +61,7 @@ class Board(PriceBoard):
     def __init__(self) -> None:
         self.last: dict[str, int] = {SAMSUNG: 71_500, HYNIX: 180_000}
         self.prev: dict[str, int] = {SAMSUNG: 71_000, HYNIX: 180_000}
+        self.markets: dict[str, str] = {SAMSUNG: "KOSPI", HYNIX: "KOSPI"}
 
     def name(self, symbol: str) -> str:
         return {SAMSUNG: "삼성전자", HYNIX: "SK하이닉스"}.get(symbol, symbol)
@@ -70,6 +71,9 @@ class Board(PriceBoard):
 
     def prev_close(self, symbol: str) -> int | None:
         return self.prev.get(symbol)
+
+    def market_of(self, symbol: str) -> str | None:
+        return self.markets.get(symbol)
 
 
 class Desk:

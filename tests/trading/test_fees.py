@@ -1,5 +1,6 @@
-"""The sell tax follows settlement (T+2): a sale settling in the new year pays the new year's
-rate (shared docs/krx_rules.md §4: the 2025 rate applied to sales executed from 2024-12-27)."""
+"""The sell tax by market and by settlement (T+2): a sale settling in the new year pays the new
+year's rate (shared docs/krx_rules.md §4: the 2025 rate applied to sales executed from
+2024-12-27); KONEX pays its own rate."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
 from aegis.trading.fees import FeeSchedule
+from aegis.trading.models import OrderStatus, Side
 from aegis.trading.runtime import config_from
+from aegis.trading.tradelog import TradeQuery, query_trades
+from tests.trading.support import Desk, kst, limit, status
 
 
 @pytest.mark.parametrize(
@@ -35,3 +40,25 @@ def test_sell_tax_rate_is_the_one_of_the_settlement_year(
 
 def test_a_sale_on_2024_12_27_pays_the_2025_tax_in_whole_won() -> None:
     assert FeeSchedule().tax(71_500 * 10, date(2024, 12, 27)) == 1_072  # 0.15 %, truncated
+
+
+async def test_a_konex_sale_pays_the_konex_tax(app_db: AsyncEngine, tmp_path: Path) -> None:
+    """KONEX sales pay 0.10 % (krx_rules.md §4), not the KOSPI/KOSDAQ 0.20 % of 2026."""
+    konex = "216050"
+    desk = Desk(app_db)
+    desk.board.last[konex] = desk.board.prev[konex] = 5_000
+    desk.board.markets[konex] = "KONEX"
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    await desk.service.place(acc, limit(Side.BUY, 100, 5_000, konex))
+    await desk.trade(konex, 5_000, 100, kst(10, 0, 1))
+    sell, _ = await desk.service.place(acc, limit(Side.SELL, 100, 5_000, konex))
+    await desk.trade(konex, 5_000, 100, kst(10, 0, 2))
+    assert status(sell) is OrderStatus.FILLED
+    fills = await query_trades(app_db, acc.account_id, TradeQuery(side="SELL"))
+    assert fills[0][0]["tax"] == 500  # 500,000 × 0.10 %
+    # the KOSPI sale beside it keeps the general rate
+    assert FeeSchedule().tax(500_000, date(2026, 3, 2), "KOSPI") == 1_000
+    server = config_from(Settings(data_dir=tmp_path)).fees  # what `aegis serve` charges
+    assert server.tax(500_000, date(2026, 3, 2), "KONEX") == 500

@@ -123,6 +123,10 @@ class Settings(BaseSettings):
             "2025-12-29": "0.0020",
         }
     )
+    # KONEX sales (0.10 %), the same form
+    trading_konex_tax_rates: dict[str, str] = Field(
+        default_factory=lambda: {"2021-01-01": "0.0010"}
+    )
     trading_broker_timeout_seconds: float = 5.0
     trading_duplicate_window_seconds: float = 2.0
     trading_reconcile_seconds: float = 180.0

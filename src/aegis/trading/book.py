@@ -111,15 +111,17 @@ class Account:
     def realized_total(self) -> int:
         return sum(p.realized_pnl for p in self.positions.values())
 
-    def fill_for(self, order: Order, qty: int, price: int, ts: int, trade_id: str) -> Fill:
-        """The fill of ``qty`` at ``price``: fees, tax and realised P&L from the current
-        position (computed once, then stored in the event)."""
+    def fill_for(
+        self, order: Order, qty: int, price: int, ts: int, trade_id: str, market: str | None = None
+    ) -> Fill:
+        """The fill of ``qty`` at ``price``: fees, tax (by trade date and ``market``) and
+        realised P&L from the current position (computed once, then stored in the event)."""
         amount = qty * price
         commission = self.fees.commission(amount)
         tax = 0
         realized = 0
         if order.side is Side.SELL:
-            tax = self.fees.tax(amount, kst_day(ts))
+            tax = self.fees.tax(amount, kst_day(ts), market)
             pos = self.positions.get(order.symbol) or Position(order.symbol)
             held = pos.quantity
             cost = pos.cost * qty // held if held else 0

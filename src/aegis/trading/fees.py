@@ -23,6 +23,9 @@ DEFAULT_TAX_RATES: dict[str, str] = {
     "2024-12-27": "0.0015",
     "2025-12-29": "0.0020",
 }
+# KONEX sales pay 0.10 % (krx_rules.md §4, 2024–2026), from the first date of the table above
+DEFAULT_KONEX_TAX_RATES: dict[str, str] = {"2021-01-01": "0.0010"}
+KONEX = "KONEX"
 
 
 def _truncate(amount: int, rate: Decimal) -> int:
@@ -35,17 +38,22 @@ class FeeSchedule:
     tax_rates: tuple[tuple[date, Decimal], ...] = field(
         default_factory=lambda: parse_tax_rates(DEFAULT_TAX_RATES)
     )
+    konex_tax_rates: tuple[tuple[date, Decimal], ...] = field(
+        default_factory=lambda: parse_tax_rates(DEFAULT_KONEX_TAX_RATES)
+    )
 
     def commission(self, amount: int) -> int:
         return _truncate(amount, self.commission_rate)
 
-    def tax_rate(self, day: date) -> Decimal:
-        days = [d for d, _ in self.tax_rates]
+    def tax_rate(self, day: date, market: str | None = None) -> Decimal:
+        """The sell tax of ``market`` (KOSPI/KOSDAQ when unknown) on trade date ``day``."""
+        table = self.konex_tax_rates if market == KONEX else self.tax_rates
+        days = [d for d, _ in table]
         i = bisect_right(days, day) - 1
-        return self.tax_rates[i][1] if i >= 0 else Decimal(0)
+        return table[i][1] if i >= 0 else Decimal(0)
 
-    def tax(self, amount: int, day: date) -> int:
-        return _truncate(amount, self.tax_rate(day))
+    def tax(self, amount: int, day: date, market: str | None = None) -> int:
+        return _truncate(amount, self.tax_rate(day, market))
 
     def buy_hold(self, amount: int) -> int:
         """Cash a buy of ``amount`` needs: the amount plus its commission."""

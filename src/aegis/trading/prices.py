@@ -24,6 +24,10 @@ class MarketPrices(PriceBoard):
         day = self.market.live.day_candle(symbol)
         return None if day is None else day.close
 
+    def market_of(self, symbol: str) -> str | None:
+        i = self.market.by_symbol.get(symbol)
+        return None if i is None else i.market
+
     def prev_close(self, symbol: str) -> int | None:
         prev = self.market.live.prev_day_close(symbol)
         if prev is not None:

@@ -23,7 +23,9 @@ from aegis.trading.service import TradingConfig, TradingService
 def config_from(settings: Settings) -> TradingConfig:
     return TradingConfig(
         fees=FeeSchedule(
-            Decimal(settings.trading_commission_rate), parse_tax_rates(settings.trading_tax_rates)
+            Decimal(settings.trading_commission_rate),
+            parse_tax_rates(settings.trading_tax_rates),
+            parse_tax_rates(settings.trading_konex_tax_rates),
         ),
         paper_cash=settings.trading_paper_cash,
         broker_timeout=settings.trading_broker_timeout_seconds,

@@ -648,7 +648,8 @@ class TradingService:
     async def _fill(
         self, acc: Account, o: Order, qty: int, price: int, ts: int, note: str | None
     ) -> Fill:
-        fill = acc.fill_for(o, qty, price, ts, f"{o.order_id}-{o.fills + 1}")
+        market = self.prices.market_of(o.symbol)
+        fill = acc.fill_for(o, qty, price, ts, f"{o.order_id}-{o.fills + 1}", market)
         data = fill_data(fill)
         if note:
             data["note"] = note

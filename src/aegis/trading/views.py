@@ -57,6 +57,10 @@ class PriceBoard:
     def prev_close(self, symbol: str) -> int | None:
         return None
 
+    def market_of(self, symbol: str) -> str | None:
+        """KOSPI, KOSDAQ, KONEX … (the sell tax depends on it); None when unknown."""
+        return None
+
 
 def position_view(acc: Account, symbol: str, prices: PriceBoard) -> dict[str, Any] | None:
     p = acc.positions.get(symbol)
