@@ -3,11 +3,15 @@ machine, idempotent retries, restarts rebuilt from the event log."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.trading import tables
-from aegis.trading.models import OrderStatus, Side
+from aegis.trading.eventlog import Event, NewEvent
+from aegis.trading.models import Fill, OrderStatus, Side
 from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market, status
 
 
@@ -190,3 +194,33 @@ async def test_day_orders_resting_at_the_close_take_part_in_the_closing_auction(
     await desk.trade(SAMSUNG, 70_900, 1_000, kst(15, 30))  # the closing auction print
     assert status(reached) is OrderStatus.FILLED and reached.filled_amount == 10 * 70_900
     assert status(missed) is OrderStatus.EXPIRED and acc.reserved_cash() == 0
+
+
+async def test_a_paper_fill_that_could_not_be_stored_is_matched_again(
+    app_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database failure while storing a fill that used up the whole order: the paper book
+    had already dropped the order, so the order stayed ACCEPTED with its cash held, never
+    filled, never expired and could not be cancelled (409) until a restart."""
+    desk = Desk(app_db)
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1)
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+    real_append = desk.service.log.append
+    failures = 0
+
+    async def failing_append(
+        account_id: int, new: Sequence[NewEvent], fill: Fill | None = None
+    ) -> list[Event]:
+        nonlocal failures
+        if fill is not None and not failures:
+            failures += 1
+            raise OSError("disk full")
+        return await real_append(account_id, new, fill)
+
+    monkeypatch.setattr(desk.service.log, "append", failing_append)
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 1))
+    assert failures == 1 and o.filled_quantity == 0 and status(o) is OrderStatus.ACCEPTED
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 2))  # matched again, stored this time
+    assert status(o) is OrderStatus.FILLED and acc.position_qty(SAMSUNG) == 10

@@ -616,10 +616,12 @@ class TradingService:
                 if o is None or not o.working:
                     continue
                 if isinstance(item, PaperFill):
+                    stored = o.fills
                     try:
                         await self._fill(acc, o, item.quantity, item.price, item.ts, None)
                     except Exception:
-                        self.paper.restore(item.order_id, item.quantity)
+                        if o.fills == stored:  # not stored: the paper exchange takes it back
+                            self.paper.restore(o, item.quantity)
                         log.exception("paper fill of %s not recorded", item.order_id)
                 else:
                     await self._status(acc, o, OrderStatus.EXPIRED, "SESSION_END")

@@ -102,11 +102,16 @@ class PaperBroker(Broker):
         self.book.setdefault(order.symbol, []).append(r)
         self.by_id[order.order_id] = r
 
-    def restore(self, order_id: str, qty: int) -> None:
-        r = self.by_id.get(order_id)
-        if r is not None:
-            r.remaining += qty
-            r.filled -= qty
+    def restore(self, order: Order, qty: int) -> None:
+        """A matched ``qty`` of ``order`` that could not be stored goes back in the book."""
+        r = self.by_id.get(order.order_id)
+        if r is None:
+            # the match used the order up and dropped it: back in with what is left of it
+            if order.working:
+                self.add(order, order.entered_at)
+            return
+        r.remaining += qty
+        r.filled -= qty
 
     def has_orders(self, symbol: str) -> bool:
         return bool(self.book.get(symbol))
