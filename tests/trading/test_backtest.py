@@ -126,3 +126,11 @@ def test_report_metrics_match_a_hand_calculation() -> None:
     assert r["sharpe"] == round(mean / sd * 252**0.5, 4)
     # four calendar days, first to last inclusive
     assert r["cagr"] == round((final / 2_000_000) ** (365.25 / 4) - 1, 6)
+
+
+def test_a_konex_symbol_pays_the_konex_sell_tax_in_backtests() -> None:
+    bt = Backtest(BuyOnceSellOnce(), [SAMSUNG], markets={SAMSUNG: "KONEX"})
+    bt.run(
+        {SAMSUNG: bars([70_000, 71_000, 72_000, 73_000], opens=[70_000, 70_500, 72_000, 72_500])}
+    )
+    assert bt.fills[1]["tax"] == 725  # 725,000 × 0.10 %

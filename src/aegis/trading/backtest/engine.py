@@ -68,6 +68,7 @@ class Backtest:
     symbols: list[str]
     initial_cash: int = 10_000_000
     fees: FeeSchedule = field(default_factory=FeeSchedule)
+    markets: dict[str, str] = field(default_factory=dict)  # symbol → market (the sell tax)
     account: Account = field(init=False)
     pending: dict[str, list[_Pending]] = field(default_factory=dict)
     last_close: dict[str, int] = field(default_factory=dict)
@@ -163,7 +164,9 @@ class Backtest:
             status=OrderStatus.ACCEPTED,
         )
         acc.orders[order.order_id] = order
-        fill = acc.fill_for(order, qty, price, bar.start, f"{order.order_id}-1")
+        fill = acc.fill_for(
+            order, qty, price, bar.start, f"{order.order_id}-1", self.markets.get(p.symbol)
+        )
         acc.apply(0, "order.fill", fill_data(fill), bar.start)
         del acc.orders[order.order_id]
         st = self.stats[p.symbol]

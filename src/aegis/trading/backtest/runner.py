@@ -64,7 +64,9 @@ async def run_backtest(
     series = {s: await load_bars(store, s, interval, start, end) for s in symbols}
     if not any(series.values()):
         raise NotFound(f"no {interval} candles stored for {', '.join(symbols)} in that range")
-    bt = Backtest(strategy, symbols, cash, fees or FeeSchedule())
+    wanted = set(symbols)
+    markets = {i.symbol: i.market for i in await store.list_instruments() if i.symbol in wanted}
+    bt = Backtest(strategy, symbols, cash, fees or FeeSchedule(), markets)
     t0 = time.perf_counter()
     # the replay is pure CPU: off the event loop
     try:
