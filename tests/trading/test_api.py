@@ -296,3 +296,20 @@ def test_non_finite_alert_values_are_refused_and_nothing_is_stored(app: App) -> 
     assert client.get("/api/v1/alerts", headers=h).json()["data"] == []
     assert client.get("/api/v1/strategies/runs", headers=h).json()["data"] == []
     assert client.get("/api/v1/backtests", headers=h).json()["data"] == []
+
+
+@pytest.mark.parametrize("huge", [2**31, 2**63, 10**20])
+def test_ids_past_the_id_columns_range_are_not_found_not_a_server_error(
+    app: App, huge: int
+) -> None:
+    # such an id reached SQL and overflowed the driver's integer (500 INTERNAL_ERROR)
+    client, _, _ = app
+    h = auth_headers(client)
+    for method, path in (
+        ("DELETE", f"/api/v1/alerts/{huge}"),
+        ("GET", f"/api/v1/backtests/{huge}"),
+        ("GET", f"/api/v1/backtests/{huge}/equity.png"),
+    ):
+        r = client.request(method, path, headers=h)
+        assert r.status_code == 404, (path, r.text)
+        assert r.json()["code"] == "NOT_FOUND"

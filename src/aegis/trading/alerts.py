@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import InvalidRequest, NotFound
 from aegis.core.timeutil import iso_z, now_us
+from aegis.db.metadata import is_integer_id
 from aegis.domain.ticks import Tick
 from aegis.trading import tables
 from aegis.trading.feed import EventFeed
@@ -169,6 +170,8 @@ class AlertBook:
         ]
 
     async def delete(self, user_id: int, alert_id: int) -> None:
+        if not is_integer_id(alert_id):  # names no row; passed to the driver it would overflow
+            raise NotFound(f"no alert {alert_id}")
         async with self.db.begin() as conn:
             res = await conn.execute(
                 tables.alerts.delete().where(

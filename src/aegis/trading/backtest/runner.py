@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.aggregator.downsample import downsample
 from aegis.core.errors import InvalidRequest, NotFound
 from aegis.core.timeutil import iso_z, now_us
+from aegis.db.metadata import is_integer_id
 from aegis.domain.intervals import parse_interval
 from aegis.store.base import Store
 from aegis.trading import tables
@@ -134,6 +135,8 @@ async def save_report(
 async def get_report(
     db: AsyncEngine, backtest_id: int
 ) -> tuple[dict[str, Any], bytes | None, int | None]:
+    if not is_integer_id(backtest_id):  # names no row; passed to the driver it would overflow
+        raise NotFound(f"no backtest {backtest_id}")
     async with db.connect() as conn:
         row = (
             await conn.execute(
