@@ -22,6 +22,13 @@ from tests.fakes.market import Trade
 from tests.sources.helpers import CollectSink
 
 DAY1, DAY2 = "20250102", "20250103"
+# (ts, seq) of the close of DAY1 and the open of DAY2 that each test sends: every one delivered
+BOTH_DAYS = [
+    (kst_instant_us(DAY1, "152900"), 100),
+    (kst_instant_us(DAY1, "153000"), 150),
+    (kst_instant_us(DAY2, "090000"), 100),
+    (kst_instant_us(DAY2, "090001"), 150),
+]
 
 
 def trade(hhmmss: str, qty: int, acml: int) -> Trade:
@@ -40,12 +47,7 @@ async def test_kis_trades_of_the_next_day_are_not_dropped_as_duplicates(
     sink = CollectSink()
     await src._on_data(kis_frame(DAY1, trade("152900", 100, 100), trade("153000", 50, 150)), sink)
     await src._on_data(kis_frame(DAY2, trade("090000", 100, 100), trade("090001", 50, 150)), sink)
-    assert [(t.ts, t.seq) for t in sink.received] == [
-        (kst_instant_us(DAY1, "152900"), 100),
-        (kst_instant_us(DAY1, "153000"), 150),
-        (kst_instant_us(DAY2, "090000"), 100),
-        (kst_instant_us(DAY2, "090001"), 150),
-    ]
+    assert [(t.ts, t.seq) for t in sink.received] == BOTH_DAYS
     assert src.counts["duplicates"] == 0
 
 
@@ -106,10 +108,5 @@ async def test_kiwoom_a_connection_open_across_midnight_stamps_and_keeps_the_new
     sink = CollectSink()
     with pytest.raises(EOFError):
         await src._read(ws, sink)  # type: ignore[arg-type]
-    assert [(t.ts, t.seq) for t in sink.received] == [
-        (kst_instant_us(DAY1, "152900"), 100),
-        (kst_instant_us(DAY1, "153000"), 150),
-        (kst_instant_us(DAY2, "090000"), 100),
-        (kst_instant_us(DAY2, "090001"), 150),
-    ]
+    assert [(t.ts, t.seq) for t in sink.received] == BOTH_DAYS
     assert src.counts["duplicates"] == 0

@@ -52,6 +52,17 @@ def make(settings: Settings, fake: FakeKiwoom, stall_timeout_s: float = 3.0) -> 
                         healthy_after_s=0.5)  # fmt: skip
 
 
+async def run_until_live(src: KiwoomSource) -> None:
+    """Run the source until it is live, then stop it."""
+    sink = CollectSink()
+    task = asyncio.create_task(src.run(sink))
+    try:
+        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 def expected(fake: FakeKiwoom) -> list[Tick]:
     day = fake.market.day
     return [Tick(t.symbol, kst_instant_us(day, t.hhmmss), t.price, t.qty,
@@ -134,14 +145,7 @@ async def test_the_websocket_debug_log_never_shows_the_token(
     settings: Settings, fake_kw: FakeKiwoom, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    src = make(settings, fake_kw)
-    sink = CollectSink()
-    task = asyncio.create_task(src.run(sink))
-    try:
-        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await run_until_live(make(settings, fake_kw))
     assert fake_kw.logins == 1
     mine = [r for r in caplog.records if r.name != "websockets.server"]  # not the fake's side
     assert any(r.name.startswith("aegis.sources.kiwoom") for r in mine)
@@ -218,12 +222,5 @@ def test_paper_keys_use_the_mock_domains_and_real_keys_the_real_ones(settings: S
 async def test_the_token_request_carries_the_documented_content_type(
     settings: Settings, fake_kw: FakeKiwoom
 ) -> None:
-    src = make(settings, fake_kw)
-    sink = CollectSink()
-    task = asyncio.create_task(src.run(sink))
-    try:
-        await sink.wait_until(lambda: src.status.state is SourceState.LIVE)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await run_until_live(make(settings, fake_kw))
     assert fake_kw.token_content_types == ["application/json;charset=UTF-8"]
