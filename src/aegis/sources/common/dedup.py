@@ -4,6 +4,7 @@ replayed trade repeats (KIS cumulative volume, Binance trade id)."""
 from __future__ import annotations
 
 from collections import deque
+from datetime import date
 
 
 class _Window:
@@ -23,6 +24,7 @@ class Deduper:
     def __init__(self, window: int = 200_000) -> None:
         self.window = window
         self._by_symbol: dict[str, _Window] = {}
+        self._day: date | None = None  # of the newest trade, for ``roll_day``
         self.dropped = 0
 
     def is_new(self, symbol: str, seq: int) -> bool:
@@ -48,6 +50,17 @@ class Deduper:
         """Forget every seq (the drop count stays): for seqs that restart, such as a new
         trading day's cumulative volume."""
         self._by_symbol.clear()
+
+    def roll_day(self, day: date) -> bool:
+        """For seqs that restart every trading day (KIS ACML_VOL, Kiwoom FID 13): True, with
+        every seq forgotten, on the first trade of a later day than the last one seen; else
+        the new day's trades would pass for the previous day's duplicates."""
+        new = self._day is not None and day > self._day
+        if new:
+            self.forget()
+        if self._day is None or day > self._day:
+            self._day = day
+        return new
 
     def last(self, symbol: str) -> int | None:
         """Highest seq seen for a symbol (None if none)."""

@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 import httpx
@@ -115,7 +114,6 @@ class KisSource(Source):
         self._active: set[Sub] = set()
         self._resub = asyncio.Event()
         self._trading_day = kst_day(now_us()).strftime("%Y%m%d")
-        self._tick_day: date | None = None  # KST day of the newest live trade
         self._clock_ts = 0  # latest exchange time seen …
         self._clock_mono = 0.0  # … and when (monotonic), to estimate the exchange clock now
         self._backfills: dict[str, asyncio.Task[None]] = {}
@@ -331,12 +329,9 @@ class KisSource(Source):
         previous day's seqs are forgotten, or the new day's trades would pass for duplicates
         and its gaps be measured against the previous day's volume."""
         day = kst_day(ts)
-        if self._tick_day is not None and day > self._tick_day:
+        if self._dedup.roll_day(day):
             log.info("kis: new trading day %s: cumulative volumes restart", day.isoformat())
-            self._dedup.forget()
             self._last_seq.clear()
-        if self._tick_day is None or day > self._tick_day:
-            self._tick_day = day
 
     def _note_clock(self, ts: int) -> None:
         if ts > self._clock_ts:

@@ -68,7 +68,6 @@ class KiwoomSource(Source):
         self._healthy_after = healthy_after_s
         self._dedup = Deduper()
         self._last_seq: dict[str, int] = {}
-        self._tick_day: date | None = None  # KST day of the newest push
         self.auth: KiwoomAuth | None = None
         self.init_counts("ticks", "duplicates", "malformed", "gaps")
 
@@ -209,14 +208,9 @@ class KiwoomSource(Source):
                 self.status.error = f"{trnm} refused: {msg.get('return_msg')}"
 
     async def _on_real(self, msg: dict[str, Any], today: date, sink: TickSink) -> None:
-        if self._tick_day is not None and today > self._tick_day:
-            # FID 13, our seq, restarts every trading day: forget the previous day's seqs, or
-            # the new day's trades pass for duplicates and its gaps go unnoticed
+        if self._dedup.roll_day(today):  # FID 13, our seq, restarts every trading day
             log.info("kiwoom: new trading day %s: cumulative volumes restart", today.isoformat())
-            self._dedup.forget()
             self._last_seq.clear()
-        if self._tick_day is None or today > self._tick_day:
-            self._tick_day = today
         day = today.strftime("%Y%m%d")
         batch = []
         for entry in msg.get("data") or []:
