@@ -4,6 +4,7 @@ fills back to the strategy."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.trading.models import OrderStatus, Side
 from aegis.trading.runner import StrategyRunner
 from aegis.trading.strategies.base import Bar, Context, FillInfo, Strategy
-from tests.trading.support import SAMSUNG, Desk, kst, tick
+from tests.trading.support import DAY, SAMSUNG, Desk, kst, tick
 
 
 class BuyThenSell(Strategy):
@@ -98,4 +99,46 @@ async def test_live_limit_prices_are_snapped_to_the_tick_grid_as_in_backtests(
     (order,) = acc.orders.values()
     assert order.price == 70_800  # 71,600 × 0.99 = 70,884, down to the 100-won tick
     assert order.status is OrderStatus.ACCEPTED
+    await runner.stop()
+
+
+class BarRecorder(Strategy):
+    name = "bar_recorder"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def on_start(self, ctx: Context) -> None:
+        self.bars: list[Bar] = []
+
+    def on_candle(self, ctx: Context, bar: Bar) -> None:
+        self.bars.append(bar)
+
+
+async def test_a_daily_run_builds_one_candle_per_kst_trading_day(app_db: AsyncEngine) -> None:
+    """A 1d candle is a KST day, as the stored candles and the backtest have it: the next
+    morning's pre-market trades (08:30–08:40) open the next day's candle. Cut at UTC midnight
+    (09:00 KST) they were folded into the previous day's candle and closed nothing."""
+    desk = Desk(app_db)
+    svc = await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    strat = BarRecorder()
+    runner = StrategyRunner(svc, acc, strat, [SAMSUNG], "1d")
+    runner.start()
+    nxt = DAY + timedelta(days=1)
+    for price, ts in [
+        (71_500, kst(8, 31)),  # 시간외 종가 before the open: this day's candle
+        (71_600, kst(10, 0)),
+        (71_400, kst(15, 30)),
+        (72_000, kst(8, 35, day=nxt)),  # the next day's pre-market trade closes the day
+    ]:
+        await svc.process_ticks([tick(SAMSUNG, price, 100, ts)])
+    (bar,) = strat.bars
+    assert bar.start == kst(0, 0)
+    assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (
+        71_500,
+        71_600,
+        71_400,
+        71_400,
+        300,
+    )
     await runner.stop()

@@ -153,11 +153,11 @@ class StrategyRunner:
         )
 
     async def on_ticks(self, ticks: Sequence[Tick]) -> None:
-        length = self.interval.length_us
+        bucket = self.interval.bucket  # KST-aligned, as stored candles: a 1d candle is a KST day
         for t in ticks:
             if t.symbol not in self._wanted:
                 continue
-            start = t.ts - t.ts % length
+            start = bucket(t.ts)
             bar = self._bars.get(t.symbol)
             if bar is not None and start > bar[0]:
                 self._call(
