@@ -1,5 +1,6 @@
 """모의투자 in real Chromium: log in, buy through the order ticket (confirmation), see the fill
-in 보유 종목 and 체결 내역, then the kill switch with its confirmation."""
+in 보유 종목 and 체결 내역, then the kill switch with its confirmation; a backtest and a paper
+strategy run started and stopped from the 전략 panel."""
 
 from __future__ import annotations
 
@@ -50,3 +51,61 @@ def test_paper_trading_page_buys_and_kills(server: Server, page: Page) -> None:
     page.wait_for_selector("text=KILL_SWITCH", timeout=LIVE_TIMEOUT_MS)
     assert "꺼짐" in page.locator("section[aria-label='안전장치']").inner_text()
     shot(page, "trading")
+
+
+def test_a_backtest_and_a_paper_strategy_run_start_from_the_trading_page(
+    server: Server, page: Page
+) -> None:
+    email, password = "e2e-strategist@example.com", "SecurePass123!"
+    r = httpx.post(
+        server.url + "/api/v1/users/signup",
+        json={"email": email, "username": "e2estrategist", "password": password},
+        timeout=30,
+    )
+    assert r.status_code in (201, 409), r.text
+    page.goto(server.url + "/login?next=/trading")
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill(password)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(server.url + "/trading")
+    panel = page.locator("[data-testid=strategy-panel]")
+    panel.get_by_test_id("strategy-name").select_option("ma_cross")
+    page.get_by_test_id("strategy-param-fast").fill("3")
+    page.get_by_test_id("strategy-symbols").fill("005930, 000660")
+    # a bad parameter is refused in the form: nothing is sent
+    page.get_by_test_id("strategy-param-slow").fill("2.5")
+    page.get_by_test_id("backtest-run").click()
+    assert "slow: 정수" in page.get_by_test_id("strategy-message").inner_text()
+    page.get_by_test_id("strategy-param-slow").fill("10")
+    page.get_by_test_id("backtest-run").click()
+    page.wait_for_selector("text=/백테스트 #\\d+ 완료/", timeout=LIVE_TIMEOUT_MS)
+    # the report is the server's: the stored backtest with the parameters typed in
+    listed = httpx.get(
+        server.url + "/api/v1/backtests",
+        headers={"Authorization": f"Bearer {_token(server, email, password)}"},
+        timeout=30,
+    ).json()["data"]
+    assert listed[0]["strategy"] == "ma_cross"
+    assert listed[0]["params"] == {"fast": 3, "slow": 10}
+    page.wait_for_selector("img[alt='백테스트 자산 곡선']", timeout=LIVE_TIMEOUT_MS)
+
+    page.on("dialog", lambda d: d.accept())
+    page.get_by_test_id("strategy-interval").select_option("1m")
+    page.get_by_test_id("strategy-start").click()
+    row = page.locator("[data-testid=strategy-run]")
+    row.wait_for(timeout=LIVE_TIMEOUT_MS)
+    assert "005930, 000660" in row.inner_text()
+    row.get_by_role("button", name="멈추기").click()
+    page.wait_for_selector("text=실행 중인 전략이 없습니다", timeout=LIVE_TIMEOUT_MS)
+    shot(page, "trading-strategy")
+
+
+def _token(server: Server, email: str, password: str) -> str:
+    r = httpx.post(
+        server.url + "/api/v1/users/login",
+        json={"email": email, "password": password},
+        timeout=30,
+    )
+    r.raise_for_status()
+    token: str = r.json()["data"]["accessToken"]
+    return token

@@ -107,7 +107,7 @@ export interface BacktestReport {
 
 /** A trading API call with the app's one login session (refreshed once on a 401, dropped when
  * stale); errors become TradingError carrying the rejection reason. */
-async function call<T>(method: string, path: string, body?: unknown): Promise<{ data: T; meta?: PageMeta }> {
+export async function call<T>(method: string, path: string, body?: unknown): Promise<{ data: T; meta?: PageMeta }> {
   try {
     const env = await auth().requestEnvelope<T>(method, path, body);
     return { data: env.data, meta: env.meta as PageMeta | undefined };
