@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   chartTimeLabel,
   direction,
+  directionVs,
   formatAmount,
   formatAmountShort,
   formatChange,
@@ -68,6 +69,24 @@ describe("percent and change", () => {
     expect(direction(-1)).toBe(-1);
     expect(direction(0)).toBe(0);
     expect(direction(null)).toBe(0);
+  });
+});
+
+describe("colour against a base price", () => {
+  it("colours a day's high and low against the previous close, not by being high or low", () => {
+    // a stock down all day: its high is still below yesterday's close, so it reads as falling
+    expect(directionVs(69_500, 70_000)).toBe(-1);
+    // a stock up all day: its low is above yesterday's close, so it reads as rising
+    expect(directionVs(70_500, 70_000)).toBe(1);
+    expect(directionVs(70_000, 70_000)).toBe(0);
+  });
+  it("leaves a figure uncoloured when there is no base", () => {
+    expect(directionVs(70_000, null)).toBe(0);
+    expect(directionVs(null, 70_000)).toBe(0);
+  });
+  it("treats a comparison line still at its start (100) as unchanged", () => {
+    expect(directionVs(100, 100)).toBe(0);
+    expect(directionVs(99.9, 100)).toBe(-1);
   });
 });
 

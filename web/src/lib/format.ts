@@ -79,6 +79,14 @@ export function direction(c: number | null | undefined): -1 | 0 | 1 {
   return c > 0 ? 1 : -1;
 }
 
+/**
+ * -1, 0 or 1: how `value` stands against `base` (a day's high or low against the previous close,
+ * a comparison line against its start of 100). No base or no value: 0, uncoloured.
+ */
+export function directionVs(value: number | null | undefined, base: number | null | undefined): -1 | 0 | 1 {
+  return finite(value) && finite(base) ? direction(value - base) : 0;
+}
+
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
