@@ -7,6 +7,7 @@ import {
   formatAmountShort,
   formatChange,
   formatKRW,
+  formatKstAsOf,
   formatKstDate,
   formatKstDateTime,
   formatKstTime,
@@ -69,6 +70,17 @@ describe("percent and change", () => {
     expect(direction(-1)).toBe(-1);
     expect(direction(0)).toBe(0);
     expect(direction(null)).toBe(0);
+  });
+});
+
+describe("as-of stamp", () => {
+  const now = Date.parse("2026-12-04T01:00:00Z") / 1000; // Friday 10:00 KST
+  it("shows the time alone for a quote of the same KST day, though the UTC day differs", () => {
+    expect(formatKstAsOf("2026-12-03T15:30:00Z", now)).toBe("00:30:00");
+  });
+  it("names the day of a quote from an earlier KST day (weekend, holiday, stale feed)", () => {
+    expect(formatKstAsOf("2026-12-03T06:30:00Z", now)).toBe("2026-12-03 15:30");
+    expect(formatKstAsOf("2026-12-03T14:59:59Z", now)).toBe("2026-12-03 23:59");
   });
 });
 

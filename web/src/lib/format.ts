@@ -126,6 +126,16 @@ export function formatKstDateTime(t: number | string | Date): string {
 }
 
 /**
+ * When a quote is from: the KST time alone on the current KST day, else the KST date and time
+ * (on a weekend or holiday the last quote is days old and a bare "15:30:00" reads as today).
+ */
+export function formatKstAsOf(t: number | string | Date, nowSeconds = Date.now() / 1000): string {
+  const s = toEpochSeconds(t);
+  if (!Number.isFinite(s)) return DASH;
+  return formatKstDate(s) === formatKstDate(nowSeconds) ? formatKstTime(s) : formatKstDateTime(s);
+}
+
+/**
  * Lightweight Charts lays out its time axis in UTC. Shifting every bar by +9 h makes the axis,
  * its day boundaries and the crosshair label read KST wall-clock time.
  */
