@@ -16,6 +16,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.denylist import DbDenylist, RedisDenylist
+from aegis.accounts.favorites import Favorites
 from aegis.accounts.passwords import Passwords, check_rules
 from aegis.accounts.service import Accounts
 from aegis.accounts.tables import favorites, layouts, refresh_tokens, users
@@ -28,6 +29,7 @@ from aegis.core.errors import (
     AlreadyExists,
     InsecureConfiguration,
     InvalidPassword,
+    InvalidRequest,
     InvalidToken,
     LoginThrottled,
     NotFound,
@@ -173,6 +175,25 @@ async def test_removing_a_favorite_id_outside_the_id_range_is_not_found(
     with pytest.raises(NotFound):
         await acc.favorites.remove(user.id, favorite_id)
     assert [f.company_id for f in await acc.favorites.list(user.id)] == [1]
+
+
+async def test_concurrent_favorite_adds_never_exceed_the_per_user_limit(
+    app_db: AsyncEngine,
+) -> None:
+    # each add counted the user's favorites, then inserted: adds racing past the count all saw
+    # room for one more and all inserted, so the limit was exceeded
+    user = await make(app_db).signup("many@example.com", "many", PW)
+    favs = Favorites(app_db, max_per_user=3)
+    results = await asyncio.gather(
+        *(favs.add(user.id, company_id) for company_id in range(1, 13)), return_exceptions=True
+    )
+    added = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(added) == 3 and len(refused) == 9
+    assert all(isinstance(r, InvalidRequest) and "at most 3" in str(r) for r in refused)
+    assert sorted(f.company_id for f in await favs.list(user.id)) == sorted(
+        f.company_id for f in added
+    )
 
 
 async def test_concurrent_cold_accounts_load_together_each_its_own(app_db: AsyncEngine) -> None:

@@ -62,6 +62,27 @@ def test_rationale_cites_numbers_and_dates() -> None:
     assert r.input_dates["pricesTo"] == (START + timedelta(days=199)).isoformat()
 
 
+def test_growth_is_never_measured_across_a_missing_year() -> None:
+    # 2024 missing: 2025 over 2023 is a two-year change, once scored and worded as growth over
+    # "전년(2023년)"; the score leaves growth and margin trend out and the rationale says why
+    gap = Financials(
+        "CFS",
+        (FiscalYear(2023, 80_000_000_000_000, 4_000_000_000_000, 3_000_000_000_000),
+         FiscalYear(2025, 115_000_000_000_000, 13_800_000_000_000, 9_000_000_000_000)),
+        "test-fixture",
+    )  # fmt: skip
+    r = quant.analyse("공백", gap, VAL, None, [])
+    assert {c.name for c in r.components} == {"valuation"}
+    assert "전년(2023년)" not in r.rationale
+    assert "2024년 매출 데이터가 없어" in r.rationale
+    assert "데이터가 없어 제외: 매출 성장, 수익성 추세" in r.rationale
+    # with the missing year present the newest two adjacent years are compared, and named
+    full = Financials("CFS", (gap.years[0], *FIN.years), "test-fixture")
+    by = {c.name: c for c in quant.analyse("연속", full, VAL, None, []).components}
+    assert by["growth"].value == pytest.approx(0.15)
+    assert "전년(2024년" in by["growth"].detail
+
+
 def test_outlook_thresholds_and_missing_data() -> None:
     assert quant.outlook_of(60) == "긍정" and quant.outlook_of(59) == "중립"
     assert quant.outlook_of(40) == "중립" and quant.outlook_of(39) == "부정"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -82,6 +83,26 @@ async def test_invalid_comparisons_write_nothing(
     with pytest.raises(InvalidRequest):
         await comparisons.create(app_db, market(), user, "x", ids, period)
     assert await comparisons.list_for(app_db, user) == []
+
+
+async def test_concurrent_creates_never_exceed_the_per_user_limit(
+    app_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each create counted the user's comparisons, then inserted: creates racing past the count
+    # all saw room for one more and all inserted, so the limit was exceeded
+    monkeypatch.setattr(comparisons, "MAX_PER_USER", 3)
+    user = await new_user(app_db, "erin")
+    results = await asyncio.gather(
+        *(comparisons.create(app_db, market(), user, f"c{i}", [1, 2]) for i in range(12)),
+        return_exceptions=True,
+    )
+    made = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(made) == 3 and len(refused) == 9
+    assert all(isinstance(r, InvalidRequest) and "at most 3" in str(r) for r in refused)
+    assert sorted(c.id for c in await comparisons.list_for(app_db, user)) == sorted(
+        c.id for c in made
+    )
 
 
 async def test_unknown_company_is_not_found(app_db: AsyncEngine) -> None:

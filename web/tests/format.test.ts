@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import {
   chartTimeLabel,
   direction,
+  directionVs,
   formatAmount,
   formatAmountShort,
   formatChange,
   formatKRW,
+  formatKstAsOf,
   formatKstDate,
   formatKstDateTime,
   formatKstTime,
@@ -68,6 +70,35 @@ describe("percent and change", () => {
     expect(direction(-1)).toBe(-1);
     expect(direction(0)).toBe(0);
     expect(direction(null)).toBe(0);
+  });
+});
+
+describe("as-of stamp", () => {
+  const now = Date.parse("2026-12-04T01:00:00Z") / 1000; // Friday 10:00 KST
+  it("shows the time alone for a quote of the same KST day, though the UTC day differs", () => {
+    expect(formatKstAsOf("2026-12-03T15:30:00Z", now)).toBe("00:30:00");
+  });
+  it("names the day of a quote from an earlier KST day (weekend, holiday, stale feed)", () => {
+    expect(formatKstAsOf("2026-12-03T06:30:00Z", now)).toBe("2026-12-03 15:30");
+    expect(formatKstAsOf("2026-12-03T14:59:59Z", now)).toBe("2026-12-03 23:59");
+  });
+});
+
+describe("colour against a base price", () => {
+  it("colours a day's high and low against the previous close, not by being high or low", () => {
+    // a stock down all day: its high is still below yesterday's close, so it reads as falling
+    expect(directionVs(69_500, 70_000)).toBe(-1);
+    // a stock up all day: its low is above yesterday's close, so it reads as rising
+    expect(directionVs(70_500, 70_000)).toBe(1);
+    expect(directionVs(70_000, 70_000)).toBe(0);
+  });
+  it("leaves a figure uncoloured when there is no base", () => {
+    expect(directionVs(70_000, null)).toBe(0);
+    expect(directionVs(null, 70_000)).toBe(0);
+  });
+  it("treats a comparison line still at its start (100) as unchanged", () => {
+    expect(directionVs(100, 100)).toBe(0);
+    expect(directionVs(99.9, 100)).toBe(-1);
   });
 });
 

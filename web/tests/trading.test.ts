@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { priceLimits, snapToTick, stepTick, tickSize } from "../src/lib/trading";
+import { STATE_LABEL, priceLimits, tradesQuery, snapToTick, stepTick, tickSize } from "../src/lib/trading";
 
 describe("KRX tick grid", () => {
   it("has the bands in force since 2023-01-25", () => {
@@ -24,5 +24,26 @@ describe("KRX tick grid", () => {
     expect(priceLimits(19_680).upper).toBe(25_550);
     expect(priceLimits(51_900).upper).toBe(67_400);
     expect(priceLimits(238_000)).toEqual({ lower: 166_600, upper: 309_000 });
+  });
+});
+
+describe("trade log filter", () => {
+  it("includes the chosen end day (the API's end is exclusive)", () => {
+    // 종료일 2026-12-03 must show that day's trades: the API gets the next KST day
+    const qs = tradesQuery({ page: 1, pageSize: 50, start: "2026-12-03", end: "2026-12-03" });
+    expect(qs.get("start")).toBe("2026-12-03");
+    expect(qs.get("end")).toBe("2026-12-04");
+  });
+  it("crosses month and year ends and leaves blank fields out", () => {
+    expect(tradesQuery({ page: 1, pageSize: 50, end: "2026-02-28" }).get("end")).toBe("2026-03-01");
+    expect(tradesQuery({ page: 1, pageSize: 50, end: "2026-12-31" }).get("end")).toBe("2027-01-01");
+    const qs = tradesQuery({ page: 2, pageSize: 50, symbol: "", side: "SELL", start: "", end: "" });
+    expect([...qs.keys()].sort()).toEqual(["page", "pageSize", "side"]);
+  });
+});
+
+describe("safety state", () => {
+  it("has a Korean label for every state the API reports", () => {
+    for (const s of ["ACTIVE", "REDUCING", "HALTED"] as const) expect(STATE_LABEL[s]).toMatch(/[가-힣]/);
   });
 });

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.accounts.models import Favorite
-from aegis.accounts.tables import as_utc, favorites
+from aegis.accounts.tables import as_utc, favorites, lock_user
 from aegis.core.errors import AlreadyExists, InvalidRequest, NotFound
 from aegis.db.metadata import is_integer_id
 
@@ -42,6 +42,7 @@ class Favorites:
         now = datetime.now(UTC)
         try:
             async with self.db.begin() as conn:
+                await lock_user(conn, user_id)  # else racing adds all pass the count
                 mine = sa.select(sa.func.count()).where(favorites.c.user_id == user_id)
                 if (await conn.scalar(mine) or 0) >= self.max_per_user:
                     raise InvalidRequest(f"at most {self.max_per_user} favorites per user")

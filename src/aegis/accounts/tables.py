@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from aegis.db.metadata import metadata
 
@@ -77,3 +78,19 @@ layouts = sa.Table(
     sa.Column("layout", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+async def lock_user(conn: AsyncConnection, user_id: int) -> None:
+    """Serialises this transaction with every other one that locks the same user, until it ends,
+    so a per-user limit (count the user's rows, then insert) holds when requests race. Call it
+    first in the transaction. PostgreSQL: a row lock on the user (under read committed the count
+    after it sees the rows that the previous holder committed). SQLite has no row locks and its
+    plain reads lock nothing, so a write that changes nothing takes the database write lock."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            sa.select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+        )
+    else:
+        await conn.execute(
+            users.update().where(users.c.id == user_id).values(token_version=users.c.token_version)
+        )

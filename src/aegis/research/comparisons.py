@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.accounts.tables import lock_user
 from aegis.core.errors import InvalidRequest, NotFound
 from aegis.core.timeutil import iso_z, kst_day
 from aegis.db.metadata import is_integer_id
@@ -72,6 +73,7 @@ async def create(
     period = check_period(period)
     now = datetime.now(UTC)
     async with engine.begin() as conn:
+        await lock_user(conn, user_id)  # else racing creates all pass the count
         count = (
             await conn.execute(sa.select(sa.func.count()).where(comparisons.c.user_id == user_id))
         ).scalar_one()

@@ -79,6 +79,14 @@ export function direction(c: number | null | undefined): -1 | 0 | 1 {
   return c > 0 ? 1 : -1;
 }
 
+/**
+ * -1, 0 or 1: how `value` stands against `base` (a day's high or low against the previous close,
+ * a comparison line against its start of 100). No base or no value: 0, uncoloured.
+ */
+export function directionVs(value: number | null | undefined, base: number | null | undefined): -1 | 0 | 1 {
+  return finite(value) && finite(base) ? direction(value - base) : 0;
+}
+
 function pad(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -115,6 +123,16 @@ export function formatKstDateTime(t: number | string | Date): string {
   if (!Number.isFinite(s)) return DASH;
   const d = kstDate(s);
   return `${formatKstDate(s)} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/**
+ * When a quote is from: the KST time alone on the current KST day, else the KST date and time
+ * (on a weekend or holiday the last quote is days old and a bare "15:30:00" reads as today).
+ */
+export function formatKstAsOf(t: number | string | Date, nowSeconds = Date.now() / 1000): string {
+  const s = toEpochSeconds(t);
+  if (!Number.isFinite(s)) return DASH;
+  return formatKstDate(s) === formatKstDate(nowSeconds) ? formatKstTime(s) : formatKstDateTime(s);
 }
 
 /**

@@ -131,10 +131,35 @@ export const listOrders = (status = "") =>
 export const cancelOrder = (id: string) => call<Order>("DELETE", `/api/v1/orders/${id}`).then((r) => r.data);
 export const getPortfolio = () => call<Portfolio>("GET", "/api/v1/portfolio").then((r) => r.data);
 export const resetPortfolio = () => call<Portfolio>("POST", "/api/v1/portfolio/reset", {}).then((r) => r.data);
-export function listTrades(q: { page: number; pageSize: number; symbol?: string; side?: string; start?: string; end?: string }) {
+export interface TradeFilter {
+  page: number;
+  pageSize: number;
+  symbol?: string;
+  side?: string;
+  /** first day shown, YYYY-MM-DD (KST) */
+  start?: string;
+  /** last day shown, YYYY-MM-DD (KST), inclusive as the date picker reads */
+  end?: string;
+}
+
+/** The day after a YYYY-MM-DD calendar day (plain date arithmetic, no time zone involved). */
+function nextDay(day: string): string {
+  const [y, m, d] = day.split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+}
+
+/** The trade log's query string. The API's `end` is exclusive (a bare date is KST midnight), so
+ * the chosen last day is sent as the next day: otherwise that day's trades were left out, and a
+ * one-day range (start = end) was refused. */
+export function tradesQuery(q: TradeFilter): URLSearchParams {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") qs.set(k, String(v));
-  return call<Trade[]>("GET", `/api/v1/trades?${qs}`);
+  if (q.end && /^\d{4}-\d{2}-\d{2}$/.test(q.end)) qs.set("end", nextDay(q.end));
+  return qs;
+}
+
+export function listTrades(q: TradeFilter) {
+  return call<Trade[]>("GET", `/api/v1/trades?${tradesQuery(q)}`);
 }
 export const tradingStatus = () => call<TradingStatus>("GET", "/api/v1/system/trading").then((r) => r.data);
 export const setTrading = (action: "on" | "off" | "kill") =>
@@ -221,6 +246,11 @@ export function priceLimits(prevClose: number): { lower: number; upper: number }
 }
 
 export const SIDE_LABEL = { BUY: "매수", SELL: "매도" } as const;
+export const STATE_LABEL: Record<TradingStatus["state"], string> = {
+  ACTIVE: "정상",
+  REDUCING: "축소 전용 (보유 줄이는 주문만)",
+  HALTED: "정지",
+};
 export const STATUS_LABEL: Record<string, string> = {
   NEW: "접수중",
   ACCEPTED: "미체결",

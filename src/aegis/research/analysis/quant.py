@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from aegis.research.analysis.inputs import Financials, Headline, Prices, Valuation
+from aegis.research.analysis.inputs import Financials, FiscalYear, Headline, Prices, Valuation
 
 MODEL = "aegis-quant-1"
 TONE_PRIOR = 4.0
@@ -43,6 +43,7 @@ class QuantResult:
     rationale: str
     components: tuple[Component, ...]
     input_dates: dict[str, object] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # Korean: why an input that is present was not used
 
 
 def scale(x: float, lo: float, hi: float) -> float:
@@ -63,11 +64,34 @@ def _krw(x: int) -> str:
     return f"{jo:,.1f}조원" if abs(jo) >= 1 else f"{x / 1e8:,.0f}억원"
 
 
-def financial_components(f: Financials) -> list[Component]:
+def _newest_pair(f: Financials) -> tuple[FiscalYear, FiscalYear] | None:
+    """The newest year with revenue and the year right before it, if that one has revenue too."""
     years = [y for y in f.years if y.revenue]
+    if not years:
+        return None
+    b = years[-1]
+    a = next((y for y in years if y.year == b.year - 1), None)
+    return (a, b) if a is not None else None
+
+
+def financial_gap(f: Financials) -> str | None:
+    """Why growth is left out although older years have revenue: the newest year's previous
+    year has none. Comparing across the gap would present a multi-year change as 전년 대비."""
+    years = [y.year for y in f.years if y.revenue]
+    if len(years) < 2 or _newest_pair(f) is not None:
+        return None
+    newest = years[-1]
+    return (
+        f"{newest - 1}년 매출 데이터가 없어 {newest}년의 매출 성장·수익성 추세를 계산하지 "
+        f"않았습니다({years[-2]}년과의 비교는 전년 대비가 아닙니다)."
+    )
+
+
+def financial_components(f: Financials) -> list[Component]:
     out: list[Component] = []
-    if len(years) >= 2:
-        a, b = years[-2], years[-1]
+    pair = _newest_pair(f)
+    if pair is not None:
+        a, b = pair
         assert a.revenue and b.revenue
         g = b.revenue / a.revenue - 1
         out.append(Component(
@@ -166,6 +190,7 @@ def analyse(
         comps.extend(price_components(prices))
     if (nc := news_component(headlines)) is not None:
         comps.append(nc)
+    notes = tuple(n for n in [financial_gap(financials) if financials else None] if n)
     total_w = sum(WEIGHTS[c.name] for c in comps)
     score = sum(c.score * WEIGHTS[c.name] for c in comps) / total_w if total_w else 50.0
     result_score = round(score)
@@ -178,14 +203,17 @@ def analyse(
         "newsFrom": min((h.day for h in headlines), default=None),
         "newsTo": max((h.day for h in headlines), default=None),
     }
-    return QuantResult(result_score, outlook, rationale(name, result_score, outlook, comps),
-                       tuple(comps), dates)  # fmt: skip
+    return QuantResult(result_score, outlook,
+                       rationale(name, result_score, outlook, comps, notes),
+                       tuple(comps), dates, notes)  # fmt: skip
 
 
-def rationale(name: str, score: int, outlook: str, comps: list[Component]) -> str:
+def rationale(
+    name: str, score: int, outlook: str, comps: list[Component], notes: tuple[str, ...] = ()
+) -> str:
     if not comps:
-        return (f"{name}: 재무·밸류에이션·시세·뉴스 데이터가 없어 판단 근거가 없습니다. "
-                "점수 50은 정보 없음을 뜻합니다.")  # fmt: skip
+        return " ".join((f"{name}: 재무·밸류에이션·시세·뉴스 데이터가 없어 판단 근거가 없습니다. "
+                         "점수 50은 정보 없음을 뜻합니다.", *notes))  # fmt: skip
     ranked = sorted(comps, key=lambda c: c.score, reverse=True)
     strong = [c for c in ranked if c.score >= 60]
     weak = [c for c in ranked if c.score < 40]
@@ -203,4 +231,4 @@ def rationale(name: str, score: int, outlook: str, comps: list[Component]) -> st
     missing = [LABELS[k] for k in WEIGHTS if k not in {c.name for c in comps}]
     if missing:
         lines.append("데이터가 없어 제외: " + ", ".join(missing) + ".")
-    return " ".join(lines)
+    return " ".join((*lines, *notes))

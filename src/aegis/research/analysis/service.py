@@ -154,7 +154,7 @@ class AnalysisService:
         result = self._result(subject, day, q, inputs)
         if provider is not None:
             facts = {"company": subject.name, "code": sym, "quantScore": q.score,
-                     "components": [c.detail for c in q.components],
+                     "components": [c.detail for c in q.components], "notes": list(q.notes),
                      "headlines": [f"{x.day} {x.title}" for x in h[:20]]}  # fmt: skip
             result = await self._ask(provider, result, q, facts)
         await self._store(subject.cache_key, day, pname, result)
