@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import SCREENSHOTS, Server, wait_js
@@ -90,6 +92,36 @@ def test_grid_shows_sixteen_charts_updating_over_one_websocket(server: Server, p
     assert len([u for u in sockets if "/ws/stocks" in u]) == 1
     page.wait_for_selector("[data-testid=sim-badge]")
     shot(page, "grid-4x4")
+
+
+def test_grid_prices_are_coloured_and_signed_against_the_previous_close(
+    server: Server, page: Page
+) -> None:
+    """As on every Korean quote screen: red (the rising colour) above the previous close, blue
+    below, with the day's change beside the price. The cells coloured by their latest bar's
+    open instead, so a stock down on the day could show red."""
+    page.goto(server.url + "/grid?size=2")
+    wait_js(page, "() => document.querySelectorAll('[data-testid=last-change]').length >= 4")
+    cells = page.eval_on_selector_all(
+        "[data-testid=grid-cell]",
+        """els => els.map(e => ({
+            symbol: e.dataset.symbol,
+            price: e.querySelector('[data-testid=last-price]').textContent,
+            cls: e.querySelector('[data-testid=last-price]').className,
+            pct: e.querySelector('[data-testid=last-change]').textContent,
+        }))""",
+    )
+    symbols = ",".join(c["symbol"] for c in cells)
+    quotes = httpx.get(server.url + "/api/v1/quotes", params={"symbols": symbols}, timeout=30)
+    prev = {q["symbol"]: q["prevClose"] for q in quotes.json()["data"]}
+    for c in cells:
+        price, base = int(c["price"].replace(",", "")), prev[c["symbol"]]
+        classes = c["cls"].split()
+        assert ("up" in classes) == (price > base), c
+        assert ("down" in classes) == (price < base), c
+        # the page's arithmetic (Math.round: halves up), not Python's round-half-even
+        pct = math.floor((price - base) / base * 100 * 100 + 0.5) / 100
+        assert c["pct"] == ("0.00%" if pct == 0 else f"{pct:+.2f}%"), (c, base)
 
 
 def test_stock_page_switches_interval_and_loads_new_candles(server: Server, page: Page) -> None:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { STATE_LABEL, priceLimits, tradesQuery, snapToTick, stepTick, tickSize } from "../src/lib/trading";
+import { STATE_LABEL, TRIGGER_LABEL, placedText, priceLimits, tradesQuery, snapToTick, stepTick, tickSize } from "../src/lib/trading";
 
 describe("KRX tick grid", () => {
   it("has the bands in force since 2023-01-25", () => {
@@ -45,5 +45,22 @@ describe("trade log filter", () => {
 describe("safety state", () => {
   it("has a Korean label for every state the API reports", () => {
     for (const s of ["ACTIVE", "REDUCING", "HALTED"] as const) expect(STATE_LABEL[s]).toMatch(/[가-힣]/);
+  });
+});
+
+describe("order ticket answer", () => {
+  it("calls a working order 접수, never a lasting 미체결, and a filled one 체결", () => {
+    const o = { side: "BUY" as const, quantity: 1200, filledQuantity: 0 };
+    expect(placedText({ ...o, status: "ACCEPTED" })).toBe("매수 주문 접수 (1,200주)");
+    expect(placedText({ ...o, status: "NEW" })).not.toContain("미체결");
+    expect(placedText({ ...o, side: "SELL", status: "FILLED", filledQuantity: 1200 })).toBe("매도 주문 체결 (1,200주)");
+  });
+});
+
+describe("safety trigger labels", () => {
+  it("name every trigger kind the server records in Korean", () => {
+    for (const kind of ["TRADING_ON", "TRADING_OFF", "KILL_SWITCH", "STATE_ACTIVE", "STATE_REDUCING", "STATE_HALTED"]) {
+      expect(TRIGGER_LABEL[kind]).toMatch(/[가-힣]/);
+    }
   });
 });

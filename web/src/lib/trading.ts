@@ -251,6 +251,25 @@ export const STATE_LABEL: Record<TradingStatus["state"], string> = {
   REDUCING: "축소 전용 (보유 줄이는 주문만)",
   HALTED: "정지",
 };
+/** What the ticket says once an order is placed: the answer is a moment's state, so an order
+ * still working is "접수" (it may fill a second later), never "미체결" left on screen. */
+export function placedText(o: Pick<Order, "side" | "status" | "quantity" | "filledQuantity">): string {
+  const side = SIDE_LABEL[o.side];
+  if (o.status === "FILLED") return `${side} 주문 체결 (${o.quantity.toLocaleString("ko-KR")}주)`;
+  if (o.status === "NEW" || o.status === "ACCEPTED" || o.status === "PARTIALLY_FILLED")
+    return `${side} 주문 접수 (${o.quantity.toLocaleString("ko-KR")}주)`;
+  return `${side} 주문 ${STATUS_LABEL[o.status] ?? o.status}`;
+}
+
+/** Safety triggers (`status.triggers`, `/ws/events` safety messages) by kind. */
+export const TRIGGER_LABEL: Record<string, string> = {
+  TRADING_ON: "매매 켜짐",
+  TRADING_OFF: "매매 꺼짐",
+  KILL_SWITCH: "긴급 정지",
+  STATE_ACTIVE: "정상으로 전환",
+  STATE_REDUCING: "축소 전용으로 전환",
+  STATE_HALTED: "매매 정지",
+};
 export const STATUS_LABEL: Record<string, string> = {
   NEW: "접수중",
   ACCEPTED: "미체결",
