@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ERROR_LABEL, userMessage } from "../src/lib/api";
 import { barIndexAtOrBefore, CrosshairBus } from "../src/lib/crosshair";
 import { choseong, isChoseongQuery } from "../src/lib/hangul";
 import { sma, smaAt } from "../src/lib/indicators";
@@ -84,5 +85,26 @@ describe("indicators and crosshair", () => {
     bus.join(1, (t) => got.push([1, t]));
     bus.publish(0, 42);
     expect(got).toEqual([[1, 42]]);
+  });
+});
+
+describe("error messages a user reads", () => {
+  it("lead an English server message with the code's Korean meaning", () => {
+    expect(userMessage(409, "ALREADY_EXISTS", "email is already registered")).toBe("이미 있습니다 (email is already registered)");
+    expect(userMessage(400, "INVALID_REQUEST", "from must be before to")).toBe("요청이 올바르지 않습니다 (from must be before to)");
+    expect(userMessage(418, "SOMETHING_NEW", "odd")).toBe("요청을 처리하지 못했습니다 (odd)");
+  });
+
+  it("show a Korean server message as it is, and never a 5xx body", () => {
+    const ko = "이메일 또는 비밀번호가 올바르지 않습니다.";
+    expect(userMessage(401, "UNAUTHORIZED", ko)).toBe(ko);
+    expect(userMessage(500, "INTERNAL_ERROR", "internal error")).not.toContain("internal error");
+    expect(userMessage(404, "NOT_FOUND", undefined)).toBe("찾을 수 없습니다 (HTTP 404)");
+  });
+
+  it("has a Korean meaning for every error code of seed 002's appendix A", () => {
+    for (const code of ["MISSING_FIELD", "INVALID_REQUEST", "INVALID_PASSWORD", "UNAUTHORIZED", "NOT_FOUND", "ALREADY_EXISTS", "TOO_MANY_REQUESTS"]) {
+      expect(ERROR_LABEL[code]).toMatch(/[가-힣]/);
+    }
   });
 });

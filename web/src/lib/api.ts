@@ -40,6 +40,37 @@ export async function getEnvelope<T>(path: string, params: Record<string, string
   return unwrapEnvelope<T>(res);
 }
 
+/** Korean for each error code (seed 002 appendix A and the server's own codes). */
+export const ERROR_LABEL: Record<string, string> = {
+  MISSING_FIELD: "필수 항목이 빠졌습니다",
+  INVALID_REQUEST: "요청이 올바르지 않습니다",
+  INVALID_PASSWORD: "비밀번호 규칙에 맞지 않습니다",
+  UNAUTHORIZED: "로그인이 필요합니다",
+  FORBIDDEN: "권한이 없습니다",
+  NOT_FOUND: "찾을 수 없습니다",
+  ALREADY_EXISTS: "이미 있습니다",
+  TOO_MANY_REQUESTS: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요",
+  ORDER_REJECTED: "주문이 거절되었습니다",
+  ORDER_STATE: "지금 상태의 주문에는 할 수 없습니다",
+  TRADING_STANDBY: "이 서버는 매매를 맡고 있지 않습니다",
+  BROKER_KEY_REJECTED: "증권사가 키를 거절했습니다",
+  BROKER_UNREACHABLE: "증권사에 연결할 수 없습니다",
+  BROKER_ERROR: "증권사 오류",
+  NOT_READY: "아직 준비되지 않았습니다",
+};
+
+/**
+ * What a user reads for an error envelope. The server's messages are written for developers and
+ * are mostly English: the user reads the Korean meaning of the code first, the server's words
+ * after it. A message already in Korean is shown as it is; a 5xx never shows the server's text.
+ */
+export function userMessage(status: number, code: string, message: string | undefined): string {
+  if (status >= 500) return `${SERVER_TROUBLE} (${code})`;
+  if (message && /[가-힣]/.test(message)) return message;
+  const lead = ERROR_LABEL[code] ?? "요청을 처리하지 못했습니다";
+  return message ? `${lead} (${message})` : `${lead} (HTTP ${status})`;
+}
+
 /** The success envelope of a response, or an ApiError carrying the error envelope's code and
  * message. */
 export async function unwrapEnvelope<T>(res: Response): Promise<Envelope<T>> {
@@ -52,8 +83,7 @@ export async function unwrapEnvelope<T>(res: Response): Promise<Envelope<T>> {
   if (!res.ok) {
     const b = (body ?? {}) as { code?: string; message?: string; details?: Record<string, unknown> };
     const code = b.code ?? "HTTP_ERROR";
-    const message = res.status >= 500 ? `${SERVER_TROUBLE} (${code})` : (b.message ?? `HTTP ${res.status}`);
-    throw new ApiError(res.status, code, message, b.details ?? {});
+    throw new ApiError(res.status, code, userMessage(res.status, code, b.message), b.details ?? {});
   }
   return body as Envelope<T>;
 }
