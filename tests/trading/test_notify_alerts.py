@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.trading import alerts as alerts_module
 from aegis.trading.alerts import AlertBook
 from aegis.trading.feed import EventFeed
 from aegis.trading.models import Side
@@ -117,3 +118,25 @@ async def test_price_alerts_fire_once(app_db: AsyncEngine) -> None:
     await book.delete(1, rsi.alert_id)
     with pytest.raises(Exception, match="no alert"):
         await book.delete(2, above.alert_id)
+
+
+async def test_a_user_cannot_pile_up_alerts_past_the_cap_even_all_at_once(
+    app_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every active alert is checked on each trade of its symbol: the cap holds for adds sent
+    together, and a fired alert frees its place."""
+    monkeypatch.setattr(alerts_module, "MAX_ACTIVE_PER_USER", 3)
+    await make_users(app_db, 2)
+    book = AlertBook(app_db, EventFeed(), Board())
+    results = await asyncio.gather(
+        *(book.create(1, SAMSUNG, "ABOVE", 80_000 + i * 100) for i in range(8)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, Exception)]
+    assert len(refused) == 5 and all("at most 3 active alerts" in str(r) for r in refused)
+    assert len(await book.of_user(1)) == 3
+    await book.create(2, SAMSUNG, "ABOVE", 80_000)  # another user's cap is their own
+    await book.on_ticks([tick(SAMSUNG, 80_000, 1, kst(10, 0))])  # fires user 1's first alert
+    await book.create(1, SAMSUNG, "BELOW", 60_000)
+    with pytest.raises(Exception, match="at most 3"):
+        await book.create(1, SAMSUNG, "BELOW", 59_000)

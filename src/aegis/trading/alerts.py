@@ -5,6 +5,7 @@ the events channel (``/ws/events``, Telegram)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -23,6 +24,10 @@ from aegis.trading.feed import EventFeed
 from aegis.trading.views import PriceBoard
 
 log = logging.getLogger(__name__)
+
+# Every active alert is checked on each of its symbol's trades: one user cannot pile up
+# thousands of them (a fired or deleted alert frees its place).
+MAX_ACTIVE_PER_USER = 100
 
 KINDS = {
     "ABOVE": "가격 이상",
@@ -107,6 +112,9 @@ class AlertBook:
         self.alerts: dict[int, Alert] = {}
         self._by_symbol: dict[str, set[int]] = {}
         self._series: dict[str, _Series] = {}
+        # alerts live in the one process holding the trading lease: a lock here serialises
+        # every create, so two at once cannot both pass the per-user cap
+        self._create_lock = asyncio.Lock()
 
     async def load(self) -> None:
         async with self.db.connect() as conn:
@@ -131,6 +139,15 @@ class AlertBook:
             raise InvalidRequest("value is an RSI level between 0 and 100")
         if kind == "CHANGE_PCT" and value == 0:
             raise InvalidRequest("value is a non-zero % change (e.g. 5 or -3)")
+        async with self._create_lock:
+            if sum(1 for a in self.alerts.values() if a.user_id == user_id) >= MAX_ACTIVE_PER_USER:
+                raise InvalidRequest(
+                    f"at most {MAX_ACTIVE_PER_USER} active alerts per user",
+                    details={"limit": MAX_ACTIVE_PER_USER},
+                )
+            return await self._insert(user_id, symbol, kind, value)
+
+    async def _insert(self, user_id: int, symbol: str, kind: str, value: float) -> Alert:
         ts = now_us()
         async with self.db.begin() as conn:
             res = await conn.execute(
