@@ -48,7 +48,9 @@ def test_paper_trading_page_buys_and_kills(server: Server, page: Page) -> None:
     )
     page.on("dialog", lambda d: d.accept())
     page.click("[data-testid=kill-switch]")
-    page.wait_for_selector("text=KILL_SWITCH", timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector(
+        "section[aria-label='안전장치'] li:has-text('긴급 정지')", timeout=LIVE_TIMEOUT_MS
+    )
     assert "꺼짐" in page.locator("section[aria-label='안전장치']").inner_text()
     shot(page, "trading")
 
@@ -109,3 +111,63 @@ def _token(server: Server, email: str, password: str) -> str:
     r.raise_for_status()
     token: str = r.json()["data"]["accessToken"]
     return token
+
+
+def test_limits_alerts_reset_and_telegram_are_set_from_the_pages(
+    server: Server, page: Page
+) -> None:
+    email, password = "e2e-guarded@example.com", "SecurePass123!"
+    r = httpx.post(
+        server.url + "/api/v1/users/signup",
+        json={"email": email, "username": "e2eguarded", "password": password},
+        timeout=30,
+    )
+    assert r.status_code in (201, 409), r.text
+    page.goto(server.url + "/login?next=/trading")
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill(password)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(server.url + "/trading")
+    page.on("dialog", lambda d: d.accept())
+
+    # a 1-won order limit: the ticket's market buy of a share is refused for it
+    page.get_by_test_id("limit-maxOrderValue").fill("1")
+    page.get_by_test_id("limits-save").click()
+    page.wait_for_selector("text=한도를 저장했습니다", timeout=LIVE_TIMEOUT_MS)
+    auth = {"Authorization": f"Bearer {_token(server, email, password)}"}
+    status = httpx.get(server.url + "/api/v1/system/trading", headers=auth, timeout=30).json()
+    assert status["data"]["limits"]["maxOrderValue"] == 1
+    ticket = page.locator("[data-testid=order-ticket]")
+    ticket.locator("select").select_option("MARKET")
+    ticket.locator("button.submit").click()
+    page.click("[data-testid=ticket-confirm]")
+    page.wait_for_selector("text=주문금액 한도 초과", timeout=LIVE_TIMEOUT_MS)
+
+    # a price alert: added, listed, deleted
+    panel = page.locator("[data-testid=alerts-panel]")
+    panel.get_by_test_id("alert-symbol").fill("005930")
+    panel.get_by_test_id("alert-kind").select_option("ABOVE")
+    panel.get_by_test_id("alert-value").fill("9,990,000")
+    panel.get_by_test_id("alert-add").click()
+    row = panel.locator("[data-testid=alert-row]")
+    row.wait_for(timeout=LIVE_TIMEOUT_MS)
+    assert "가격 이상 9,990,000원" in row.inner_text() and "대기 중" in row.inner_text()
+    alerts = httpx.get(server.url + "/api/v1/alerts", headers=auth, timeout=30).json()["data"]
+    assert [(a["symbol"], a["kind"], a["value"]) for a in alerts] == [
+        ("005930", "ABOVE", 9_990_000)
+    ]
+    row.get_by_role("button", name="알림 삭제").click()
+    panel.locator("text=등록한 알림이 없습니다").wait_for(timeout=LIVE_TIMEOUT_MS)
+
+    # the paper account reset (confirmed): fresh cash
+    page.get_by_test_id("portfolio-reset").click()
+    page.wait_for_selector("text=계좌를 초기화했습니다", timeout=LIVE_TIMEOUT_MS)
+
+    # Telegram opt-in on 내 계정
+    page.goto(server.url + "/account")
+    page.get_by_test_id("telegram-chat").fill("123456789")
+    page.get_by_test_id("telegram-on").check()
+    page.locator("[data-testid=telegram-form] button[type=submit]").click()
+    page.wait_for_selector("text=텔레그램 알림을 켰습니다", timeout=LIVE_TIMEOUT_MS)
+    tg = httpx.get(server.url + "/api/v1/notifications/telegram", headers=auth, timeout=30)
+    assert tg.json()["data"] == {"chatId": "123456789", "enabled": True}
