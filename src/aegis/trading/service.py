@@ -101,6 +101,10 @@ class TradingService:
         self.bus = bus
         self.known_symbol = known_symbol or (lambda s: prices.last_price(s) is not None)
         self.paper = PaperBroker()
+        # paper fills matched (the exchange's book already decremented) but not stored yet, by
+        # order: a cancel or expiry that gets the account's lock first books them before it
+        # closes the order, so a fill racing a cancel is never lost
+        self._matched: dict[str, list[PaperFill]] = {}
         self.brokers: dict[int, Broker] = {}  # live accounts' brokers
         self.accounts: dict[int, Account] = {}
         self._by_user: dict[tuple[int, str], int] = {}
@@ -563,8 +567,22 @@ class TradingService:
                 "the broker did not confirm the cancel; the order stays open until reconciled"
             ) from exc
         except BrokerRejected as exc:
+            # the paper exchange may have matched the whole order before the cancel came
+            await self._book_matched(acc, o)
+            if not o.working:
+                raise OrderConflict(
+                    f"order is {o.status.value}: nothing to cancel",
+                    details={"status": o.status.value},
+                ) from exc
             raise OrderConflict(f"the broker refused the cancel: {exc.message}") from exc
-        await self._status(acc, o, OrderStatus.CANCELLED, reason)
+        # what the paper exchange matched before the cancel is real: booked, then the rest goes
+        if not await self._book_matched(acc, o):
+            raise OrderConflict(
+                "a fill of the order could not be stored; the order stays open",
+                details={"status": o.status.value},
+            )
+        if o.working:
+            await self._status(acc, o, OrderStatus.CANCELLED, reason)
 
     async def _cancel_all(self, acc: Account, reason: str) -> list[str]:
         failed = []
@@ -604,26 +622,62 @@ class TradingService:
         """Match paper orders (synchronously); the caller records what comes out."""
         fills, expired = self.paper.on_ticks(ticks)
         expired += self.paper.expire_due()
+        for f in fills:
+            self._matched.setdefault(f.order_id, []).append(f)
         return [*fills, *expired]
+
+    def _take_matched(self, fill: PaperFill) -> bool:
+        """Claim ``fill`` for storing; False when a cancel or expiry stored it already."""
+        pending = self._matched.get(fill.order_id)
+        if not pending or fill not in pending:
+            return False
+        pending.remove(fill)
+        if not pending:
+            del self._matched[fill.order_id]
+        return True
+
+    async def _book_matched(self, acc: Account, o: Order) -> bool:
+        """Store the paper fills of ``o`` matched but not stored yet (account lock held), in
+        the order they were matched; called once ``o`` left the paper book (cancelled or
+        expired there). Taken one at a time: storing a fill can halt the account and cancel
+        ``o`` again from inside this loop. False when a fill could not be stored: ``o`` is
+        then back in the paper book with all it has not stored, and must stay open."""
+        while pending := self._matched.get(o.order_id):
+            fill = pending[0]
+            self._take_matched(fill)
+            if o.working and not await self._store_paper_fill(acc, o, fill):
+                # ``restore`` put the order back whole (its remaining counts no unstored
+                # fill), so the other unstored fills are in it already
+                self._matched.pop(o.order_id, None)
+                return False
+        return True
+
+    async def _store_paper_fill(self, acc: Account, o: Order, fill: PaperFill) -> bool:
+        stored = o.fills
+        try:
+            await self._fill(acc, o, fill.quantity, fill.price, fill.ts, None)
+        except Exception:
+            log.exception("paper fill of %s not recorded", fill.order_id)
+            if o.fills == stored:  # not stored: the paper exchange takes it back
+                self.paper.restore(o, fill.quantity)
+                return False
+        return True
 
     async def apply_tape(self, ticks: Sequence[Tick]) -> None:
         for item in self.on_ticks(ticks):
             acc = self.accounts.get(item.account_id)
             if acc is None:
+                self._matched.pop(item.order_id, None)
                 continue
             async with acc.lock:
                 o = acc.orders.get(item.order_id)
-                if o is None or not o.working:
-                    continue
                 if isinstance(item, PaperFill):
-                    stored = o.fills
-                    try:
-                        await self._fill(acc, o, item.quantity, item.price, item.ts, None)
-                    except Exception:
-                        if o.fills == stored:  # not stored: the paper exchange takes it back
-                            self.paper.restore(o, item.quantity)
-                        log.exception("paper fill of %s not recorded", item.order_id)
-                else:
+                    if not self._take_matched(item) or o is None or not o.working:
+                        continue
+                    await self._store_paper_fill(acc, o, item)
+                # fills matched before the expiry (another batch still waiting) come first;
+                # one not stored puts the order back, to expire at the next check
+                elif o is not None and o.working and await self._book_matched(acc, o) and o.working:
                     await self._status(acc, o, OrderStatus.EXPIRED, "SESSION_END")
 
     async def sync_order(self, acc: Account, broker_order_id: str) -> Order | None:
