@@ -13,7 +13,7 @@ from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.trading.alerts import AlertBook
 from aegis.trading.connect import LiveConnections
-from aegis.trading.fees import FeeSchedule, parse_tax_rates
+from aegis.trading.fees import DEFAULT_TAX_RATES, FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
 from aegis.trading.runs import StrategyRuns
@@ -24,7 +24,11 @@ def config_from(settings: Settings) -> TradingConfig:
     return TradingConfig(
         fees=FeeSchedule(
             Decimal(settings.trading_commission_rate),
-            parse_tax_rates(settings.trading_tax_rates),
+            parse_tax_rates(
+                DEFAULT_TAX_RATES
+                if settings.trading_tax_rates is None
+                else settings.trading_tax_rates
+            ),
             parse_tax_rates(settings.trading_konex_tax_rates),
         ),
         paper_cash=settings.trading_paper_cash,
