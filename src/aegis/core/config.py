@@ -112,6 +112,8 @@ class Settings(BaseSettings):
     # --- trading (aegis.trading) ---
     trading_paper_cash: int = 10_000_000  # won, each user's paper account
     trading_commission_rate: str = "0.00015"  # 0.015 % per side, truncated to whole won
+    # the live KIS account's fee plan (e.g. "0.000140527"); unset: trading_commission_rate
+    trading_live_commission_rate: str | None = None
     # sell tax by trade date (from that day on), shared docs/krx_rules.md §4; unset: the
     # built-in aegis.trading.fees.DEFAULT_TAX_RATES (first trade dates settling in the new
     # year, from the KRX calendar)

@@ -16,6 +16,10 @@ from decimal import Decimal
 from aegis.domain.calendar import is_trading_day, next_trading_day, prev_trading_day
 
 DEFAULT_COMMISSION = Decimal("0.00015")
+# a live account's cash may differ from ours by its broker's own commission (another fee plan,
+# rounding per order rather than per fill): up to this share of what traded since the books
+# last agreed is taken as commission; online plans charge 0.015–0.25 % (krx_rules.md §4)
+FEE_TOLERANCE = Decimal("0.0025")
 SETTLEMENT_DAYS = 2  # T+2, KRX trading days
 
 

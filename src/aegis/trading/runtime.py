@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,16 +22,17 @@ from aegis.trading.service import TradingConfig, TradingService
 
 
 def config_from(settings: Settings) -> TradingConfig:
-    return TradingConfig(
-        fees=FeeSchedule(
-            Decimal(settings.trading_commission_rate),
-            parse_tax_rates(
-                DEFAULT_TAX_RATES
-                if settings.trading_tax_rates is None
-                else settings.trading_tax_rates
-            ),
-            parse_tax_rates(settings.trading_konex_tax_rates),
+    fees = FeeSchedule(
+        Decimal(settings.trading_commission_rate),
+        parse_tax_rates(
+            DEFAULT_TAX_RATES if settings.trading_tax_rates is None else settings.trading_tax_rates
         ),
+        parse_tax_rates(settings.trading_konex_tax_rates),
+    )
+    live_rate = settings.trading_live_commission_rate
+    return TradingConfig(
+        fees=fees,
+        live_fees=None if live_rate is None else replace(fees, commission_rate=Decimal(live_rate)),
         paper_cash=settings.trading_paper_cash,
         broker_timeout=settings.trading_broker_timeout_seconds,
         duplicate_window_us=int(settings.trading_duplicate_window_seconds * 1_000_000),

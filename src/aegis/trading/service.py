@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,7 +40,7 @@ from aegis.trading.brokers.base import (
 from aegis.trading.brokers.paper import PaperBroker, PaperExpiry, PaperFill
 from aegis.trading.eventlog import Event, EventLog, NewEvent, fill_data
 from aegis.trading.feed import EventFeed
-from aegis.trading.fees import FeeSchedule
+from aegis.trading.fees import FEE_TOLERANCE, FeeSchedule
 from aegis.trading.models import (
     Fill,
     Limits,
@@ -77,6 +78,11 @@ class Runner(Protocol):
 @dataclass
 class TradingConfig:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
+    # live accounts' fees (their broker's commission plan); None: ``fees``
+    live_fees: FeeSchedule | None = None
+    # a cash-only reconciliation difference up to this share of the amount traded since the
+    # books last agreed is the broker's commission: adopted instead of halting
+    fee_tolerance: Decimal = FEE_TOLERANCE
     paper_cash: int = 10_000_000
     broker_timeout: float = 5.0
     duplicate_window_us: int = 2_000_000
@@ -158,7 +164,10 @@ class TradingService:
         return self.paper.clock
 
     async def _load(self, account_id: int, user_id: int, kind: str) -> Account:
-        acc = Account(account_id, user_id, kind, self.config.fees)
+        fees = self.config.fees
+        if kind == LIVE and self.config.live_fees is not None:
+            fees = self.config.live_fees
+        acc = Account(account_id, user_id, kind, fees)
         acc.limits = self.config.default_limits
         for e in await self.log.load(account_id):
             acc.apply(e.event_id, e.kind, e.data, e.ts)
@@ -318,7 +327,15 @@ class TradingService:
                 diffs = self._differences(acc, await fetch())
                 if not diffs:
                     break
-            result = {"ok": not diffs, "differences": diffs}
+            adjustment = self._fee_adjustment(acc, diffs)
+            if adjustment:
+                # the broker charged another commission than ours: its cash is the truth
+                data = {"difference": adjustment, "ours": acc.cash, "broker": acc.cash + adjustment}
+                await self._record(acc, [NewEvent("account.fees_adjusted", data, now_us())])
+                diffs = []
+            result: dict[str, Any] = {"ok": not diffs, "differences": diffs}
+            if adjustment:
+                result["feeAdjustment"] = adjustment
             await self._record(acc, [NewEvent("reconcile.result", result, now_us())])
             self.feed.publish(acc.user_id, {"type": "reconcile", **result})
             if diffs and acc.state is not SafetyState.HALTED:
@@ -329,6 +346,17 @@ class TradingService:
                 )
                 await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
             return result
+
+    def _fee_adjustment(self, acc: Account, diffs: list[dict[str, Any]]) -> int:
+        """broker − ours when the only difference is cash and it is small enough to be the
+        commission of what traded since the books last agreed; else 0 (a real mismatch)."""
+        if len(diffs) != 1 or diffs[0]["field"] != "cash":
+            return 0
+        difference = int(diffs[0]["broker"]) - int(diffs[0]["ours"])
+        bound = (acc.unreconciled_amount * self.config.fee_tolerance).to_integral_value(
+            ROUND_CEILING
+        )
+        return difference if abs(difference) <= bound else 0
 
     @staticmethod
     def _differences(acc: Account, balance: BrokerBalance) -> list[dict[str, Any]]:
@@ -509,7 +537,7 @@ class TradingService:
                         orderId=o.order_id,
                     )
         if req.side is Side.BUY:
-            need = self.config.fees.buy_hold(reserve * req.quantity)
+            need = acc.fees.buy_hold(reserve * req.quantity)
             available = acc.available_cash()
             if need > available:
                 raise OrderRejected(
