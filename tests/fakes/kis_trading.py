@@ -11,6 +11,7 @@ import contextlib
 import time
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -56,6 +57,7 @@ class FakeKisTrading:
     def __init__(self, *, page_size: int = 2) -> None:
         self.page_size = page_size
         self.cash = 10_000_000  # D+2 cash
+        self.commission_rate = Decimal("0.00015")  # the account's fee plan (0.015 %)
         self.positions: dict[str, tuple[int, int]] = {}  # symbol → (qty, cost)
         self.orders: dict[str, FakeOrder] = {}
         self.next_odno = 117_000
@@ -113,7 +115,7 @@ class FakeKisTrading:
         o.amount += qty * price
         q, cost = self.positions.get(o.symbol, (0, 0))
         amount = qty * price
-        commission = amount * 15 // 100_000
+        commission = int(amount * self.commission_rate)
         if o.side == "02":
             self.cash -= amount + commission
             self.positions[o.symbol] = (q + qty, cost + amount)

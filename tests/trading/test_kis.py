@@ -3,12 +3,14 @@ encrypted notices, a dropped notice stream, paging, reconciliation."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
@@ -19,6 +21,7 @@ from aegis.trading.brokers.kis import (
 )
 from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
+from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
 from tests.trading.support import SAMSUNG, Desk, limit, status, until
@@ -59,9 +62,9 @@ def test_decoder_takes_key_from_the_subscribe_reply_and_old_layouts_parse() -> N
 
 
 async def _connect(
-    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, config: TradingConfig | None = None
 ) -> tuple[Desk, LiveAccount]:
-    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    desk = Desk(app_db, config or TradingConfig(broker_timeout=1.0))
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
@@ -253,5 +256,73 @@ async def test_orders_and_the_kill_switch_keep_to_the_kis_paper_rate_limit(
         failed = await svc.kill(acc)
         assert failed == [] and all(status(o) is OrderStatus.CANCELLED for o in orders)
         assert fake.cancel_posts == 4 and fake.throttled == 0
+    finally:
+        await live.close()
+
+
+async def test_a_broker_charging_another_commission_is_adopted_not_halted(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The account's fee plan is 0.0140527 % (a common KIS online rate), ours assumed 0.015 %:
+    after a buy the broker's cash is 68 won higher. Reconciliation used to halt the account.
+    A cash-only difference within the fees of what traded since the books last agreed is the
+    broker's commission: adopted (an event, the same after a restart), the account trades on."""
+    fake.commission_rate = Decimal("0.000140527")
+    desk, live = await _connect(app_db, fake, tmp_path)
+    acc = live.account
+    try:
+        o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 10, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        ours = acc.cash
+        assert fake.cash - ours == 107 - 100  # 715,000 × 0.015 % vs × 0.0140527 %
+        await live.reconcile()
+        assert live.last_result == {"ok": True, "differences": [], "feeAdjustment": 7}
+        assert acc.state is SafetyState.ACTIVE and acc.cash == fake.cash
+    finally:
+        await live.close()
+    svc = await desk.restart()
+    assert (await svc.account_for(1, "kis")).cash == fake.cash
+
+
+async def test_a_cash_difference_beyond_the_fees_of_the_trades_still_halts(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Money that moved outside AEGIS (a withdrawal) is no commission: halted as before."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    acc = live.account
+    try:
+        o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 10, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        fake.cash -= 100_000
+        await live.reconcile()
+        assert acc.state is SafetyState.HALTED and acc.cash == fake.cash + 100_000
+    finally:
+        await live.close()
+
+
+async def test_the_live_commission_rate_setting_books_the_broker_plan(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """``AEGIS_TRADING_LIVE_COMMISSION_RATE``: the live account books its broker's rate from
+    the first fill, so the books agree to the won without an adjustment; paper keeps 0.015 %."""
+    fake.commission_rate = Decimal("0.000140527")
+    settings = Settings(data_dir=tmp_path, trading_live_commission_rate="0.000140527")
+    config = config_from(settings)
+    assert config.fees.commission_rate == Decimal("0.00015")
+    config.broker_timeout = 1.0
+    desk, live = await _connect(app_db, fake, tmp_path, config)
+    acc = live.account
+    try:
+        o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 10, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        assert acc.cash == fake.cash == 10_000_000 - 715_000 - 100
+        await live.reconcile()
+        assert live.last_result == {"ok": True, "differences": []}
     finally:
         await live.close()

@@ -3,16 +3,18 @@ machine, idempotent retries, restarts rebuilt from the event log."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.core.errors import OrderConflict
 from aegis.trading import tables
 from aegis.trading.eventlog import Event, NewEvent
 from aegis.trading.models import Fill, OrderStatus, Side
-from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market, status
+from tests.trading.support import HYNIX, SAMSUNG, Desk, kst, limit, market, status, tick
 
 
 async def event_count(db: AsyncEngine) -> int:
@@ -133,7 +135,6 @@ async def test_cancel_releases_cash_and_a_filled_order_cannot_be_cancelled(
     assert o.status is OrderStatus.CANCELLED and acc.available_cash() == acc.cash
     await desk.trade(SAMSUNG, 70_000, 100, kst(10, 0, 1))
     assert o.filled_quantity == 0  # gone from the paper book too
-    from aegis.core.errors import OrderConflict
 
     try:
         await desk.service.cancel(acc, o.order_id)
@@ -223,4 +224,147 @@ async def test_a_paper_fill_that_could_not_be_stored_is_matched_again(
     await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 1))
     assert failures == 1 and o.filled_quantity == 0 and status(o) is OrderStatus.ACCEPTED
     await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 2))  # matched again, stored this time
+    assert status(o) is OrderStatus.FILLED and acc.position_qty(SAMSUNG) == 10
+
+
+async def test_a_cancel_racing_a_paper_fill_keeps_the_matched_shares_and_cancelled(
+    app_db: AsyncEngine,
+) -> None:
+    """The paper exchange matched 4 of 10 shares; before that fill was stored a cancel took the
+    account's lock and closed the order. The fill used to be dropped: the tape's volume was
+    spent, yet the account had neither the shares nor paid for them. The 4 shares are booked,
+    the order ends CANCELLED with them, and a restart rebuilds the same numbers."""
+    desk = Desk(app_db)
+    svc = desk.service
+    await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    o, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+
+    await acc.lock.acquire()  # the cancel queues first, the tape's fill behind it
+    cancel = asyncio.create_task(svc.cancel(acc, o.order_id))
+    await asyncio.sleep(0)
+    tape = asyncio.create_task(svc.apply_tape([tick(SAMSUNG, 71_500, 4, kst(10, 0, 1))]))
+    await asyncio.sleep(0)  # the task's first step: matched, now waiting for the lock
+    assert svc.paper.by_id[o.order_id].filled == 4
+    acc.lock.release()
+    await cancel
+    await tape
+
+    commission = 4 * 71_500 * 15 // 100_000
+    expected = (OrderStatus.CANCELLED, 4, 4, 10_000_000 - 4 * 71_500 - commission, 0)
+    assert (
+        status(o),
+        o.filled_quantity,
+        acc.position_qty(SAMSUNG),
+        acc.cash,
+        acc.reserved_cash(),
+    ) == expected
+    await desk.trade(SAMSUNG, 71_000, 100, kst(10, 0, 2))  # the rest is gone
+    assert o.filled_quantity == 4
+
+    svc2 = await desk.restart()
+    acc2 = await svc2.account_for(1)
+    o2 = acc2.orders[o.order_id]
+    rebuilt = (o2.status, o2.filled_quantity, acc2.position_qty(SAMSUNG), acc2.cash, 0)
+    assert rebuilt == expected
+    assert o2.order_id not in svc2.paper.by_id
+
+
+async def test_a_cancel_after_the_paper_exchange_filled_the_whole_order_is_refused(
+    app_db: AsyncEngine,
+) -> None:
+    """The whole order was matched but not stored yet when the cancel came: the cancel is a
+    409 that says the order is FILLED, and the order's shares are booked by then."""
+    desk = Desk(app_db)
+    svc = desk.service
+    await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    o, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+
+    await acc.lock.acquire()
+    cancel = asyncio.create_task(svc.cancel(acc, o.order_id))
+    await asyncio.sleep(0)
+    tape = asyncio.create_task(svc.apply_tape([tick(SAMSUNG, 71_500, 100, kst(10, 0, 1))]))
+    await asyncio.sleep(0)  # the task's first step: matched in full, waiting for the lock
+    assert o.order_id not in svc.paper.by_id
+    acc.lock.release()
+    with pytest.raises(OrderConflict) as refused:
+        await cancel
+    await tape
+    assert refused.value.details == {"status": "FILLED"}
+    assert status(o) is OrderStatus.FILLED and acc.position_qty(SAMSUNG) == 10
+
+
+async def test_an_expiry_racing_a_paper_fill_keeps_the_matched_shares(
+    app_db: AsyncEngine,
+) -> None:
+    """A tape batch matched 4 shares of a day order at 15:19:30, but its fill waited behind
+    another account's fill of the same batch; meanwhile the 1-second expiry check
+    (``apply_tape([])``, the clock past the close) expired the order and the fill was dropped.
+    It is booked first, then the rest expires."""
+    desk = Desk(app_db)
+    svc = desk.service
+    await desk.start()
+    desk.open_market(kst(15, 19))
+    acc = await svc.account_for(1)
+    other = await svc.account_for(2)
+    o, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+    await svc.place(other, limit(Side.BUY, 1, 180_000, symbol=HYNIX))
+
+    await other.lock.acquire()  # the batch's first fill (the other account's) waits
+    at = kst(15, 19, 30)
+    batch = [tick(HYNIX, 180_000, 100, at), tick(SAMSUNG, 71_500, 4, at)]
+    tape = asyncio.create_task(svc.apply_tape(batch))
+    await asyncio.sleep(0)  # the task's first step: matched, now waiting for the lock
+    assert svc.paper.by_id[o.order_id].filled == 4
+    svc.paper.clock = kst(15, 45)
+    await svc.apply_tape([])  # the safety loop's expiry check
+    other.lock.release()
+    await tape
+    assert (status(o), o.filled_quantity, acc.position_qty(SAMSUNG)) == (
+        OrderStatus.EXPIRED,
+        4,
+        4,
+    )
+
+
+async def test_a_cancel_whose_racing_fill_cannot_be_stored_leaves_the_order_open(
+    app_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matched fill the cancel must book first fails to store: the cancel is refused and
+    the order, with all it has not stored, is back in the paper book and fills later."""
+    desk = Desk(app_db)
+    svc = desk.service
+    await desk.start()
+    desk.open_market()
+    acc = await svc.account_for(1)
+    o, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+    real_append = svc.log.append
+    failures = 0
+
+    async def failing_append(
+        account_id: int, new: Sequence[NewEvent], fill: Fill | None = None
+    ) -> list[Event]:
+        nonlocal failures
+        if fill is not None and not failures:
+            failures += 1
+            raise OSError("disk full")
+        return await real_append(account_id, new, fill)
+
+    monkeypatch.setattr(svc.log, "append", failing_append)
+    await acc.lock.acquire()
+    cancel = asyncio.create_task(svc.cancel(acc, o.order_id))
+    await asyncio.sleep(0)
+    tape = asyncio.create_task(svc.apply_tape([tick(SAMSUNG, 71_500, 4, kst(10, 0, 1))]))
+    await asyncio.sleep(0)  # the task's first step: matched, now waiting for the lock
+    assert svc.paper.by_id[o.order_id].filled == 4
+    acc.lock.release()
+    with pytest.raises(OrderConflict):
+        await cancel
+    await tape
+    assert failures == 1 and status(o) is OrderStatus.ACCEPTED and o.filled_quantity == 0
+    assert svc.paper.by_id[o.order_id].remaining == 10
+    await desk.trade(SAMSUNG, 71_500, 100, kst(10, 0, 2))
     assert status(o) is OrderStatus.FILLED and acc.position_qty(SAMSUNG) == 10

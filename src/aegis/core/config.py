@@ -112,17 +112,12 @@ class Settings(BaseSettings):
     # --- trading (aegis.trading) ---
     trading_paper_cash: int = 10_000_000  # won, each user's paper account
     trading_commission_rate: str = "0.00015"  # 0.015 % per side, truncated to whole won
-    # sell tax by trade date (from that day on), shared docs/krx_rules.md §4; the same table
-    # as aegis.trading.fees.DEFAULT_TAX_RATES (first trade dates settling in the new year)
-    trading_tax_rates: dict[str, str] = Field(
-        default_factory=lambda: {
-            "2021-01-01": "0.0023",
-            "2023-01-01": "0.0020",
-            "2024-01-01": "0.0018",
-            "2024-12-27": "0.0015",
-            "2025-12-29": "0.0020",
-        }
-    )
+    # the live KIS account's fee plan (e.g. "0.000140527"); unset: trading_commission_rate
+    trading_live_commission_rate: str | None = None
+    # sell tax by trade date (from that day on), shared docs/krx_rules.md §4; unset: the
+    # built-in aegis.trading.fees.DEFAULT_TAX_RATES (first trade dates settling in the new
+    # year, from the KRX calendar)
+    trading_tax_rates: dict[str, str] | None = None
     # KONEX sales (0.10 %), the same form
     trading_konex_tax_rates: dict[str, str] = Field(
         default_factory=lambda: {"2021-01-01": "0.0010"}

@@ -85,6 +85,10 @@ class Account:
     limits: Limits = field(default_factory=Limits)
     triggers: list[Trigger] = field(default_factory=list)
     realized_by_day: dict[int, int] = field(default_factory=dict)  # KST ordinal → won
+    # Σ fill amounts since the books last agreed with a live broker (reconciliation)
+    unreconciled_amount: int = 0
+    # Σ (broker − ours) of commissions adopted from a live broker's cash, in realised P&L
+    fee_adjustments: int = 0
     last_event_id: int = 0  # ids are global to the log, not per account
     synced: bool = False  # a live account has taken its broker's balance
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -109,7 +113,7 @@ class Account:
         return p.quantity if p else 0
 
     def realized_total(self) -> int:
-        return sum(p.realized_pnl for p in self.positions.values())
+        return sum(p.realized_pnl for p in self.positions.values()) + self.fee_adjustments
 
     def fill_for(
         self, order: Order, qty: int, price: int, ts: int, trade_id: str, market: str | None = None
@@ -155,6 +159,7 @@ class Account:
         self.initial_cash = self.cash = int(d["cash"])
         self.positions.clear()
         self.realized_by_day.clear()
+        self.fee_adjustments = self.unreconciled_amount = 0
         self.state = SafetyState.ACTIVE
 
     def _on_account_synced(self, d: dict[str, Any], ts: int) -> None:
@@ -227,6 +232,7 @@ class Account:
             self.cash += amount - commission - tax
             day = kst_day(ts).toordinal()
             self.realized_by_day[day] = self.realized_by_day.get(day, 0) + realized
+        self.unreconciled_amount += amount
         o.filled_quantity += qty
         o.filled_amount += amount
         o.fills += 1
@@ -254,6 +260,18 @@ class Account:
     def _on_reconcile_result(self, d: dict[str, Any], ts: int) -> None:
         """Reconciliation outcomes are recorded for the audit trail; state changes they cause
         come as their own events."""
+        if d.get("ok"):
+            self.unreconciled_amount = 0
+
+    def _on_account_fees_adjusted(self, d: dict[str, Any], ts: int) -> None:
+        """A live broker charged another commission than ours: its cash is adopted, the
+        difference counts in the day's realised P&L."""
+        difference = int(d["difference"])
+        self.cash += difference
+        self.fee_adjustments += difference
+        day = kst_day(ts).toordinal()
+        self.realized_by_day[day] = self.realized_by_day.get(day, 0) + difference
+        self.unreconciled_amount = 0
 
     def _reserve(self, o: Order) -> None:
         if o.side is Side.BUY and o.working:

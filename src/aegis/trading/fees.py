@@ -2,7 +2,8 @@
 
 Rates are decimals (0.00015 = 0.015 %); amount × rate is exact in :class:`~decimal.Decimal` and
 then truncated. The sell tax depends on the trade date (shared docs/krx_rules.md §4); the table
-maps an effective trade date to the rate from that day on.
+maps an effective trade date to the rate from that day on. The built-in table's dates are the
+first trades settling in the year of each change (T+2 on the KRX calendar).
 """
 
 from __future__ import annotations
@@ -12,16 +13,41 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from aegis.domain.calendar import is_trading_day, next_trading_day, prev_trading_day
+
 DEFAULT_COMMISSION = Decimal("0.00015")
-# trade date from which a rate applies → rate (KOSPI/KOSDAQ; 2025/2026 per krx_rules.md §4).
-# The rate is the settlement year's (T+2, the year-end closing day 12-31 not settling): the
-# 2025 rate from sales of 2024-12-27, the 2026 rate from sales of 2025-12-29.
+# a live account's cash may differ from ours by its broker's own commission (another fee plan,
+# rounding per order rather than per fill): up to this share of what traded since the books
+# last agreed is taken as commission; online plans charge 0.015–0.25 % (krx_rules.md §4)
+FEE_TOLERANCE = Decimal("0.0025")
+SETTLEMENT_DAYS = 2  # T+2, KRX trading days
+
+
+def first_trade_settling_in(year: int) -> date:
+    """The first trade date whose T+2 settlement falls in ``year``: a tax rate changed from
+    1 January applies to sales settling from then on (krx_rules.md §4). Counted on the KRX
+    calendar, where the year-end closing day settles nothing (2024 → 2024-12-27)."""
+    day = date(year, 1, 1)
+    if not is_trading_day(day):
+        day = next_trading_day(day)
+    for _ in range(SETTLEMENT_DAYS):
+        day = prev_trading_day(day)
+    return day
+
+
+# the sell tax of KOSPI/KOSDAQ sales settling in a year (krx_rules.md §4): 0.23 % (2021–2022),
+# 0.20 % (2023), 0.18 % (2024), 0.15 % (2025), 0.20 % (2026) → keyed by the first trade date
+# paying it (2020-12-29, 2022-12-28, 2023-12-27, 2024-12-27, 2025-12-29)
+_TAX_BY_SETTLEMENT_YEAR = {
+    2021: "0.0023",
+    2023: "0.0020",
+    2024: "0.0018",
+    2025: "0.0015",
+    2026: "0.0020",
+}
 DEFAULT_TAX_RATES: dict[str, str] = {
-    "2021-01-01": "0.0023",
-    "2023-01-01": "0.0020",
-    "2024-01-01": "0.0018",
-    "2024-12-27": "0.0015",
-    "2025-12-29": "0.0020",
+    first_trade_settling_in(year).isoformat(): rate
+    for year, rate in _TAX_BY_SETTLEMENT_YEAR.items()
 }
 # KONEX sales pay 0.10 % (krx_rules.md §4, 2024–2026), from the first date of the table above
 DEFAULT_KONEX_TAX_RATES: dict[str, str] = {"2021-01-01": "0.0010"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,7 +14,7 @@ from aegis.services.market import Market
 from aegis.services.stream import StreamHub
 from aegis.trading.alerts import AlertBook
 from aegis.trading.connect import LiveConnections
-from aegis.trading.fees import FeeSchedule, parse_tax_rates
+from aegis.trading.fees import DEFAULT_TAX_RATES, FeeSchedule, parse_tax_rates
 from aegis.trading.notify import Notifier, TelegramClient
 from aegis.trading.prices import MarketPrices
 from aegis.trading.runs import StrategyRuns
@@ -21,12 +22,17 @@ from aegis.trading.service import TradingConfig, TradingService
 
 
 def config_from(settings: Settings) -> TradingConfig:
-    return TradingConfig(
-        fees=FeeSchedule(
-            Decimal(settings.trading_commission_rate),
-            parse_tax_rates(settings.trading_tax_rates),
-            parse_tax_rates(settings.trading_konex_tax_rates),
+    fees = FeeSchedule(
+        Decimal(settings.trading_commission_rate),
+        parse_tax_rates(
+            DEFAULT_TAX_RATES if settings.trading_tax_rates is None else settings.trading_tax_rates
         ),
+        parse_tax_rates(settings.trading_konex_tax_rates),
+    )
+    live_rate = settings.trading_live_commission_rate
+    return TradingConfig(
+        fees=fees,
+        live_fees=None if live_rate is None else replace(fees, commission_rate=Decimal(live_rate)),
         paper_cash=settings.trading_paper_cash,
         broker_timeout=settings.trading_broker_timeout_seconds,
         duplicate_window_us=int(settings.trading_duplicate_window_seconds * 1_000_000),

@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,7 +40,7 @@ from aegis.trading.brokers.base import (
 from aegis.trading.brokers.paper import PaperBroker, PaperExpiry, PaperFill
 from aegis.trading.eventlog import Event, EventLog, NewEvent, fill_data
 from aegis.trading.feed import EventFeed
-from aegis.trading.fees import FeeSchedule
+from aegis.trading.fees import FEE_TOLERANCE, FeeSchedule
 from aegis.trading.models import (
     Fill,
     Limits,
@@ -77,6 +78,11 @@ class Runner(Protocol):
 @dataclass
 class TradingConfig:
     fees: FeeSchedule = field(default_factory=FeeSchedule)
+    # live accounts' fees (their broker's commission plan); None: ``fees``
+    live_fees: FeeSchedule | None = None
+    # a cash-only reconciliation difference up to this share of the amount traded since the
+    # books last agreed is the broker's commission: adopted instead of halting
+    fee_tolerance: Decimal = FEE_TOLERANCE
     paper_cash: int = 10_000_000
     broker_timeout: float = 5.0
     duplicate_window_us: int = 2_000_000
@@ -101,6 +107,10 @@ class TradingService:
         self.bus = bus
         self.known_symbol = known_symbol or (lambda s: prices.last_price(s) is not None)
         self.paper = PaperBroker()
+        # paper fills matched (the exchange's book already decremented) but not stored yet, by
+        # order: a cancel or expiry that gets the account's lock first books them before it
+        # closes the order, so a fill racing a cancel is never lost
+        self._matched: dict[str, list[PaperFill]] = {}
         self.brokers: dict[int, Broker] = {}  # live accounts' brokers
         self.accounts: dict[int, Account] = {}
         self._by_user: dict[tuple[int, str], int] = {}
@@ -154,7 +164,10 @@ class TradingService:
         return self.paper.clock
 
     async def _load(self, account_id: int, user_id: int, kind: str) -> Account:
-        acc = Account(account_id, user_id, kind, self.config.fees)
+        fees = self.config.fees
+        if kind == LIVE and self.config.live_fees is not None:
+            fees = self.config.live_fees
+        acc = Account(account_id, user_id, kind, fees)
         acc.limits = self.config.default_limits
         for e in await self.log.load(account_id):
             acc.apply(e.event_id, e.kind, e.data, e.ts)
@@ -314,7 +327,15 @@ class TradingService:
                 diffs = self._differences(acc, await fetch())
                 if not diffs:
                     break
-            result = {"ok": not diffs, "differences": diffs}
+            adjustment = self._fee_adjustment(acc, diffs)
+            if adjustment:
+                # the broker charged another commission than ours: its cash is the truth
+                data = {"difference": adjustment, "ours": acc.cash, "broker": acc.cash + adjustment}
+                await self._record(acc, [NewEvent("account.fees_adjusted", data, now_us())])
+                diffs = []
+            result: dict[str, Any] = {"ok": not diffs, "differences": diffs}
+            if adjustment:
+                result["feeAdjustment"] = adjustment
             await self._record(acc, [NewEvent("reconcile.result", result, now_us())])
             self.feed.publish(acc.user_id, {"type": "reconcile", **result})
             if diffs and acc.state is not SafetyState.HALTED:
@@ -325,6 +346,17 @@ class TradingService:
                 )
                 await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
             return result
+
+    def _fee_adjustment(self, acc: Account, diffs: list[dict[str, Any]]) -> int:
+        """broker − ours when the only difference is cash and it is small enough to be the
+        commission of what traded since the books last agreed; else 0 (a real mismatch)."""
+        if len(diffs) != 1 or diffs[0]["field"] != "cash":
+            return 0
+        difference = int(diffs[0]["broker"]) - int(diffs[0]["ours"])
+        bound = (acc.unreconciled_amount * self.config.fee_tolerance).to_integral_value(
+            ROUND_CEILING
+        )
+        return difference if abs(difference) <= bound else 0
 
     @staticmethod
     def _differences(acc: Account, balance: BrokerBalance) -> list[dict[str, Any]]:
@@ -505,7 +537,7 @@ class TradingService:
                         orderId=o.order_id,
                     )
         if req.side is Side.BUY:
-            need = self.config.fees.buy_hold(reserve * req.quantity)
+            need = acc.fees.buy_hold(reserve * req.quantity)
             available = acc.available_cash()
             if need > available:
                 raise OrderRejected(
@@ -563,8 +595,22 @@ class TradingService:
                 "the broker did not confirm the cancel; the order stays open until reconciled"
             ) from exc
         except BrokerRejected as exc:
+            # the paper exchange may have matched the whole order before the cancel came
+            await self._book_matched(acc, o)
+            if not o.working:
+                raise OrderConflict(
+                    f"order is {o.status.value}: nothing to cancel",
+                    details={"status": o.status.value},
+                ) from exc
             raise OrderConflict(f"the broker refused the cancel: {exc.message}") from exc
-        await self._status(acc, o, OrderStatus.CANCELLED, reason)
+        # what the paper exchange matched before the cancel is real: booked, then the rest goes
+        if not await self._book_matched(acc, o):
+            raise OrderConflict(
+                "a fill of the order could not be stored; the order stays open",
+                details={"status": o.status.value},
+            )
+        if o.working:
+            await self._status(acc, o, OrderStatus.CANCELLED, reason)
 
     async def _cancel_all(self, acc: Account, reason: str) -> list[str]:
         failed = []
@@ -604,26 +650,62 @@ class TradingService:
         """Match paper orders (synchronously); the caller records what comes out."""
         fills, expired = self.paper.on_ticks(ticks)
         expired += self.paper.expire_due()
+        for f in fills:
+            self._matched.setdefault(f.order_id, []).append(f)
         return [*fills, *expired]
+
+    def _take_matched(self, fill: PaperFill) -> bool:
+        """Claim ``fill`` for storing; False when a cancel or expiry stored it already."""
+        pending = self._matched.get(fill.order_id)
+        if not pending or fill not in pending:
+            return False
+        pending.remove(fill)
+        if not pending:
+            del self._matched[fill.order_id]
+        return True
+
+    async def _book_matched(self, acc: Account, o: Order) -> bool:
+        """Store the paper fills of ``o`` matched but not stored yet (account lock held), in
+        the order they were matched; called once ``o`` left the paper book (cancelled or
+        expired there). Taken one at a time: storing a fill can halt the account and cancel
+        ``o`` again from inside this loop. False when a fill could not be stored: ``o`` is
+        then back in the paper book with all it has not stored, and must stay open."""
+        while pending := self._matched.get(o.order_id):
+            fill = pending[0]
+            self._take_matched(fill)
+            if o.working and not await self._store_paper_fill(acc, o, fill):
+                # ``restore`` put the order back whole (its remaining counts no unstored
+                # fill), so the other unstored fills are in it already
+                self._matched.pop(o.order_id, None)
+                return False
+        return True
+
+    async def _store_paper_fill(self, acc: Account, o: Order, fill: PaperFill) -> bool:
+        stored = o.fills
+        try:
+            await self._fill(acc, o, fill.quantity, fill.price, fill.ts, None)
+        except Exception:
+            log.exception("paper fill of %s not recorded", fill.order_id)
+            if o.fills == stored:  # not stored: the paper exchange takes it back
+                self.paper.restore(o, fill.quantity)
+                return False
+        return True
 
     async def apply_tape(self, ticks: Sequence[Tick]) -> None:
         for item in self.on_ticks(ticks):
             acc = self.accounts.get(item.account_id)
             if acc is None:
+                self._matched.pop(item.order_id, None)
                 continue
             async with acc.lock:
                 o = acc.orders.get(item.order_id)
-                if o is None or not o.working:
-                    continue
                 if isinstance(item, PaperFill):
-                    stored = o.fills
-                    try:
-                        await self._fill(acc, o, item.quantity, item.price, item.ts, None)
-                    except Exception:
-                        if o.fills == stored:  # not stored: the paper exchange takes it back
-                            self.paper.restore(o, item.quantity)
-                        log.exception("paper fill of %s not recorded", item.order_id)
-                else:
+                    if not self._take_matched(item) or o is None or not o.working:
+                        continue
+                    await self._store_paper_fill(acc, o, item)
+                # fills matched before the expiry (another batch still waiting) come first;
+                # one not stored puts the order back, to expire at the next check
+                elif o is not None and o.working and await self._book_matched(acc, o) and o.working:
                     await self._status(acc, o, OrderStatus.EXPIRED, "SESSION_END")
 
     async def sync_order(self, acc: Account, broker_order_id: str) -> Order | None:

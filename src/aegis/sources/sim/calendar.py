@@ -23,31 +23,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from aegis.core.timeutil import kst_day, kst_midnight_us
-from aegis.sources.sim.holidays import is_holiday
+from aegis.domain.calendar import is_trading_day as is_trading_day
+from aegis.domain.calendar import next_trading_day as next_trading_day
+from aegis.domain.calendar import prev_trading_day as prev_trading_day
 
 US_PER_MIN = 60_000_000
 OPEN_MIN = 9 * 60
 LATE_OPEN_MIN = 10 * 60  # the year's first trading day
 CONT_END_MIN = 15 * 60 + 20
 CLOSE_MIN = 15 * 60 + 30
-
-
-def is_trading_day(day: date) -> bool:
-    return day.weekday() < 5 and not is_holiday(day)
-
-
-def next_trading_day(day: date) -> date:
-    day += timedelta(days=1)
-    while not is_trading_day(day):
-        day += timedelta(days=1)
-    return day
-
-
-def prev_trading_day(day: date) -> date:
-    day -= timedelta(days=1)
-    while not is_trading_day(day):
-        day -= timedelta(days=1)
-    return day
 
 
 def trading_days_between(first: date, last: date) -> list[date]:
