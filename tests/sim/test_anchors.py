@@ -4,13 +4,23 @@ simulated only after."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from aegis.core.config import Settings
+from aegis.core.timeutil import kst_midnight_us
 from aegis.history.types import DailyBar
 from aegis.services.history_seed import real_anchors, seed_sim_history
-from aegis.sources.sim.daily import ANCHOR_DAY, Anchors, DailyChain, synthesize_daily_history
+from aegis.sources.sim.daily import (
+    ANCHOR_DAY,
+    Anchors,
+    DailyChain,
+    RealAnchor,
+    synthesize_daily_history,
+    volume_level,
+)
 from aegis.sources.sim.universe import Universe
 from aegis.store.migrate import upgrade_all
 from aegis.store.sqlite import SQLiteStore
@@ -21,7 +31,7 @@ LATER = date(2026, 7, 24)
 
 def test_a_stock_with_later_real_data_starts_from_its_own_last_close(universe: Universe) -> None:
     rows = stock_rows(universe)
-    anchors = Anchors.latest(universe, {"005930": (LATER, 250_000)})
+    anchors = Anchors.latest(universe, {"005930": RealAnchor(LATER, 250_000)})
     chain = DailyChain(universe, 7, anchors)
     early = chain.day(date(2026, 5, 6))
     assert not early.live[rows["005930"]] and early.live[rows["000660"]]
@@ -35,14 +45,14 @@ def test_a_stock_with_later_real_data_starts_from_its_own_last_close(universe: U
 
 
 def test_a_real_close_older_than_the_snapshot_does_not_move_the_anchor(universe: Universe) -> None:
-    anchors = Anchors.latest(universe, {"005930": (date(2023, 12, 22), 78_000)})
+    anchors = Anchors.latest(universe, {"005930": RealAnchor(date(2023, 12, 22), 78_000)})
     k = stock_rows(universe)["005930"]
     assert anchors.close[k] == universe.anchor_close[k]
     assert anchors.first_day == ANCHOR_DAY
 
 
 def test_the_index_is_continuous_at_its_own_real_anchor(universe: Universe) -> None:
-    anchors = Anchors.latest(universe, {"KOSPI": (date(2026, 4, 3), 600_000)})
+    anchors = Anchors.latest(universe, {"KOSPI": RealAnchor(date(2026, 4, 3), 600_000)})
     chain = DailyChain(universe, 7, anchors)
     assert chain.day(date(2026, 4, 6)).index_prev["KOSPI"] == 600_000
     assert not chain.index_live("KOSPI", date(2026, 4, 3))
@@ -55,7 +65,7 @@ def test_unlabelled_store_candles_fall_back_to_the_snapshot(tmp_path: Path) -> N
     settings = Settings(data_dir=tmp_path)
     upgrade_all(settings.store_url, settings.app_db_url)
 
-    async def go() -> tuple[dict[str, tuple[date, int]], int]:
+    async def go() -> tuple[dict[str, RealAnchor], int]:
         store = SQLiteStore(settings.sqlite_path)
         await store.start()
         try:
@@ -72,3 +82,125 @@ def test_unlabelled_store_candles_fall_back_to_the_snapshot(tmp_path: Path) -> N
     anchors, n = asyncio.run(go())
     assert anchors == {}
     assert n > 0  # 2026-03-23 … 03-26 were seeded from the snapshot
+
+
+def _real_days(last: date, n: int) -> list[date]:
+    """The ``n`` KRX trading days up to ``last``, oldest first."""
+    from aegis.sources.sim.calendar import is_trading_day
+
+    out: list[date] = []
+    d = last
+    while len(out) < n:
+        if is_trading_day(d):
+            out.append(d)
+        d -= timedelta(days=1)
+    return out[::-1]
+
+
+def test_simulated_days_continue_at_the_recent_real_volume_level(tmp_path: Path) -> None:
+    """A stock with real daily bars newer than the snapshot (here 000660, trading 3× its
+    snapshot-day volume for the last 25 days, one of them a 40× event day) is simulated at
+    that level after its last real day; a stock without newer real bars (035420) stays at its
+    snapshot level. Through the store, as the runtime does it."""
+    instruments = small_market()
+    universe = Universe.build(instruments, 7)
+    rows = stock_rows(universe)
+    hynix, naver = rows["000660"], rows["035420"]
+    real_level = 3.0 * float(universe.base_volume[hynix])
+    close = int(universe.anchor_close[hynix])
+    days = _real_days(LATER, 25)
+    volumes = [int(real_level * (0.8 + 0.4 * (j % 5) / 4)) for j in range(len(days))]
+    volumes[-3] = int(40 * real_level)  # a block deal: it must not lift the level
+    settings = Settings(data_dir=tmp_path)
+    upgrade_all(settings.store_url, settings.app_db_url)
+
+    async def go() -> dict[str, list[int]]:
+        store = SQLiteStore(settings.sqlite_path)
+        await store.start()
+        try:
+            await store.upsert_instruments(instruments)
+            await store.upsert_candles(
+                [
+                    DailyBar(d, close, close, close, close, v).to_candle("000660", "import")
+                    for d, v in zip(days, volumes, strict=True)
+                ]
+            )
+            anchors = await real_anchors(store, [i.symbol for i in instruments])
+            await seed_sim_history(store, instruments, 7, date(2027, 1, 29), anchors)
+            after = kst_midnight_us(LATER + timedelta(days=1))
+            out: dict[str, list[int]] = {}
+            for sym in ("000660", "035420"):
+                sim = await store.get_candles(sym, "1d", after, None, 1_000)
+                assert sim and all(c.source == "sim" for c in sim)
+                out[sym] = [c.volume for c in sim]
+            return out
+        finally:
+            await store.close()
+
+    sim = asyncio.run(go())
+    assert len(sim["000660"]) > 100  # 2026-07-27 … 2027-01-28
+    # the model's median day is ~0.9× its level, the rest is the seed's luck: a wide band,
+    # far from the snapshot level it continued at before (~0.3× the real one)
+    assert 0.6 * real_level < float(np.median(sim["000660"])) < 1.5 * real_level
+    snapshot_level = float(universe.base_volume[naver])
+    assert 0.6 * snapshot_level < float(np.median(sim["035420"])) < 1.5 * snapshot_level
+
+
+def test_the_volume_level_is_the_median_of_the_last_real_days() -> None:
+    """20 days at most, none older than 45 days before the last (an older series ends years
+    earlier), halted days (no volume) left out; one event day does not move it."""
+    last = date(2026, 7, 24)
+    days = _real_days(last, 30)
+    bars = [(d, 1_000) for d in days]
+    assert volume_level(bars) == 1_000.0
+    bars[-1] = (last, 50_000)  # an event day
+    bars[-2] = (bars[-2][0], 0)  # a halted day
+    assert volume_level(bars) == 1_000.0
+    older = [(d, 9_000) for d in days[:10]]  # the 10 days before the last 20: not counted
+    assert volume_level(older + [(d, 1_000) for d in days[10:]]) == 1_000.0
+    stale = [(date(2023, 12, 22 - k), 9_000) for k in range(19, 0, -1)]
+    assert volume_level([*stale, (date(2026, 3, 23), 2_000)]) == 2_000.0
+    assert volume_level([]) is None
+    assert volume_level([(last, 0)]) is None
+
+
+def test_only_real_bars_newer_than_the_snapshot_set_the_volume_level(universe: Universe) -> None:
+    rows = stock_rows(universe)
+    anchors = Anchors.latest(
+        universe,
+        {
+            "005930": RealAnchor(LATER, 250_000, 1e8),
+            "000660": RealAnchor(ANCHOR_DAY, 1_000_000, 1e8),  # the snapshot day's own bar
+            "005380": RealAnchor(LATER, 300_000, None),  # no level known
+        },
+    )
+    assert anchors.volume[rows["005930"]] == 1e8
+    for sym in ("000660", "005380", "035420"):
+        assert anchors.volume[rows[sym]] == universe.base_volume[rows[sym]]
+
+
+def test_a_played_day_at_a_real_volume_level_ends_exactly_at_its_chain_volume(
+    universe: Universe,
+) -> None:
+    """The intraday generator steers the day's trades to the chain candle's volume, so the
+    ticks of a stock simulated at its real level add up to that level's day."""
+    from aegis.domain import krx
+    from aegis.sources.sim.session import emit_mask, normal_day
+    from tests.sim.conftest import DAY
+
+    rows = stock_rows(universe)
+    k = rows["000660"]
+    level = 3.0 * float(universe.base_volume[k])
+    anchors = Anchors.latest(
+        universe, {"000660": RealAnchor(LATER, int(universe.anchor_close[k]), level)}
+    )
+    chain = DailyChain(universe, 7, anchors)
+    day = chain.day(DAY)
+    engine = normal_day(universe, chain, 7, DAY, 8.0, emit_mask(universe, None), 60_000_000)
+    traded = sum(
+        t.volume
+        for batch in engine.advance(2**62)
+        for t in batch
+        if t.symbol == "000660" and not krx.off_hours(t.ts)
+    )
+    assert traded == day.volume[k]

@@ -101,19 +101,24 @@ def test_a_previous_session_folds_to_the_candles_it_always_did(universe: Univers
 
 async def test_a_previous_session_made_in_a_child_process_is_the_same(universe: Universe) -> None:
     """The simulator makes previous sessions in a child process (its own universe and chain,
-    sent once): the candles are exactly those made in this process."""
+    sent once): the candles are exactly those made in this process, from the same anchors (a
+    stock's later real close and volume level included)."""
     from dataclasses import astuple
-    from datetime import timedelta
+    from datetime import date, timedelta
 
+    from aegis.sources.sim.daily import Anchors, RealAnchor
     from aegis.sources.sim.history import SessionMaker, session_candles
 
     day, emit = DAY - timedelta(days=1), emit_mask(universe, None)
-    maker = SessionMaker(universe, 7, DailyChain(universe, 7).anchors, emit)
+    k = universe.symbols.index("000660")
+    real = RealAnchor(date(2026, 7, 24), 1_000_000, 3.0 * float(universe.base_volume[k]))
+    anchors = Anchors.latest(universe, {"000660": real})
+    maker = SessionMaker(universe, 7, anchors, emit)
     try:
         child = await maker.make(day, 8.0)
         assert maker._pool is not None  # made in the child, not in the thread fallback
     finally:
         maker.close()
-    here = session_candles(universe, DailyChain(universe, 7), 7, day, 8.0, emit)
+    here = session_candles(universe, DailyChain(universe, 7, anchors), 7, day, 8.0, emit)
     assert len(child) == len(here) > 0
     assert [astuple(c) for c in child] == [astuple(c) for c in here]

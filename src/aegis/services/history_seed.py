@@ -5,7 +5,9 @@ for the simulator, its simulated days from the snapshot up to the day it plays."
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from aegis.domain.instruments import Instrument
 from aegis.domain.sources import IMPORT, SIM
 from aegis.history.types import DailyBar
 from aegis.store.base import Store
+
+if TYPE_CHECKING:
+    from aegis.sources.sim.daily import RealAnchor
 
 log = logging.getLogger(__name__)
 # Kakao's shipped series is not adjusted for its 2021 5:1 split; seeding it would show a false
@@ -126,21 +131,37 @@ def _source(c: Candle) -> str | None:
     return None if c.source == "unknown" else c.source
 
 
-async def real_anchors(store: Store, symbols: list[str]) -> dict[str, tuple[date, int]]:
-    """Each symbol's newest non-simulated daily candle in the store: (KST day, close). The
-    simulator's daily chain starts there, so charts are real as far as data exist."""
+async def real_anchors(store: Store, symbols: list[str]) -> dict[str, RealAnchor]:
+    """Each symbol's newest non-simulated daily candle in the store: its KST day and close,
+    and, where it is newer than the snapshot, the stock's volume level over its last real
+    days (``sources.sim.daily.volume_level``). The simulator's daily chain starts there, so
+    charts are real as far as data exist and its volumes continue at the real level."""
     from aegis.core.timeutil import kst_day
+    from aegis.reference.listing import SNAPSHOT_DAY
+    from aegis.sources.sim.daily import VOLUME_LEVEL_DAYS, RealAnchor, volume_level
 
-    out: dict[str, tuple[date, int]] = {}
+    snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
+    out: dict[str, RealAnchor] = {}
     for c in await store.latest_candles("1d", symbols):
-        found: Candle | None = c
         if _source(c) is None:
             continue
+        rows = [c]
         if _source(c) == "sim":  # walk back past the simulated days
-            older = await store.get_candles(c.symbol, "1d", None, c.start, 1000)
-            found = next((r for r in reversed(older) if _source(r) not in (None, "sim")), None)
-        if found is not None:
-            out[found.symbol] = (kst_day(found.start), found.close)
+            rows = await store.get_candles(c.symbol, "1d", None, c.start, 1000)
+        real = [r for r in rows if _source(r) not in (None, "sim")]
+        if not real:
+            continue
+        found = real[-1]
+        day = kst_day(found.start)
+        level = None
+        if day > snapshot_day:
+            if len(real) < VOLUME_LEVEL_DAYS:  # the newest was real: read the days before it
+                before = await store.get_candles(
+                    c.symbol, "1d", None, found.start + 1, VOLUME_LEVEL_DAYS
+                )
+                real = [r for r in before if _source(r) not in (None, "sim")]
+            level = volume_level([(kst_day(r.start), r.volume) for r in real])
+        out[found.symbol] = RealAnchor(day, found.close, level)
     return out
 
 
@@ -149,12 +170,12 @@ async def seed_sim_history(
     instruments: list[Instrument],
     seed: int,
     session_day: date,
-    anchors: dict[str, tuple[date, int]] | None = None,
+    anchors: Mapping[str, RealAnchor] | None = None,
 ) -> int:
     """The simulator's own days between the last stored day and the day it plays (exclusive),
     each stock's starting after its last real close (``anchors``, by default the shipped
-    snapshot), so daily charts have no gap. These are simulated values (the API labels the
-    source)."""
+    snapshot) at its recent real volume level, so daily charts have no gap. These are
+    simulated values (the API labels the source)."""
     from aegis.sources.sim.daily import Anchors, synthesize_daily_columns
     from aegis.sources.sim.universe import Universe
 

@@ -13,8 +13,10 @@ market-wide and per-stock persistent components (day-to-day volume variation lik
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +34,34 @@ B = NDArray[np.bool_]
 ANCHOR_DAY = date.fromisoformat(SNAPSHOT_DAY)
 NO_JUMP = -1.0
 MIN_DAY_VOLUME = 10  # shares a trading stock trades at least in a day
+# A stock's recent real volume level: its last VOLUME_LEVEL_DAYS real daily bars, none more
+# than VOLUME_LEVEL_SPAN before the last (older series end years earlier: not recent).
+VOLUME_LEVEL_DAYS = 20
+VOLUME_LEVEL_SPAN = timedelta(days=45)
+
+
+class RealAnchor(NamedTuple):
+    """A symbol's last real daily bar as the chain starts from it: its KST day, its close
+    (minor units) and the stock's recent daily volume level (shares; ``volume_level``),
+    None where not known."""
+
+    day: date
+    close: int
+    volume: float | None = None
+
+
+def volume_level(bars: Sequence[tuple[date, int]]) -> float | None:
+    """The daily volume a stock's simulated days continue at, from its last real bars
+    (day, volume), oldest first: the median volume of the last ``VOLUME_LEVEL_DAYS`` within
+    ``VOLUME_LEVEL_SPAN`` of the last, halted days (no volume) left out; None without any.
+    The median, not the mean: daily volume is heavy-tailed, and one event day (a block deal,
+    an index rebalance, a limit move at 10× the usual volume) would lift a mean, and every
+    simulated day after it, for a month of real days; the median moves with the level only."""
+    if not bars:
+        return None
+    since = bars[-1][0] - VOLUME_LEVEL_SPAN
+    recent = [v for d, v in bars[-VOLUME_LEVEL_DAYS:] if d >= since and v > 0]
+    return float(np.median(recent)) if recent else None
 
 
 @dataclass(slots=True)
@@ -55,32 +85,39 @@ class DayBars:
 
 @dataclass(slots=True)
 class Anchors:
-    """Where each chain starts: every stock's and index's last real daily close and its day."""
+    """Where each chain starts: every stock's and index's last real daily close and its day,
+    and every stock's daily volume level (what its simulated days' volumes scale)."""
 
     day: NDArray[np.int64]  # ordinal per stock row
     close: I64
     index_day: dict[str, date]
     index_close: dict[str, int]
+    volume: F64  # shares per stock row
 
     @classmethod
     def snapshot(cls, u: Universe) -> Anchors:
         return cls(
             np.full(u.n_stocks, ANCHOR_DAY.toordinal(), np.int64), u.anchor_close.copy(),
             {ix.symbol: ANCHOR_DAY for ix in u.indices},
-            {ix.symbol: ix.anchor_close for ix in u.indices},
+            {ix.symbol: ix.anchor_close for ix in u.indices}, u.base_volume.copy(),
         )  # fmt: skip
 
     @classmethod
-    def latest(cls, u: Universe, last: dict[str, tuple[date, int]]) -> Anchors:
-        """From each symbol's last real (day, close); symbols missing fall back to the
-        snapshot. A real close newer than the snapshot wins."""
+    def latest(cls, u: Universe, last: Mapping[str, RealAnchor]) -> Anchors:
+        """From each symbol's last real bar; symbols missing fall back to the snapshot. A
+        real close newer than the snapshot wins, and so does the volume level of real bars
+        newer than the snapshot (the snapshot's one day is older, and the real level of a
+        stock with months of later data may be several times it)."""
         a = cls.snapshot(u)
         for k, sym in enumerate(u.symbols[: u.n_stocks]):
-            if sym in last and last[sym][1] > 0 and last[sym][0] >= ANCHOR_DAY:
-                a.day[k], a.close[k] = last[sym][0].toordinal(), last[sym][1]
+            if (r := last.get(sym)) is None or r.close <= 0 or r.day < ANCHOR_DAY:
+                continue
+            a.day[k], a.close[k] = r.day.toordinal(), r.close
+            if r.day > ANCHOR_DAY and r.volume is not None and r.volume > 0:
+                a.volume[k] = r.volume
         for ix in u.indices:
-            if ix.symbol in last and last[ix.symbol][0] >= ANCHOR_DAY:
-                a.index_day[ix.symbol], a.index_close[ix.symbol] = last[ix.symbol]
+            if (r := last.get(ix.symbol)) is not None and r.day >= ANCHOR_DAY:
+                a.index_day[ix.symbol], a.index_close[ix.symbol] = r.day, r.close
         return a
 
     @property
@@ -131,11 +168,12 @@ def _market_shocks(rng: np.random.Generator, mult: float) -> F64:
 
 def synth_day(
     u: Universe, seed: int, day: date, prev: I64, state: ChainState | None = None,
-    anchor: I64 | None = None, live: B | None = None,
+    anchor: I64 | None = None, live: B | None = None, level: F64 | None = None,
 ) -> DayBars:  # fmt: skip
     """The day's bars from ``prev`` (and the chain ``state``, updated in place): all prices on
     the grid inside ±30 % of ``prev``. ``anchor`` is the real level prices revert to; ``live``
-    the stocks that trade (the others keep ``prev`` with no volume)."""
+    the stocks that trade (the others keep ``prev`` with no volume); ``level`` each stock's
+    daily volume level (by default the snapshot's)."""
     rng = day_rng(seed, 1, day)
     n = u.n_stocks
     st = state if state is not None else ChainState.stationary(u, seed)
@@ -205,7 +243,8 @@ def synth_day(
         + params.VOL_JUMP * jumped - 0.25
     )  # fmt: skip
     # at least a few shares: a day's open, high, low and close are four prints of ≥ 1 share
-    volume = np.maximum(MIN_DAY_VOLUME, u.base_volume * np.exp(log_v)).astype(np.int64)
+    level = u.base_volume if level is None else level
+    volume = np.maximum(MIN_DAY_VOLUME, level * np.exp(log_v)).astype(np.int64)
     st.stock_logvol += params.JUMP_LOGVOL_KICK * jumped
     flat = ~live
     o, h, low, c = (np.where(flat, prev, x) for x in (o, h, low, c))
@@ -237,8 +276,9 @@ class DailyChain:
         for d in trading_days_between(_after(self._last_day), to):
             before = self.anchors.day >= d.toordinal()
             bars = synth_day(
-                self.u, self.seed, d, self._last_close, self._state, self.anchors.close, ~before
-            )
+                self.u, self.seed, d, self._last_close, self._state, self.anchors.close,
+                ~before, self.anchors.volume,
+            )  # fmt: skip
             for ix in self.u.indices:
                 bars.index_base[ix.symbol] = self._index_base[ix.symbol]
                 bars.index_prev[ix.symbol] = self.index_at(ix.symbol, self._last_close)
@@ -260,7 +300,7 @@ class DailyChain:
         """The synthesized bars of trading day ``d``. A day on or before the chain's first day
         (only asked in tests or replays) is drawn straight from the anchor closes."""
         if d <= self.anchors.first_day:
-            bars = synth_day(self.u, self.seed, d, self.anchors.close)
+            bars = synth_day(self.u, self.seed, d, self.anchors.close, level=self.anchors.volume)
             for ix in self.u.indices:
                 bars.index_base[ix.symbol] = self._index_base[ix.symbol]
                 bars.index_prev[ix.symbol] = self.anchors.index_close[ix.symbol]

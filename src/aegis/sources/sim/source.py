@@ -22,7 +22,7 @@ from aegis.domain.ticks import Tick
 from aegis.sources.base import BulkSink, Source, SourceState, TickSink
 from aegis.sources.sim import history
 from aegis.sources.sim.calendar import close_us, first_session, open_us
-from aegis.sources.sim.daily import Anchors, DailyChain
+from aegis.sources.sim.daily import Anchors, DailyChain, RealAnchor
 from aegis.sources.sim.engine import DayEngine
 from aegis.sources.sim.phases import phase_at
 from aegis.sources.sim.session import emit_mask, normal_day, replay_day
@@ -102,9 +102,9 @@ class SimSource(Source):
             return self.replay
         return first_session(self._clock(), self.speed)[0]
 
-    def use_anchors(self, last: dict[str, tuple[date, int]]) -> None:
-        """Chain from each symbol's last real daily close (day, close in minor units) instead
-        of the shipped snapshot; called before ``run``."""
+    def use_anchors(self, last: Mapping[str, RealAnchor]) -> None:
+        """Chain from each symbol's last real daily close (day, close in minor units) and
+        recent volume level instead of the shipped snapshot's; called before ``run``."""
         self.chain = DailyChain(self.universe, self.seed, Anchors.latest(self.universe, last))
 
     def start_session_maker(self) -> None:
