@@ -1,7 +1,9 @@
 """A local fake of KIS trading (shared docs/protocols-trading.md §1): token, cash orders,
 cancel, buyable, balance (paged), daily orders/fills (paged), and the encrypted realtime fill
-notice over WebSocket. Faults on demand: refusals, answers that never come (after or before the
-order is taken), partial fills, dropped notice connections."""
+notice over WebSocket. The current-price quotation is served too: KIS serves market data and
+trading on one host and counts both against the app key's per-second limit. Faults on demand:
+refusals, answers that never come (after or before the order is taken), partial fills, dropped
+notice connections."""
 
 from __future__ import annotations
 
@@ -73,6 +75,7 @@ class FakeKisTrading:
         # what the tests assert on
         self.order_posts = 0
         self.cancel_posts = 0
+        self.quotes = 0
         self.notice_subs: list[str] = []
         self._token = "eyJfake.trading.token"
         self._conns: set[ServerConnection] = set()
@@ -87,6 +90,7 @@ class FakeKisTrading:
             Route("/uapi/domestic-stock/v1/trading/inquire-psbl-order", self._buyable_ep),
             Route("/uapi/domestic-stock/v1/trading/inquire-balance", self._balance_ep),
             Route("/uapi/domestic-stock/v1/trading/inquire-daily-ccld", self._daily_ep),
+            Route("/uapi/domestic-stock/v1/quotations/inquire-price", self._price_ep),
         ]
         self.http = HttpServer(Starlette(routes=routes))
         self.rest_url = self.http.url
@@ -256,6 +260,20 @@ class FakeKisTrading:
                 },
             }
         )
+
+    async def _price_ep(self, req: Request) -> JSONResponse:
+        if (bad := self._auth(req)) is not None:
+            return bad
+        self.quotes += 1
+        return _ok(
+            {
+                "rt_cd": "0",
+                "msg_cd": "MCA00000",
+                "msg1": "정상처리 되었습니다.",
+                "output": {"stck_shrn_iscd": req.query_params.get("FID_INPUT_ISCD", ""),
+                           "stck_prpr": "71500"},
+            }
+        )  # fmt: skip
 
     def _page(self, req: Request, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
         start = int(req.query_params.get("CTX_AREA_NK100") or 0)

@@ -3,13 +3,16 @@ encrypted notices, a dropped notice stream, paging, reconciliation."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.sources.kis.source import open_kis_rest
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     FillNoticeDecoder,
@@ -59,9 +62,9 @@ def test_decoder_takes_key_from_the_subscribe_reply_and_old_layouts_parse() -> N
 
 
 async def _connect(
-    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, broker_timeout: float = 1.0
 ) -> tuple[Desk, LiveAccount]:
-    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    desk = Desk(app_db, TradingConfig(broker_timeout=broker_timeout))
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
@@ -253,5 +256,46 @@ async def test_orders_and_the_kill_switch_keep_to_the_kis_paper_rate_limit(
         failed = await svc.kill(acc)
         assert failed == [] and all(status(o) is OrderStatus.CANCELLED for o in orders)
         assert fake.cancel_posts == 4 and fake.throttled == 0
+    finally:
+        await live.close()
+
+
+async def test_market_data_and_trading_on_one_app_key_share_its_rate_limit(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS counts the calls of an app key whichever client makes them. Market data and
+    trading each paced to the paper 2/s on their own made 4/s together: KIS refused the
+    excess with EGW00201, and a refused order POST (never retried) was REJECTED."""
+    # the orders wait for their slots behind the quotes (2 a second in all)
+    desk, live = await _connect(app_db, fake, tmp_path, broker_timeout=10.0)
+    svc, acc = desk.service, live.account
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    try:
+        async with open_kis_rest(
+            settings, creds, CredentialStore(tmp_path, "test-secret"), min_token_interval_s=0.0
+        ) as rest:
+            await rest.current_price(SAMSUNG)  # its token, before the clock starts
+            fake.rate_limit = 2
+
+            async def quotes() -> None:
+                for _ in range(4):
+                    await rest.current_price(SAMSUNG)
+
+            async def orders() -> list[OrderStatus]:
+                out = []
+                for i in range(4):
+                    o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid=f"q-{i}"))
+                    out.append(o.status)
+                return out
+
+            _, placed = await asyncio.gather(quotes(), orders())
+        assert placed == [OrderStatus.ACCEPTED] * 4
+        assert fake.quotes == 5 and fake.order_posts == 4
+        assert fake.throttled == 0 and rest.rate_limited == 0
     finally:
         await live.close()

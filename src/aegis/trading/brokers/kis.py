@@ -30,8 +30,7 @@ from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.kis.auth import KisAuth
-from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls
-from aegis.sources.kis.source import PAPER_RATE, REAL_RATE
+from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls, kis_limiter
 from aegis.trading.brokers.base import (
     Broker,
     BrokerBalance,
@@ -108,14 +107,15 @@ class KisTrading:
         limiter: TokenBucket | None = None,
     ) -> None:
         # KIS refuses calls over its per-second limit (EGW00201) and order POSTs are never
-        # retried: every call, orders and cancels included, waits for its slot
+        # retried: every call, orders and cancels included, waits for its slot in the app
+        # key's one bucket (shared with market data on the same key)
         self._calls = KisCalls(
             http,
             creds,
             auth,
             error=BrokerError,
             refused=InquiryRefused,
-            limiter=limiter or TokenBucket(PAPER_RATE if creds.paper else REAL_RATE),
+            limiter=limiter or kis_limiter(creds),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
         )
