@@ -315,6 +315,12 @@ class FakeKisTrading:
     async def _daily_ep(self, req: Request) -> JSONResponse:
         if (bad := self._auth(req)) is not None:
             return bad
+        q = req.query_params
+        side = q.get("SLL_BUY_DVSN_CD") or "00"
+        # INQR_DVSN 00 newest first, 01 oldest first (protocols-trading §1.5)
+        taken = sorted(self.orders.values(), key=lambda o: (o.time, o.odno))
+        if q.get("INQR_DVSN") != "01":
+            taken.reverse()
         rows = [
             {
                 "odno": o.odno,
@@ -331,9 +337,11 @@ class FakeKisTrading:
                 "cncl_yn": "Y" if o.cancelled else "N",
                 "rjct_qty": "0",
             }
-            for o in self.orders.values()
+            for o in taken
             if not self.daily_rows_hidden
-            and (not req.query_params.get("ODNO") or req.query_params["ODNO"] == o.odno)
+            and (not q.get("ODNO") or q["ODNO"] == o.odno)
+            and (not q.get("PDNO") or q["PDNO"] == o.symbol)
+            and side in ("00", o.side)
         ]
         page, nk = self._page(req, rows)
         return _ok(

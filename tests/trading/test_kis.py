@@ -23,7 +23,7 @@ from aegis.trading.brokers.kis import (
 from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import TradingConfig
-from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
+from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
 from tests.trading.support import SAMSUNG, Desk, limit, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
@@ -297,5 +297,31 @@ async def test_market_data_and_trading_on_one_app_key_share_its_rate_limit(
         assert placed == [OrderStatus.ACCEPTED] * 4
         assert fake.quotes == 5 and fake.order_posts == 4
         assert fake.throttled == 0 and rest.rate_limited == 0
+    finally:
+        await live.close()
+
+
+async def test_a_lost_answer_is_found_among_the_newest_orders_of_a_busy_day(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """An order whose answer was lost is looked up by content in the day's orders. The
+    look-up read 10 pages oldest first: on a busy day (orders from HTS/MTS on the same
+    account) ours, among the newest, was beyond them and was wrongly closed NOT_AT_BROKER,
+    its shares at the broker missing from our books."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        # placed earlier today outside AEGIS: 11 pages of 2 rows before ours
+        for i in range(22):
+            odno = f"{116_000 + i:010d}"
+            symbol = SAMSUNG if i % 2 else "000660"
+            fake.orders[odno] = FakeOrder(odno, symbol, "02", 5, 71_500, "000000")
+        fake.hang_next = "after"  # KIS takes it, the answer is lost
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        assert o.status is OrderStatus.UNKNOWN
+        svc.config.broker_timeout = 10.0  # time for the old look-up's 10 pages at 2/s
+        await live.reconcile()
+        assert status(o) is OrderStatus.ACCEPTED and o.broker_order_id == "91252:0000117001"
+        assert acc.reserved_cash() == acc.fees.buy_hold(71_500)
     finally:
         await live.close()
