@@ -60,6 +60,9 @@ class FakeKisTrading:
         self.cash = 10_000_000  # D+2 cash
         self.positions: dict[str, tuple[int, int]] = {}  # symbol → (qty, cost)
         self.orders: dict[str, FakeOrder] = {}
+        # more accounts of the same customer (CANO + product → D+2 cash, positions), for
+        # their balance; orders go to the CANO/PRODUCT account only
+        self.other_accounts: dict[str, tuple[int, dict[str, tuple[int, int]]]] = {}
         self.next_odno = 117_000
         # faults
         self.refuse_next: tuple[str, str] | None = None  # (msg_cd, msg1)
@@ -285,7 +288,11 @@ class FakeKisTrading:
         if (bad := self._auth(req)) is not None:
             return bad
         q = req.query_params
-        if q.get("CANO") != CANO or q.get("ACNT_PRDT_CD") != PRODUCT:
+        account = f"{q.get('CANO')}{q.get('ACNT_PRDT_CD')}"
+        cash, positions = self.cash, self.positions
+        if account in self.other_accounts:
+            cash, positions = self.other_accounts[account]
+        elif account != CANO + PRODUCT:
             return _fail("40240000", "계좌번호 오류")  # the order endpoint's refusal, reused
         rows = [
             {
@@ -296,7 +303,7 @@ class FakeKisTrading:
                 "pchs_avg_pric": f"{cost / q:.4f}" if q else "0.0000",
                 "pchs_amt": str(cost),
             }
-            for s, (q, cost) in sorted(self.positions.items())
+            for s, (q, cost) in sorted(positions.items())
         ] + [{"pdno": "000020", "hldg_qty": "0", "pchs_avg_pric": "0"}]  # a sold-out row
         page, nk = self._page(req, rows)
         return _ok(
@@ -307,7 +314,7 @@ class FakeKisTrading:
                 "ctx_area_fk100": "",
                 "ctx_area_nk100": nk,
                 "output1": page,
-                "output2": [{"dnca_tot_amt": "0", "prvs_rcdl_excc_amt": str(self.cash)}],
+                "output2": [{"dnca_tot_amt": "0", "prvs_rcdl_excc_amt": str(cash)}],
             },
             tr_cont="M" if nk else "D",
         )
@@ -339,6 +346,7 @@ class FakeKisTrading:
             }
             for o in taken
             if not self.daily_rows_hidden
+            and f"{q.get('CANO')}{q.get('ACNT_PRDT_CD')}" == CANO + PRODUCT
             and (not q.get("ODNO") or q["ODNO"] == o.odno)
             and (not q.get("PDNO") or q["PDNO"] == o.symbol)
             and side in ("00", o.side)

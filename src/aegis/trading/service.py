@@ -277,22 +277,21 @@ class TradingService:
             await self._record(acc, [NewEvent("account.reset", {"cash": cash}, now_us())])
 
     # --- reconciliation -----------------------------------------------------------------------
-    async def adopt_balance(self, acc: Account, balance: BrokerBalance) -> None:
-        """A live account's first connection: its cash and positions are the broker's."""
+    async def adopt_balance(
+        self, acc: Account, balance: BrokerBalance, broker_account: str | None = None
+    ) -> None:
+        """A live account's first connection (or another broker account's): its cash and
+        positions are the broker's, ``broker_account`` the account they are of."""
         positions = {
             s: {"quantity": p.quantity, "cost": round(p.average_price * p.quantity)}
             for s, p in balance.positions.items()
             if p.quantity
         }
+        data: dict[str, Any] = {"cash": balance.cash, "positions": positions}
+        if broker_account is not None:
+            data["brokerAccount"] = broker_account
         async with acc.lock:
-            await self._record(
-                acc,
-                [
-                    NewEvent(
-                        "account.synced", {"cash": balance.cash, "positions": positions}, now_us()
-                    )
-                ],
-            )
+            await self._record(acc, [NewEvent("account.synced", data, now_us())])
 
     async def reconcile(
         self, acc: Account, balance: BrokerBalance | Callable[[], Awaitable[BrokerBalance]]
