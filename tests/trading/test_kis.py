@@ -325,3 +325,30 @@ async def test_a_lost_answer_is_found_among_the_newest_orders_of_a_busy_day(
         assert acc.reserved_cash() == acc.fees.buy_hold(71_500)
     finally:
         await live.close()
+
+
+async def test_a_lost_answer_found_filled_keeps_its_order_number_and_is_not_booked_twice(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """An order whose answer was lost and that the look-up found already filled took the
+    fills but not the order number (only a status change recorded it, and FILLED came from
+    the fills). A later identical order whose answer was lost too then matched the same
+    row: its fills were booked a second time."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        fake.hang_next = "after"
+        first, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="a"))
+        await fake.fill("0000117001", 1, 71_500, notify=False)
+        await live.reconcile()
+        assert status(first) is OrderStatus.FILLED
+        assert first.broker_order_id == "91252:0000117001"
+        fake.orders["0000117001"].time = "235959"  # KIS took it in the second we send again
+        fake.hang_next = "before"  # never taken
+        second, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="b"))
+        await live.reconcile()
+        assert status(second) is OrderStatus.CANCELLED and second.reason == "NOT_AT_BROKER"
+        assert acc.position_qty(SAMSUNG) == 1
+        assert live.last_result == {"ok": True, "differences": []}
+    finally:
+        await live.close()

@@ -199,6 +199,10 @@ class TradingService:
             # the broker never received it: nothing can fill, so it is closed
             await self._status(acc, o, OrderStatus.CANCELLED, "NOT_AT_BROKER")
             return
+        if not o.broker_order_id and o.status in (OrderStatus.NEW, OrderStatus.UNKNOWN):
+            # found by content: its number first, whatever follows (fills that make it
+            # FILLED record no number), or a later lost answer could take the same row
+            await self._status(acc, o, OrderStatus.ACCEPTED, "reconciled", view.broker_order_id)
         missing = view.filled_quantity - o.filled_quantity
         if missing > 0:
             price = view.average_price
