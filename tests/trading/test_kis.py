@@ -352,3 +352,32 @@ async def test_a_lost_answer_found_filled_keeps_its_order_number_and_is_not_book
         assert live.last_result == {"ok": True, "differences": []}
     finally:
         await live.close()
+
+
+async def test_an_order_goes_before_queued_market_data_calls_on_the_shared_limit(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """With one limiter per app key, a burst of market-data calls (a gap fill pages through
+    many) queued ahead of an order held it past the broker timeout at the paper 2/s: the
+    order became UNKNOWN though it was never sent. Trading calls go first."""
+    desk, live = await _connect(app_db, fake, tmp_path, broker_timeout=3.0)
+    svc, acc = desk.service, live.account
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    try:
+        async with open_kis_rest(
+            settings, creds, CredentialStore(tmp_path, "test-secret"), min_token_interval_s=0.0
+        ) as rest:
+            await rest.current_price(SAMSUNG)  # its token first
+            burst = asyncio.gather(*(rest.current_price(SAMSUNG) for _ in range(10)))
+            await asyncio.sleep(0)  # the burst queues at the limiter first
+            o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+            await burst
+        assert o.status is OrderStatus.ACCEPTED and fake.order_posts == 1
+        assert fake.quotes == 11
+    finally:
+        await live.close()

@@ -71,15 +71,18 @@ class KisCalls:
         limiter: TokenBucket | None = None,
         max_retries: int = 4,
         retry_backoff: Backoff | None = None,
+        urgent: bool = False,
     ) -> None:
         """``error``: a bad body or rate limiting that outlasts the retries; ``refused``:
-        an answer with ``rt_cd != "0"`` (defaults to ``error``)."""
+        an answer with ``rt_cd != "0"`` (defaults to ``error``); ``urgent``: this client's
+        calls go before others waiting for the shared limiter (trading before market data)."""
         self.http = http
         self._creds = creds
         self.auth = auth
         self._error = error
         self._refused = refused or error
         self.limiter = limiter
+        self.urgent = urgent
         self.max_retries = max_retries
         self.backoff = retry_backoff or Backoff(0.5, 8.0)
         self.rate_limited = 0  # EGW00201 answers received
@@ -118,7 +121,7 @@ class KisCalls:
         for attempt in range(self.max_retries + 1):
             headers = await self.headers(tr_id, tr_cont)
             if self.limiter is not None:
-                await self.limiter.acquire()
+                await self.limiter.acquire(urgent=self.urgent)
             resp = await self.http.get(path, params=params, headers=headers)
             data = self.body(resp, tr_id)
             msg_cd = str(data.get("msg_cd", ""))

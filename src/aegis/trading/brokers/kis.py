@@ -121,6 +121,7 @@ class KisTrading:
             limiter=limiter or kis_limiter(creds),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
+            urgent=True,  # orders and their inquiries run on a timeout: before market data
         )
         self.account = account
         self.paper = creds.paper
@@ -132,7 +133,7 @@ class KisTrading:
         """An order-changing POST: sent exactly once, whatever happens."""
         headers = await self._calls.headers(tr_id)
         if self._calls.limiter is not None:
-            await self._calls.limiter.acquire()
+            await self._calls.limiter.acquire(urgent=True)
         try:
             resp = await self._calls.http.post(path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
