@@ -381,3 +381,28 @@ async def test_an_order_goes_before_queued_market_data_calls_on_the_shared_limit
         assert fake.quotes == 11
     finally:
         await live.close()
+
+
+async def test_a_lost_answer_look_up_cut_short_by_its_page_bound_leaves_the_order_unknown(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows not read may hold the order: only a look-up that read back to the send time (or
+    to the end) may close it NOT_AT_BROKER."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    monkeypatch.setattr(kis, "LOOKUP_PAGES", 1)
+    try:
+        fake.hang_next = "before"  # never taken
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        # after it, from HTS: the same symbol and side, other quantities (3 rows, 2 pages)
+        for i in range(3):
+            odno = f"{118_000 + i:010d}"
+            fake.orders[odno] = FakeOrder(odno, SAMSUNG, "02", 7, 71_500, "235959")
+        svc.config.broker_timeout = 10.0  # time for the pages at 2/s
+        await live.reconcile()
+        assert status(o) is OrderStatus.UNKNOWN
+        monkeypatch.setattr(kis, "LOOKUP_PAGES", 2)
+        await live.reconcile()
+        assert status(o) is OrderStatus.CANCELLED and o.reason == "NOT_AT_BROKER"
+    finally:
+        await live.close()

@@ -22,6 +22,7 @@ from aegis.core.logs import quiet_http_clients
 from aegis.credentials.store import CredentialStore
 from aegis.sources.common.backoff import Backoff
 from aegis.trading import tables
+from aegis.trading.brokers.base import BrokerBalance
 from aegis.trading.connect import LiveConnections, LiveKeys
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import LIVE, TradingConfig
@@ -226,4 +227,28 @@ async def test_connecting_another_account_number_starts_its_books_from_its_own_b
         "ok": False,
         "differences": [{"field": "cash", "ours": 5_000_000, "broker": 4_000_000}],
     }
+    await desk.service.close()
+
+
+async def test_books_synced_before_accounts_were_told_apart_take_the_stored_keys_account(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Books synced by an older version carry no account fingerprint: the stored keys say
+    which account they are of, so the same account keeps its books and another starts over."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    await live.connect(ADMIN, keys())
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.broker_account is not None
+    # an older version's sync event: no brokerAccount
+    await desk.service.adopt_balance(acc, BrokerBalance(10_000_000, {}))
+    assert acc.broker_account is None and acc.synced
+    await live.connect(ADMIN, keys())
+    assert acc.broker_account is None  # the same account: nothing adopted
+    fake.other_accounts["5099999801"] = (5_000_000, {})
+    await live.connect(ADMIN, keys(account="50999998-01"))
+    assert acc.cash == 5_000_000 and acc.broker_account is not None
+    assert live.live[ADMIN].last_result == {"ok": True, "differences": []}
     await desk.service.close()
