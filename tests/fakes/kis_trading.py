@@ -1,7 +1,9 @@
 """A local fake of KIS trading (shared docs/protocols-trading.md §1): token, cash orders,
 cancel, buyable, balance (paged), daily orders/fills (paged), and the encrypted realtime fill
-notice over WebSocket. Faults on demand: refusals, answers that never come (after or before the
-order is taken), partial fills, dropped notice connections."""
+notice over WebSocket. The current-price quotation is served too: KIS serves market data and
+trading on one host and counts both against the app key's per-second limit. Faults on demand:
+refusals, answers that never come (after or before the order is taken), partial fills, dropped
+notice connections."""
 
 from __future__ import annotations
 
@@ -60,6 +62,9 @@ class FakeKisTrading:
         self.commission_rate = Decimal("0.00015")  # the account's fee plan (0.015 %)
         self.positions: dict[str, tuple[int, int]] = {}  # symbol → (qty, cost)
         self.orders: dict[str, FakeOrder] = {}
+        # more accounts of the same customer (CANO + product → D+2 cash, positions), for
+        # their balance; orders go to the CANO/PRODUCT account only
+        self.other_accounts: dict[str, tuple[int, dict[str, tuple[int, int]]]] = {}
         self.next_odno = 117_000
         # faults
         self.refuse_next: tuple[str, str] | None = None  # (msg_cd, msg1)
@@ -75,6 +80,7 @@ class FakeKisTrading:
         # what the tests assert on
         self.order_posts = 0
         self.cancel_posts = 0
+        self.quotes = 0
         self.notice_subs: list[str] = []
         self._token = "eyJfake.trading.token"
         self._conns: set[ServerConnection] = set()
@@ -89,6 +95,7 @@ class FakeKisTrading:
             Route("/uapi/domestic-stock/v1/trading/inquire-psbl-order", self._buyable_ep),
             Route("/uapi/domestic-stock/v1/trading/inquire-balance", self._balance_ep),
             Route("/uapi/domestic-stock/v1/trading/inquire-daily-ccld", self._daily_ep),
+            Route("/uapi/domestic-stock/v1/quotations/inquire-price", self._price_ep),
         ]
         self.http = HttpServer(Starlette(routes=routes))
         self.rest_url = self.http.url
@@ -259,6 +266,20 @@ class FakeKisTrading:
             }
         )
 
+    async def _price_ep(self, req: Request) -> JSONResponse:
+        if (bad := self._auth(req)) is not None:
+            return bad
+        self.quotes += 1
+        return _ok(
+            {
+                "rt_cd": "0",
+                "msg_cd": "MCA00000",
+                "msg1": "정상처리 되었습니다.",
+                "output": {"stck_shrn_iscd": req.query_params.get("FID_INPUT_ISCD", ""),
+                           "stck_prpr": "71500"},
+            }
+        )  # fmt: skip
+
     def _page(self, req: Request, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
         start = int(req.query_params.get("CTX_AREA_NK100") or 0)
         page = rows[start : start + self.page_size]
@@ -269,7 +290,11 @@ class FakeKisTrading:
         if (bad := self._auth(req)) is not None:
             return bad
         q = req.query_params
-        if q.get("CANO") != CANO or q.get("ACNT_PRDT_CD") != PRODUCT:
+        account = f"{q.get('CANO')}{q.get('ACNT_PRDT_CD')}"
+        cash, positions = self.cash, self.positions
+        if account in self.other_accounts:
+            cash, positions = self.other_accounts[account]
+        elif account != CANO + PRODUCT:
             return _fail("40240000", "계좌번호 오류")  # the order endpoint's refusal, reused
         rows = [
             {
@@ -280,7 +305,7 @@ class FakeKisTrading:
                 "pchs_avg_pric": f"{cost / q:.4f}" if q else "0.0000",
                 "pchs_amt": str(cost),
             }
-            for s, (q, cost) in sorted(self.positions.items())
+            for s, (q, cost) in sorted(positions.items())
         ] + [{"pdno": "000020", "hldg_qty": "0", "pchs_avg_pric": "0"}]  # a sold-out row
         page, nk = self._page(req, rows)
         return _ok(
@@ -291,7 +316,7 @@ class FakeKisTrading:
                 "ctx_area_fk100": "",
                 "ctx_area_nk100": nk,
                 "output1": page,
-                "output2": [{"dnca_tot_amt": "0", "prvs_rcdl_excc_amt": str(self.cash)}],
+                "output2": [{"dnca_tot_amt": "0", "prvs_rcdl_excc_amt": str(cash)}],
             },
             tr_cont="M" if nk else "D",
         )
@@ -299,6 +324,12 @@ class FakeKisTrading:
     async def _daily_ep(self, req: Request) -> JSONResponse:
         if (bad := self._auth(req)) is not None:
             return bad
+        q = req.query_params
+        side = q.get("SLL_BUY_DVSN_CD") or "00"
+        # INQR_DVSN 00 newest first, 01 oldest first (protocols-trading §1.5)
+        taken = sorted(self.orders.values(), key=lambda o: (o.time, o.odno))
+        if q.get("INQR_DVSN") != "01":
+            taken.reverse()
         rows = [
             {
                 "odno": o.odno,
@@ -315,9 +346,12 @@ class FakeKisTrading:
                 "cncl_yn": "Y" if o.cancelled else "N",
                 "rjct_qty": "0",
             }
-            for o in self.orders.values()
+            for o in taken
             if not self.daily_rows_hidden
-            and (not req.query_params.get("ODNO") or req.query_params["ODNO"] == o.odno)
+            and f"{q.get('CANO')}{q.get('ACNT_PRDT_CD')}" == CANO + PRODUCT
+            and (not q.get("ODNO") or q["ODNO"] == o.odno)
+            and (not q.get("PDNO") or q["PDNO"] == o.symbol)
+            and side in ("00", o.side)
         ]
         page, nk = self._page(req, rows)
         return _ok(

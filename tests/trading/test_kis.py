@@ -3,6 +3,7 @@ encrypted notices, a dropped notice stream, paging, reconciliation."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.sources.kis.source import open_kis_rest
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     FillNoticeDecoder,
@@ -23,7 +25,7 @@ from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
-from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
+from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
 from tests.trading.support import SAMSUNG, Desk, limit, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
@@ -62,9 +64,13 @@ def test_decoder_takes_key_from_the_subscribe_reply_and_old_layouts_parse() -> N
 
 
 async def _connect(
-    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, config: TradingConfig | None = None
+    app_db: AsyncEngine,
+    fake: FakeKisTrading,
+    tmp_path: Path,
+    config: TradingConfig | None = None,
+    broker_timeout: float = 1.0,
 ) -> tuple[Desk, LiveAccount]:
-    desk = Desk(app_db, config or TradingConfig(broker_timeout=1.0))
+    desk = Desk(app_db, config or TradingConfig(broker_timeout=broker_timeout))
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
@@ -256,6 +262,154 @@ async def test_orders_and_the_kill_switch_keep_to_the_kis_paper_rate_limit(
         failed = await svc.kill(acc)
         assert failed == [] and all(status(o) is OrderStatus.CANCELLED for o in orders)
         assert fake.cancel_posts == 4 and fake.throttled == 0
+    finally:
+        await live.close()
+
+
+async def test_market_data_and_trading_on_one_app_key_share_its_rate_limit(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS counts the calls of an app key whichever client makes them. Market data and
+    trading each paced to the paper 2/s on their own made 4/s together: KIS refused the
+    excess with EGW00201, and a refused order POST (never retried) was REJECTED."""
+    # the orders wait for their slots behind the quotes (2 a second in all)
+    desk, live = await _connect(app_db, fake, tmp_path, broker_timeout=10.0)
+    svc, acc = desk.service, live.account
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    try:
+        async with open_kis_rest(
+            settings, creds, CredentialStore(tmp_path, "test-secret"), min_token_interval_s=0.0
+        ) as rest:
+            await rest.current_price(SAMSUNG)  # its token, before the clock starts
+            fake.rate_limit = 2
+
+            async def quotes() -> None:
+                for _ in range(4):
+                    await rest.current_price(SAMSUNG)
+
+            async def orders() -> list[OrderStatus]:
+                out = []
+                for i in range(4):
+                    o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid=f"q-{i}"))
+                    out.append(o.status)
+                return out
+
+            _, placed = await asyncio.gather(quotes(), orders())
+        assert placed == [OrderStatus.ACCEPTED] * 4
+        assert fake.quotes == 5 and fake.order_posts == 4
+        assert fake.throttled == 0 and rest.rate_limited == 0
+    finally:
+        await live.close()
+
+
+async def test_a_lost_answer_is_found_among_the_newest_orders_of_a_busy_day(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """An order whose answer was lost is looked up by content in the day's orders. The
+    look-up read 10 pages oldest first: on a busy day (orders from HTS/MTS on the same
+    account) ours, among the newest, was beyond them and was wrongly closed NOT_AT_BROKER,
+    its shares at the broker missing from our books."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        # placed earlier today outside AEGIS: 11 pages of 2 rows before ours
+        for i in range(22):
+            odno = f"{116_000 + i:010d}"
+            symbol = SAMSUNG if i % 2 else "000660"
+            fake.orders[odno] = FakeOrder(odno, symbol, "02", 5, 71_500, "000000")
+        fake.hang_next = "after"  # KIS takes it, the answer is lost
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        assert o.status is OrderStatus.UNKNOWN
+        svc.config.broker_timeout = 10.0  # time for the old look-up's 10 pages at 2/s
+        await live.reconcile()
+        assert status(o) is OrderStatus.ACCEPTED and o.broker_order_id == "91252:0000117001"
+        assert acc.reserved_cash() == acc.fees.buy_hold(71_500)
+    finally:
+        await live.close()
+
+
+async def test_a_lost_answer_found_filled_keeps_its_order_number_and_is_not_booked_twice(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """An order whose answer was lost and that the look-up found already filled took the
+    fills but not the order number (only a status change recorded it, and FILLED came from
+    the fills). A later identical order whose answer was lost too then matched the same
+    row: its fills were booked a second time."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        fake.hang_next = "after"
+        first, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="a"))
+        await fake.fill("0000117001", 1, 71_500, notify=False)
+        await live.reconcile()
+        assert status(first) is OrderStatus.FILLED
+        assert first.broker_order_id == "91252:0000117001"
+        fake.orders["0000117001"].time = "235959"  # KIS took it in the second we send again
+        fake.hang_next = "before"  # never taken
+        second, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500, cid="b"))
+        await live.reconcile()
+        assert status(second) is OrderStatus.CANCELLED and second.reason == "NOT_AT_BROKER"
+        assert acc.position_qty(SAMSUNG) == 1
+        assert live.last_result == {"ok": True, "differences": []}
+    finally:
+        await live.close()
+
+
+async def test_an_order_goes_before_queued_market_data_calls_on_the_shared_limit(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """With one limiter per app key, a burst of market-data calls (a gap fill pages through
+    many) queued ahead of an order held it past the broker timeout at the paper 2/s: the
+    order became UNKNOWN though it was never sent. Trading calls go first."""
+    desk, live = await _connect(app_db, fake, tmp_path, broker_timeout=3.0)
+    svc, acc = desk.service, live.account
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    try:
+        async with open_kis_rest(
+            settings, creds, CredentialStore(tmp_path, "test-secret"), min_token_interval_s=0.0
+        ) as rest:
+            await rest.current_price(SAMSUNG)  # its token first
+            burst = asyncio.gather(*(rest.current_price(SAMSUNG) for _ in range(10)))
+            await asyncio.sleep(0)  # the burst queues at the limiter first
+            o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+            await burst
+        assert o.status is OrderStatus.ACCEPTED and fake.order_posts == 1
+        assert fake.quotes == 11
+    finally:
+        await live.close()
+
+
+async def test_a_lost_answer_look_up_cut_short_by_its_page_bound_leaves_the_order_unknown(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows not read may hold the order: only a look-up that read back to the send time (or
+    to the end) may close it NOT_AT_BROKER."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    monkeypatch.setattr(kis, "LOOKUP_PAGES", 1)
+    try:
+        fake.hang_next = "before"  # never taken
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        # after it, from HTS: the same symbol and side, other quantities (3 rows, 2 pages)
+        for i in range(3):
+            odno = f"{118_000 + i:010d}"
+            fake.orders[odno] = FakeOrder(odno, SAMSUNG, "02", 7, 71_500, "235959")
+        svc.config.broker_timeout = 10.0  # time for the pages at 2/s
+        await live.reconcile()
+        assert status(o) is OrderStatus.UNKNOWN
+        monkeypatch.setattr(kis, "LOOKUP_PAGES", 2)
+        await live.reconcile()
+        assert status(o) is OrderStatus.CANCELLED and o.reason == "NOT_AT_BROKER"
     finally:
         await live.close()
 

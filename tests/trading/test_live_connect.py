@@ -11,17 +11,24 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from aegis.core.errors import BrokerKeyRejected, BrokerUnreachable, InvalidRequest, NotFound
+from aegis.core.errors import (
+    BrokerKeyRejected,
+    BrokerUnreachable,
+    InvalidRequest,
+    NotFound,
+    OrderConflict,
+)
 from aegis.core.logs import quiet_http_clients
 from aegis.credentials.store import CredentialStore
 from aegis.sources.common.backoff import Backoff
 from aegis.trading import tables
+from aegis.trading.brokers.base import BrokerBalance
 from aegis.trading.connect import LiveConnections, LiveKeys
-from aegis.trading.models import SafetyState
+from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import LIVE, TradingConfig
 from tests.fakes.http import free_socket
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import Desk, until
+from tests.trading.support import SAMSUNG, Desk, limit, until
 
 ADMIN = 1
 
@@ -175,4 +182,73 @@ async def test_a_live_account_opened_after_other_trading_starts_from_the_broker_
     acc = desk.service.account_of_user(ADMIN, LIVE)
     assert acc is not None and acc.cash == fake.cash == 10_000_000
     assert acc.state is SafetyState.ACTIVE
+    await desk.service.close()
+
+
+async def test_connecting_another_account_number_starts_its_books_from_its_own_balance(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Connecting a different KIS account (CANO/ACNT_PRDT_CD) kept the first account's cash
+    and positions: the new account showed the old one's holdings, and reconciliation then
+    halted it on the difference. Its books now start from its own balance; the first
+    account's orders stay readable; a switch while orders are working is refused."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    await live.connect(ADMIN, keys())
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.cash == 10_000_000
+    o, _ = await desk.service.place(acc, limit(Side.BUY, 3, 71_500))
+    assert o.broker_order_id is not None
+    fake.other_accounts["5099999801"] = (5_000_000, {"000660": (2, 360_000)})
+
+    with pytest.raises(OrderConflict, match="working"):
+        await live.connect(ADMIN, keys(account="50999998-01"))
+    assert (await live.status(ADMIN))["account"] == "5012****-01"  # still the first one
+    await fake.fill(o.broker_order_id.split(":")[1], 3, 71_500, notify=False)
+    await live.live[ADMIN].reconcile()
+    assert o.status is OrderStatus.FILLED and acc.position_qty(SAMSUNG) == 3
+
+    status = await live.connect(ADMIN, keys(account="50999998-01"))
+    assert status["connected"] and status["account"] == "5099****-01"
+    assert desk.service.account_of_user(ADMIN, LIVE) is acc
+    assert acc.cash == 5_000_000
+    assert {s: p.quantity for s, p in acc.positions.items() if p.quantity} == {"000660": 2}
+    assert live.live[ADMIN].last_result == {"ok": True, "differences": []}
+    assert acc.state is SafetyState.ACTIVE
+    assert acc.orders[o.order_id].filled_quantity == 3  # the first account's history stays
+
+    # the same account again (a restart, a key rotation): its books are kept, not re-adopted
+    fake.other_accounts["5099999801"] = (4_000_000, {"000660": (2, 360_000)})
+    await live.connect(ADMIN, keys(account="50999998-01"))
+    assert acc.cash == 5_000_000  # kept: the broker's 4 000 000 is a real difference
+    assert live.live[ADMIN].last_result == {
+        "ok": False,
+        "differences": [{"field": "cash", "ours": 5_000_000, "broker": 4_000_000}],
+    }
+    await desk.service.close()
+
+
+async def test_books_synced_before_accounts_were_told_apart_take_the_stored_keys_account(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Books synced by an older version carry no account fingerprint: the stored keys say
+    which account they are of, so the same account keeps its books and another starts over."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0))
+    await desk.start()
+    desk.open_market()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    await live.connect(ADMIN, keys())
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None and acc.broker_account is not None
+    # an older version's sync event: no brokerAccount
+    await desk.service.adopt_balance(acc, BrokerBalance(10_000_000, {}))
+    assert acc.broker_account is None and acc.synced
+    await live.connect(ADMIN, keys())
+    assert acc.broker_account is None  # the same account: nothing adopted
+    fake.other_accounts["5099999801"] = (5_000_000, {})
+    await live.connect(ADMIN, keys(account="50999998-01"))
+    assert acc.cash == 5_000_000 and acc.broker_account is not None
+    assert live.live[ADMIN].last_result == {"ok": True, "differences": []}
     await desk.service.close()

@@ -6,6 +6,8 @@ token. Values are ``SecretStr`` in memory so that repr, logs and status never sh
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -120,6 +122,12 @@ class CredentialStore:
         if not isinstance(data, dict):
             raise CredentialError("sealed record: unexpected content")
         return data
+
+    def fingerprint(self, label: str, secret: str) -> str:
+        """A stable, keyed fingerprint of ``secret`` (an account number): tells two apart
+        without storing one; without the master key it cannot be guessed back."""
+        mac = hmac.new(self._master(), f"{label}:{secret}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:24]
 
     # --- cached tokens -------------------------------------------------------------------
     def load_token(self, name: str) -> dict[str, Any]:

@@ -91,6 +91,7 @@ class Account:
     fee_adjustments: int = 0
     last_event_id: int = 0  # ids are global to the log, not per account
     synced: bool = False  # a live account has taken its broker's balance
+    broker_account: str | None = None  # … of this broker account (a keyed fingerprint)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- derived ----------------------------------------------------------------------------
@@ -163,9 +164,11 @@ class Account:
         self.state = SafetyState.ACTIVE
 
     def _on_account_synced(self, d: dict[str, Any], ts: int) -> None:
-        """A live account adopts its broker's balance (first connection)."""
+        """A live account adopts its broker's balance (first connection, or another broker
+        account connected in its place: its books start over, the orders stay)."""
         self.initial_cash = self.cash = int(d["cash"])
         self.synced = True
+        self.broker_account = d.get("brokerAccount")
         self.positions = {
             sym: Position(sym, int(p["quantity"]), int(p["cost"]))
             for sym, p in d["positions"].items()

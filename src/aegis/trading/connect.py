@@ -25,6 +25,7 @@ from aegis.core.errors import (
     BrokerUnreachable,
     InvalidRequest,
     NotFound,
+    OrderConflict,
     SourceError,
 )
 from aegis.core.timeutil import now_us
@@ -35,7 +36,14 @@ from aegis.sources.common.reconnect import FatalSourceError
 from aegis.sources.kis.auth import KisAuth, TokenRefused
 from aegis.trading import tables
 from aegis.trading.brokers.kis import InquiryRefused, KisAccount, KisTrading
-from aegis.trading.live import PAPER_REST, PAPER_WS, REAL_REST, REAL_WS, LiveAccount
+from aegis.trading.live import (
+    PAPER_REST,
+    PAPER_WS,
+    REAL_REST,
+    REAL_WS,
+    LiveAccount,
+    broker_account_id,
+)
 from aegis.trading.service import LIVE, TradingService
 
 log = logging.getLogger("aegis.trading.connect")
@@ -194,6 +202,7 @@ class LiveConnections:
         stays as it was)."""
         async with self._lock:
             await self.check(user_id, keys)
+            switched = await self._switching(user_id, keys)
             await self._drop(user_id)
             sealed = self.store.seal_record(_aad(user_id), keys.sealed_fields())
             async with self.db.begin() as conn:
@@ -209,18 +218,49 @@ class LiveConnections:
                     )
                 )
             try:
-                await self._go_live(user_id, keys)
+                await self._go_live(user_id, keys, switched)
             except Exception as exc:
                 # the keys passed the test and are stored: going live is retried with backoff
                 self.errors[user_id] = f"{type(exc).__name__}: {exc}"
                 self._restoring[user_id] = asyncio.create_task(
-                    self._keep_trying(user_id, keys), name=f"kis-live-{user_id}"
+                    self._keep_trying(user_id, keys, switched), name=f"kis-live-{user_id}"
                 )
                 raise BrokerUnreachable(
                     "keys tested and stored, but the account did not go live "
                     f"({type(exc).__name__}); retrying in the background"
                 ) from None
             return await self.status(user_id)
+
+    async def _switching(self, user_id: int, keys: LiveKeys) -> bool:
+        """Whether ``keys`` name another KIS account than the live books are of. Their orders
+        still working are at the other account, where no one would follow them: refused
+        (``OrderConflict``) until they are done."""
+        acc = self.service.account_of_user(user_id, LIVE)
+        if acc is None or not acc.synced:
+            return False
+        before = acc.broker_account
+        if before is None:
+            # books synced before accounts were told apart: the stored keys say which
+            t = tables.live_accounts
+            async with self.db.connect() as conn:
+                row = (await conn.execute(sa.select(t).where(t.c.user_id == user_id))).first()
+            if row is None:
+                return False  # not known: taken as the same account
+            try:
+                data = self.store.unseal_record(_aad(user_id), row.sealed)
+            except CredentialError:
+                return False
+            before = broker_account_id(self.store, LiveKeys.unsealed(data, "paper").account)
+        if before == broker_account_id(self.store, keys.account):
+            return False
+        working = sum(1 for _ in acc.working_orders())
+        if working:
+            raise OrderConflict(
+                f"{working} order(s) of the account connected now are still working: cancel "
+                "them or wait until they are done before connecting another account",
+                details={"workingOrders": working},
+            )
+        return True
 
     async def disconnect(self, user_id: int) -> dict[str, Any]:
         """Forget the keys and stop trading live; the account and its event log stay."""
@@ -245,7 +285,7 @@ class LiveConnections:
         if live is not None:
             await live.close()
 
-    async def _go_live(self, user_id: int, keys: LiveKeys) -> None:
+    async def _go_live(self, user_id: int, keys: LiveKeys, switched: bool = False) -> None:
         rest, ws = self.hosts(keys.mode)
         acc = await self.service.account_for(user_id, LIVE)
         live = LiveAccount(
@@ -262,7 +302,7 @@ class LiveConnections:
             cache_name=_cache(user_id),
         )
         try:
-            await live.start()
+            await live.start(switched=switched)
         except BaseException:
             await live.close()
             raise
@@ -287,11 +327,11 @@ class LiveConnections:
                 self._keep_trying(r.user_id, keys), name=f"kis-live-{r.user_id}"
             )
 
-    async def _keep_trying(self, user_id: int, keys: LiveKeys) -> None:
+    async def _keep_trying(self, user_id: int, keys: LiveKeys, switched: bool = False) -> None:
         backoff = Backoff(self.retry.initial, self.retry.maximum)
         while True:
             try:
-                await self._go_live(user_id, keys)
+                await self._go_live(user_id, keys, switched)
                 self._restoring.pop(user_id, None)
                 return
             except asyncio.CancelledError:

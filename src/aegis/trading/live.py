@@ -31,6 +31,11 @@ REAL_WS = "ws://ops.koreainvestment.com:21000"
 PAPER_WS = "ws://ops.koreainvestment.com:31000"
 
 
+def broker_account_id(store: CredentialStore, account: KisAccount) -> str:
+    """Which KIS account the books are of, without the account number in the event log."""
+    return store.fingerprint("kis-account", account.cano + account.product)
+
+
 class LiveAccount:
     def __init__(
         self,
@@ -55,6 +60,7 @@ class LiveAccount:
         )
         self.auth = KisAuth(self.http, creds, store, cache_name=cache_name)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
+        self.broker_account = broker_account_id(store, kis_account)
         self.broker = KisBroker(self.client)
         self.stream = KisNoticeStream(
             ws_url or (PAPER_WS if creds.paper else REAL_WS),
@@ -68,11 +74,14 @@ class LiveAccount:
         self._tasks: list[asyncio.Task[None]] = []
         self.last_result: dict[str, object] | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, switched: bool = False) -> None:
+        """``switched``: another broker account than the books' (when they do not say
+        which, ``LiveConnections.connect`` knows)."""
         self.service.brokers[self.account.account_id] = self.broker
-        if not self.account.synced:
-            # first connection: the books start from the broker's balance
-            await self.service.adopt_balance(self.account, await self.client.balance())
+        acc = self.account
+        if not acc.synced or switched or acc.broker_account not in (None, self.broker_account):
+            # first connection, or another account: the books start from its balance
+            await self.service.adopt_balance(acc, await self.client.balance(), self.broker_account)
         await self.reconcile()
         self._tasks.append(asyncio.create_task(self.stream.run(), name="kis-notices"))
         self._tasks.append(asyncio.create_task(self._periodic(), name="kis-reconcile"))

@@ -212,6 +212,10 @@ class TradingService:
             # the broker never received it: nothing can fill, so it is closed
             await self._status(acc, o, OrderStatus.CANCELLED, "NOT_AT_BROKER")
             return
+        if not o.broker_order_id and o.status in (OrderStatus.NEW, OrderStatus.UNKNOWN):
+            # found by content: its number first, whatever follows (fills that make it
+            # FILLED record no number), or a later lost answer could take the same row
+            await self._status(acc, o, OrderStatus.ACCEPTED, "reconciled", view.broker_order_id)
         missing = view.filled_quantity - o.filled_quantity
         if missing > 0:
             price = view.average_price
@@ -290,22 +294,21 @@ class TradingService:
             await self._record(acc, [NewEvent("account.reset", {"cash": cash}, now_us())])
 
     # --- reconciliation -----------------------------------------------------------------------
-    async def adopt_balance(self, acc: Account, balance: BrokerBalance) -> None:
-        """A live account's first connection: its cash and positions are the broker's."""
+    async def adopt_balance(
+        self, acc: Account, balance: BrokerBalance, broker_account: str | None = None
+    ) -> None:
+        """A live account's first connection (or another broker account's): its cash and
+        positions are the broker's, ``broker_account`` the account they are of."""
         positions = {
             s: {"quantity": p.quantity, "cost": round(p.average_price * p.quantity)}
             for s, p in balance.positions.items()
             if p.quantity
         }
+        data: dict[str, Any] = {"cash": balance.cash, "positions": positions}
+        if broker_account is not None:
+            data["brokerAccount"] = broker_account
         async with acc.lock:
-            await self._record(
-                acc,
-                [
-                    NewEvent(
-                        "account.synced", {"cash": balance.cash, "positions": positions}, now_us()
-                    )
-                ],
-            )
+            await self._record(acc, [NewEvent("account.synced", data, now_us())])
 
     async def reconcile(
         self, acc: Account, balance: BrokerBalance | Callable[[], Awaitable[BrokerBalance]]

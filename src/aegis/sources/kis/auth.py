@@ -34,7 +34,7 @@ class TokenRefused(SourceError):
     code = "SOURCE_TOKEN_REFUSED"
 
 
-def _key_id(creds: BrokerCredentials) -> str:
+def key_id(creds: BrokerCredentials) -> str:
     """A short fingerprint of the app key: tells cached tokens of different keys apart
     without storing or logging the key itself."""
     return hashlib.sha256(creds.app_key.get_secret_value().encode()).hexdigest()[:16]
@@ -79,7 +79,7 @@ class KisAuth:
 
     def _cache(self) -> dict[str, Any]:
         data = self._store.load_token(self._cache_name)
-        return data if data.get("key_id") == _key_id(self._creds) else {}
+        return data if data.get("key_id") == key_id(self._creds) else {}
 
     async def access_token(self) -> str:
         async with self._lock:
@@ -118,7 +118,7 @@ class KisAuth:
 
     async def _request_token(self, cache: dict[str, Any]) -> str:
         now = self._clock()
-        cache = {**cache, "key_id": _key_id(self._creds), "requested_at": now}
+        cache = {**cache, "key_id": key_id(self._creds), "requested_at": now}
         self._store.save_token(self._cache_name, cache)
         self.token_requests += 1
         resp = await self._http.post(

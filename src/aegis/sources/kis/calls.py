@@ -2,12 +2,16 @@
 ``trading.brokers.kis``): the headers with the access token, a rate-limit slot, retries with
 backoff on the gateway's rate limit (EGW00201, with HTTP 500 or 200) and one token refresh on
 an expired token (EGW00123). Errors are raised as the caller's own error classes; transport
-errors (``httpx.TransportError``) pass through for the caller to classify."""
+errors (``httpx.TransportError``) pass through for the caller to classify.
+
+KIS counts REST calls per app key, whichever client makes them: ``kis_limiter`` hands every
+client of one app key in this process the same token bucket."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 import httpx
@@ -16,12 +20,43 @@ from aegis.core.errors import AegisError
 from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.ratelimit import TokenBucket
-from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.auth import KisAuth, key_id
 
 log = logging.getLogger("aegis.sources.kis")
 
 RATE_LIMITED = "EGW00201"
 TOKEN_EXPIRED = "EGW00123"
+# calls per second per app key (shared docs/protocols.md, "Rate limits")
+REAL_RATE, PAPER_RATE = 20.0, 2.0
+
+# per event loop (a bucket's lock belongs to one loop), per app key and domain
+_limiters: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, bool], TokenBucket]
+] = weakref.WeakKeyDictionary()
+
+
+def kis_rate(paper: bool) -> float:
+    return PAPER_RATE if paper else REAL_RATE
+
+
+def kis_limiter(creds: BrokerCredentials, rate: float | None = None) -> TokenBucket:
+    """The one limiter of ``creds``' app key: market data and trading on the same key share
+    KIS's per-second budget, so two buckets of their own would together exceed it
+    (EGW00201, and order POSTs are never retried). A caller asking for a lower rate lowers it
+    for all. Outside an event loop: a bucket of its own."""
+    want = TokenBucket(rate or kis_rate(creds.paper))
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return want
+    buckets = _limiters.setdefault(loop, {})
+    key = (key_id(creds), creds.paper)
+    bucket = buckets.get(key)
+    if bucket is None:
+        buckets[key] = bucket = want
+    else:
+        bucket.rate = min(bucket.rate, want.rate)
+    return bucket
 
 
 class KisCalls:
@@ -36,15 +71,18 @@ class KisCalls:
         limiter: TokenBucket | None = None,
         max_retries: int = 4,
         retry_backoff: Backoff | None = None,
+        urgent: bool = False,
     ) -> None:
         """``error``: a bad body or rate limiting that outlasts the retries; ``refused``:
-        an answer with ``rt_cd != "0"`` (defaults to ``error``)."""
+        an answer with ``rt_cd != "0"`` (defaults to ``error``); ``urgent``: this client's
+        calls go before others waiting for the shared limiter (trading before market data)."""
         self.http = http
         self._creds = creds
         self.auth = auth
         self._error = error
         self._refused = refused or error
         self.limiter = limiter
+        self.urgent = urgent
         self.max_retries = max_retries
         self.backoff = retry_backoff or Backoff(0.5, 8.0)
         self.rate_limited = 0  # EGW00201 answers received
@@ -83,7 +121,7 @@ class KisCalls:
         for attempt in range(self.max_retries + 1):
             headers = await self.headers(tr_id, tr_cont)
             if self.limiter is not None:
-                await self.limiter.acquire()
+                await self.limiter.acquire(urgent=self.urgent)
             resp = await self.http.get(path, params=params, headers=headers)
             data = self.body(resp, tr_id)
             msg_cd = str(data.get("msg_cd", ""))

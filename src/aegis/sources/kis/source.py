@@ -22,11 +22,11 @@ from aegis.domain.ticks import Tick
 from aegis.sources.base import Source, SourceState, TickSink, after_cumulative, resumable
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.dedup import Deduper
-from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.common.reconnect import run_forever
 from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.budget import MAX_SUBSCRIPTIONS, Sub, allot
+from aegis.sources.kis.calls import kis_limiter, kis_rate
 from aegis.sources.kis.fields import BOOK_TR, TRADE_TR
 from aegis.sources.kis.parse import MalformedFrame, parse_books, parse_trades, split_frame
 from aegis.sources.kis.rest import KisRest
@@ -37,7 +37,6 @@ REAL_REST = "https://openapi.koreainvestment.com:9443"
 PAPER_REST = "https://openapivts.koreainvestment.com:29443"
 REAL_WS = "ws://ops.koreainvestment.com:21000"
 PAPER_WS = "ws://ops.koreainvestment.com:31000"
-REAL_RATE, PAPER_RATE = 20.0, 2.0
 _CLOCK_MARGIN_US = 120 * US_PER_S  # gap-fill walks back from a little after "now"
 
 
@@ -63,8 +62,7 @@ async def open_kis_rest(
     rest_url, _ = kis_urls(settings, creds.paper)
     async with httpx.AsyncClient(base_url=rest_url, timeout=15.0) as http:
         auth = KisAuth(http, creds, store, min_token_interval_s=min_token_interval_s)
-        limiter = TokenBucket(rate or (PAPER_RATE if creds.paper else REAL_RATE))
-        yield KisRest(http, creds, auth, limiter, retry_backoff=retry_backoff)
+        yield KisRest(http, creds, auth, kis_limiter(creds, rate), retry_backoff=retry_backoff)
 
 
 def _hhmmss(ts_us: int) -> str:
@@ -158,15 +156,15 @@ class KisSource(Source):
             self.set_state(SourceState.FAILED, msg)
             return
         rest_url, ws_url = kis_urls(self._settings, creds.paper)
-        rate = self._rest_rate or (PAPER_RATE if creds.paper else REAL_RATE)
+        # one budget with the trading client of the same app key (``kis_limiter``)
+        rate = self._rest_rate or kis_rate(creds.paper)
+        limiter = kis_limiter(creds, rate)
         self.status.details.update(rest_rate=rate, paper=creds.paper)
         async with httpx.AsyncClient(base_url=rest_url, timeout=15.0) as http:
             self.auth = KisAuth(
                 http, creds, self._store, min_token_interval_s=self._min_token_interval
             )
-            self.rest = KisRest(
-                http, creds, self.auth, TokenBucket(rate), retry_backoff=self._retry_backoff
-            )
+            self.rest = KisRest(http, creds, self.auth, limiter, retry_backoff=self._retry_backoff)
             try:
                 await run_forever(
                     self,

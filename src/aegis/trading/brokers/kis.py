@@ -30,8 +30,7 @@ from aegis.credentials.store import BrokerCredentials
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.ratelimit import TokenBucket
 from aegis.sources.kis.auth import KisAuth
-from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls
-from aegis.sources.kis.source import PAPER_RATE, REAL_RATE
+from aegis.sources.kis.calls import TOKEN_EXPIRED, KisCalls, kis_limiter
 from aegis.trading.brokers.base import (
     Broker,
     BrokerBalance,
@@ -52,6 +51,9 @@ BUYABLE_PATH = "/uapi/domestic-stock/v1/trading/inquire-psbl-order"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 DAILY_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
 MAX_PAGES = 10
+# a lost answer's look-up pages newest first and stops at the first row older than the send:
+# many pages only when that many orders of the same symbol and side came after ours
+LOOKUP_PAGES = 100
 
 
 class InquiryRefused(BrokerError):
@@ -108,16 +110,18 @@ class KisTrading:
         limiter: TokenBucket | None = None,
     ) -> None:
         # KIS refuses calls over its per-second limit (EGW00201) and order POSTs are never
-        # retried: every call, orders and cancels included, waits for its slot
+        # retried: every call, orders and cancels included, waits for its slot in the app
+        # key's one bucket (shared with market data on the same key)
         self._calls = KisCalls(
             http,
             creds,
             auth,
             error=BrokerError,
             refused=InquiryRefused,
-            limiter=limiter or TokenBucket(PAPER_RATE if creds.paper else REAL_RATE),
+            limiter=limiter or kis_limiter(creds),
             max_retries=max_retries,
             retry_backoff=retry_backoff,
+            urgent=True,  # orders and their inquiries run on a timeout: before market data
         )
         self.account = account
         self.paper = creds.paper
@@ -129,7 +133,7 @@ class KisTrading:
         """An order-changing POST: sent exactly once, whatever happens."""
         headers = await self._calls.headers(tr_id)
         if self._calls.limiter is not None:
-            await self._calls.limiter.acquire()
+            await self._calls.limiter.acquire(urgent=True)
         try:
             resp = await self._calls.http.post(path, json=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -157,21 +161,31 @@ class KisTrading:
         return data, resp.headers.get("tr_cont", "")
 
     async def _pages(
-        self, path: str, tr_id: str, params: dict[str, str], rows_key: str
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        self,
+        path: str,
+        tr_id: str,
+        params: dict[str, str],
+        rows_key: str,
+        *,
+        max_pages: int = MAX_PAGES,
+        enough: Callable[[list[dict[str, Any]]], bool] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any], bool]:
+        """The rows of up to ``max_pages`` pages, or fewer once ``enough(page)``; the last
+        body; and whether the rows are complete (no page left unread)."""
         rows: list[dict[str, Any]] = []
         params = {**params, "CTX_AREA_FK100": "", "CTX_AREA_NK100": ""}
         cont = ""
         last: dict[str, Any] = {}
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             last, more = await self.get(path, tr_id, params, cont)
-            rows.extend(last.get(rows_key) or [])
-            if more not in ("M", "F"):
-                break
+            page = [r for r in last.get(rows_key) or [] if isinstance(r, dict)]
+            rows.extend(page)
+            if more not in ("M", "F") or (enough is not None and enough(page)):
+                return rows, last, True
             cont = "N"
             params["CTX_AREA_FK100"] = str(last.get("ctx_area_fk100", ""))
             params["CTX_AREA_NK100"] = str(last.get("ctx_area_nk100", ""))
-        return rows, last
+        return rows, last, False
 
     # --- the calls --------------------------------------------------------------------------
     async def order_cash(self, order: Order) -> tuple[str, str]:
@@ -242,7 +256,7 @@ class KisTrading:
         return _int(out.get("ord_psbl_cash")), _int(out.get("nrcvb_buy_qty"))
 
     async def balance(self) -> BrokerBalance:
-        rows, last = await self._pages(
+        rows, last, _ = await self._pages(
             BALANCE_PATH,
             tr("TTTC8434R", self.paper),
             {
@@ -270,9 +284,27 @@ class KisTrading:
         # D+2 cash: today's trades included, as our books count them
         return BrokerBalance(_int(s.get("prvs_rcdl_excc_amt")), positions)
 
-    async def daily_orders(self, day: date, odno: str = "") -> list[DailyRow]:
+    async def daily_orders(
+        self,
+        day: date,
+        odno: str = "",
+        *,
+        symbol: str = "",
+        side: Side | None = None,
+        since: str | None = None,
+        max_pages: int = MAX_PAGES,
+    ) -> tuple[list[DailyRow], bool]:
+        """The day's orders (filtered by order number, symbol, side), and whether the list is
+        complete. ``since`` (HHMMSS): only orders placed at or after it are wanted, so they
+        are asked for newest first and paging stops at the first older row."""
         ymd = day.strftime("%Y%m%d")
-        rows, _ = await self._pages(
+        enough = None
+        if since is not None:
+
+            def enough(page: list[dict[str, Any]]) -> bool:
+                return any(str(r.get("ord_tmd", "")) < since for r in page)
+
+        rows, _, complete = await self._pages(
             DAILY_PATH,
             tr("TTTC0081R", self.paper),
             {
@@ -280,17 +312,19 @@ class KisTrading:
                 "ACNT_PRDT_CD": self.account.product,
                 "INQR_STRT_DT": ymd,
                 "INQR_END_DT": ymd,
-                "SLL_BUY_DVSN_CD": "00",
-                "PDNO": "",
+                "SLL_BUY_DVSN_CD": {None: "00", Side.SELL: "01", Side.BUY: "02"}[side],
+                "PDNO": symbol,
                 "ORD_GNO_BRNO": "",
                 "ODNO": odno,
                 "CCLD_DVSN": "00",
-                "INQR_DVSN": "01",
+                "INQR_DVSN": "00" if since is not None else "01",  # 00 newest first
                 "INQR_DVSN_1": "",
                 "INQR_DVSN_3": "00",
                 "EXCG_ID_DVSN_CD": "KRX",
             },
             "output1",
+            max_pages=max_pages,
+            enough=enough,
         )
         return [
             DailyRow(
@@ -309,7 +343,7 @@ class KisTrading:
                 _int(r.get("rjct_qty")),
             )
             for r in rows
-        ]
+        ], complete
 
 
 # a day order's remainder is dead after the closing auction (15:30); fills of the auction may
@@ -341,26 +375,31 @@ class KisBroker(Broker):
             # asked for by its number: an unfiltered day can run past the pages read
             odno = order.broker_order_id.rsplit(":", 1)[-1]
             key = broker_key(order.broker_order_id)
-            rows = await self.client.daily_orders(day, odno)
+            rows, _ = await self.client.daily_orders(day, odno)
             row = next((r for r in rows if r.odno.lstrip("0") == key), None)
         else:
-            # the answer was lost: our order is the one with the same content placed at or
-            # after our send time (KST HHMMSS) that is not already another order of ours
-            rows = await self.client.daily_orders(day)
+            # the answer was lost: our order is the oldest with the same content placed at or
+            # after our send time (KST HHMMSS) that is not already another order of ours. It
+            # is among the day's newest: those of its symbol and side, newest first, back to
+            # our send time (oldest first, a busy day's first pages ended before it)
             sent = _kst_hhmmss(order.created_at)
-            row = next(
-                (
-                    r
-                    for r in rows
-                    if r.odno.lstrip("0") not in taken
-                    and r.symbol == order.symbol
-                    and r.side is order.side
-                    and r.quantity == order.quantity
-                    and (order.type is OrderType.MARKET or r.price == order.price)
-                    and r.order_time >= sent
-                ),
-                None,
+            rows, complete = await self.client.daily_orders(
+                day, symbol=order.symbol, side=order.side, since=sent, max_pages=LOOKUP_PAGES
             )
+            matches = [
+                r
+                for r in rows
+                if r.odno.lstrip("0") not in taken
+                and r.symbol == order.symbol
+                and r.side is order.side
+                and r.quantity == order.quantity
+                and (order.type is OrderType.MARKET or r.price == order.price)
+                and r.order_time >= sent
+            ]
+            row = min(matches, key=lambda r: (r.order_time, r.odno)) if matches else None
+            if row is None and not complete:
+                # pages left unread may hold it: not being seen is not "not there"
+                raise BrokerTimeout("KIS daily inquiry: too many orders to tell")
         if row is None:
             return None
         if row.rejected and not row.filled:
