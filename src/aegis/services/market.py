@@ -280,8 +280,10 @@ class Market:
         else:
             ratio = 31 if interval.unit == "M" else 7
         want = min(limit * ratio + ratio, 2_000_000)
-        base = await self.store.get_candles(symbol, base_iv, start, end, want)
-        base = _overlay(base, self._live_tail(symbol, base_iv, start, end), want)
+        # a bucket that starts before ``end`` is whole, as a stored interval's candle is
+        hi = None if end is None else interval.next_bucket(interval.bucket(end - 1))
+        base = await self.store.get_candles(symbol, base_iv, start, hi, want)
+        base = _overlay(base, self._live_tail(symbol, base_iv, start, hi), want)
         out = downsample(base, interval)
         if len(base) >= want and out:
             out = out[1:]
