@@ -157,6 +157,7 @@ class Market:
     # --- quotes ---------------------------------------------------------------------------
     def quote(self, symbol: str) -> Quote | None:
         inst = self.instrument(symbol)
+        symbol = inst.symbol  # the listing's spelling (the lookup also takes lower case)
         day = self.live.day_candle(symbol)
         if day is None:
             return None
@@ -217,6 +218,7 @@ class Market:
         if not interval.stored:
             return None
         inst = self.instrument(symbol)
+        symbol = inst.symbol  # the listing's spelling (the lookup also takes lower case)
         tail = self._live_tail(symbol, interval.name, start, end)
         # stored candles end where the ones in memory begin; those are appended from memory
         hi = end if not tail else tail[0][0].start
@@ -268,7 +270,7 @@ class Market:
         """Stored candles plus the live partial one; other intervals downsampled."""
         if start is not None and end is not None and start >= end:
             raise InvalidRequest("start must be before end")
-        self.instrument(symbol)
+        symbol = self.instrument(symbol).symbol  # the listing's spelling, as the store has it
         if interval.stored:
             rows = await self.store.get_candles(symbol, interval.name, start, end, limit)
             return _overlay(rows, self._live_tail(symbol, interval.name, start, end), limit)
