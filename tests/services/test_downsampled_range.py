@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aegis.core.timeutil import kst_midnight_us
+from aegis.core.timeutil import kst_midnight_us, parse_instant
 from aegis.domain.candles import Candle
 from aegis.domain.intervals import parse_interval
 from aegis.domain.ticks import BUY, Tick
@@ -69,3 +69,13 @@ async def test_a_two_hour_candle_that_starts_before_end_is_whole(market: Market)
         await market.store.upsert_candles([c])
     twos = await market.candles(SYM, parse_interval("2h"), None, t0 + HOUR, 10)
     assert [(c.start, c.close, c.volume) for c in twos] == [(t0, 70_003, 40)]
+
+
+@pytest.mark.parametrize("name", ["1w", "1M", "2h"])
+async def test_an_end_in_the_last_month_of_year_9999_is_answered(market: Market, name: str) -> None:
+    await market.store.upsert_candles([day(i) for i in range(5)])
+    end = parse_instant("9999-12-31T23:59:59Z")
+    got = await market.candles(SYM, parse_interval(name), None, end, 10)
+    assert sum(c.volume for c in got) == (
+        sum(day(i).volume for i in range(5)) if name != "2h" else 0
+    )

@@ -282,8 +282,7 @@ class Market:
         else:
             ratio = 31 if interval.unit == "M" else 7
         want = min(limit * ratio + ratio, 2_000_000)
-        # a bucket that starts before ``end`` is whole, as a stored interval's candle is
-        hi = None if end is None else interval.next_bucket(interval.bucket(end - 1))
+        hi = None if end is None else _bucket_end(interval, end)
         base = await self.store.get_candles(symbol, base_iv, start, hi, want)
         base = _overlay(base, self._live_tail(symbol, base_iv, start, hi), want)
         out = downsample(base, interval)
@@ -292,6 +291,15 @@ class Market:
         if start is not None:
             out = [c for c in out if c.start >= start]
         return out[-limit:]
+
+
+def _bucket_end(interval: Interval, end: int) -> int | None:
+    """Where the bucket holding the instant before ``end`` ends: a bucket that starts before
+    ``end`` is whole, as a stored interval's candle is. None past year 9999 (no bound)."""
+    try:
+        return interval.next_bucket(interval.bucket(end - 1))
+    except ValueError:  # a KST day or month after 9999-12
+        return None
 
 
 def _overlay(rows: list[Candle], tail: list[tuple[Candle, bool]], limit: int) -> list[Candle]:
