@@ -130,3 +130,38 @@ async def test_a_bucket_a_late_trade_opened_between_memory_candles_is_served(
             assert [c.start for c in objects] == [c.start for c in want[-limit:]]
     finally:
         await store.close()
+
+
+async def test_a_bucket_a_late_trade_opened_after_the_current_candle_is_served(
+    tmp_path: Path,
+) -> None:
+    """A post-market trade (15:45, in no candle) moves the newest time seen past the current
+    minute (10:02); a closing-auction print of 15:35 after it is late, and its candles are
+    only in the store, after every candle in memory."""
+    db = tmp_path / "after.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    try:
+        m = Market(store=store, instruments=load_instruments())
+        fresh = [Tick(SYM, T0 + i * 2 * MIN, 70_000 + i, 10, BUY, i, "kis") for i in range(2)]
+        post = Tick(SYM, T0 + 345 * MIN, 72_000, 4, BUY, 7, "kis")  # 15:45: off-hours
+        close = Tick(SYM, T0 + 335 * MIN, 71_000, 3, BUY, 9, "kis")  # 15:35
+        m.live.add_fresh([*fresh, post])
+        assert m.live.passed_through(post)
+        m.live.add_late([close], {})  # as the stream hub takes it (the ingester stores it)
+        m.live.discard_changes()
+        ticks = [*fresh, close]
+        await store.upsert_candles([c for iv in m.live.intervals for c in recompute(ticks, iv)])
+        for name in ("1m", "1h"):
+            want = expected_of(ticks, name)
+            for limit in (1, 2, 3, 100):
+                objects, raw = await both(m, name, limit)
+                assert raw == rows_of(want[-limit:], m), (name, limit)
+                assert [c.start for c in objects] == [c.start for c in want[-limit:]]
+    finally:
+        await store.close()
+
+
+def expected_of(ticks: list[Tick], iv_name: str) -> list[Candle]:
+    return recompute(ticks, parse_interval(iv_name))

@@ -233,26 +233,21 @@ class Market:
         )
         if stored is None or not tail:
             return stored
-        if len(tail) >= limit:
-            stored, tail = b"[]", tail[-limit:]
-        finished, current = tail[0]
-        if not current:
-            # the store may hold it with late ticks this process never saw, and after it the
-            # buckets late ticks opened before the current candle (in no candle in memory)
-            upto = tail[1][0].start if len(tail) > 1 else finished.start + 1
-            got = await self.store.get_candles(symbol, interval.name, finished.start, upto, limit)
-            rows = _overlay(got, [(finished, False)], limit)
-            tail = [(c, False) for c in rows] + tail[1:]
-            if len(rows) > 1:  # rare (such late buckets): still the newest ``limit`` candles
-                if len(tail) >= limit:
-                    stored, tail = b"[]", tail[-limit:]
-                elif stored != b"[]":
-                    stored = await self.store.candles_json(
-                        symbol, interval.name, start, hi, limit - len(tail),
-                        inst.price_scale, inst.qty_scale,
-                    )  # fmt: skip
-                    assert stored is not None  # this store has the fast path
-        parts = b",".join(orjson.dumps(candle_row(c, inst)) for c, _ in tail)
+        # From the oldest candle in memory on, the store's rows with those of memory in their
+        # place: the store may hold a finished one with late ticks this process never saw, and
+        # buckets late ticks opened (between or after the candles in memory: a late tick is
+        # one older than the newest seen, which may be an off-hours trade in no candle).
+        got = await self.store.get_candles(symbol, interval.name, hi, end, limit)
+        rows = _overlay(got, tail, limit)
+        if len(rows) >= limit:
+            stored = b"[]"
+        elif len(rows) > len(tail) and stored != b"[]":  # rare: still the newest ``limit``
+            stored = await self.store.candles_json(
+                symbol, interval.name, start, hi, limit - len(rows),
+                inst.price_scale, inst.qty_scale,
+            )  # fmt: skip
+            assert stored is not None  # this store has the fast path
+        parts = b",".join(orjson.dumps(candle_row(c, inst)) for c in rows)
         return b"[" + parts + b"]" if stored == b"[]" else stored[:-1] + b"," + parts + b"]"
 
     def _live_tail(
