@@ -72,3 +72,19 @@ def test_restart_with_daily_history_newer_than_the_last_minute_keeps_stored_cand
     assert agg.current("005930", "1m") is None
     day = agg.day_candle("005930")
     assert day is not None and (day.start, day.close) == (DAY, 250)
+
+
+def test_a_late_tick_of_the_restored_day_read_without_the_store_adds_to_it() -> None:
+    # the stream hub takes late ticks without reading the store (``add_late(…, {})``): the
+    # restored day it holds is that stored candle, and the tick adds to it, not replaces it
+    stored = day_candle(DAY, 250)
+    stored.first_ts, stored.last_ts, stored.last_seq = DAY + H9, DAY + 15 * 3600 * 1_000_000, 9
+    agg = Aggregator()
+    agg.restore([stored], {"005930": day_candle(PREV, 200)})
+    late = Tick("005930", DAY + H9 + 60_000_000, 90, 4, 1, 1, "kis")  # before the last trade
+    assert agg.add_fresh([late]) == ([], [late])
+    agg.add_late([late], {})
+    day = agg.day_candle("005930")
+    assert day is not None
+    assert (day.open, day.high, day.low, day.close, day.volume) == (100, 300, 50, 250, 14)
+    assert agg.prev_day_close("005930") == 200

@@ -167,6 +167,13 @@ def test_quotes_give_change_against_previous_close(app) -> None:  # type: ignore
     assert q["marketCap"] == last.price * rt.market.by_symbol["005930"].shares
 
 
+def test_quotes_give_each_instrument_once(app) -> None:  # type: ignore[no-untyped-def]
+    client, _ = app
+    r = client.get("/api/v1/quotes", params={"symbols": "005930,000660,005930"})
+    assert r.status_code == 200
+    assert [q["symbol"] for q in r.json()["data"]] == ["005930", "000660"]
+
+
 def test_status_health_metrics(app) -> None:  # type: ignore[no-untyped-def]
     client, _ = app
     assert client.get("/healthz").json() == {"status": "ok"}

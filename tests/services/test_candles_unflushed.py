@@ -102,3 +102,66 @@ async def test_limits_count_the_candles_from_memory(market: Market) -> None:
     fives, raw5 = await both(market, "5m", 1)
     assert [(c.start, c.volume) for c in fives] == [(c.start, c.volume) for c in expected("5m")]
     assert raw5 == rows_of(expected("5m"), market)
+
+
+async def test_a_bucket_a_late_trade_opened_between_memory_candles_is_served(
+    tmp_path: Path,
+) -> None:
+    """10:00, 10:01, 10:03 and 10:05 traded, then a late trade of 10:04 came (a minute
+    without trades till then): in memory are 10:03 (finished last) and 10:05 (current); the
+    10:04 candle is only in the store, between them."""
+    db = tmp_path / "late.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    try:
+        m = Market(store=store, instruments=load_instruments())
+        fresh = [Tick(SYM, T0 + m * MIN, 70_000 + m, 10, BUY, m, "kis") for m in (0, 1, 3, 5)]
+        late = Tick(SYM, T0 + 4 * MIN + 5, 71_000, 3, BUY, 9, "kis")
+        m.live.add_fresh(fresh)
+        m.live.add_late([late], {})  # as the stream hub takes it (the ingester stores it)
+        m.live.discard_changes()
+        ticks = [*fresh, late]
+        await store.upsert_candles([c for iv in m.live.intervals for c in recompute(ticks, iv)])
+        want = recompute(ticks, M1)
+        for limit in (1, 2, 3, 4, 5, 100):
+            objects, raw = await both(m, "1m", limit)
+            assert raw == rows_of(want[-limit:], m), limit
+            assert [c.start for c in objects] == [c.start for c in want[-limit:]]
+    finally:
+        await store.close()
+
+
+async def test_a_bucket_a_late_trade_opened_after_the_current_candle_is_served(
+    tmp_path: Path,
+) -> None:
+    """A post-market trade (15:45, in no candle) moves the newest time seen past the current
+    minute (10:02); a closing-auction print of 15:35 after it is late, and its candles are
+    only in the store, after every candle in memory."""
+    db = tmp_path / "after.db"
+    upgrade(f"sqlite:///{db}")
+    store = SQLiteStore(db)
+    await store.start()
+    try:
+        m = Market(store=store, instruments=load_instruments())
+        fresh = [Tick(SYM, T0 + i * 2 * MIN, 70_000 + i, 10, BUY, i, "kis") for i in range(2)]
+        post = Tick(SYM, T0 + 345 * MIN, 72_000, 4, BUY, 7, "kis")  # 15:45: off-hours
+        close = Tick(SYM, T0 + 335 * MIN, 71_000, 3, BUY, 9, "kis")  # 15:35
+        m.live.add_fresh([*fresh, post])
+        assert m.live.passed_through(post)
+        m.live.add_late([close], {})  # as the stream hub takes it (the ingester stores it)
+        m.live.discard_changes()
+        ticks = [*fresh, close]
+        await store.upsert_candles([c for iv in m.live.intervals for c in recompute(ticks, iv)])
+        for name in ("1m", "1h"):
+            want = expected_of(ticks, name)
+            for limit in (1, 2, 3, 100):
+                objects, raw = await both(m, name, limit)
+                assert raw == rows_of(want[-limit:], m), (name, limit)
+                assert [c.start for c in objects] == [c.start for c in want[-limit:]]
+    finally:
+        await store.close()
+
+
+def expected_of(ticks: list[Tick], iv_name: str) -> list[Candle]:
+    return recompute(ticks, parse_interval(iv_name))

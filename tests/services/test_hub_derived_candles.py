@@ -106,3 +106,27 @@ async def test_a_rebuild_from_the_store_reads_the_derived_candles_again(hub: Str
     last = candles_sent(s.channel)[-1]
     got = (last["high"], last["low"], last["close"], last["volume"])
     assert got == (71_000, 69_000, 69_000, 13)
+
+
+async def test_a_backlog_the_rebuilt_store_already_holds_is_not_added_twice(
+    hub: StreamHub,
+) -> None:
+    """After a bus outage the store can be ahead of this hub: the rebuild reads the derived
+    candle with the ingester's backlog in it, and that backlog's batches arrive after."""
+    s = sub()
+    ticks = [Tick(SYM, T0 + i * 1_000_000, 70_000 + i, 1 + i, BUY, i, "sim") for i in range(30)]
+    hub.on_ticks(ticks[:10])  # what reached this hub before the outage
+    await hub.subscribe_candles(s, [SYM], THREE)
+    store = hub.market.store
+    await store.write_ticks(ticks[:20])  # the ingester stored 0..19 meanwhile
+    await store.upsert_candles(
+        [c for iv in hub.market.live.intervals for c in recompute(ticks[:20], iv)]
+    )
+    await hub._rebuild()
+    hub.on_ticks(ticks[10:25])  # the backlog (10..19, stored already) and newer ticks
+    hub.on_ticks(ticks[25:])
+    (want,) = recompute(ticks, THREE)
+    last = candles_sent(s.channel)[-1]
+    assert (last["close"], last["volume"]) == (want.close, want.volume)
+    day = hub.market.live.day_candle(SYM)
+    assert day is not None and day.volume == want.volume  # as the aggregator counts them

@@ -311,6 +311,21 @@ async def test_a_flush_stores_amounts_at_and_beyond_int64_and_unknown_ones(store
         assert [type(c.amount) for c in got] == [type(a) for a in amounts[:n]]
 
 
+async def test_store_built_json_gives_amounts_beyond_int64_exactly(store: Store) -> None:
+    # BTCUSDT (prices and quantities to 8 places): 1.5 BTC at 90,000 is 1.35e21 minor units
+    btc = Instrument("BTCUSDT", "BTCUSDT", "BINANCE", "crypto", price_scale=8, qty_scale=8)
+    amounts = [135_000 * 10**16, 2**63 - 1, 2**63, 10**16 + 7, 5, None]
+    candles = [candle("BTCUSDT", "1m", T0 + i * MIN, amount=a) for i, a in enumerate(amounts)]
+    await store.upsert_candles(candles)
+    for scale in (0, 8):  # one instrument in whole units, one with 8 + 8 decimals
+        raw = await store.candles_json("BTCUSDT", "1m", None, None, 10, scale, scale)
+        if raw is None:  # this store has no fast path
+            return
+        inst = btc if scale else Instrument("BTCUSDT", "BTCUSDT", "BINANCE", "crypto")
+        got = [row["amount"] for row in orjson.loads(raw)]
+        assert got == [inst.amount_value(a) for a in amounts]
+
+
 async def test_each_candle_keeps_its_own_source(store: Store) -> None:
     await store.upsert_candles(
         [

@@ -501,6 +501,11 @@ class Aggregator:
                 c = touched.get(key)
                 if c is None:
                     base = stored.get(key)
+                    if base is None and st.pending and level:
+                        # a restored candle is the stored one: a caller that reads no store
+                        # (the stream hub) adds to it, never replaces it with this tick alone
+                        p = st.pending.get(level - 1)
+                        base = p if p is not None and p.start == key[2] else None
                     if base is None:
                         touched[key] = Candle.from_tick(key[1], key[2], t)
                         continue

@@ -95,7 +95,7 @@ async def candles_response(
     max_limit: int,
 ) -> JSONBytes:
     iv, lo, hi, limit = parse_query(interval, start, end, limit, max_limit)
-    market.instrument(symbol)
+    symbol = market.instrument(symbol).symbol  # the listing's spelling (lower case is found)
     fast = await market.candles_json(symbol, iv, lo, hi, limit)
     if fast is not None:
         meta = orjson.dumps({"symbol": symbol, "interval": iv.name, "source": _last_source(fast)})

@@ -157,6 +157,7 @@ class Market:
     # --- quotes ---------------------------------------------------------------------------
     def quote(self, symbol: str) -> Quote | None:
         inst = self.instrument(symbol)
+        symbol = inst.symbol  # the listing's spelling (the lookup also takes lower case)
         day = self.live.day_candle(symbol)
         if day is None:
             return None
@@ -217,6 +218,7 @@ class Market:
         if not interval.stored:
             return None
         inst = self.instrument(symbol)
+        symbol = inst.symbol  # the listing's spelling (the lookup also takes lower case)
         tail = self._live_tail(symbol, interval.name, start, end)
         # stored candles end where the ones in memory begin; those are appended from memory
         hi = end if not tail else tail[0][0].start
@@ -231,16 +233,21 @@ class Market:
         )
         if stored is None or not tail:
             return stored
-        if len(tail) >= limit:
-            stored, tail = b"[]", tail[-limit:]
-        finished, current = tail[0]
-        if not current:  # the store may hold it with late ticks this process never saw
-            got = await self.store.get_candles(
-                symbol, interval.name, finished.start, finished.start + 1, 1
-            )
-            rows = _overlay(got, [(finished, False)], 1)
-            tail[0] = (rows[0], False)
-        parts = b",".join(orjson.dumps(candle_row(c, inst)) for c, _ in tail)
+        # From the oldest candle in memory on, the store's rows with those of memory in their
+        # place: the store may hold a finished one with late ticks this process never saw, and
+        # buckets late ticks opened (between or after the candles in memory: a late tick is
+        # one older than the newest seen, which may be an off-hours trade in no candle).
+        got = await self.store.get_candles(symbol, interval.name, hi, end, limit)
+        rows = _overlay(got, tail, limit)
+        if len(rows) >= limit:
+            stored = b"[]"
+        elif len(rows) > len(tail) and stored != b"[]":  # rare: still the newest ``limit``
+            stored = await self.store.candles_json(
+                symbol, interval.name, start, hi, limit - len(rows),
+                inst.price_scale, inst.qty_scale,
+            )  # fmt: skip
+            assert stored is not None  # this store has the fast path
+        parts = b",".join(orjson.dumps(candle_row(c, inst)) for c in rows)
         return b"[" + parts + b"]" if stored == b"[]" else stored[:-1] + b"," + parts + b"]"
 
     def _live_tail(
@@ -268,7 +275,7 @@ class Market:
         """Stored candles plus the live partial one; other intervals downsampled."""
         if start is not None and end is not None and start >= end:
             raise InvalidRequest("start must be before end")
-        self.instrument(symbol)
+        symbol = self.instrument(symbol).symbol  # the listing's spelling, as the store has it
         if interval.stored:
             rows = await self.store.get_candles(symbol, interval.name, start, end, limit)
             return _overlay(rows, self._live_tail(symbol, interval.name, start, end), limit)
@@ -280,14 +287,24 @@ class Market:
         else:
             ratio = 31 if interval.unit == "M" else 7
         want = min(limit * ratio + ratio, 2_000_000)
-        base = await self.store.get_candles(symbol, base_iv, start, end, want)
-        base = _overlay(base, self._live_tail(symbol, base_iv, start, end), want)
+        hi = None if end is None else _bucket_end(interval, end)
+        base = await self.store.get_candles(symbol, base_iv, start, hi, want)
+        base = _overlay(base, self._live_tail(symbol, base_iv, start, hi), want)
         out = downsample(base, interval)
         if len(base) >= want and out:
             out = out[1:]
         if start is not None:
             out = [c for c in out if c.start >= start]
         return out[-limit:]
+
+
+def _bucket_end(interval: Interval, end: int) -> int | None:
+    """Where the bucket holding the instant before ``end`` ends: a bucket that starts before
+    ``end`` is whole, as a stored interval's candle is. None past year 9999 (no bound)."""
+    try:
+        return interval.next_bucket(interval.bucket(end - 1))
+    except ValueError:  # a KST day or month after 9999-12
+        return None
 
 
 def _overlay(rows: list[Candle], tail: list[tuple[Candle, bool]], limit: int) -> list[Candle]:

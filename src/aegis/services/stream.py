@@ -234,10 +234,15 @@ class StreamHub:
         if self.gapfill.pending:
             self.gapfill.note(ticks)
         fresh, late = live.add_fresh(ticks)
+        counted = ticks  # the ticks in the live candles: the derived ones take the same
         if self._fenced:
             fenced = self._fenced
             if late:
-                late = [t for t in late if t.symbol not in fenced]
+                kept = [t for t in late if t.symbol not in fenced]
+                if len(kept) < len(late):  # in the stored candles the rebuild read already
+                    dropped = {id(t) for t in late if t.symbol in fenced}
+                    counted = [t for t in ticks if id(t) not in dropped]
+                late = kept
             fenced.difference_update(t.symbol for t in fresh)
         if late:
             live.add_late(late, {})  # only the current buckets matter here
@@ -264,7 +269,7 @@ class StreamHub:
         self._changed.update(touched)
         self._last.update(touched)
         if self._by_candle:
-            self._send_candles(ticks, touched)
+            self._send_candles(counted, touched)
         self._flush()
         n = len(ticks)
         self.ticks_in += n

@@ -496,11 +496,26 @@ class SQLiteStore(Store):
             return f"json(({col} / {unit}) || '.' || printf('%0{scale}d', {col} % {unit}))"
 
         p = price_scale
+        a = p + qty_scale
+        # an amount beyond int64 is stored as decimal text (``_amount_out``): CAST would clamp
+        # it to int64's maximum, so its point is placed in the text (≥ 19 digits > any scale)
+        big = (
+            "amount"
+            if a == 0
+            else (
+                f"substr(amount, 1, length(amount) - {a}) || '.' || "
+                f"substr(amount, length(amount) - {a} + 1)"
+            )
+        )
+        amount = (
+            f"CASE WHEN typeof(amount) = 'text' THEN json({big}) "
+            f"ELSE {num('CAST(amount AS INTEGER)', a)} END"
+        )
         sql = (
             "SELECT json_group_array(json_object('time', start / 1000000, "
             f"'open', {num('open', p)}, 'high', {num('high', p)}, 'low', {num('low', p)}, "
             f"'close', {num('close', p)}, 'volume', {num('volume', qty_scale)}, "
-            f"'amount', {num('CAST(amount AS INTEGER)', p + qty_scale)}, 'source', source)) "
+            f"'amount', {amount}, 'source', source)) "
             "FROM (SELECT * FROM (SELECT start, open, high, low, close, volume, amount, source "
             "FROM candles WHERE symbol=? AND interval=? AND start>=? AND start<? "
             "ORDER BY start DESC LIMIT ?) ORDER BY start)"

@@ -30,7 +30,6 @@ async def get_quotes(market: MarketDep, symbols: str | None = None) -> JSONBytes
             raise InvalidRequest("symbols is empty")
         if len(wanted) > MAX_SYMBOLS:
             raise InvalidRequest(f"at most {MAX_SYMBOLS} symbols per request")
-        for s in wanted:
-            market.instrument(s)  # 404 for an unknown one
-        quotes = market.quotes(wanted)
+        # 404 for an unknown one; each instrument once, however often or spelled it is asked
+        quotes = market.quotes(dict.fromkeys(market.instrument(s).symbol for s in wanted))
     return ok([quote_row(q) for q in quotes], "시세를 조회하였습니다.")
