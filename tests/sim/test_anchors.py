@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from aegis.core.config import Settings
 from aegis.core.timeutil import kst_midnight_us
@@ -18,6 +19,7 @@ from aegis.sources.sim.daily import (
     Anchors,
     DailyChain,
     RealAnchor,
+    realized_vol,
     synthesize_daily_history,
     volume_level,
 )
@@ -204,3 +206,124 @@ def test_a_played_day_at_a_real_volume_level_ends_exactly_at_its_chain_volume(
         if t.symbol == "000660" and not krx.off_hours(t.ts)
     )
     assert traded == day.volume[k]
+
+
+def _days_after(d: date, n: int) -> list[date]:
+    """The ``n`` KRX trading days after ``d``."""
+    from aegis.sources.sim.calendar import trading_days_between
+
+    return list(trading_days_between(d + timedelta(days=1), d + timedelta(days=2 * n)))[:n]
+
+
+def _sim_returns(chain: DailyChain, rows: list[int], after: date, n: int) -> np.ndarray:
+    """Daily log returns (days × stocks) of ``rows`` over the ``n`` trading days after
+    ``after``, from the anchor close on."""
+    bars = [chain.day(d) for d in _days_after(after, n)]
+    assert all(b.live[rows].all() for b in bars)
+    closes = np.array([chain.anchors.close[rows]] + [b.close[rows] for b in bars], np.float64)
+    return np.diff(np.log(closes), axis=0)
+
+
+def test_simulated_volatility_starts_at_the_recent_real_level_and_reverts_to_the_model(
+    universe: Universe,
+) -> None:
+    """Stocks whose real bars after the snapshot moved 3× the model's daily volatility start
+    their simulated days at that level (the candles do not shrink where real turns into
+    simulated) and calm down to the model's level at its own persistence; the other stocks'
+    days are exactly those of a chain that knows no real volatility."""
+    n = universe.n_stocks
+    live = np.flatnonzero(~universe.suspended)
+    real, others = live[: len(live) // 2], live[len(live) // 2 :]
+    model = universe.total_vol()
+    target = 3.0 * model
+    last = {
+        universe.symbols[k]: RealAnchor(
+            LATER, int(universe.anchor_close[k]), float(universe.base_volume[k]), float(target[k])
+        )
+        for k in real
+    }
+    anchors = Anchors.latest(universe, last)
+    # three seeds pooled: one seed's market volatility state alone may sit far from its mean
+    chains = [DailyChain(universe, seed, anchors) for seed in (1, 2, 3)]
+    r = np.concatenate([_sim_returns(c, list(real), LATER, 250) for c in chains], axis=0)
+    r = r.reshape(3, 250, len(real)).transpose(1, 0, 2)  # days × seeds × stocks
+    # median absolute returns, robust to the model's news jumps and limit days; each stock's
+    # in units of its real volatility, and the late ones in units of the model's
+    late = float(np.median(np.abs(r[150:] / model[real])))
+    first5 = float(np.median(np.abs(r[:5] / target[real]))) / late
+    first20 = float(np.median(np.abs(r[:20] / target[real]))) / late
+    # the state decays with a ~10-day half-life: the first 20 days average below the first
+    # days' level; without the real start they move at ~1/3 of it
+    assert 0.55 < first5 < 1.3
+    assert 0.4 < first20 < 1.0
+    assert 0.5 < late < 0.8  # back at the model's level (a normal day's median |z| is 0.67)
+    # their volume does not jump with the volatility state: within the model's own volume
+    # response to the larger moves, the first days trade as they would at the model's state
+    plain = {s: a._replace(vol=None) for s, a in last.items()}
+    withouts = [DailyChain(universe, seed, Anchors.latest(universe, plain)) for seed in (1, 2, 3)]
+    first_days = _days_after(LATER, 20)
+    vol_real, vol_plain = (
+        float(np.median([c.day(d).volume[real] for c in cs for d in first_days]))
+        for cs in (chains, withouts)
+    )
+    assert 0.85 < vol_real / vol_plain < 1.35  # 1.55 without dividing the excess out
+
+    chain, without = chains[0], withouts[0]
+    for d in _days_after(ANCHOR_DAY, 120):
+        a, b = chain.day(d), without.day(d)
+        for x, y in ((a.open, b.open), (a.high, b.high), (a.low, b.low), (a.close, b.close)):
+            assert np.array_equal(x[others], y[others])
+        assert np.array_equal(a.volume[others], b.volume[others])
+    assert n > len(real) > 20
+
+
+def test_the_real_volatility_is_the_winsorized_rms_of_the_last_40_returns() -> None:
+    """Close-to-close log returns of the last 41 traded days, none older than 90 days before
+    the last, halted days left out, an event day counted at 4 robust standard deviations;
+    None with fewer than 10 returns or none that moved."""
+    last = date(2026, 7, 24)
+    days = _real_days(last, 60)
+    up = float(np.exp(0.02))
+    closes = [int(100_000 * up ** (j % 2)) for j in range(60)]  # ±2 % every day
+    bars = [(d, c, 1_000) for d, c in zip(days, closes, strict=True)]
+    assert realized_vol(bars) == pytest.approx(0.02, rel=1e-3)
+    bars[-1] = (last, closes[-2] * 2, 1_000)  # a +100 % day (a bad print, a split)
+    capped = 4 * 1.4826 * 0.02  # 4 robust standard deviations of ±2 % days
+    assert realized_vol(bars) == pytest.approx(np.sqrt((39 * 0.02**2 + capped**2) / 40), rel=1e-2)
+    halted = [*bars[:-1], (last, 0, 0)]  # no trade on the last day: the day before ends it
+    assert realized_vol(halted) == pytest.approx(0.02, rel=1e-3)
+    older = [(d, 100_000 + 50_000 * (j % 2), 1_000) for j, d in enumerate(days[:19])]
+    assert realized_vol(older + bars[19:-1]) == pytest.approx(0.02, rel=1e-3)  # 41 days only
+    stale = [(date(2023, 1, 2) + timedelta(days=k), closes[k], 1_000) for k in range(40)]
+    assert realized_vol([*stale, *bars[-5:-1]]) is None  # 4 recent returns: too few
+    assert realized_vol([(d, 100_000, 1_000) for d in days]) is None  # never moved
+    assert realized_vol([]) is None
+
+
+def test_real_anchors_carry_the_recent_real_volatility(tmp_path: Path) -> None:
+    """Through the store, as the runtime does it: a stock with real bars newer than the
+    snapshot gets the volatility of its last real closes."""
+    instruments = small_market()
+    days = _real_days(LATER, 50)
+    up = float(np.exp(0.03))
+    closes = [int(200_000 * up ** (j % 2)) for j in range(len(days))]
+    settings = Settings(data_dir=tmp_path)
+    upgrade_all(settings.store_url, settings.app_db_url)
+
+    async def go() -> dict[str, RealAnchor]:
+        store = SQLiteStore(settings.sqlite_path)
+        await store.start()
+        try:
+            await store.upsert_instruments(instruments)
+            await store.upsert_candles(
+                [
+                    DailyBar(d, c, c, c, c, 1_000).to_candle("000660", "import")
+                    for d, c in zip(days, closes, strict=True)
+                ]
+            )
+            return await real_anchors(store, [i.symbol for i in instruments])
+        finally:
+            await store.close()
+
+    anchors = asyncio.run(go())
+    assert anchors["000660"].vol == pytest.approx(0.03, rel=1e-2)

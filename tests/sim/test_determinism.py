@@ -102,7 +102,7 @@ def test_a_previous_session_folds_to_the_candles_it_always_did(universe: Univers
 async def test_a_previous_session_made_in_a_child_process_is_the_same(universe: Universe) -> None:
     """The simulator makes previous sessions in a child process (its own universe and chain,
     sent once): the candles are exactly those made in this process, from the same anchors (a
-    stock's later real close and volume level included)."""
+    stock's later real close, volume level and volatility included)."""
     from dataclasses import astuple
     from datetime import date, timedelta
 
@@ -111,7 +111,8 @@ async def test_a_previous_session_made_in_a_child_process_is_the_same(universe: 
 
     day, emit = DAY - timedelta(days=1), emit_mask(universe, None)
     k = universe.symbols.index("000660")
-    real = RealAnchor(date(2026, 7, 24), 1_000_000, 3.0 * float(universe.base_volume[k]))
+    level, vol = 3.0 * float(universe.base_volume[k]), 3.0 * float(universe.total_vol()[k])
+    real = RealAnchor(date(2026, 7, 24), 1_000_000, level, vol)
     anchors = Anchors.latest(universe, {"000660": real})
     maker = SessionMaker(universe, 7, anchors, emit)
     try:

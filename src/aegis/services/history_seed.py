@@ -133,12 +133,19 @@ def _source(c: Candle) -> str | None:
 
 async def real_anchors(store: Store, symbols: list[str]) -> dict[str, RealAnchor]:
     """Each symbol's newest non-simulated daily candle in the store: its KST day and close,
-    and, where it is newer than the snapshot, the stock's volume level over its last real
-    days (``sources.sim.daily.volume_level``). The simulator's daily chain starts there, so
-    charts are real as far as data exist and its volumes continue at the real level."""
+    and, where it is newer than the snapshot, the stock's volume level and volatility over
+    its last real days (``sources.sim.daily.volume_level``, ``realized_vol``). The
+    simulator's daily chain starts there, so charts are real as far as data exist and its
+    volumes and volatility continue at the real level."""
     from aegis.core.timeutil import kst_day
     from aegis.reference.listing import SNAPSHOT_DAY
-    from aegis.sources.sim.daily import VOLUME_LEVEL_DAYS, RealAnchor, volume_level
+    from aegis.sources.sim.daily import (
+        VOL_LEVEL_DAYS,
+        VOLUME_LEVEL_DAYS,
+        RealAnchor,
+        realized_vol,
+        volume_level,
+    )
 
     snapshot_day = date.fromisoformat(SNAPSHOT_DAY)
     out: dict[str, RealAnchor] = {}
@@ -153,15 +160,15 @@ async def real_anchors(store: Store, symbols: list[str]) -> dict[str, RealAnchor
             continue
         found = real[-1]
         day = kst_day(found.start)
-        level = None
+        level = vol = None
         if day > snapshot_day:
-            if len(real) < VOLUME_LEVEL_DAYS:  # the newest was real: read the days before it
-                before = await store.get_candles(
-                    c.symbol, "1d", None, found.start + 1, VOLUME_LEVEL_DAYS
-                )
+            want = max(VOLUME_LEVEL_DAYS, VOL_LEVEL_DAYS + 1)
+            if len(real) < want:  # the newest was real: read the days before it
+                before = await store.get_candles(c.symbol, "1d", None, found.start + 1, want)
                 real = [r for r in before if _source(r) not in (None, "sim")]
             level = volume_level([(kst_day(r.start), r.volume) for r in real])
-        out[found.symbol] = RealAnchor(day, found.close, level)
+            vol = realized_vol([(kst_day(r.start), r.close, r.volume) for r in real])
+        out[found.symbol] = RealAnchor(day, found.close, level, vol)
     return out
 
 

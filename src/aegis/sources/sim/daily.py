@@ -38,16 +38,30 @@ MIN_DAY_VOLUME = 10  # shares a trading stock trades at least in a day
 # than VOLUME_LEVEL_SPAN before the last (older series end years earlier: not recent).
 VOLUME_LEVEL_DAYS = 20
 VOLUME_LEVEL_SPAN = timedelta(days=45)
+# A stock's recent real volatility: the close-to-close returns of its last VOL_LEVEL_DAYS real
+# daily bars, none more than VOL_LEVEL_SPAN before the last. 40: the model's volatility
+# half-life is ~10 days (STOCK_LOGVOL_PHI), so older days say little about the next ones,
+# and 20 returns of a heavy-tailed series are too noisy (one day moves it by a third).
+VOL_LEVEL_DAYS = 40
+VOL_LEVEL_SPAN = timedelta(days=90)
+# a return beyond this many robust standard deviations counts at that size (a limit move, a
+# news jump, an unadjusted split: the model adds its own jumps on top of its volatility)
+VOL_WINSOR = 4.0
+# the start state of a stock's log-volatility stays within this many stationary standard
+# deviations: its first simulated day's idiosyncratic volatility ~0.25x to ~3.7x the model's
+# (real levels measured in the shipped data reach 3.6x its total; wider would follow bad data)
+VOL_START_SDS = 5.0
 
 
 class RealAnchor(NamedTuple):
     """A symbol's last real daily bar as the chain starts from it: its KST day, its close
-    (minor units) and the stock's recent daily volume level (shares; ``volume_level``),
-    None where not known."""
+    (minor units), the stock's recent daily volume level (shares; ``volume_level``) and its
+    recent daily return volatility (``realized_vol``), None where not known."""
 
     day: date
     close: int
     volume: float | None = None
+    vol: float | None = None
 
 
 def volume_level(bars: Sequence[tuple[date, int]]) -> float | None:
@@ -62,6 +76,28 @@ def volume_level(bars: Sequence[tuple[date, int]]) -> float | None:
     since = bars[-1][0] - VOLUME_LEVEL_SPAN
     recent = [v for d, v in bars[-VOLUME_LEVEL_DAYS:] if d >= since and v > 0]
     return float(np.median(recent)) if recent else None
+
+
+def realized_vol(bars: Sequence[tuple[date, int, int]]) -> float | None:
+    """The daily log-return volatility a stock's simulated days start at, from its last real
+    bars (day, close, volume), oldest first: the root mean square of the close-to-close log
+    returns of the last ``VOL_LEVEL_DAYS`` traded bars within ``VOL_LEVEL_SPAN`` of the last
+    (halted days, no volume, left out), each winsorized at ``VOL_WINSOR`` robust standard
+    deviations (1.4826 x the median absolute return). None with fewer than 10 returns or
+    none that moved. Close-to-close, not the high-low range (Parkinson): the model's variance
+    is close-to-close, 45 % of it in the overnight gap a day's range does not see."""
+    if not bars:
+        return None
+    since = bars[-1][0] - VOL_LEVEL_SPAN
+    traded = [c for d, c, v in bars if d >= since and v > 0 and c > 0][-(VOL_LEVEL_DAYS + 1) :]
+    if len(traded) < 11:
+        return None
+    r = np.diff(np.log(np.asarray(traded, np.float64)))
+    robust = 1.4826 * float(np.median(np.abs(r)))
+    if robust > 0:
+        r = np.clip(r, -VOL_WINSOR * robust, VOL_WINSOR * robust)
+    vol = float(np.sqrt(np.mean(r * r)))
+    return vol if vol > 0 else None
 
 
 @dataclass(slots=True)
@@ -86,13 +122,15 @@ class DayBars:
 @dataclass(slots=True)
 class Anchors:
     """Where each chain starts: every stock's and index's last real daily close and its day,
-    and every stock's daily volume level (what its simulated days' volumes scale)."""
+    and every stock's daily volume level (what its simulated days' volumes scale) and
+    recent real volatility (what its first simulated day's volatility is; NaN: the model's)."""
 
     day: NDArray[np.int64]  # ordinal per stock row
     close: I64
     index_day: dict[str, date]
     index_close: dict[str, int]
     volume: F64  # shares per stock row
+    vol: F64  # daily log-return standard deviation per stock row, NaN where not known
 
     @classmethod
     def snapshot(cls, u: Universe) -> Anchors:
@@ -100,14 +138,15 @@ class Anchors:
             np.full(u.n_stocks, ANCHOR_DAY.toordinal(), np.int64), u.anchor_close.copy(),
             {ix.symbol: ANCHOR_DAY for ix in u.indices},
             {ix.symbol: ix.anchor_close for ix in u.indices}, u.base_volume.copy(),
+            np.full(u.n_stocks, np.nan),
         )  # fmt: skip
 
     @classmethod
     def latest(cls, u: Universe, last: Mapping[str, RealAnchor]) -> Anchors:
         """From each symbol's last real bar; symbols missing fall back to the snapshot. A
-        real close newer than the snapshot wins, and so does the volume level of real bars
-        newer than the snapshot (the snapshot's one day is older, and the real level of a
-        stock with months of later data may be several times it)."""
+        real close newer than the snapshot wins, and so do the volume level and volatility of
+        real bars newer than the snapshot (the snapshot's one day is older, and the real level
+        of a stock with months of later data may be several times it)."""
         a = cls.snapshot(u)
         for k, sym in enumerate(u.symbols[: u.n_stocks]):
             if (r := last.get(sym)) is None or r.close <= 0 or r.day < ANCHOR_DAY:
@@ -115,6 +154,8 @@ class Anchors:
             a.day[k], a.close[k] = r.day.toordinal(), r.close
             if r.day > ANCHOR_DAY and r.volume is not None and r.volume > 0:
                 a.volume[k] = r.volume
+            if r.day > ANCHOR_DAY and r.vol is not None and np.isfinite(r.vol) and r.vol > 0:
+                a.vol[k] = r.vol
         for ix in u.indices:
             if (r := last.get(ix.symbol)) is not None and r.day >= ANCHOR_DAY:
                 a.index_day[ix.symbol], a.index_close[ix.symbol] = r.day, r.close
@@ -154,6 +195,33 @@ class ChainState:
             float(rng.normal() * sd(_stationary(params.VOL_MKT_PHI, params.VOL_MKT_ETA))),
             rng.normal(size=n) * sd(_stationary(params.VOL_STOCK_PHI, params.VOL_STOCK_ETA)),
         )
+
+
+def start_logvol(u: Universe, mkt_logvol: float, vol: F64) -> F64:
+    """Each stock's log-volatility state the day before its first simulated day such that
+    that day's expected return variance (market and industry factors at the chain's market
+    state ``mkt_logvol``, their shock days, and the idiosyncratic part; not the news jumps,
+    which ``realized_vol`` winsorizes away) is ``vol``², within ``VOL_START_SDS`` stationary
+    standard deviations. Only the stock's own state moves: the market state is one for all
+    stocks, most of them simulated since the snapshot, and it is not the stock's to reset.
+    From there the state reverts to the model's level at ``STOCK_LOGVOL_PHI``."""
+    phi_m, eta_m = params.MKT_LOGVOL_PHI, params.MKT_LOGVOL_ETA
+    phi_s, eta_s = params.STOCK_LOGVOL_PHI, params.STOCK_LOGVOL_ETA
+    v_m, v_s = _stationary(phi_m, eta_m), _stationary(phi_s, eta_s)
+    # E[mkt_mult²] and E[mkt_mult] over the first day's AR step (log-normal moments)
+    m2 = np.exp(2 * phi_m * mkt_logvol + 2 * eta_m * eta_m - 2 * v_m)
+    m1 = np.exp(phi_m * mkt_logvol + 0.5 * eta_m * eta_m - v_m)
+    mkt = np.array([params.MARKET_VOL[m] for m in range(3)])[u.market]
+    shocks = (1.0 - params.GAP_VAR_SHARE) * (
+        params.MKT_SHOCK_P * params.MKT_SHOCK_SIZE**2 * 1.09 * u.beta**2  # N(-0.3, 1): E = 1.09
+        + params.IND_SHOCK_P * params.IND_SHOCK_SIZE**2
+    )
+    systematic = (u.beta * mkt) ** 2 * m2 + params.INDUSTRY_VOL**2 * m1 + shocks
+    idio = np.maximum(vol * vol - systematic, 1e-12)
+    # E[stock_mult²] after the step = exp(2·phi·s + 2·eta² − 2·v_s) = idio / idio_vol²
+    s = (0.5 * np.log(idio / u.idio_vol**2) + v_s - eta_s * eta_s) / phi_s
+    lim = VOL_START_SDS * np.sqrt(v_s)
+    return np.clip(s, -lim, lim)  # type: ignore[no-any-return]
 
 
 def _market_shocks(rng: np.random.Generator, mult: float) -> F64:
@@ -267,6 +335,8 @@ class DailyChain:
         self._last_close = self.anchors.close.copy()
         self._last_day = self.anchors.first_day
         self._state = ChainState.stationary(u, seed)
+        # each stock's expected log-vol excess from its real start (``_start_real_vol``)
+        self._excess: F64 | None = None
         self._index_base = {
             ix.symbol: (self._last_close.copy(), self.anchors.index_close[ix.symbol])
             for ix in u.indices
@@ -275,9 +345,14 @@ class DailyChain:
     def _extend(self, to: date) -> None:
         for d in trading_days_between(_after(self._last_day), to):
             before = self.anchors.day >= d.toordinal()
+            self._start_real_vol(d)
+            level = self.anchors.volume
+            if self._excess is not None:
+                self._excess *= params.STOCK_LOGVOL_PHI
+                level = level * np.exp(-0.5 * params.VOL_LOGVOL * self._excess)
             bars = synth_day(
                 self.u, self.seed, d, self._last_close, self._state, self.anchors.close,
-                ~before, self.anchors.volume,
+                ~before, level,
             )  # fmt: skip
             for ix in self.u.indices:
                 bars.index_base[ix.symbol] = self._index_base[ix.symbol]
@@ -290,6 +365,24 @@ class DailyChain:
             self._days[d] = bars
             self._last_close = bars.close
             self._last_day = d
+
+    def _start_real_vol(self, d: date) -> None:
+        """Stocks whose first simulated day is ``d`` and whose recent real volatility is
+        known start their volatility state there (``start_logvol``); until then it ran
+        untouched, so stocks without it keep the model's path. The real volume level was
+        traded at that volatility, and the model's volume rises with the state
+        (``VOL_LOGVOL``): the state's expected excess, decaying as the state does, is divided
+        out of the level, so the first days trade at the real level, not above it, and the
+        later ones stay there (as for a stock without it)."""
+        a = self.anchors
+        first = (a.day >= self._last_day.toordinal()) & (a.day < d.toordinal()) & ~np.isnan(a.vol)
+        if not first.any():
+            return
+        s = start_logvol(self.u, self._state.mkt_logvol, a.vol)[first]
+        self._state.stock_logvol[first] = s
+        if self._excess is None:
+            self._excess = np.zeros(self.u.n_stocks)
+        self._excess[first] = s
 
     def index_at(self, symbol: str, prices: I64) -> int:
         ix = next(i for i in self.u.indices if i.symbol == symbol)
