@@ -87,7 +87,8 @@ def test_sign_up_star_a_stock_and_see_it_live_on_favorites(server: Server, phone
     price = item.get_by_test_id("fav-price")
     wait_js(
         page,
-        "() => document.querySelector('[data-testid=fav-price]').textContent.trim() !== '–'",
+        "() => (document.querySelector('[data-testid=fav-price]')?.textContent ?? '–').trim()"
+        " !== '–'",
         timeout_ms=LIVE_TIMEOUT_MS,
     )
     first = price.inner_text()
@@ -140,4 +141,5 @@ def test_grid_layout_follows_the_account(server: Server, phone: Page) -> None:
         ".forEach(k => localStorage.removeItem(k))"
     )
     page.goto(f"{server.url}/grid")
-    wait_js(page, "() => document.querySelector('[data-testid=grid]').dataset.size === '1'")
+    # the grid page is loaded on demand: it may not be in the document yet
+    wait_js(page, "() => document.querySelector('[data-testid=grid]')?.dataset.size === '1'")

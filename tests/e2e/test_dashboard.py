@@ -135,7 +135,9 @@ def test_stock_page_switches_interval_and_loads_new_candles(server: Server, page
         page.click("[data-testid=interval-1w]")
     assert resp.value.ok
     page.wait_for_selector("[data-testid=stock-chart][data-interval='1w']")
-    wait_js(page, "Number(document.querySelector('[data-testid=bar-count]').dataset.bars) > 0")
+    wait_js(
+        page, "Number(document.querySelector('[data-testid=bar-count]')?.dataset.bars ?? 0) > 0"
+    )
     assert "interval=1w" in page.url
     shot(page, "stock-005930")
 

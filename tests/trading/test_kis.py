@@ -4,6 +4,7 @@ encrypted notices, a dropped notice stream, paging, reconciliation."""
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.source import open_kis_rest
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
+    EXPIRY_GRACE_US,
     FillNoticeDecoder,
     KisAccount,
     decrypt,
@@ -25,8 +27,9 @@ from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
+from aegis.trading.session import day_order_close
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
-from tests.trading.support import SAMSUNG, Desk, limit, status, until
+from tests.trading.support import SAMSUNG, Desk, kst, limit, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -211,7 +214,9 @@ async def test_a_live_day_order_left_open_at_the_close_expires_and_frees_its_cas
         await fake.fill(o.broker_order_id.split(":")[1], 4, 71_500, notify=False)
         await live.reconcile()
         assert status(o) is OrderStatus.PARTIALLY_FILLED
-        live.broker.clock = lambda: o.created_at + 86_400_000_000  # the next day
+        # past the close the order works until (the same day, or the next session when the
+        # suite runs after the close or on a weekend)
+        live.broker.clock = lambda: day_order_close(o.created_at) + EXPIRY_GRACE_US + 1
         await live.reconcile()
         assert status(o) is OrderStatus.EXPIRED and o.filled_quantity == 4
         assert acc.reserved_cash() == 0 and live.last_result == {"ok": True, "differences": []}
@@ -480,3 +485,18 @@ async def test_the_live_commission_rate_setting_books_the_broker_plan(
         assert live.last_result == {"ok": True, "differences": []}
     finally:
         await live.close()
+
+
+def test_a_day_order_works_until_the_close_of_the_session_it_can_still_join() -> None:
+    """Entered before the close: that day's 15:30. Entered after it, on a weekend or on a
+    holiday: the next trading day's. An order KIS took at 16:00 was taken for EXPIRED at the
+    next look (and every test here failed when the suite ran after 15:35 KST)."""
+    tue, wed = date(2026, 3, 3), date(2026, 3, 4)
+    assert day_order_close(kst(10, 0, day=tue)) == kst(15, 30, day=tue)
+    assert day_order_close(kst(15, 29, 59, day=tue)) == kst(15, 30, day=tue)
+    assert day_order_close(kst(15, 30, day=tue)) == kst(15, 30, day=wed)
+    assert day_order_close(kst(20, 0, day=tue)) == kst(15, 30, day=wed)
+    # Saturday: Monday 03-02 is the substitute holiday of 삼일절, so Tuesday
+    assert day_order_close(kst(11, 0, day=date(2026, 2, 28))) == kst(15, 30, day=tue)
+    # 2026-10-09 (한글날, a Friday) is a KRX holiday: the next session is Monday 10-12
+    assert day_order_close(kst(10, 0, day=date(2026, 10, 9))) == kst(15, 30, day=date(2026, 10, 12))

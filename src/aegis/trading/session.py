@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from aegis.core.timeutil import KST_OFFSET_US, US_PER_DAY, kst_day
+from aegis.core.timeutil import KST_OFFSET_US, US_PER_DAY, kst_day, kst_midnight_us
+from aegis.domain.calendar import is_trading_day, next_trading_day
 
 US_PER_MIN = 60_000_000
 _AUCTION_OPEN = (8 * 60 + 30) * US_PER_MIN
@@ -61,3 +62,13 @@ def auction_match_time(ts: int) -> int | None:
 def session_close(ts: int) -> int:
     """The closing auction match of the day of ``ts``: day orders expire after it."""
     return day_start(ts) + _CLOSE
+
+
+def day_order_close(entered: int) -> int:
+    """The close a day order entered at ``entered`` works until: that day's, when entered on a
+    trading day before it; else the next trading day's (an order taken after the close, on a
+    weekend or a holiday waits for the next session, it is not over already)."""
+    day = kst_day(entered)
+    if is_trading_day(day) and entered < session_close(entered):
+        return session_close(entered)
+    return kst_midnight_us(next_trading_day(day)) + _CLOSE

@@ -41,7 +41,7 @@ from aegis.trading.brokers.base import (
     broker_key,
 )
 from aegis.trading.models import Order, OrderStatus, OrderType, Side
-from aegis.trading.session import session_close
+from aegis.trading.session import day_order_close
 
 log = logging.getLogger("aegis.trading.kis")
 
@@ -408,7 +408,7 @@ class KisBroker(Broker):
             status = OrderStatus.FILLED
         elif row.cancelled or row.remaining == 0:
             status = OrderStatus.CANCELLED
-        elif self.clock() > session_close(order.created_at) + EXPIRY_GRACE_US:
+        elif self.clock() > day_order_close(order.created_at) + EXPIRY_GRACE_US:
             status = OrderStatus.EXPIRED  # a day order: what was left ended with the session
         else:
             status = OrderStatus.ACCEPTED
