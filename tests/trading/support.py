@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import Callable, Collection
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +31,8 @@ from aegis.trading.models import (
     Side,
 )
 from aegis.trading.service import TradingConfig, TradingService
-from aegis.trading.views import PriceBoard
+from aegis.trading.tradelog import MAX_PAGE_SIZE, TradeQuery
+from aegis.trading.views import PriceBoard, order_view, position_view
 
 DAY = date(2026, 3, 2)  # a Monday
 SAMSUNG = "005930"
@@ -212,3 +214,18 @@ async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> N
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def figures(svc: TradingService, acc: Account) -> dict[str, Any]:
+    """Every figure the trading API shows of ``acc``, built as its GET routes build them: the
+    portfolio, each position (closed ones too), the orders, the trade log, today's trades and
+    the trading status."""
+    trades, _ = await svc.trades(acc, TradeQuery(1, MAX_PAGE_SIZE))
+    return {
+        "portfolio": svc.portfolio(acc),
+        "positions": {s: position_view(acc, s, svc.prices) for s in sorted(acc.positions)},
+        "orders": [order_view(o) for o in svc.orders(acc)],
+        "trades": trades,
+        "today": await svc.today_trades(acc),
+        "status": svc.status(acc),
+    }

@@ -29,6 +29,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.trading.alerts import AlertBook
+from aegis.trading.book import LIVE as LIVE
 from aegis.trading.book import Account, check_transition
 from aegis.trading.brokers.base import (
     Broker,
@@ -53,6 +54,7 @@ from aegis.trading.models import (
     Side,
 )
 from aegis.trading.session import Phase, phase
+from aegis.trading.tradelog import TradeQuery, query_trades, today_query
 from aegis.trading.views import PriceBoard, fill_view, order_view, portfolio_view
 
 if TYPE_CHECKING:
@@ -61,7 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAPER = "paper"
-LIVE = "kis"
 
 
 class Runner(Protocol):
@@ -330,10 +331,16 @@ class TradingService:
                 diffs = self._differences(acc, await fetch())
                 if not diffs:
                     break
-            adjustment = self._fee_adjustment(acc, diffs)
-            if adjustment:
-                # the broker charged another commission than ours: its cash is the truth
-                data = {"difference": adjustment, "ours": acc.cash, "broker": acc.cash + adjustment}
+            adjustment, entries = self._fee_adjustment(acc, diffs)
+            if entries:
+                # the broker charged another commission than ours: its cash is the truth, and
+                # the fills it was charged on say so (positions, P&L, the trade log)
+                data = {
+                    "difference": adjustment,
+                    "ours": acc.cash,
+                    "broker": acc.cash + adjustment,
+                    "fills": entries,
+                }
                 await self._record(acc, [NewEvent("account.fees_adjusted", data, now_us())])
                 diffs = []
             result: dict[str, Any] = {"ok": not diffs, "differences": diffs}
@@ -350,16 +357,22 @@ class TradingService:
                 await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
             return result
 
-    def _fee_adjustment(self, acc: Account, diffs: list[dict[str, Any]]) -> int:
-        """broker − ours when the only difference is cash and it is small enough to be the
-        commission of what traded since the books last agreed; else 0 (a real mismatch)."""
+    def _fee_adjustment(
+        self, acc: Account, diffs: list[dict[str, Any]]
+    ) -> tuple[int, list[dict[str, Any]] | None]:
+        """(broker − ours, its share of each fill) when the only difference is cash and it
+        can be the commission of what traded since the books last agreed; else (0, None): a
+        real mismatch."""
         if len(diffs) != 1 or diffs[0]["field"] != "cash":
-            return 0
+            return 0, None
         difference = int(diffs[0]["broker"]) - int(diffs[0]["ours"])
         bound = (acc.unreconciled_amount * self.config.fee_tolerance).to_integral_value(
             ROUND_CEILING
         )
-        return difference if abs(difference) <= bound else 0
+        if abs(difference) > bound:
+            return 0, None
+        entries = acc.fee_entries(difference)
+        return (difference, entries) if entries else (0, None)
 
     @staticmethod
     def _differences(acc: Account, balance: BrokerBalance) -> list[dict[str, Any]]:
@@ -904,6 +917,14 @@ class TradingService:
     # --- views ----------------------------------------------------------------------------------
     def portfolio(self, acc: Account) -> dict[str, Any]:
         return portfolio_view(acc, self.prices, self.now() or now_us())
+
+    async def trades(self, acc: Account, q: TradeQuery) -> tuple[list[dict[str, Any]], int]:
+        """The trade log (a page of it, and how many fills match)."""
+        return await query_trades(self.db, acc.account_id, q, acc.fill_adjustments)
+
+    async def today_trades(self, acc: Account) -> list[dict[str, Any]]:
+        rows, _ = await self.trades(acc, today_query(self.now() or now_us()))
+        return rows
 
     def status(self, acc: Account) -> dict[str, Any]:
         return {
