@@ -266,6 +266,10 @@ class Account:
         self.initial_cash = self.cash = int(d["cash"])
         self.synced = True
         self.broker_account = d.get("brokerAccount")
+        # P&L starts over with the positions: the other account's sales are not these books'
+        self.realized_by_day.clear()
+        self.fee_adjustments = 0
+        self.unreconciled.clear()
         self.positions = {
             sym: Position(sym, int(p["quantity"]), int(p["cost"]))
             for sym, p in d["positions"].items()
