@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from collections.abc import Callable, Collection
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +31,8 @@ from aegis.trading.models import (
     Side,
 )
 from aegis.trading.service import TradingConfig, TradingService
-from aegis.trading.views import PriceBoard
+from aegis.trading.tradelog import MAX_PAGE_SIZE, TradeQuery
+from aegis.trading.views import PriceBoard, order_view, position_view
 
 DAY = date(2026, 3, 2)  # a Monday
 SAMSUNG = "005930"
@@ -62,6 +64,7 @@ class Board(PriceBoard):
         self.last: dict[str, int] = {SAMSUNG: 71_500, HYNIX: 180_000}
         self.prev: dict[str, int] = {SAMSUNG: 71_000, HYNIX: 180_000}
         self.markets: dict[str, str] = {SAMSUNG: "KOSPI", HYNIX: "KOSPI"}
+        self.traded: dict[str, int] = {}
 
     def name(self, symbol: str) -> str:
         return {SAMSUNG: "삼성전자", HYNIX: "SK하이닉스"}.get(symbol, symbol)
@@ -75,15 +78,25 @@ class Board(PriceBoard):
     def market_of(self, symbol: str) -> str | None:
         return self.markets.get(symbol)
 
+    def last_trade_time(self, symbol: str) -> int | None:
+        return self.traded.get(symbol)
+
 
 class Desk:
     """The service plus its tape, for tests."""
 
-    def __init__(self, db: AsyncEngine, config: TradingConfig | None = None) -> None:
+    def __init__(
+        self,
+        db: AsyncEngine,
+        config: TradingConfig | None = None,
+        wall: Callable[[], int] | None = None,
+    ) -> None:
+        """``wall``: the service's real-time clock (default the system's)."""
         self.db = db
         self.board = Board()
         self.config = config or TradingConfig()
-        self.service = TradingService(db, self.board, config=self.config)
+        self.wall = wall
+        self.service = self._new_service()
         self.live: dict[int, Broker] = {}  # live accounts' brokers, kept across restarts
 
     async def start(self, users: int = 9) -> TradingService:
@@ -102,14 +115,20 @@ class Desk:
         """A new process over the same database: state from the event log only."""
         await self.service.close()
         clock = self.service.paper.clock
-        self.service = TradingService(self.db, self.board, config=self.config)
+        self.service = self._new_service()
         self.service.paper.clock = clock
         self.service.brokers = dict(self.live)
         await self.service.start()
         return self.service
 
+    def _new_service(self) -> TradingService:
+        if self.wall is None:
+            return TradingService(self.db, self.board, config=self.config)
+        return TradingService(self.db, self.board, config=self.config, wall=self.wall)
+
     async def trade(self, symbol: str, price: int, volume: int, ts: int) -> None:
         self.board.last[symbol] = price
+        self.board.traded[symbol] = max(ts, self.board.traded.get(symbol, ts))
         await self.service.apply_tape([tick(symbol, price, volume, ts)])
 
     def open_market(self, ts: int | None = None) -> None:
@@ -212,3 +231,18 @@ async def until(cond: Callable[[], bool], what: str, seconds: float = 20.0) -> N
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def figures(svc: TradingService, acc: Account) -> dict[str, Any]:
+    """Every figure the trading API shows of ``acc``, built as its GET routes build them: the
+    portfolio, each position (closed ones too), the orders, the trade log, today's trades and
+    the trading status."""
+    trades, _ = await svc.trades(acc, TradeQuery(1, MAX_PAGE_SIZE))
+    return {
+        "portfolio": svc.portfolio(acc),
+        "positions": {s: position_view(acc, s, svc.prices) for s in sorted(acc.positions)},
+        "orders": [order_view(o) for o in svc.orders(acc)],
+        "trades": trades,
+        "today": await svc.today_trades(acc),
+        "status": svc.status(acc),
+    }

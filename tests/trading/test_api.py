@@ -313,3 +313,60 @@ def test_ids_past_the_id_columns_range_are_not_found_not_a_server_error(
         r = client.request(method, path, headers=h)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["code"] == "NOT_FOUND"
+
+
+def test_every_trading_figure_is_the_same_after_a_runtime_restart(tmp_path: Path) -> None:
+    """A partial fill, a sale with tax, a cancel, a reset; after each whole-runtime restart
+    (the books rebuilt from the event log, the market clock from the stored candles) every
+    GET of the trading API answers as before."""
+    from tests.support.auth import bearer, login, signup
+
+    first = [[tick(SAMSUNG, 199_400, 1, kst(9, 30, day=DAY))]]
+
+    def answers(client: TestClient, h: dict[str, str]) -> dict[str, Any]:
+        paths = [
+            "/api/v1/portfolio",
+            f"/api/v1/portfolio/{SAMSUNG}",
+            "/api/v1/orders",
+            "/api/v1/orders?status=OPEN",
+            "/api/v1/trades?pageSize=500",
+            "/api/v1/trades/today",
+            "/api/v1/system/trading",
+        ]
+        out = {}
+        for path in paths:
+            r = client.get(path, headers=h)
+            body = r.json()
+            out[path] = r.status_code, body.get("data"), body.get("meta"), body.get("message")
+        return out
+
+    with running_app(tmp_path, first) as app:
+        client, rt, _ = app
+        until(lambda: rt.trading is not None and rt.trading.paper.clock > 0, "the tape")
+        _, email = signup(client)
+        h = bearer(login(client, email)["accessToken"])
+        body = {"symbol": SAMSUNG, "side": "BUY", "type": "LIMIT", "quantity": 10,
+                "price": 199_000}  # fmt: skip
+        buy = client.post("/api/v1/orders", headers=h, json=body).json()["data"]
+        trade(app, 199_000, 3, kst(10, 0, day=DAY))
+        until(lambda: order(client, h, buy["orderId"])["filledQuantity"] == 3, "partial fill")
+        sell = {**body, "side": "SELL", "quantity": 2, "price": 200_000}
+        sold = client.post("/api/v1/orders", headers=h, json=sell).json()["data"]
+        trade(app, 200_000, 2, kst(10, 1, day=DAY))
+        until(lambda: order(client, h, sold["orderId"])["status"] == "FILLED", "the sale")
+        gone = client.post("/api/v1/orders", headers=h, json={**body, "price": 198_000})
+        client.delete(f"/api/v1/orders/{gone.json()['data']['orderId']}", headers=h)
+        before = answers(client, h)
+        assert before["/api/v1/trades/today"][1][0]["tax"] == 800  # 400,000 × 0.20 %
+        assert before[f"/api/v1/portfolio/{SAMSUNG}"][1]["quantity"] == 1
+    with running_app(tmp_path) as (client, rt, _):
+        until(lambda: rt.trading is not None and rt.trading.paper.clock > 0, "trading")
+        h = bearer(login(client, email)["accessToken"])
+        assert answers(client, h) == before
+        assert client.post("/api/v1/portfolio/reset", headers=h).status_code == 200
+        before = answers(client, h)
+        assert before[f"/api/v1/portfolio/{SAMSUNG}"][0] == 404
+    with running_app(tmp_path) as (client, rt, _):
+        until(lambda: rt.trading is not None and rt.trading.paper.clock > 0, "trading")
+        h = bearer(login(client, email)["accessToken"])
+        assert answers(client, h) == before

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.source import open_kis_rest
+from aegis.trading.book import Account, FillAdjustment
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     EXPIRY_GRACE_US,
@@ -23,13 +24,15 @@ from aegis.trading.brokers.kis import (
     decrypt,
     parse_notice,
 )
+from aegis.trading.eventlog import fill_data
+from aegis.trading.fees import FeeSchedule
 from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
 from aegis.trading.session import day_order_close
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
-from tests.trading.support import SAMSUNG, Desk, kst, limit, status, until
+from tests.trading.support import SAMSUNG, Desk, figures, kst, limit, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -463,6 +466,56 @@ async def test_a_cash_difference_beyond_the_fees_of_the_trades_still_halts(
         await live.close()
 
 
+def test_a_broker_commission_on_shares_sold_since_is_split_as_average_cost() -> None:
+    """Two buys of 10, a sale of 10, then the broker's cash is 60 won short: 20 more
+    commission on each fill. The sale took half of each buy's commissions (average cost), so
+    half of the buys' extra goes into its realised P&L and half stays with the shares held:
+    the books are what they would be had the broker's commission been booked at each fill."""
+    acc = Account(1, 1, "kis", FeeSchedule())
+    acc.apply(1, "account.opened", {"cash": 10_000_000}, 0)
+    ts = kst(10, 0)
+
+    def book(order_id: str, side: Side) -> None:
+        new = {"orderId": order_id, "symbol": SAMSUNG, "side": side.value, "type": "LIMIT",
+               "quantity": 10, "price": 10_000, "reservePrice": 10_000}  # fmt: skip
+        acc.apply(2, "order.new", new, ts)
+        fill = acc.fill_for(acc.orders[order_id], 10, 10_000, ts, f"{order_id}-1", "KOSPI")
+        acc.apply(3, "order.fill", fill_data(fill), ts)
+
+    for order_id, side in (("a", Side.BUY), ("b", Side.BUY), ("s", Side.SELL)):
+        book(order_id, side)
+    entries = acc.fee_entries(-60)
+    assert entries is not None
+    acc.apply(4, "account.fees_adjusted", {"difference": -60, "fills": entries}, ts)
+    pos = acc.positions[SAMSUNG]
+    # commissions 35 each: the sale takes 35 of the buys' 70, its own 35, tax 200
+    assert (pos.fee_cost, pos.realized_pnl) == (35, -35 - 35 - 200)
+    assert acc.fill_adjustments["s-1"] == FillAdjustment(20, -40)
+    assert acc.cash == 10_000_000 - 200_070 + 100_000 - 35 - 200
+    book("t", Side.SELL)
+    assert acc.realized_total() == acc.cash - 10_000_000
+
+
+async def test_more_cash_at_the_broker_than_our_commission_explains_still_halts(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """A broker charging less than our 107 won commission leaves at most 107 won more cash;
+    500 won more (a small deposit) was within 0.25 % of the amount traded, so it was taken as
+    a commission of −393 won. It is no commission: halted."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    acc = live.account
+    try:
+        o, _ = await desk.service.place(acc, limit(Side.BUY, 10, 71_500))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 10, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        fake.cash += 500
+        await live.reconcile()
+        assert acc.state is SafetyState.HALTED and acc.cash == fake.cash - 500
+    finally:
+        await live.close()
+
+
 async def test_the_live_commission_rate_setting_books_the_broker_plan(
     app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
 ) -> None:
@@ -500,3 +553,60 @@ def test_a_day_order_works_until_the_close_of_the_session_it_can_still_join() ->
     assert day_order_close(kst(11, 0, day=date(2026, 2, 28))) == kst(15, 30, day=tue)
     # 2026-10-09 (한글날, a Friday) is a KRX holiday: the next session is Monday 10-12
     assert day_order_close(kst(10, 0, day=date(2026, 10, 9))) == kst(15, 30, day=date(2026, 10, 12))
+
+
+async def test_a_commission_adopted_from_the_broker_is_the_fills_commission_everywhere(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The broker charges 0.025 %, the books 0.015 %. The adopted difference changed cash
+    only: the position's realised P&L and the trade log's commissions and P&L kept ours, so
+    they no longer added up to the cash, and a buy's extra commission counted as realised
+    P&L while its shares were still held. Now each fill since the books last agreed takes
+    its share of the difference as commission: a held buy's goes into the position's fee
+    cost (realised when sold), a sale's into its realised P&L; the same after a restart."""
+    fake.commission_rate = Decimal("0.00025")
+    desk, live = await _connect(app_db, fake, tmp_path)
+    svc, acc = desk.service, live.account
+    try:
+        buy, _ = await svc.place(acc, limit(Side.BUY, 10, 71_500))
+        assert buy.broker_order_id is not None
+        odno = buy.broker_order_id.split(":")[1]
+        await fake.fill(odno, 4, 71_500)
+        await until(lambda: buy.filled_quantity == 4, "the first fill")
+        await fake.fill(odno, 6, 71_500)
+        await until(lambda: buy.filled_quantity == 10, "the second fill")
+        await live.reconcile()
+        # ours 42 + 64, the broker's 71 + 107 (286,000 and 429,000 × 0.025 %)
+        assert live.last_result == {"ok": True, "differences": [], "feeAdjustment": -72}
+        assert acc.cash == fake.cash == 10_000_000 - 715_000 - 178
+        held = await figures(svc, acc)
+        assert held["portfolio"]["realizedPnl"] == 0  # buy commissions count when sold
+        assert [t["commission"] for t in held["trades"]] == [107, 71]
+
+        sell, _ = await svc.place(acc, limit(Side.SELL, 10, 72_000))
+        assert sell.broker_order_id is not None
+        await fake.fill(sell.broker_order_id.split(":")[1], 10, 72_000)
+        await until(lambda: sell.status is OrderStatus.FILLED, "the sale")
+        await live.reconcile()
+        assert live.last_result == {"ok": True, "differences": [], "feeAdjustment": -72}
+        # 720,000 − 715,000 − buy commissions 178 − sell commission 180 − tax 1,440
+        assert acc.cash == fake.cash == 10_000_000 + 3_202
+        before = await figures(svc, acc)
+        assert before["portfolio"]["realizedPnl"] == 3_202
+        assert before["positions"][SAMSUNG]["realizedPnl"] == 3_202
+        trades = before["trades"]
+        assert [(t["side"], t["commission"], t["tax"]) for t in trades] == [
+            ("SELL", 180, 1_440),
+            ("BUY", 107, 0),
+            ("BUY", 71, 0),
+        ]
+        assert sum(t["realizedPnl"] for t in trades) == 3_202
+        flows = sum(
+            (t["amount"] if t["side"] == "SELL" else -t["amount"]) - t["commission"] - t["tax"]
+            for t in trades
+        )
+        assert flows == acc.cash - 10_000_000
+    finally:
+        await live.close()
+    svc = await desk.restart()
+    assert await figures(svc, await svc.account_for(1, "kis")) == before

@@ -28,7 +28,7 @@ from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.service import LIVE, TradingConfig
 from tests.fakes.http import free_socket
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import SAMSUNG, Desk, limit, until
+from tests.trading.support import SAMSUNG, Desk, kst, limit, until
 
 ADMIN = 1
 
@@ -251,4 +251,34 @@ async def test_books_synced_before_accounts_were_told_apart_take_the_stored_keys
     await live.connect(ADMIN, keys(account="50999998-01"))
     assert acc.cash == 5_000_000 and acc.broker_account is not None
     assert live.live[ADMIN].last_result == {"ok": True, "differences": []}
+    await desk.service.close()
+
+
+async def test_books_started_over_for_another_account_show_none_of_the_first_ones_pnl(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The first account sold at a profit today, then another account is connected in its
+    place: its books start over, yet the day's P&L still carried the first account's sale
+    while its realised P&L did not."""
+    clock = iter(range(kst(10, 0), kst(15, 0), 1_000))
+    desk = Desk(app_db, TradingConfig(broker_timeout=1.0), wall=lambda: next(clock))
+    await desk.start()
+    desk.open_market()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    await live.connect(ADMIN, keys())
+    acc = desk.service.account_of_user(ADMIN, LIVE)
+    assert acc is not None
+    for side, price in ((Side.BUY, 71_500), (Side.SELL, 72_500)):
+        o, _ = await desk.service.place(acc, limit(side, 3, price))
+        assert o.broker_order_id is not None
+        await fake.fill(o.broker_order_id.split(":")[1], 3, price, notify=False)
+        await live.live[ADMIN].reconcile()
+        assert o.status is OrderStatus.FILLED
+    p = desk.service.portfolio(acc)
+    assert p["realizedPnl"] == p["dayPnl"] > 0
+
+    fake.other_accounts["5099999801"] = (5_000_000, {})
+    await live.connect(ADMIN, keys(account="50999998-01"))
+    p = desk.service.portfolio(acc)
+    assert (p["cash"], p["realizedPnl"], p["dayPnl"]) == (5_000_000, 0, 0)
     await desk.service.close()

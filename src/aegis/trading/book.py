@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from aegis.core.timeutil import kst_day
@@ -22,6 +23,8 @@ from aegis.trading.models import (
     Side,
     Trigger,
 )
+
+LIVE = "kis"  # a live broker's account (``service.LIVE``)
 
 # the order state machine: allowed status changes other than by fills
 _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -69,6 +72,39 @@ def check_transition(order: Order, to: OrderStatus) -> None:
         raise IllegalTransition(f"order {order.order_id}: {order.status} → {to} is not allowed")
 
 
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A fill whose cash a live broker has not confirmed yet."""
+
+    trade_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    amount: int
+    commission: int
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class FillAdjustment:
+    """What a fill's commission and realised P&L became once the broker's cash was known."""
+
+    commission: int = 0
+    realized_pnl: int = 0
+
+
+def split(total: int, weights: list[int]) -> list[int]:
+    """``total`` (≥ 0) in whole won over ``weights`` in proportion, adding up exactly: the
+    won left over by truncation go to the largest remainders (the earlier on a tie)."""
+    whole = sum(weights)
+    shares = [total * w // whole for w in weights]
+    left = total - sum(shares)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in by_remainder[:left]:
+        shares[i] += 1
+    return shares
+
+
 @dataclass(eq=False)
 class Account:
     account_id: int
@@ -85,9 +121,11 @@ class Account:
     limits: Limits = field(default_factory=Limits)
     triggers: list[Trigger] = field(default_factory=list)
     realized_by_day: dict[int, int] = field(default_factory=dict)  # KST ordinal → won
-    # Σ fill amounts since the books last agreed with a live broker (reconciliation)
-    unreconciled_amount: int = 0
-    # Σ (broker − ours) of commissions adopted from a live broker's cash, in realised P&L
+    # fills since the books last agreed with a live broker (reconciliation), oldest first
+    unreconciled: list[Booked] = field(default_factory=list)
+    # commission a live broker charged beyond ours, by trade id (the trade log shows it)
+    fill_adjustments: dict[str, FillAdjustment] = field(default_factory=dict)
+    # Σ (broker − ours) adopted by logs from before adjustments went to the fills
     fee_adjustments: int = 0
     last_event_id: int = 0  # ids are global to the log, not per account
     synced: bool = False  # a live account has taken its broker's balance
@@ -115,6 +153,49 @@ class Account:
 
     def realized_total(self) -> int:
         return sum(p.realized_pnl for p in self.positions.values()) + self.fee_adjustments
+
+    @property
+    def unreconciled_amount(self) -> int:
+        """Σ fill amounts since the books last agreed with a live broker."""
+        return sum(b.amount for b in self.unreconciled)
+
+    def fee_entries(self, difference: int) -> list[dict[str, Any]] | None:
+        """How a live broker's cash being ``difference`` (broker − ours) off is the
+        commission of the fills since the books last agreed: each fill's share, in
+        proportion to its amount (to its commission when the broker charged less: it cannot
+        have charged less than nothing). A held buy's share goes into its position's fee
+        cost (realised when the shares are sold), a sale's into its realised P&L, and the
+        part of a buy's that sales since took (average cost) into the latest one's. None
+        when it cannot be commission."""
+        extra = -difference  # commission charged beyond ours
+        fills = self.unreconciled
+        weights = [b.commission if extra < 0 else b.amount for b in fills]
+        if not extra or not sum(weights) or -extra > sum(weights):
+            return None
+        sign = 1 if extra > 0 else -1
+        entries: list[dict[str, Any]] = []
+        for i, (b, share) in enumerate(zip(fills, split(abs(extra), weights), strict=True)):
+            if not share:
+                continue
+            c = sign * share
+            entry: dict[str, Any] = {"tradeId": b.trade_id, "symbol": b.symbol, "ts": b.ts}
+            entry["commission"] = c
+            entries.append(entry)
+            if b.side is Side.SELL:
+                entry["realizedPnl"] = -c
+                continue
+            # the shares of this buy still held carry their part; sales since took the rest
+            held, sale = self._still_held(b, fills[i + 1 :])
+            kept = c * held.numerator // held.denominator
+            if kept:
+                entry["feeCost"] = kept
+            if c - kept:
+                assert sale is not None
+                entries.append(
+                    {"tradeId": sale.trade_id, "symbol": b.symbol, "ts": sale.ts,
+                     "realizedPnl": kept - c}
+                )  # fmt: skip
+        return entries
 
     def fill_for(
         self, order: Order, qty: int, price: int, ts: int, trade_id: str, market: str | None = None
@@ -147,6 +228,21 @@ class Account:
             order.strategy,
         )
 
+    def _still_held(self, buy: Booked, later: list[Booked]) -> tuple[Fraction, Booked | None]:
+        """The share of ``buy``'s commission still in its position's buy commissions (each
+        sale since took its part of them: average cost), and the latest of those sales."""
+        share, after, sale = Fraction(1), self.position_qty(buy.symbol), None
+        for x in reversed(later):  # back from what is held now
+            if x.symbol != buy.symbol:
+                continue
+            if x.side is Side.SELL:
+                sale = sale or x
+                share *= Fraction(after, after + x.quantity)
+                after += x.quantity
+            else:
+                after -= x.quantity
+        return share, sale
+
     # --- the fold ---------------------------------------------------------------------------
     def apply(self, event_id: int, kind: str, data: dict[str, Any], ts: int) -> None:
         handler = getattr(self, "_on_" + kind.replace(".", "_"))
@@ -160,7 +256,8 @@ class Account:
         self.initial_cash = self.cash = int(d["cash"])
         self.positions.clear()
         self.realized_by_day.clear()
-        self.fee_adjustments = self.unreconciled_amount = 0
+        self.fee_adjustments = 0
+        self.unreconciled.clear()
         self.state = SafetyState.ACTIVE
 
     def _on_account_synced(self, d: dict[str, Any], ts: int) -> None:
@@ -169,6 +266,10 @@ class Account:
         self.initial_cash = self.cash = int(d["cash"])
         self.synced = True
         self.broker_account = d.get("brokerAccount")
+        # P&L starts over with the positions: the other account's sales are not these books'
+        self.realized_by_day.clear()
+        self.fee_adjustments = 0
+        self.unreconciled.clear()
         self.positions = {
             sym: Position(sym, int(p["quantity"]), int(p["cost"]))
             for sym, p in d["positions"].items()
@@ -235,7 +336,10 @@ class Account:
             self.cash += amount - commission - tax
             day = kst_day(ts).toordinal()
             self.realized_by_day[day] = self.realized_by_day.get(day, 0) + realized
-        self.unreconciled_amount += amount
+        if self.kind == LIVE:  # only a live broker's cash is compared with ours
+            self.unreconciled.append(
+                Booked(str(d["tradeId"]), o.symbol, o.side, qty, amount, commission, ts)
+            )
         o.filled_quantity += qty
         o.filled_amount += amount
         o.fills += 1
@@ -264,17 +368,33 @@ class Account:
         """Reconciliation outcomes are recorded for the audit trail; state changes they cause
         come as their own events."""
         if d.get("ok"):
-            self.unreconciled_amount = 0
+            self.unreconciled.clear()
 
     def _on_account_fees_adjusted(self, d: dict[str, Any], ts: int) -> None:
-        """A live broker charged another commission than ours: its cash is adopted, the
-        difference counts in the day's realised P&L."""
-        difference = int(d["difference"])
-        self.cash += difference
-        self.fee_adjustments += difference
-        day = kst_day(ts).toordinal()
-        self.realized_by_day[day] = self.realized_by_day.get(day, 0) + difference
-        self.unreconciled_amount = 0
+        """A live broker charged another commission than ours: its cash is adopted, and the
+        difference is the commission of the fills it was charged on (``fee_entries``)."""
+        self.unreconciled.clear()
+        if "fills" not in d:
+            # logged before the fills took it: counted in the day's realised P&L as it was
+            difference = int(d["difference"])
+            self.cash += difference
+            self.fee_adjustments += difference
+            day = kst_day(ts).toordinal()
+            self.realized_by_day[day] = self.realized_by_day.get(day, 0) + difference
+            return
+        for e in d["fills"]:
+            commission, realized = int(e.get("commission", 0)), int(e.get("realizedPnl", 0))
+            self.cash -= commission
+            pos = self.positions.setdefault(e["symbol"], Position(e["symbol"]))
+            pos.fee_cost += int(e.get("feeCost", 0))
+            pos.realized_pnl += realized
+            if realized:
+                day = kst_day(int(e["ts"])).toordinal()  # the sale's day, not today
+                self.realized_by_day[day] = self.realized_by_day.get(day, 0) + realized
+            was = self.fill_adjustments.get(e["tradeId"], FillAdjustment())
+            self.fill_adjustments[e["tradeId"]] = FillAdjustment(
+                was.commission + commission, was.realized_pnl + realized
+            )
 
     def _reserve(self, o: Order) -> None:
         if o.side is Side.BUY and o.working:

@@ -61,7 +61,7 @@ class LiveAccount:
         self.auth = KisAuth(self.http, creds, store, cache_name=cache_name)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
         self.broker_account = broker_account_id(store, kis_account)
-        self.broker = KisBroker(self.client)
+        self.broker = KisBroker(self.client, clock=service.wall)
         self.stream = KisNoticeStream(
             ws_url or (PAPER_WS if creds.paper else REAL_WS),
             self.auth,

@@ -24,6 +24,12 @@ class MarketPrices(PriceBoard):
         day = self.market.live.day_candle(symbol)
         return None if day is None else day.close
 
+    def last_trade_time(self, symbol: str) -> int | None:
+        if symbol not in self.market.by_symbol:
+            return None
+        day = self.market.live.day_candle(symbol)
+        return None if day is None else day.last_ts
+
     def market_of(self, symbol: str) -> str | None:
         i = self.market.by_symbol.get(symbol)
         return None if i is None else i.market

@@ -29,6 +29,7 @@ from aegis.core.timeutil import now_us
 from aegis.domain import krx
 from aegis.domain.ticks import Tick
 from aegis.trading.alerts import AlertBook
+from aegis.trading.book import LIVE as LIVE
 from aegis.trading.book import Account, check_transition
 from aegis.trading.brokers.base import (
     Broker,
@@ -52,7 +53,8 @@ from aegis.trading.models import (
     SafetyState,
     Side,
 )
-from aegis.trading.session import Phase, phase
+from aegis.trading.session import Phase, auction_match_time, day_order_close, phase
+from aegis.trading.tradelog import TradeQuery, query_trades, today_query
 from aegis.trading.views import PriceBoard, fill_view, order_view, portfolio_view
 
 if TYPE_CHECKING:
@@ -61,7 +63,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAPER = "paper"
-LIVE = "kis"
 
 
 class Runner(Protocol):
@@ -99,7 +100,10 @@ class TradingService:
         bus: Bus | None = None,
         known_symbol: Callable[[str], bool] | None = None,
         clock: Callable[[], int] | None = None,
+        wall: Callable[[], int] = now_us,
     ) -> None:
+        """``clock``: the market clock instead of the tape's; ``wall``: real time (UTC µs),
+        which stamps events and live brokers' fills (tests inject both)."""
         self.log = EventLog(db)
         self.db = db
         self.prices = prices
@@ -115,6 +119,7 @@ class TradingService:
         self.accounts: dict[int, Account] = {}
         self._by_user: dict[tuple[int, str], int] = {}
         self._clock = clock
+        self.wall = wall
         self.feed = EventFeed()
         self._tasks: list[asyncio.Task[None]] = []
         self._create_lock = asyncio.Lock()
@@ -189,10 +194,21 @@ class TradingService:
                 OrderStatus.PARTIALLY_FILLED,
             ):
                 # the paper exchange restarted with us: its book is what the log says
-                self.paper.add(o, o.entered_at)
+                self.paper.add(o, o.entered_at, rested=self._rested(o))
                 continue
             async with acc.lock:
                 await self._resolve(acc, o, broker)
+
+    def _rested(self, o: Order) -> bool:
+        """Whether a paper order from before a restart rests in the book (traded through,
+        it fills at its limit) rather than arrives (it fills at the trade price): it has
+        fills, or its symbol traded since it came in (after its auction when it waited for
+        one) without filling it."""
+        if o.filled_quantity:
+            return True
+        traded = self.prices.last_trade_time(o.symbol)
+        since = auction_match_time(o.entered_at) or o.entered_at
+        return traded is not None and traded >= since
 
     async def _resolve(self, acc: Account, o: Order, broker: Broker) -> None:
         try:
@@ -222,7 +238,10 @@ class TradingService:
             if view.filled_amount:
                 # the fills we have not booked yet, exactly (to the won, truncated)
                 price = (view.filled_amount - o.filled_amount) // missing
-            await self._fill(acc, o, missing, price, now_us(), "broker")
+            # a day order trades by its session's close: booked later (a notice lost, the
+            # process down overnight) its fills still belong to that day (P&L, tax date)
+            ts = min(self.wall(), day_order_close(o.created_at))
+            await self._fill(acc, o, missing, price, ts, "broker")
         if o.working and view.status is not o.status:
             target = view.status
             if target is OrderStatus.ACCEPTED and o.filled_quantity:
@@ -260,11 +279,11 @@ class TradingService:
             account_id = self._by_user.get((user_id, kind))
             if account_id is not None:
                 return self.accounts[account_id]
-            account_id = await self.log.create_account(user_id, kind, now_us())
+            account_id = await self.log.create_account(user_id, kind, self.wall())
             acc = await self._load(account_id, user_id, kind)
             if not acc.last_event_id:
                 cash = self.config.paper_cash if kind == PAPER else 0
-                await self._record(acc, [NewEvent("account.opened", {"cash": cash}, now_us())])
+                await self._record(acc, [NewEvent("account.opened", {"cash": cash}, self.wall())])
                 if self.config.default_limits != Limits():
                     await self._record(
                         acc,
@@ -272,7 +291,7 @@ class TradingService:
                             NewEvent(
                                 "safety.limits",
                                 {"limits": self.config.default_limits.as_dict()},
-                                now_us(),
+                                self.wall(),
                             )
                         ],
                     )
@@ -291,7 +310,7 @@ class TradingService:
             raise InvalidRequest("cash must not be negative")
         async with acc.lock:
             await self._cancel_all(acc, "ACCOUNT_RESET")
-            await self._record(acc, [NewEvent("account.reset", {"cash": cash}, now_us())])
+            await self._record(acc, [NewEvent("account.reset", {"cash": cash}, self.wall())])
 
     # --- reconciliation -----------------------------------------------------------------------
     async def adopt_balance(
@@ -308,7 +327,7 @@ class TradingService:
         if broker_account is not None:
             data["brokerAccount"] = broker_account
         async with acc.lock:
-            await self._record(acc, [NewEvent("account.synced", data, now_us())])
+            await self._record(acc, [NewEvent("account.synced", data, self.wall())])
 
     async def reconcile(
         self, acc: Account, balance: BrokerBalance | Callable[[], Awaitable[BrokerBalance]]
@@ -330,16 +349,22 @@ class TradingService:
                 diffs = self._differences(acc, await fetch())
                 if not diffs:
                     break
-            adjustment = self._fee_adjustment(acc, diffs)
-            if adjustment:
-                # the broker charged another commission than ours: its cash is the truth
-                data = {"difference": adjustment, "ours": acc.cash, "broker": acc.cash + adjustment}
-                await self._record(acc, [NewEvent("account.fees_adjusted", data, now_us())])
+            adjustment, entries = self._fee_adjustment(acc, diffs)
+            if entries:
+                # the broker charged another commission than ours: its cash is the truth, and
+                # the fills it was charged on say so (positions, P&L, the trade log)
+                data = {
+                    "difference": adjustment,
+                    "ours": acc.cash,
+                    "broker": acc.cash + adjustment,
+                    "fills": entries,
+                }
+                await self._record(acc, [NewEvent("account.fees_adjusted", data, self.wall())])
                 diffs = []
             result: dict[str, Any] = {"ok": not diffs, "differences": diffs}
             if adjustment:
                 result["feeAdjustment"] = adjustment
-            await self._record(acc, [NewEvent("reconcile.result", result, now_us())])
+            await self._record(acc, [NewEvent("reconcile.result", result, self.wall())])
             self.feed.publish(acc.user_id, {"type": "reconcile", **result})
             if diffs and acc.state is not SafetyState.HALTED:
                 text = "; ".join(
@@ -350,16 +375,22 @@ class TradingService:
                 await self._set_state(acc, SafetyState.HALTED, f"reconciliation mismatch: {text}")
             return result
 
-    def _fee_adjustment(self, acc: Account, diffs: list[dict[str, Any]]) -> int:
-        """broker − ours when the only difference is cash and it is small enough to be the
-        commission of what traded since the books last agreed; else 0 (a real mismatch)."""
+    def _fee_adjustment(
+        self, acc: Account, diffs: list[dict[str, Any]]
+    ) -> tuple[int, list[dict[str, Any]] | None]:
+        """(broker − ours, its share of each fill) when the only difference is cash and it
+        can be the commission of what traded since the books last agreed; else (0, None): a
+        real mismatch."""
         if len(diffs) != 1 or diffs[0]["field"] != "cash":
-            return 0
+            return 0, None
         difference = int(diffs[0]["broker"]) - int(diffs[0]["ours"])
         bound = (acc.unreconciled_amount * self.config.fee_tolerance).to_integral_value(
             ROUND_CEILING
         )
-        return difference if abs(difference) <= bound else 0
+        if abs(difference) > bound:
+            return 0, None
+        entries = acc.fee_entries(difference)
+        return (difference, entries) if entries else (0, None)
 
     @staticmethod
     def _differences(acc: Account, balance: BrokerBalance) -> list[dict[str, Any]]:
@@ -397,7 +428,7 @@ class TradingService:
             self.broker_for(acc)  # no broker connected: refused before anything is stored
             reserve = self._validate(acc, req)
             order_id = uuid.uuid4().hex
-            ts = now_us()
+            ts = self.wall()
             data: dict[str, Any] = {
                 "orderId": order_id,
                 "symbol": req.symbol,
@@ -517,7 +548,7 @@ class TradingService:
                     limit=lim.max_total_position_value,
                     value=int(total + value),
                 )
-        wall = now_us()
+        wall = self.wall()
         if lim.max_orders_per_minute:
             recent = sum(1 for o in acc.orders.values() if o.created_at > wall - 60_000_000)
             if recent >= lim.max_orders_per_minute:
@@ -760,7 +791,7 @@ class TradingService:
         data: dict[str, Any] = {"orderId": o.order_id, "status": status.value, "reason": reason}
         if broker_id:
             data["brokerOrderId"] = broker_id
-        await self._record(acc, [NewEvent("order.status", data, now_us(), o.order_id)])
+        await self._record(acc, [NewEvent("order.status", data, self.wall(), o.order_id)])
 
     async def _record(
         self, acc: Account, new: Sequence[NewEvent], fill: Fill | None = None
@@ -778,7 +809,7 @@ class TradingService:
     async def set_enabled(self, acc: Account, enabled: bool, by: str = "user") -> None:
         async with acc.lock:
             await self._record(
-                acc, [NewEvent("trading.enabled", {"enabled": enabled, "by": by}, now_us())]
+                acc, [NewEvent("trading.enabled", {"enabled": enabled, "by": by}, self.wall())]
             )
             await self._trigger(acc, "TRADING_ON" if enabled else "TRADING_OFF", f"by {by}")
 
@@ -788,7 +819,7 @@ class TradingService:
 
     async def _set_state(self, acc: Account, state: SafetyState, reason: str) -> None:
         await self._record(
-            acc, [NewEvent("safety.state", {"state": state.value, "reason": reason}, now_us())]
+            acc, [NewEvent("safety.state", {"state": state.value, "reason": reason}, self.wall())]
         )
         await self._trigger(acc, f"STATE_{state.value}", reason)
 
@@ -798,7 +829,7 @@ class TradingService:
                 raise InvalidRequest(f"{k} must not be negative")
         async with acc.lock:
             await self._record(
-                acc, [NewEvent("safety.limits", {"limits": limits.as_dict()}, now_us())]
+                acc, [NewEvent("safety.limits", {"limits": limits.as_dict()}, self.wall())]
             )
 
     async def kill(self, acc: Account, by: str = "user") -> list[str]:
@@ -806,7 +837,7 @@ class TradingService:
         async with acc.lock:
             failed = await self._cancel_all(acc, "KILL_SWITCH")
             await self._record(
-                acc, [NewEvent("trading.enabled", {"enabled": False, "by": by}, now_us())]
+                acc, [NewEvent("trading.enabled", {"enabled": False, "by": by}, self.wall())]
             )
             await self._trigger(
                 acc, "KILL_SWITCH", f"by {by}: open orders cancelled, trading off", failed=failed
@@ -815,11 +846,11 @@ class TradingService:
 
     async def _trigger(self, acc: Account, kind: str, message: str, **details: Any) -> None:
         data = {"kind": kind, "message": message, "details": details}
-        await self._record(acc, [NewEvent("safety.trigger", data, now_us())])
+        await self._record(acc, [NewEvent("safety.trigger", data, self.wall())])
         self.feed.publish(acc.user_id, {"type": "safety", **data, "state": acc.state.value})
 
     def day_pnl(self, acc: Account) -> int:
-        return int(portfolio_view(acc, self.prices, self.now() or now_us())["dayPnl"])
+        return int(self.portfolio(acc)["dayPnl"])
 
     async def _check_daily_loss(self, acc: Account) -> None:
         """Called with the account lock held."""
@@ -902,8 +933,23 @@ class TradingService:
             await sub.close()
 
     # --- views ----------------------------------------------------------------------------------
+    def today(self, acc: Account) -> int:
+        """An instant of the account's trading day: the market clock's for paper accounts (the
+        tape may be a simulated day), real time for live ones (their broker's fills are)."""
+        if acc.kind == LIVE:
+            return self.wall()
+        return self.now() or self.wall()
+
     def portfolio(self, acc: Account) -> dict[str, Any]:
-        return portfolio_view(acc, self.prices, self.now() or now_us())
+        return portfolio_view(acc, self.prices, self.today(acc))
+
+    async def trades(self, acc: Account, q: TradeQuery) -> tuple[list[dict[str, Any]], int]:
+        """The trade log (a page of it, and how many fills match)."""
+        return await query_trades(self.db, acc.account_id, q, acc.fill_adjustments)
+
+    async def today_trades(self, acc: Account) -> list[dict[str, Any]]:
+        rows, _ = await self.trades(acc, today_query(self.today(acc)))
+        return rows
 
     def status(self, acc: Account) -> dict[str, Any]:
         return {

@@ -1,7 +1,9 @@
-"""The trade log: fills of an account filtered and paginated in SQL."""
+"""The trade log: fills of an account filtered and paginated in SQL, with the commission a
+live broker was found to charge on them (adopted after they were stored)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import InvalidRequest
 from aegis.core.timeutil import iso_z, kst_day, kst_midnight_us
+from aegis.trading.book import FillAdjustment
 
 MAX_PAGE_SIZE = 500
 
@@ -39,7 +42,11 @@ def today_query(now_us: int, page_size: int = MAX_PAGE_SIZE) -> TradeQuery:
     return TradeQuery(1, page_size, start=start, end=start + 86_400_000_000)
 
 
-def _row(r: Any) -> dict[str, Any]:
+def _row(r: Any, adjusted: FillAdjustment | None) -> dict[str, Any]:
+    commission, realized = r.commission, r.realized_pnl
+    if adjusted is not None:  # the live broker's own commission, adopted later
+        commission += adjusted.commission
+        realized += adjusted.realized_pnl
     return {
         "tradeId": r.trade_id,
         "orderId": r.order_id,
@@ -48,17 +55,22 @@ def _row(r: Any) -> dict[str, Any]:
         "price": r.price,
         "quantity": r.quantity,
         "amount": r.price * r.quantity,
-        "commission": r.commission,
+        "commission": commission,
         "tax": r.tax,
-        "realizedPnl": r.realized_pnl,
+        "realizedPnl": realized,
         "time": iso_z(r.ts),
         "strategy": r.strategy,
     }
 
 
 async def query_trades(
-    db: AsyncEngine, account_id: int, q: TradeQuery
+    db: AsyncEngine,
+    account_id: int,
+    q: TradeQuery,
+    adjustments: Mapping[str, FillAdjustment] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
+    """``adjustments``: the account's (``Account.fill_adjustments``), by trade id; the rows
+    hold each fill as it was booked."""
     from aegis.trading.tables import fills
 
     q.check()
@@ -87,4 +99,5 @@ async def query_trades(
                 .offset((q.page - 1) * q.page_size)
             )
         ).all()
-    return [_row(r) for r in rows], total
+    adjustments = adjustments or {}
+    return [_row(r, adjustments.get(r.trade_id)) for r in rows], total

@@ -57,6 +57,10 @@ class PriceBoard:
     def prev_close(self, symbol: str) -> int | None:
         return None
 
+    def last_trade_time(self, symbol: str) -> int | None:
+        """When ``symbol`` last traded (UTC µs); None when unknown."""
+        return None
+
     def market_of(self, symbol: str) -> str | None:
         """KOSPI, KOSDAQ, KONEX … (the sell tax depends on it); None when unknown."""
         return None

@@ -11,8 +11,8 @@ from aegis.api.schemas import Envelope, ErrorBody
 from aegis.api.trading_deps import AccountDep, TradingDep
 from aegis.api.trading_schemas import TradeOut, TradePage
 from aegis.core.errors import InvalidRequest
-from aegis.core.timeutil import now_us, parse_instant
-from aegis.trading.tradelog import MAX_PAGE_SIZE, TradeQuery, query_trades, today_query
+from aegis.core.timeutil import parse_instant
+from aegis.trading.tradelog import MAX_PAGE_SIZE, TradeQuery
 
 router = APIRouter(prefix="/trades", tags=["trading"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -42,7 +42,7 @@ async def list_trades(
     end: Annotated[str | None, Query(description="exclusive")] = None,
 ) -> JSONBytes:
     q = TradeQuery(page, page_size, symbol, side, _instant(start, "start"), _instant(end, "end"))
-    rows, total = await query_trades(trading.db, acc.account_id, q)
+    rows, total = await trading.trades(acc, q)
     pages = (total + page_size - 1) // page_size
     meta = {"total": total, "page": page, "pageSize": page_size, "totalPages": pages}
     return ok(rows, "체결 내역", meta)
@@ -52,6 +52,5 @@ async def list_trades(
     "/today", operation_id="todayTrades", response_model=Envelope[list[TradeOut]], responses=ERRORS
 )
 async def today_trades(acc: AccountDep, trading: TradingDep) -> JSONBytes:
-    """Today's fills (KST trading day of the market clock)."""
-    rows, _ = await query_trades(trading.db, acc.account_id, today_query(trading.now() or now_us()))
-    return ok(rows, "오늘의 체결")
+    """Today's fills (KST trading day of the market clock; real time for the live account)."""
+    return ok(await trading.today_trades(acc), "오늘의 체결")

@@ -85,8 +85,10 @@ class PaperBroker(Broker):
         return BrokerOrderView(order.broker_order_id or "", OrderStatus.ACCEPTED, r.filled, 0)
 
     # --- the book -----------------------------------------------------------------------------
-    def add(self, order: Order, entered: int) -> None:
-        auction_at = auction_match_time(entered)
+    def add(self, order: Order, entered: int, *, rested: bool = False) -> None:
+        """``rested``: the order is in the book already (it was before a restart), not
+        arriving: traded through, it fills at its limit, and its auction is over."""
+        auction_at = None if rested else auction_match_time(entered)
         r = Resting(
             order.order_id,
             order.account_id,
@@ -98,6 +100,7 @@ class PaperBroker(Broker):
             entered,
             auction_at,
             session_close(entered) + EXPIRY_GRACE_US,
+            rested,
         )
         self.book.setdefault(order.symbol, []).append(r)
         self.by_id[order.order_id] = r
