@@ -616,7 +616,7 @@ export interface paths {
         };
         /**
          * Today Trades
-         * @description Today's fills (KST trading day of the market clock).
+         * @description Today's fills (KST trading day of the market clock; real time for the live account).
          */
         get: operations["todayTrades"];
         put?: never;
