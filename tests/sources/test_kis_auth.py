@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pydantic import SecretStr
 from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.common.ratelimit import TokenBucket
-from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.auth import KisAuth, key_id
 from aegis.sources.kis.rest import KisRest
 from tests.fakes.kis import FakeKis
 
@@ -24,15 +25,19 @@ def store_for(settings: Settings) -> CredentialStore:
 async def test_token_is_cached_encrypted_and_reused_across_instances(
     settings: Settings, fake_kis: FakeKis, kis_creds: BrokerCredentials
 ) -> None:
-    async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
-        first = await KisAuth(http, kis_creds, store_for(settings)).access_token()
-        # a new process: fresh objects, same data dir
-        second = await KisAuth(http, kis_creds, store_for(settings)).access_token()
+    async def token() -> str:
+        async with httpx.AsyncClient(base_url=fake_kis.rest_url) as http:
+            return await KisAuth(http, kis_creds, store_for(settings)).access_token()
+
+    first = await token()
+    # a new process (its own event loop shares nothing in memory): fresh objects, same data dir
+    second = await asyncio.to_thread(asyncio.run, token())
     assert first == second
     assert fake_kis.tokens_issued == 1
-    cached = (Path(settings.data_dir) / "tokens" / "kis.enc").read_bytes()
-    assert first.encode() not in cached
-    assert oct((Path(settings.data_dir) / "tokens" / "kis.enc").stat().st_mode & 0o777) == "0o600"
+    # one cache per app key (its fingerprint) and host, whichever client asked
+    path = Path(settings.data_dir) / "tokens" / f"kis-real-{key_id(kis_creds)}.enc"
+    assert first.encode() not in path.read_bytes()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
 
 
 async def test_cached_token_of_another_app_key_is_not_used(

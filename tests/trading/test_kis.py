@@ -8,18 +8,21 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
+from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.source import open_kis_rest
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     EXPIRY_GRACE_US,
     FillNoticeDecoder,
     KisAccount,
+    KisTrading,
     decrypt,
     parse_notice,
 )
@@ -500,3 +503,68 @@ def test_a_day_order_works_until_the_close_of_the_session_it_can_still_join() ->
     assert day_order_close(kst(11, 0, day=date(2026, 2, 28))) == kst(15, 30, day=tue)
     # 2026-10-09 (한글날, a Friday) is a KRX holiday: the next session is Monday 10-12
     assert day_order_close(kst(10, 0, day=date(2026, 10, 9))) == kst(15, 30, day=date(2026, 10, 12))
+
+
+def _market_settings(fake: FakeKisTrading, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+
+
+async def test_market_data_and_trading_on_one_app_key_share_one_access_token(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS issues one token a minute per app key (EGW00133), and any client of the key may
+    use it. Market data and the live account each asked for and cached their own: the one
+    that came second within the minute was refused (or waited a minute), and each side
+    renewed on its own. Both now use the key's one token, also after a restart."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=5.0))
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1, "kis")
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    store = CredentialStore(tmp_path, "test-secret")
+    live = LiveAccount(
+        desk.service, acc, creds, store, KisAccount.parse("50123456-01"), HTS_ID,
+        rest_url=fake.rest_url, ws_url=fake.ws_url, reconcile_seconds=3600,
+    )  # fmt: skip
+    try:
+        # both start at once, as at a server start with a live account connected
+        async with open_kis_rest(_market_settings(fake, tmp_path), creds, store) as rest:
+            _, quote = await asyncio.gather(live.start(), rest.current_price(SAMSUNG))
+        assert quote["stck_prpr"] == "71500" and acc.cash == 10_000_000
+        assert fake.token_requests == {APP_KEY: 1} and fake.token_refusals == 0
+    finally:
+        await live.close()
+
+    async def next_process() -> None:
+        # a fresh event loop shares nothing in memory with the first: only the disk cache
+        store = CredentialStore(tmp_path, "test-secret")
+        async with open_kis_rest(_market_settings(fake, tmp_path), creds, store) as rest:
+            await rest.current_price(SAMSUNG)
+        async with httpx.AsyncClient(base_url=fake.rest_url) as http:
+            client = KisTrading(http, creds, KisAuth(http, creds, store), live.client.account)
+            await client.balance()
+
+    await asyncio.to_thread(asyncio.run, next_process())
+    assert fake.token_requests == {APP_KEY: 1} and fake.token_refusals == 0
+
+
+async def test_another_app_key_still_gets_its_own_token(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Tokens are shared per app key only: market data on another key of the same customer
+    asks for its own."""
+    other = BrokerCredentials(SecretStr("PSotherKey"), SecretStr("otherSecret"), paper=True)
+    fake.keys[other.app_key.get_secret_value()] = other.app_secret.get_secret_value()
+    _, live = await _connect(app_db, fake, tmp_path)
+    try:
+        store = CredentialStore(tmp_path, "test-secret")
+        async with open_kis_rest(_market_settings(fake, tmp_path), other, store) as rest:
+            await rest.current_price(SAMSUNG)
+        assert fake.token_requests == {APP_KEY: 1, "PSotherKey": 1}
+        assert fake.tokens_issued == 2 and fake.token_refusals == 0
+    finally:
+        await live.close()

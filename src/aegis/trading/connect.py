@@ -156,10 +156,9 @@ class LiveConnections:
         number). Raises ``BrokerKeyRejected`` or ``BrokerUnreachable`` with what went wrong."""
         rest, _ = self.hosts(keys.mode)
         async with httpx.AsyncClient(base_url=rest, timeout=httpx.Timeout(self.timeout)) as http:
-            # no one-per-minute wait here: an administrator is waiting for the answer
-            auth = KisAuth(
-                http, keys.creds, self.store, min_token_interval_s=0.0, cache_name=_cache(user_id)
-            )
+            # no one-per-minute wait here: an administrator is waiting for the answer. The
+            # key's token, if this process has it already (market data), is reused
+            auth = KisAuth(http, keys.creds, self.store, min_token_interval_s=0.0)
             try:
                 await asyncio.wait_for(auth.access_token(), self.timeout)
             except FatalSourceError as exc:
@@ -299,7 +298,6 @@ class LiveConnections:
             ws_url=ws,
             reconcile_seconds=self.reconcile_seconds,
             timeout=self.timeout,
-            cache_name=_cache(user_id),
         )
         try:
             await live.start(switched=switched)
@@ -363,7 +361,3 @@ class LiveConnections:
             "lastReconcile": None if live is None else live.last_result,
             "error": self.errors.get(user_id),
         }
-
-
-def _cache(user_id: int) -> str:
-    return f"kis-trading-{user_id}"

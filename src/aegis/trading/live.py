@@ -50,7 +50,6 @@ class LiveAccount:
         ws_url: str | None = None,
         reconcile_seconds: float = 180.0,
         timeout: float = 5.0,
-        cache_name: str = "kis-trading",
     ) -> None:
         self.service = service
         self.account = account
@@ -58,7 +57,8 @@ class LiveAccount:
             base_url=rest_url or (PAPER_REST if creds.paper else REAL_REST),
             timeout=httpx.Timeout(timeout),
         )
-        self.auth = KisAuth(self.http, creds, store, cache_name=cache_name)
+        # the app key's one token, shared with market data on the same key (``KisAuth``)
+        self.auth = KisAuth(self.http, creds, store)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
         self.broker_account = broker_account_id(store, kis_account)
         self.broker = KisBroker(self.client)
