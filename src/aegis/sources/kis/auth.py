@@ -205,10 +205,17 @@ class KisAuth:
         )
         return token
 
-    def invalidate(self) -> None:
-        """The server said the token expired (EGW00123): drop it everywhere."""
-        self._shared.token, self._shared.expires_at = None, 0.0
+    def invalidate(self, token: str | None = None) -> None:
+        """The server said ``token`` (``None``: the current one) expired (EGW00123): drop it
+        everywhere. The answer to a call sent before another caller renewed the token drops
+        nothing: dropping the renewed one would cost a new request within the minute."""
+        shared = self._shared
+        if token is not None and shared.token not in (None, token):
+            return
+        shared.token, shared.expires_at = None, 0.0
         cache = self._cache()
+        if token is not None and cache.get("token") not in (None, token):
+            return  # another process has renewed it already
         cache.pop("token", None)
         cache.pop("expires_at", None)
         if cache:

@@ -90,7 +90,9 @@ class KisCalls:
     def __repr__(self) -> str:
         return "KisCalls(<redacted>)"
 
-    async def headers(self, tr_id: str, tr_cont: str = "") -> dict[str, str]:
+    async def headers(self, tr_id: str, tr_cont: str = "") -> tuple[dict[str, str], str]:
+        """The request headers and the token they carry (an EGW00123 answer names it to
+        ``KisAuth.invalidate``)."""
         token = await self.auth.access_token()
         return {
             "content-type": "application/json; charset=utf-8",
@@ -100,7 +102,7 @@ class KisCalls:
             "tr_id": tr_id,
             "custtype": "P",
             "tr_cont": tr_cont,
-        }
+        }, token
 
     def body(self, resp: httpx.Response, tr_id: str) -> dict[str, Any]:
         try:
@@ -119,7 +121,7 @@ class KisCalls:
         backoff = Backoff(self.backoff.initial, self.backoff.maximum)
         refreshed = False
         for attempt in range(self.max_retries + 1):
-            headers = await self.headers(tr_id, tr_cont)
+            headers, token = await self.headers(tr_id, tr_cont)
             if self.limiter is not None:
                 await self.limiter.acquire(urgent=self.urgent)
             resp = await self.http.get(path, params=params, headers=headers)
@@ -140,7 +142,7 @@ class KisCalls:
                 continue
             if msg_cd == TOKEN_EXPIRED and not refreshed:
                 log.warning("kis: access token expired (EGW00123); requesting a new one")
-                self.auth.invalidate()
+                self.auth.invalidate(token)
                 refreshed = True
                 continue
             if data.get("rt_cd") != "0":

@@ -131,7 +131,7 @@ class KisTrading:
 
     async def post_once(self, path: str, tr_id: str, body: dict[str, str]) -> dict[str, Any]:
         """An order-changing POST: sent exactly once, whatever happens."""
-        headers = await self._calls.headers(tr_id)
+        headers, token = await self._calls.headers(tr_id)
         if self._calls.limiter is not None:
             await self._calls.limiter.acquire(urgent=True)
         try:
@@ -144,7 +144,7 @@ class KisTrading:
         data = self._calls.body(resp, tr_id)
         msg_cd = str(data.get("msg_cd", ""))
         if msg_cd == TOKEN_EXPIRED:
-            self._calls.auth.invalidate()
+            self._calls.auth.invalidate(token)
         if data.get("rt_cd") != "0":
             raise BrokerRejected(msg_cd or str(resp.status_code), str(data.get("msg1", "")))
         return data
