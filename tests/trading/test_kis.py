@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from aegis.core.config import Settings
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.auth import KisAuth
-from aegis.sources.kis.source import open_kis_rest
+from aegis.sources.kis.source import kis_urls, open_kis_rest
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     EXPIRY_GRACE_US,
@@ -26,6 +26,7 @@ from aegis.trading.brokers.kis import (
     decrypt,
     parse_notice,
 )
+from aegis.trading.connect import LiveConnections
 from aegis.trading.live import LiveAccount
 from aegis.trading.models import OrderStatus, SafetyState, Side
 from aegis.trading.runtime import config_from
@@ -566,5 +567,26 @@ async def test_another_app_key_still_gets_its_own_token(
             await rest.current_price(SAMSUNG)
         assert fake.token_requests == {APP_KEY: 1, "PSotherKey": 1}
         assert fake.tokens_issued == 2 and fake.token_refusals == 0
+    finally:
+        await live.close()
+
+
+async def test_live_trading_and_market_data_use_the_same_kis_hosts_and_websocket_path(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The KIS hosts were written out in market data and in trading: one place now. The
+    fill-notice stream connected to the WebSocket port's root, market data under the official
+    samples' ``/tryitout`` (protocols.md §A.1): both under ``/tryitout`` now."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    try:
+        assert fake.notice_paths == ["/tryitout"]
+        conns = LiveConnections(desk.service, CredentialStore(tmp_path, "test-secret"))
+        settings = Settings(data_dir=tmp_path / "data", secret_key=SecretStr("k"))
+        paper = ("https://openapivts.koreainvestment.com:29443",
+                 "ws://ops.koreainvestment.com:31000/tryitout")  # fmt: skip
+        real = ("https://openapi.koreainvestment.com:9443",
+                "ws://ops.koreainvestment.com:21000/tryitout")  # fmt: skip
+        assert conns.hosts("paper") == kis_urls(settings, True) == paper
+        assert conns.hosts("real") == kis_urls(settings, False) == real
     finally:
         await live.close()

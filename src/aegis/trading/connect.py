@@ -34,16 +34,10 @@ from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.reconnect import FatalSourceError
 from aegis.sources.kis.auth import KisAuth, TokenRefused
+from aegis.sources.kis.calls import kis_hosts
 from aegis.trading import tables
 from aegis.trading.brokers.kis import InquiryRefused, KisAccount, KisTrading
-from aegis.trading.live import (
-    PAPER_REST,
-    PAPER_WS,
-    REAL_REST,
-    REAL_WS,
-    LiveAccount,
-    broker_account_id,
-)
+from aegis.trading.live import LiveAccount, broker_account_id
 from aegis.trading.service import LIVE, TradingService
 
 log = logging.getLogger("aegis.trading.connect")
@@ -144,11 +138,7 @@ class LiveConnections:
         self._lock = asyncio.Lock()
 
     def hosts(self, mode: Mode) -> tuple[str, str]:
-        paper = mode == "paper"
-        return (
-            self.rest_url or (PAPER_REST if paper else REAL_REST),
-            self.ws_url or (PAPER_WS if paper else REAL_WS),
-        )
+        return kis_hosts(mode == "paper", self.rest_url, self.ws_url)
 
     # --- the connection test --------------------------------------------------------------------
     async def check(self, user_id: int, keys: LiveKeys) -> None:

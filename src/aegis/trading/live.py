@@ -13,6 +13,7 @@ import httpx
 
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.calls import kis_hosts
 from aegis.trading.book import Account
 from aegis.trading.brokers.kis import (
     FillNotice,
@@ -24,11 +25,6 @@ from aegis.trading.brokers.kis import (
 from aegis.trading.service import TradingService
 
 log = logging.getLogger("aegis.trading.live")
-
-REAL_REST = "https://openapi.koreainvestment.com:9443"
-PAPER_REST = "https://openapivts.koreainvestment.com:29443"
-REAL_WS = "ws://ops.koreainvestment.com:21000"
-PAPER_WS = "ws://ops.koreainvestment.com:31000"
 
 
 def broker_account_id(store: CredentialStore, account: KisAccount) -> str:
@@ -53,17 +49,15 @@ class LiveAccount:
     ) -> None:
         self.service = service
         self.account = account
-        self.http = httpx.AsyncClient(
-            base_url=rest_url or (PAPER_REST if creds.paper else REAL_REST),
-            timeout=httpx.Timeout(timeout),
-        )
+        rest_url, ws_url = kis_hosts(creds.paper, rest_url, ws_url)
+        self.http = httpx.AsyncClient(base_url=rest_url, timeout=httpx.Timeout(timeout))
         # the app key's one token, shared with market data on the same key (``KisAuth``)
         self.auth = KisAuth(self.http, creds, store)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
         self.broker_account = broker_account_id(store, kis_account)
         self.broker = KisBroker(self.client)
         self.stream = KisNoticeStream(
-            ws_url or (PAPER_WS if creds.paper else REAL_WS),
+            ws_url,
             self.auth,
             hts_id,
             creds.paper,

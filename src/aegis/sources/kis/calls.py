@@ -24,6 +24,12 @@ from aegis.sources.kis.auth import KisAuth, key_id
 
 log = logging.getLogger("aegis.sources.kis")
 
+# the hosts (protocols.md §A.1): a paper (모의투자) app key works only on the paper ones
+REAL_REST = "https://openapi.koreainvestment.com:9443"
+PAPER_REST = "https://openapivts.koreainvestment.com:29443"
+REAL_WS = "ws://ops.koreainvestment.com:21000"
+PAPER_WS = "ws://ops.koreainvestment.com:31000"
+
 RATE_LIMITED = "EGW00201"
 TOKEN_EXPIRED = "EGW00123"
 # calls per second per app key (shared docs/protocols.md, "Rate limits")
@@ -33,6 +39,17 @@ REAL_RATE, PAPER_RATE = 20.0, 2.0
 _limiters: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str, bool], TokenBucket]
 ] = weakref.WeakKeyDictionary()
+
+
+def kis_hosts(paper: bool, rest: str | None = None, ws: str | None = None) -> tuple[str, str]:
+    """The REST base and WebSocket URL of the paper or real hosts, or the given ones (a proxy,
+    the tests' fakes). A WebSocket URL without a path takes the official samples' ``/tryitout``
+    (market data and the fill notices alike)."""
+    rest = rest or (PAPER_REST if paper else REAL_REST)
+    ws = ws or (PAPER_WS if paper else REAL_WS)
+    if ws.rstrip("/").count("/") <= 2:
+        ws = ws.rstrip("/") + "/tryitout"
+    return rest.rstrip("/"), ws
 
 
 def kis_rate(paper: bool) -> float:
