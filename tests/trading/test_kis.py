@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
+from aegis.core.errors import BrokerError
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.source import kis_urls, open_kis_rest
@@ -33,7 +34,7 @@ from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
 from aegis.trading.session import day_order_close
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
-from tests.trading.support import SAMSUNG, Desk, kst, limit, status, until
+from tests.trading.support import SAMSUNG, Desk, kst, limit, safety, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -76,12 +77,13 @@ async def _connect(
     tmp_path: Path,
     config: TradingConfig | None = None,
     broker_timeout: float = 1.0,
+    paper: bool = True,
 ) -> tuple[Desk, LiveAccount]:
     desk = Desk(app_db, config or TradingConfig(broker_timeout=broker_timeout))
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
-    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=paper)
     live = LiveAccount(
         desk.service,
         acc,
@@ -588,5 +590,40 @@ async def test_live_trading_and_market_data_use_the_same_kis_hosts_and_websocket
                 "ws://ops.koreainvestment.com:21000/tryitout")  # fmt: skip
         assert conns.hosts("paper") == kis_urls(settings, True) == paper
         assert conns.hosts("real") == kis_urls(settings, False) == real
+    finally:
+        await live.close()
+
+
+async def test_a_balance_longer_than_ten_pages_is_read_to_its_end(
+    app_db: AsyncEngine,
+    fake: FakeKisTrading,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KIS pages the balance (50 rows real, 20 paper). It was read 10 pages at most: an
+    account holding more was seen short, the books started without the positions past page 10,
+    and our own buy of a symbol listed there halted the account on a false mismatch. It is
+    read to the page KIS calls last now; a balance that never ends is an error, not a short
+    read."""
+    # 23 positions + a sold-out row: 12 pages of 2; Samsung bought below lists on the 12th
+    fake.positions = {f"{1_000 + i:06d}": (1, 10_000) for i in range(23)}
+    _, live = await _connect(app_db, fake, tmp_path, paper=False)  # real: 20 calls/s
+    svc, acc = live.service, live.account
+    try:
+        assert len(acc.positions) == 23  # the books start from the whole balance
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        await fake.fill("0000117001", 1, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        await live.reconcile()
+        assert live.last_result == {"ok": True, "differences": []}
+        assert safety(acc) is not SafetyState.HALTED
+        # a server that keeps saying "more": a clear error, no halt on a partial balance
+        monkeypatch.setattr(kis, "BALANCE_PAGES", 5)
+        with pytest.raises(BrokerError, match="past 5 pages; not read to its end"):
+            await live.client.balance()
+        await live.reconcile()
+        assert safety(acc) is not SafetyState.HALTED
+        assert any("past 5 pages" in r.getMessage() for r in caplog.records)
     finally:
         await live.close()

@@ -11,6 +11,7 @@ import logging
 
 import httpx
 
+from aegis.core.errors import AegisError
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.calls import kis_hosts
@@ -94,7 +95,9 @@ class LiveAccount:
         try:
             self.last_result = await self.service.reconcile(self.account, self.client.balance)
         except Exception as exc:
-            log.warning("reconciliation failed: %s", type(exc).__name__)
+            # an AegisError's message says what (no account number); others: their type only
+            text = exc.message if isinstance(exc, AegisError) else type(exc).__name__
+            log.warning("reconciliation failed: %s", text)
 
     async def _periodic(self) -> None:
         while True:

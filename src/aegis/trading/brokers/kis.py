@@ -51,6 +51,10 @@ BUYABLE_PATH = "/uapi/domestic-stock/v1/trading/inquire-psbl-order"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 DAILY_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
 MAX_PAGES = 10
+# the balance is read to its last page: one cut short would miss positions, and the
+# reconciliation would take them for sold (a false mismatch halts the account). Only a server
+# that never says "last page" meets this bound (25,000 positions real, 10,000 paper)
+BALANCE_PAGES = 500
 # a lost answer's look-up pages newest first and stops at the first row older than the send:
 # many pages only when that many orders of the same symbol and side came after ours
 LOOKUP_PAGES = 100
@@ -256,9 +260,10 @@ class KisTrading:
         return _int(out.get("ord_psbl_cash")), _int(out.get("nrcvb_buy_qty"))
 
     async def balance(self) -> BrokerBalance:
-        rows, last, _ = await self._pages(
+        tr_id = tr("TTTC8434R", self.paper)
+        rows, last, complete = await self._pages(
             BALANCE_PATH,
-            tr("TTTC8434R", self.paper),
+            tr_id,
             {
                 "CANO": self.account.cano,
                 "ACNT_PRDT_CD": self.account.product,
@@ -271,7 +276,12 @@ class KisTrading:
                 "PRCS_DVSN": "00",
             },
             "output1",
+            max_pages=BALANCE_PAGES,
         )
+        if not complete:
+            raise BrokerError(
+                f"KIS {tr_id}: the balance runs past {BALANCE_PAGES} pages; not read to its end"
+            )
         positions = {}
         for r in rows:
             qty = _int(r.get("hldg_qty"))
