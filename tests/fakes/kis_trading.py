@@ -1,9 +1,10 @@
 """A local fake of KIS trading (shared docs/protocols-trading.md §1): token, cash orders,
 cancel, buyable, balance (paged), daily orders/fills (paged), and the encrypted realtime fill
-notice over WebSocket. The current-price quotation is served too: KIS serves market data and
-trading on one host and counts both against the app key's per-second limit. Faults on demand:
-refusals, answers that never come (after or before the order is taken), partial fills, dropped
-notice connections."""
+notice over WebSocket. Tokens follow protocols.md §A.2 per app key: one tokenP a minute (a
+second is refused with EGW00133), the same token again within 6 hours. The current-price
+quotation is served too: KIS serves market data and trading on one host and counts both
+against the app key's per-second limit. Faults on demand: refusals, answers that never come
+(after or before the order is taken), partial fills, dropped notice connections."""
 
 from __future__ import annotations
 
@@ -82,7 +83,15 @@ class FakeKisTrading:
         self.cancel_posts = 0
         self.quotes = 0
         self.notice_subs: list[str] = []
-        self._token = "eyJfake.trading.token"
+        self.notice_paths: list[str] = []  # the path of each notice connection
+        # app key → secret: more keys of the same customer may be added
+        self.keys: dict[str, str] = {APP_KEY: APP_SECRET}
+        self.token_interval_s = 60.0
+        self.token_requests: dict[str, int] = {}  # app key → tokenP answered with a token
+        self.token_refusals = 0  # EGW00133
+        self.tokens_issued = 0  # distinct tokens
+        self._tokens: dict[str, tuple[str, float]] = {}  # app key → (token, issued at)
+        self._token_at: dict[str, float] = {}  # app key → last tokenP answered
         self._conns: set[ServerConnection] = set()
         self._ws_server: Server | None = None
         routes = [
@@ -156,9 +165,11 @@ class FakeKisTrading:
     # --- REST ---------------------------------------------------------------------------------
     def _auth(self, req: Request) -> JSONResponse | None:
         h = req.headers
-        if h.get("appkey") != APP_KEY or h.get("appsecret") != APP_SECRET:
+        key = h.get("appkey", "")
+        if key not in self.keys or h.get("appsecret") != self.keys[key]:
             return JSONResponse({"rt_cd": "1", "msg_cd": "EGW00103", "msg1": "bad key"}, 403)
-        if h.get("authorization") != f"Bearer {self._token}":
+        token = self._tokens.get(key)
+        if token is None or h.get("authorization") != f"Bearer {token[0]}":
             return JSONResponse(
                 {"rt_cd": "1", "msg_cd": "EGW00123", "msg1": "기간이 만료된 token 입니다."}, 500
             )
@@ -177,10 +188,25 @@ class FakeKisTrading:
 
     async def _token_ep(self, req: Request) -> JSONResponse:
         body = await req.json()
-        if body.get("appkey") != APP_KEY or body.get("appsecret") != APP_SECRET:
+        key = str(body.get("appkey", ""))
+        if key not in self.keys or body.get("appsecret") != self.keys[key]:
             return JSONResponse({"error_code": "EGW00103"}, 403)
+        now = time.monotonic()
+        last = self._token_at.get(key)
+        if last is not None and now - last < self.token_interval_s:
+            self.token_refusals += 1
+            return JSONResponse(
+                {"error_description": "접근토큰 발급 잠시 후 다시 시도하세요(1분당 1회)",
+                 "error_code": "EGW00133"}, 403)  # fmt: skip
+        self._token_at[key] = now
+        self.token_requests[key] = self.token_requests.get(key, 0) + 1
+        token = self._tokens.get(key)
+        if token is None or now - token[1] >= 6 * 3600:
+            self.tokens_issued += 1
+            token = (f"eyJfake.trading.{self.tokens_issued}.token", now)
+            self._tokens[key] = token
         return JSONResponse(
-            {"access_token": self._token, "token_type": "Bearer", "expires_in": 86_400}
+            {"access_token": token[0], "token_type": "Bearer", "expires_in": 86_400}
         )
 
     async def _approval_ep(self, req: Request) -> JSONResponse:
@@ -369,6 +395,7 @@ class FakeKisTrading:
 
     # --- the notice socket ----------------------------------------------------------------
     async def _ws(self, ws: ServerConnection) -> None:
+        self.notice_paths.append(ws.request.path if ws.request else "")
         self._conns.add(ws)
         try:
             async for raw in ws:

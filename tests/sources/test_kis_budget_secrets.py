@@ -64,7 +64,7 @@ async def test_secrets_never_reach_logs_status_or_errors(
         await sink.wait_until(lambda: len(sink.received) > 300)
         fake_kis.drop()
         await sink.wait_until(lambda: src.status.reconnects >= 1 and src.counts["backfilled"] > 0)
-        token = src.auth._token if src.auth else None
+        token = src.auth._shared.token if src.auth else None
         approval = src.auth._approval if src.auth else None
     # a wrong secret: the error must not echo it either
     bad = BrokerCredentials(SecretStr(APP_KEY), SecretStr("WRONG-secret-value-123"))

@@ -8,22 +8,27 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.config import Settings
+from aegis.core.errors import BrokerError
 from aegis.credentials.store import BrokerCredentials, CredentialStore
-from aegis.sources.kis.source import open_kis_rest
+from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.source import kis_urls, open_kis_rest
 from aegis.trading.book import Account, FillAdjustment
 from aegis.trading.brokers import kis
 from aegis.trading.brokers.kis import (
     EXPIRY_GRACE_US,
     FillNoticeDecoder,
     KisAccount,
+    KisTrading,
     decrypt,
     parse_notice,
 )
+from aegis.trading.connect import LiveConnections
 from aegis.trading.eventlog import fill_data
 from aegis.trading.fees import FeeSchedule
 from aegis.trading.live import LiveAccount
@@ -32,7 +37,7 @@ from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
 from aegis.trading.session import day_order_close
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
-from tests.trading.support import SAMSUNG, Desk, figures, kst, limit, status, until
+from tests.trading.support import SAMSUNG, Desk, figures, kst, limit, safety, status, until
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -75,12 +80,13 @@ async def _connect(
     tmp_path: Path,
     config: TradingConfig | None = None,
     broker_timeout: float = 1.0,
+    paper: bool = True,
 ) -> tuple[Desk, LiveAccount]:
     desk = Desk(app_db, config or TradingConfig(broker_timeout=broker_timeout))
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
-    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=paper)
     live = LiveAccount(
         desk.service,
         acc,
@@ -610,3 +616,124 @@ async def test_a_commission_adopted_from_the_broker_is_the_fills_commission_ever
         await live.close()
     svc = await desk.restart()
     assert await figures(svc, await svc.account_for(1, "kis")) == before
+
+
+def _market_settings(fake: FakeKisTrading, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key=SecretStr("test-master-key"),
+        kis_rest_url=fake.rest_url,
+    )
+
+
+async def test_market_data_and_trading_on_one_app_key_share_one_access_token(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """KIS issues one token a minute per app key (EGW00133), and any client of the key may
+    use it. Market data and the live account each asked for and cached their own: the one
+    that came second within the minute was refused (or waited a minute), and each side
+    renewed on its own. Both now use the key's one token, also after a restart."""
+    desk = Desk(app_db, TradingConfig(broker_timeout=5.0))
+    await desk.start()
+    desk.open_market()
+    acc = await desk.service.account_for(1, "kis")
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
+    store = CredentialStore(tmp_path, "test-secret")
+    live = LiveAccount(
+        desk.service, acc, creds, store, KisAccount.parse("50123456-01"), HTS_ID,
+        rest_url=fake.rest_url, ws_url=fake.ws_url, reconcile_seconds=3600,
+    )  # fmt: skip
+    try:
+        # both start at once, as at a server start with a live account connected
+        async with open_kis_rest(_market_settings(fake, tmp_path), creds, store) as rest:
+            _, quote = await asyncio.gather(live.start(), rest.current_price(SAMSUNG))
+        assert quote["stck_prpr"] == "71500" and acc.cash == 10_000_000
+        assert fake.token_requests == {APP_KEY: 1} and fake.token_refusals == 0
+    finally:
+        await live.close()
+
+    async def next_process() -> None:
+        # a fresh event loop shares nothing in memory with the first: only the disk cache
+        store = CredentialStore(tmp_path, "test-secret")
+        async with open_kis_rest(_market_settings(fake, tmp_path), creds, store) as rest:
+            await rest.current_price(SAMSUNG)
+        async with httpx.AsyncClient(base_url=fake.rest_url) as http:
+            client = KisTrading(http, creds, KisAuth(http, creds, store), live.client.account)
+            await client.balance()
+
+    await asyncio.to_thread(asyncio.run, next_process())
+    assert fake.token_requests == {APP_KEY: 1} and fake.token_refusals == 0
+
+
+async def test_another_app_key_still_gets_its_own_token(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """Tokens are shared per app key only: market data on another key of the same customer
+    asks for its own."""
+    other = BrokerCredentials(SecretStr("PSotherKey"), SecretStr("otherSecret"), paper=True)
+    fake.keys[other.app_key.get_secret_value()] = other.app_secret.get_secret_value()
+    _, live = await _connect(app_db, fake, tmp_path)
+    try:
+        store = CredentialStore(tmp_path, "test-secret")
+        async with open_kis_rest(_market_settings(fake, tmp_path), other, store) as rest:
+            await rest.current_price(SAMSUNG)
+        assert fake.token_requests == {APP_KEY: 1, "PSotherKey": 1}
+        assert fake.tokens_issued == 2 and fake.token_refusals == 0
+    finally:
+        await live.close()
+
+
+async def test_live_trading_and_market_data_use_the_same_kis_hosts_and_websocket_path(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The KIS hosts were written out in market data and in trading: one place now. The
+    fill-notice stream connected to the WebSocket port's root, market data under the official
+    samples' ``/tryitout`` (protocols.md §A.1): both under ``/tryitout`` now."""
+    desk, live = await _connect(app_db, fake, tmp_path)
+    try:
+        assert fake.notice_paths == ["/tryitout"]
+        conns = LiveConnections(desk.service, CredentialStore(tmp_path, "test-secret"))
+        settings = Settings(data_dir=tmp_path / "data", secret_key=SecretStr("k"))
+        paper = ("https://openapivts.koreainvestment.com:29443",
+                 "ws://ops.koreainvestment.com:31000/tryitout")  # fmt: skip
+        real = ("https://openapi.koreainvestment.com:9443",
+                "ws://ops.koreainvestment.com:21000/tryitout")  # fmt: skip
+        assert conns.hosts("paper") == kis_urls(settings, True) == paper
+        assert conns.hosts("real") == kis_urls(settings, False) == real
+    finally:
+        await live.close()
+
+
+async def test_a_balance_longer_than_ten_pages_is_read_to_its_end(
+    app_db: AsyncEngine,
+    fake: FakeKisTrading,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KIS pages the balance (50 rows real, 20 paper). It was read 10 pages at most: an
+    account holding more was seen short, the books started without the positions past page 10,
+    and our own buy of a symbol listed there halted the account on a false mismatch. It is
+    read to the page KIS calls last now; a balance that never ends is an error, not a short
+    read."""
+    # 23 positions + a sold-out row: 12 pages of 2; Samsung bought below lists on the 12th
+    fake.positions = {f"{1_000 + i:06d}": (1, 10_000) for i in range(23)}
+    _, live = await _connect(app_db, fake, tmp_path, paper=False)  # real: 20 calls/s
+    svc, acc = live.service, live.account
+    try:
+        assert len(acc.positions) == 23  # the books start from the whole balance
+        o, _ = await svc.place(acc, limit(Side.BUY, 1, 71_500))
+        await fake.fill("0000117001", 1, 71_500)
+        await until(lambda: o.status is OrderStatus.FILLED, "the fill notice")
+        await live.reconcile()
+        assert live.last_result == {"ok": True, "differences": []}
+        assert safety(acc) is not SafetyState.HALTED
+        # a server that keeps saying "more": a clear error, no halt on a partial balance
+        monkeypatch.setattr(kis, "BALANCE_PAGES", 5)
+        with pytest.raises(BrokerError, match="past 5 pages; not read to its end"):
+            await live.client.balance()
+        await live.reconcile()
+        assert safety(acc) is not SafetyState.HALTED
+        assert any("past 5 pages" in r.getMessage() for r in caplog.records)
+    finally:
+        await live.close()

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from aegis.core.config import Settings
 from aegis.core.errors import (
     BrokerKeyRejected,
     BrokerUnreachable,
@@ -21,6 +23,7 @@ from aegis.core.errors import (
 from aegis.core.logs import quiet_http_clients
 from aegis.credentials.store import CredentialStore
 from aegis.sources.common.backoff import Backoff
+from aegis.sources.kis.source import open_kis_rest
 from aegis.trading import tables
 from aegis.trading.brokers.base import BrokerBalance
 from aegis.trading.connect import LiveConnections, LiveKeys
@@ -122,6 +125,31 @@ async def test_bad_key_wrong_account_and_kis_down_are_clear_and_store_nothing(
     assert await stored(app_db) == []
     assert desk.service.account_of_user(ADMIN, LIVE) is None  # no live account was opened
     assert not (await live.status(ADMIN))["stored"]
+    await desk.service.close()
+
+
+async def test_a_wrong_secret_is_refused_at_the_token_though_the_key_has_one_already(
+    app_db: AsyncEngine, fake: FakeKisTrading, tmp_path: Path
+) -> None:
+    """The app key's token is shared with KIS market data on the same key: a connection
+    test with the right key but a wrong secret must still hear it from tokenP (not pass the
+    token step on the market data's token and blame the account at the balance)."""
+    desk = Desk(app_db)
+    await desk.start()
+    live = connections(desk, tmp_path, fake.rest_url, fake.ws_url)
+    settings = Settings(
+        data_dir=tmp_path / "data", secret_key=SecretStr("k"), kis_rest_url=fake.rest_url
+    )
+    creds = keys().creds
+    async with open_kis_rest(settings, creds, CredentialStore(tmp_path, "test-secret")) as rest:
+        await rest.current_price(SAMSUNG)  # market data holds the key's token
+        with pytest.raises(BrokerKeyRejected, match="refused the app key/secret") as err:
+            await live.connect(ADMIN, keys(secret="wrong-secret"))
+        assert err.value.details == {"step": "token"}
+        # the right secret takes the token market data holds: no second tokenP
+        await live.connect(ADMIN, keys())
+    assert fake.token_requests == {APP_KEY: 1} and fake.token_refusals == 0
+    await live.disconnect(ADMIN)
     await desk.service.close()
 
 

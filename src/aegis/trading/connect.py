@@ -34,16 +34,10 @@ from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.common.backoff import Backoff
 from aegis.sources.common.reconnect import FatalSourceError
 from aegis.sources.kis.auth import KisAuth, TokenRefused
+from aegis.sources.kis.calls import kis_hosts
 from aegis.trading import tables
 from aegis.trading.brokers.kis import InquiryRefused, KisAccount, KisTrading
-from aegis.trading.live import (
-    PAPER_REST,
-    PAPER_WS,
-    REAL_REST,
-    REAL_WS,
-    LiveAccount,
-    broker_account_id,
-)
+from aegis.trading.live import LiveAccount, broker_account_id
 from aegis.trading.service import LIVE, TradingService
 
 log = logging.getLogger("aegis.trading.connect")
@@ -144,11 +138,7 @@ class LiveConnections:
         self._lock = asyncio.Lock()
 
     def hosts(self, mode: Mode) -> tuple[str, str]:
-        paper = mode == "paper"
-        return (
-            self.rest_url or (PAPER_REST if paper else REAL_REST),
-            self.ws_url or (PAPER_WS if paper else REAL_WS),
-        )
+        return kis_hosts(mode == "paper", self.rest_url, self.ws_url)
 
     # --- the connection test --------------------------------------------------------------------
     async def check(self, user_id: int, keys: LiveKeys) -> None:
@@ -156,10 +146,9 @@ class LiveConnections:
         number). Raises ``BrokerKeyRejected`` or ``BrokerUnreachable`` with what went wrong."""
         rest, _ = self.hosts(keys.mode)
         async with httpx.AsyncClient(base_url=rest, timeout=httpx.Timeout(self.timeout)) as http:
-            # no one-per-minute wait here: an administrator is waiting for the answer
-            auth = KisAuth(
-                http, keys.creds, self.store, min_token_interval_s=0.0, cache_name=_cache(user_id)
-            )
+            # no one-per-minute wait here: an administrator is waiting for the answer. The
+            # key's token, if this process has it already (market data), is reused
+            auth = KisAuth(http, keys.creds, self.store, min_token_interval_s=0.0)
             try:
                 await asyncio.wait_for(auth.access_token(), self.timeout)
             except FatalSourceError as exc:
@@ -299,7 +288,6 @@ class LiveConnections:
             ws_url=ws,
             reconcile_seconds=self.reconcile_seconds,
             timeout=self.timeout,
-            cache_name=_cache(user_id),
         )
         try:
             await live.start(switched=switched)
@@ -363,7 +351,3 @@ class LiveConnections:
             "lastReconcile": None if live is None else live.last_result,
             "error": self.errors.get(user_id),
         }
-
-
-def _cache(user_id: int) -> str:
-    return f"kis-trading-{user_id}"

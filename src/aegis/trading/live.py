@@ -11,8 +11,10 @@ import logging
 
 import httpx
 
+from aegis.core.errors import AegisError
 from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.sources.kis.auth import KisAuth
+from aegis.sources.kis.calls import kis_hosts
 from aegis.trading.book import Account
 from aegis.trading.brokers.kis import (
     FillNotice,
@@ -24,11 +26,6 @@ from aegis.trading.brokers.kis import (
 from aegis.trading.service import TradingService
 
 log = logging.getLogger("aegis.trading.live")
-
-REAL_REST = "https://openapi.koreainvestment.com:9443"
-PAPER_REST = "https://openapivts.koreainvestment.com:29443"
-REAL_WS = "ws://ops.koreainvestment.com:21000"
-PAPER_WS = "ws://ops.koreainvestment.com:31000"
 
 
 def broker_account_id(store: CredentialStore, account: KisAccount) -> str:
@@ -50,20 +47,18 @@ class LiveAccount:
         ws_url: str | None = None,
         reconcile_seconds: float = 180.0,
         timeout: float = 5.0,
-        cache_name: str = "kis-trading",
     ) -> None:
         self.service = service
         self.account = account
-        self.http = httpx.AsyncClient(
-            base_url=rest_url or (PAPER_REST if creds.paper else REAL_REST),
-            timeout=httpx.Timeout(timeout),
-        )
-        self.auth = KisAuth(self.http, creds, store, cache_name=cache_name)
+        rest_url, ws_url = kis_hosts(creds.paper, rest_url, ws_url)
+        self.http = httpx.AsyncClient(base_url=rest_url, timeout=httpx.Timeout(timeout))
+        # the app key's one token, shared with market data on the same key (``KisAuth``)
+        self.auth = KisAuth(self.http, creds, store)
         self.client = KisTrading(self.http, creds, self.auth, kis_account)
         self.broker_account = broker_account_id(store, kis_account)
         self.broker = KisBroker(self.client, clock=service.wall)
         self.stream = KisNoticeStream(
-            ws_url or (PAPER_WS if creds.paper else REAL_WS),
+            ws_url,
             self.auth,
             hts_id,
             creds.paper,
@@ -100,7 +95,9 @@ class LiveAccount:
         try:
             self.last_result = await self.service.reconcile(self.account, self.client.balance)
         except Exception as exc:
-            log.warning("reconciliation failed: %s", type(exc).__name__)
+            # an AegisError's message says what (no account number); others: their type only
+            text = exc.message if isinstance(exc, AegisError) else type(exc).__name__
+            log.warning("reconciliation failed: %s", text)
 
     async def _periodic(self) -> None:
         while True:

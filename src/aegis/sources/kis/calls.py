@@ -24,6 +24,12 @@ from aegis.sources.kis.auth import KisAuth, key_id
 
 log = logging.getLogger("aegis.sources.kis")
 
+# the hosts (protocols.md §A.1): a paper (모의투자) app key works only on the paper ones
+REAL_REST = "https://openapi.koreainvestment.com:9443"
+PAPER_REST = "https://openapivts.koreainvestment.com:29443"
+REAL_WS = "ws://ops.koreainvestment.com:21000"
+PAPER_WS = "ws://ops.koreainvestment.com:31000"
+
 RATE_LIMITED = "EGW00201"
 TOKEN_EXPIRED = "EGW00123"
 # calls per second per app key (shared docs/protocols.md, "Rate limits")
@@ -33,6 +39,17 @@ REAL_RATE, PAPER_RATE = 20.0, 2.0
 _limiters: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[str, bool], TokenBucket]
 ] = weakref.WeakKeyDictionary()
+
+
+def kis_hosts(paper: bool, rest: str | None = None, ws: str | None = None) -> tuple[str, str]:
+    """The REST base and WebSocket URL of the paper or real hosts, or the given ones (a proxy,
+    the tests' fakes). A WebSocket URL without a path takes the official samples' ``/tryitout``
+    (market data and the fill notices alike)."""
+    rest = rest or (PAPER_REST if paper else REAL_REST)
+    ws = ws or (PAPER_WS if paper else REAL_WS)
+    if ws.rstrip("/").count("/") <= 2:
+        ws = ws.rstrip("/") + "/tryitout"
+    return rest.rstrip("/"), ws
 
 
 def kis_rate(paper: bool) -> float:
@@ -90,7 +107,9 @@ class KisCalls:
     def __repr__(self) -> str:
         return "KisCalls(<redacted>)"
 
-    async def headers(self, tr_id: str, tr_cont: str = "") -> dict[str, str]:
+    async def headers(self, tr_id: str, tr_cont: str = "") -> tuple[dict[str, str], str]:
+        """The request headers and the token they carry (an EGW00123 answer names it to
+        ``KisAuth.invalidate``)."""
         token = await self.auth.access_token()
         return {
             "content-type": "application/json; charset=utf-8",
@@ -100,7 +119,7 @@ class KisCalls:
             "tr_id": tr_id,
             "custtype": "P",
             "tr_cont": tr_cont,
-        }
+        }, token
 
     def body(self, resp: httpx.Response, tr_id: str) -> dict[str, Any]:
         try:
@@ -119,7 +138,7 @@ class KisCalls:
         backoff = Backoff(self.backoff.initial, self.backoff.maximum)
         refreshed = False
         for attempt in range(self.max_retries + 1):
-            headers = await self.headers(tr_id, tr_cont)
+            headers, token = await self.headers(tr_id, tr_cont)
             if self.limiter is not None:
                 await self.limiter.acquire(urgent=self.urgent)
             resp = await self.http.get(path, params=params, headers=headers)
@@ -140,7 +159,7 @@ class KisCalls:
                 continue
             if msg_cd == TOKEN_EXPIRED and not refreshed:
                 log.warning("kis: access token expired (EGW00123); requesting a new one")
-                self.auth.invalidate()
+                self.auth.invalidate(token)
                 refreshed = True
                 continue
             if data.get("rt_cd") != "0":

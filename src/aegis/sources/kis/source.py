@@ -26,26 +26,18 @@ from aegis.sources.common.reconnect import run_forever
 from aegis.sources.common.wirelog import wire_logger
 from aegis.sources.kis.auth import KisAuth
 from aegis.sources.kis.budget import MAX_SUBSCRIPTIONS, Sub, allot
-from aegis.sources.kis.calls import kis_limiter, kis_rate
+from aegis.sources.kis.calls import kis_hosts, kis_limiter, kis_rate
 from aegis.sources.kis.fields import BOOK_TR, TRADE_TR
 from aegis.sources.kis.parse import MalformedFrame, parse_books, parse_trades, split_frame
 from aegis.sources.kis.rest import KisRest
 
 log = logging.getLogger("aegis.sources.kis")
 
-REAL_REST = "https://openapi.koreainvestment.com:9443"
-PAPER_REST = "https://openapivts.koreainvestment.com:29443"
-REAL_WS = "ws://ops.koreainvestment.com:21000"
-PAPER_WS = "ws://ops.koreainvestment.com:31000"
 _CLOCK_MARGIN_US = 120 * US_PER_S  # gap-fill walks back from a little after "now"
 
 
 def kis_urls(settings: Settings, paper: bool) -> tuple[str, str]:
-    rest = settings.kis_rest_url or (PAPER_REST if paper else REAL_REST)
-    ws = settings.kis_ws_url or (PAPER_WS if paper else REAL_WS)
-    if ws.rstrip("/").count("/") <= 2:  # no path given: the samples' /tryitout
-        ws = ws.rstrip("/") + "/tryitout"
-    return rest.rstrip("/"), ws
+    return kis_hosts(paper, settings.kis_rest_url, settings.kis_ws_url)
 
 
 @contextlib.asynccontextmanager

@@ -51,6 +51,10 @@ BUYABLE_PATH = "/uapi/domestic-stock/v1/trading/inquire-psbl-order"
 BALANCE_PATH = "/uapi/domestic-stock/v1/trading/inquire-balance"
 DAILY_PATH = "/uapi/domestic-stock/v1/trading/inquire-daily-ccld"
 MAX_PAGES = 10
+# the balance is read to its last page: one cut short would miss positions, and the
+# reconciliation would take them for sold (a false mismatch halts the account). Only a server
+# that never says "last page" meets this bound (25,000 positions real, 10,000 paper)
+BALANCE_PAGES = 500
 # a lost answer's look-up pages newest first and stops at the first row older than the send:
 # many pages only when that many orders of the same symbol and side came after ours
 LOOKUP_PAGES = 100
@@ -131,7 +135,7 @@ class KisTrading:
 
     async def post_once(self, path: str, tr_id: str, body: dict[str, str]) -> dict[str, Any]:
         """An order-changing POST: sent exactly once, whatever happens."""
-        headers = await self._calls.headers(tr_id)
+        headers, token = await self._calls.headers(tr_id)
         if self._calls.limiter is not None:
             await self._calls.limiter.acquire(urgent=True)
         try:
@@ -144,7 +148,7 @@ class KisTrading:
         data = self._calls.body(resp, tr_id)
         msg_cd = str(data.get("msg_cd", ""))
         if msg_cd == TOKEN_EXPIRED:
-            self._calls.auth.invalidate()
+            self._calls.auth.invalidate(token)
         if data.get("rt_cd") != "0":
             raise BrokerRejected(msg_cd or str(resp.status_code), str(data.get("msg1", "")))
         return data
@@ -256,9 +260,10 @@ class KisTrading:
         return _int(out.get("ord_psbl_cash")), _int(out.get("nrcvb_buy_qty"))
 
     async def balance(self) -> BrokerBalance:
-        rows, last, _ = await self._pages(
+        tr_id = tr("TTTC8434R", self.paper)
+        rows, last, complete = await self._pages(
             BALANCE_PATH,
-            tr("TTTC8434R", self.paper),
+            tr_id,
             {
                 "CANO": self.account.cano,
                 "ACNT_PRDT_CD": self.account.product,
@@ -271,7 +276,12 @@ class KisTrading:
                 "PRCS_DVSN": "00",
             },
             "output1",
+            max_pages=BALANCE_PAGES,
         )
+        if not complete:
+            raise BrokerError(
+                f"KIS {tr_id}: the balance runs past {BALANCE_PAGES} pages; not read to its end"
+            )
         positions = {}
         for r in rows:
             qty = _int(r.get("hldg_qty"))
