@@ -197,3 +197,82 @@ def test_sse_rejects_unknown_symbols(app) -> None:  # type: ignore[no-untyped-de
     client, _, _ = app
     r = client.get("/api/stream/stocks?symbols=NOPE12")
     assert r.status_code == 404 and r.json()["code"] == "NOT_FOUND"
+
+
+# KRX codes may hold letters (preferred shares such as 00104K); REST takes them in lower case
+LETTERED = "00104K"
+
+
+def test_a_lower_case_code_subscribes_as_the_listing_spells_it(  # type: ignore[no-untyped-def]
+    app,
+) -> None:
+    client, _, source = app
+    with client.websocket_connect("/ws/stocks?batch=1") as ws:
+        ws.send_json({"action": "subscribe", "symbols": [LETTERED.lower()]})
+        assert ws.receive_json() == {
+            "type": "subscribed",
+            "channel": "ticks",
+            "symbols": [LETTERED],
+        }
+        ws.send_json({"action": "subscribe", "channel": "candles", "symbols": [LETTERED.lower()]})
+        ack = ws.receive_json()
+        assert ack["type"] == "subscribed" and ack["symbols"] == [LETTERED]
+        push(client, source, Tick(LETTERED, T0 + 50, 178_500, 4, BUY, 50, "sim"))
+        got: dict[str, dict[str, Any]] = {}
+        while len(got) < 2:  # the tick and the candle, in one frame or two
+            msg = ws.receive_json()
+            for m in msg if isinstance(msg, list) else [msg]:
+                if m["type"] in ("tick", "candle"):
+                    got[m["type"]] = m
+        assert got["tick"]["symbol"] == LETTERED and got["tick"]["price"] == 178_500
+        assert got["candle"]["symbol"] == LETTERED and got["candle"]["close"] == 178_500
+        ws.send_json({"action": "unsubscribe", "symbols": [LETTERED.lower()]})
+        assert ws.receive_json()["symbols"] == [LETTERED]
+        sub = next(iter(client.app.state.runtime.hub.subscribers))
+        assert sub.symbols == set() and sub.candles == {(LETTERED, "1m")}
+
+
+def test_two_spellings_of_a_code_are_one_symbol_of_the_budget(  # type: ignore[no-untyped-def]
+    app,
+) -> None:
+    client, _, _ = app
+    with client.websocket_connect("/ws/stocks") as ws:
+        # three symbols (the budget), one of them written twice
+        ws.send_json(
+            {"action": "subscribe", "symbols": [LETTERED, LETTERED.lower(), "005930", "000660"]}
+        )
+        assert ws.receive_json() == {
+            "type": "subscribed",
+            "channel": "ticks",
+            "symbols": [LETTERED, "005930", "000660"],
+        }
+        ws.send_json({"action": "subscribe", "channel": "candles", "symbols": [LETTERED.lower()]})
+        assert ws.receive_json()["type"] == "subscribed"  # not a fourth symbol
+
+
+def test_the_realtime_endpoint_takes_a_lower_case_code(app) -> None:  # type: ignore[no-untyped-def]
+    client, _, source = app
+    with client.websocket_connect(f"/ws/realtime/{LETTERED.lower()}") as ws:
+        wait_for(
+            lambda: any(LETTERED in s.symbols for s in client.app.state.runtime.hub.subscribers)
+        )
+        push(client, source, Tick(LETTERED, T0 + 60, 179_000, 2, BUY, 60, "sim"))
+        assert recv_until(ws, lambda m: m["type"] == "tick")["symbol"] == LETTERED
+
+
+def test_sse_takes_lower_case_codes_once_each(app) -> None:  # type: ignore[no-untyped-def]
+    client, rt, source = app
+    spellings = f"{LETTERED.lower()},{LETTERED},005930,000660"  # three symbols: the budget
+    with client.stream("GET", f"/api/stream/stocks?symbols={spellings}") as r:
+        assert r.status_code == 200
+        lines = r.iter_lines()
+        assert next(lines) == ": connected"
+        (sub,) = rt.hub.subscribers
+        assert sub.symbols == {LETTERED, "005930", "000660"}
+        push(client, source, Tick(LETTERED, T0 + 70, 179_500, 3, BUY, 70, "sim"))
+        for line in lines:
+            if line.startswith("data: "):
+                assert json.loads(line[6:])["symbol"] == LETTERED
+                break
+        for s in list(rt.hub.subscribers):
+            s.channel.close()

@@ -9,7 +9,7 @@ from starlette.responses import StreamingResponse
 
 from aegis.api.deps import HubDep, RuntimeDep
 from aegis.api.schemas import ERROR_RESPONSES
-from aegis.core.errors import InvalidRequest, NotFound
+from aegis.core.errors import InvalidRequest
 from aegis.services.clients import ClientChannel
 from aegis.services.stream import StreamHub, Subscriber
 
@@ -34,14 +34,12 @@ async def stream_stocks(
     request: Request, rt: RuntimeDep, hub: HubDep, symbols: str
 ) -> StreamingResponse:
     settings = rt.settings
-    wanted = list(dict.fromkeys(s.strip() for s in symbols.split(",") if s.strip()))
-    if not wanted:
+    codes = [s.strip() for s in symbols.split(",") if s.strip()]
+    if not codes:
         raise InvalidRequest("symbols is empty")
+    wanted = hub.market.resolve(codes)  # as the WebSocket: lower case too, each symbol once
     if len(wanted) > settings.ws_max_symbols:
         raise InvalidRequest(f"at most {settings.ws_max_symbols} symbols per connection")
-    unknown = [s for s in wanted if s not in hub.market.by_symbol]
-    if unknown:
-        raise NotFound(f"unknown symbols: {', '.join(unknown[:10])}")
     channel = ClientChannel(settings.ws_queue_size, settings.ws_drop_after_seconds)
     sub = Subscriber(channel, channel.close, kind="sse")
     hub.add(sub)

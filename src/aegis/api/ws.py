@@ -92,10 +92,11 @@ async def _serve(ws: WebSocket, initial: list[str] | None) -> None:
     hub.heartbeat(settings.ws_heartbeat_seconds)
     try:
         if initial:
-            if initial[0] not in hub.market.by_symbol:
+            inst = hub.market.lookup(initial[0])
+            if inst is None:
                 await _close(ws, NotFound.ws_close_code, f"unknown symbol {initial[0]}")
                 return
-            hub.subscribe_ticks(sub, initial)
+            hub.subscribe_ticks(sub, [inst.symbol])
         receiver = asyncio.create_task(_read(ws, session, rt))
         done, _ = await asyncio.wait({writer, receiver}, return_when=asyncio.FIRST_COMPLETED)
         if writer in done and channel.slow:

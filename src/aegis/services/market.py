@@ -4,7 +4,7 @@ the API layer turns these results into wire schemas."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -120,11 +120,28 @@ class Market:
         return frozenset(s for s, i in self.by_symbol.items() if i.market in KRX_MARKETS)
 
     # --- lookup ---------------------------------------------------------------------------
+    def lookup(self, symbol: str) -> Instrument | None:
+        """The instrument of a code as clients write it: codes may hold letters (``00104K``),
+        which are taken in lower case too."""
+        return self.by_symbol.get(symbol) or self.by_symbol.get(symbol.upper())
+
     def instrument(self, symbol: str) -> Instrument:
-        i = self.by_symbol.get(symbol) or self.by_symbol.get(symbol.upper())
+        i = self.lookup(symbol)
         if i is None:
             raise NotFound(f"unknown symbol {symbol!r}")
         return i
+
+    def resolve(self, codes: Sequence[str]) -> list[str]:
+        """The symbols of ``codes`` as the listing spells them, each once, in the order given
+        (two spellings of one code are one symbol). NotFound names the codes not listed."""
+        found: list[Instrument | None] = [self.lookup(c) for c in codes]
+        unknown = [c for c, i in zip(codes, found, strict=True) if i is None]
+        if unknown:
+            raise NotFound(
+                f"unknown symbols: {', '.join(unknown[:10])}", details={"unknown": unknown[:50]}
+            )
+        # the listing's own strings: a subscription then holds no string of its own
+        return list(dict.fromkeys(i.symbol for i in found if i is not None))
 
     def company(self, company_id: int) -> Instrument:
         i = self.by_id.get(company_id)

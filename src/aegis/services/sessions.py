@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from aegis.core.errors import AegisError, InvalidRequest, NotFound, TooManyMessages
+from aegis.core.errors import AegisError, InvalidRequest, TooManyMessages
 from aegis.domain.intervals import parse_interval
 from aegis.services.stream import StreamHub, Subscriber
 
@@ -138,17 +138,12 @@ class StreamSession:
             raise InvalidRequest('"symbols" is required: a list of codes')
         if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
             raise InvalidRequest('"symbols" must be a list of strings')
-        if len(raw) > self.max_symbols:
+        # as REST looks codes up (lower case too); counted once resolved: ``00104k`` and
+        # ``00104K`` are one symbol (the message size bounds the list)
+        symbols = self.hub.market.resolve(raw)
+        if len(symbols) > self.max_symbols:
             raise InvalidRequest(f"at most {self.max_symbols} symbols per connection")
-        by_symbol = self.hub.market.by_symbol
-        unknown = [s for s in raw if s not in by_symbol]
-        if unknown:
-            raise NotFound(
-                f"unknown symbols: {', '.join(unknown[:10])}", details={"unknown": unknown[:50]}
-            )
-        # the listing's own strings, not the parsed message's: a subscription then holds no
-        # string of its own (16 symbols × 10,000 clients)
-        return list(dict.fromkeys(by_symbol[s].symbol for s in raw))
+        return symbols
 
     def _check_budget(self, symbols: list[str], interval: str | None) -> None:
         now = self.sub.symbols | {s for s, _ in self.sub.candles}
