@@ -6,12 +6,15 @@ import asyncio
 import itertools
 from collections.abc import Callable, Collection
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.timeutil import KST, to_us
+from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.domain.ticks import Tick
 from aegis.trading import tables
 from aegis.trading.book import Account
@@ -21,6 +24,8 @@ from aegis.trading.brokers.base import (
     BrokerRejected,
     BrokerTimeout,
 )
+from aegis.trading.brokers.kis import KisAccount
+from aegis.trading.live import LiveAccount
 from aegis.trading.models import (
     Limits,
     Order,
@@ -33,6 +38,7 @@ from aegis.trading.models import (
 from aegis.trading.service import TradingConfig, TradingService
 from aegis.trading.tradelog import MAX_PAGE_SIZE, TradeQuery
 from aegis.trading.views import PriceBoard, order_view, position_view
+from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
 
 DAY = date(2026, 3, 2)  # a Monday
 SAMSUNG = "005930"
@@ -246,3 +252,21 @@ async def figures(svc: TradingService, acc: Account) -> dict[str, Any]:
         "today": await svc.today_trades(acc),
         "status": svc.status(acc),
     }
+
+
+def live_account(
+    desk: Desk, fake: FakeKisTrading, tmp_path: Path, acc: Account, *, paper: bool = True
+) -> LiveAccount:
+    """A live KIS account of ``acc`` on the fake KIS server (not started)."""
+    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=paper)
+    return LiveAccount(
+        desk.service,
+        acc,
+        creds,
+        CredentialStore(tmp_path, "test-secret"),
+        KisAccount.parse("50123456-01"),
+        HTS_ID,
+        rest_url=fake.rest_url,
+        ws_url=fake.ws_url,
+        reconcile_seconds=3600,
+    )

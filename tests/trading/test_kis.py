@@ -37,7 +37,17 @@ from aegis.trading.runtime import config_from
 from aegis.trading.service import TradingConfig
 from aegis.trading.session import day_order_close
 from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading, FakeOrder
-from tests.trading.support import SAMSUNG, Desk, figures, kst, limit, safety, status, until
+from tests.trading.support import (
+    SAMSUNG,
+    Desk,
+    figures,
+    kst,
+    limit,
+    live_account,
+    safety,
+    status,
+    until,
+)
 
 KEY = "Zx8pQ2rT5vW7yA1bC3dE5fG7hJ9kL1mN"
 IV = "a1B2c3D4e5F6g7H8"
@@ -86,18 +96,7 @@ async def _connect(
     await desk.start()
     desk.open_market()
     acc = await desk.service.account_for(1, "kis")
-    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=paper)
-    live = LiveAccount(
-        desk.service,
-        acc,
-        creds,
-        CredentialStore(tmp_path, "test-secret"),
-        KisAccount.parse("50123456-01"),
-        HTS_ID,
-        rest_url=fake.rest_url,
-        ws_url=fake.ws_url,
-        reconcile_seconds=3600,
-    )
+    live = live_account(desk, fake, tmp_path, acc, paper=paper)
     await live.start()
     await until(lambda: live.stream.connections >= 1, "notice subscription")
     return desk, live

@@ -10,19 +10,26 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from aegis.core.errors import InvalidRequest
-from aegis.credentials.store import BrokerCredentials, CredentialStore
 from aegis.trading.book import Account
-from aegis.trading.brokers.kis import KisAccount
 from aegis.trading.live import LiveAccount
 from aegis.trading.models import Order, OrderStatus, Side
 from aegis.trading.service import TradingConfig, TradingService
 from aegis.trading.tradelog import TradeQuery
-from tests.fakes.kis_trading import APP_KEY, APP_SECRET, HTS_ID, FakeKisTrading
-from tests.trading.support import HYNIX, SAMSUNG, Desk, figures, kst, limit, status, until
+from tests.fakes.kis_trading import FakeKisTrading
+from tests.trading.support import (
+    HYNIX,
+    SAMSUNG,
+    Desk,
+    figures,
+    kst,
+    limit,
+    live_account,
+    status,
+    until,
+)
 
 DAY2 = date(2026, 3, 3)
 
@@ -128,21 +135,6 @@ async def test_a_resting_paper_order_fills_at_its_limit_after_a_restart(
     await desk.trade(HYNIX, 179_000, 10, kst(9, 2))  # its auction print, at the print's price
     assert acc.orders[waits.order_id].filled_amount == 2 * 179_000
     await svc.close()
-
-
-def live_account(desk: Desk, fake: FakeKisTrading, tmp_path: Path, acc: Account) -> LiveAccount:
-    creds = BrokerCredentials(SecretStr(APP_KEY), SecretStr(APP_SECRET), paper=True)
-    return LiveAccount(
-        desk.service,
-        acc,
-        creds,
-        CredentialStore(tmp_path, "test-secret"),
-        KisAccount.parse("50123456-01"),
-        HTS_ID,
-        rest_url=fake.rest_url,
-        ws_url=fake.ws_url,
-        reconcile_seconds=3600,
-    )
 
 
 async def live_restarted(
